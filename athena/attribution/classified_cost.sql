@@ -1,0 +1,37 @@
+-- Classification (attribution.md section 3), aggregated as early as possible: everything after this
+-- step works on (day, service, tenant, rule) groups instead of line items.
+-- exclude_rule_id: the first exclude rule that matches (any match excludes the item);
+-- driver_rule_id: the first rule with a driver that matches; both NULL when no rule matches.
+SELECT
+  usage_date,
+  billing_period,
+  service,
+  tenant,
+  exclude_rule_id,
+  driver_rule_id,
+  ${rule_driver} AS driver,
+  line_item_count,
+  cost
+FROM (
+  SELECT
+    usage_date,
+    billing_period,
+    service,
+    tenant,
+    exclude_rule_id,
+    driver_rule_id,
+    count(*) AS line_item_count,
+    sum(cost) AS cost
+  FROM (
+    SELECT
+      usage_date,
+      billing_period,
+      service,
+      tenant,
+      cost,
+      ${exclude_rule_id} AS exclude_rule_id,
+      ${driver_rule_id} AS driver_rule_id
+    FROM ${line_items}
+  ) AS matched
+  GROUP BY usage_date, billing_period, service, tenant, exclude_rule_id, driver_rule_id
+) AS grouped

@@ -1,0 +1,35 @@
+-- Cost per customer per day (attribution.md section 5), with the customer's dimension fields.
+-- Outputs are per usage day; a day whose line items span two billing periods (seen in real FOCUS data)
+-- is labelled with the later one, so a day never appears twice.
+WITH customer_totals AS (
+  SELECT
+    usage_date,
+    max(billing_period) AS billing_period,
+    customer_id,
+    sum(CASE WHEN rule_id = 'direct' THEN cost ELSE 0 END) AS direct_cost,
+    sum(CASE WHEN rule_id = 'direct' THEN 0 ELSE cost END) AS shared_cost,
+    sum(cost) AS total_cost
+  FROM ${allocated_cost}
+  WHERE outcome = 'customer'
+  GROUP BY usage_date, customer_id
+),
+customer_fields AS (
+  SELECT DISTINCT customer_id, name, tier, plan_status, mrr
+  FROM ${customers}
+)
+SELECT
+  t.usage_date,
+  t.billing_period,
+  t.customer_id,
+  f.name AS customer_name,
+  f.tier,
+  f.plan_status,
+  f.mrr,
+  t.direct_cost,
+  t.shared_cost,
+  t.total_cost,
+  ${rules_version} AS rules_version,
+  ${run_id} AS run_id
+FROM customer_totals AS t
+JOIN customer_fields AS f ON f.customer_id = t.customer_id
+WHERE t.total_cost <> 0

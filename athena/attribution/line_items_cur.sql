@@ -1,0 +1,61 @@
+-- Canonical line items (attribution.md section 2) from a CUR 2.0 or legacy CUR table.
+-- ${tenant_tag} is the format's tag expression: element_at(resource_tags, 'user_<key>') for CUR 2.0,
+-- the resource_tags_user_<key> column for legacy CUR. element_at, never m['k']: Trino's subscript
+-- fails the whole query on the first row without the key.
+SELECT
+  usage_date,
+  billing_period,
+  account_id,
+  service,
+  usage_type,
+  line_item_type,
+  resource_id,
+  tenant,
+  CASE
+    WHEN cost_basis = 'unblended' THEN coalesce(unblended_cost, 0)
+    WHEN line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_effective_cost, 0)
+    WHEN line_item_type = 'SavingsPlanRecurringFee'
+      THEN coalesce(savings_plan_total_commitment_to_date, 0) - coalesce(savings_plan_used_commitment, 0)
+    WHEN line_item_type IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0
+    WHEN line_item_type = 'DiscountedUsage' THEN coalesce(reservation_effective_cost, 0)
+    WHEN line_item_type = 'RIFee'
+      THEN coalesce(reservation_unused_upfront_fee, 0) + coalesce(reservation_unused_recurring_fee, 0)
+    WHEN line_item_type = 'Fee' AND reservation_arn <> '' THEN 0
+    ELSE coalesce(amortized_usage_cost, 0)
+  END AS cost
+FROM (
+  SELECT
+    ${cost_basis} AS cost_basis,
+    CAST(line_item_usage_start_date AS date) AS usage_date,
+    substr(CAST(CAST(bill_billing_period_start_date AS date) AS varchar), 1, 7) AS billing_period,
+    coalesce(line_item_usage_account_id, '') AS account_id,
+    coalesce(line_item_product_code, '') AS service,
+    coalesce(line_item_usage_type, '') AS usage_type,
+    coalesce(line_item_line_item_type, '') AS line_item_type,
+    coalesce(line_item_resource_id, '') AS resource_id,
+    coalesce(trim(${tenant_tag}), '') AS tenant,
+    coalesce(reservation_reservation_a_r_n, '') AS reservation_arn,
+    line_item_unblended_cost AS unblended_cost,
+    savings_plan_total_commitment_to_date,
+    savings_plan_used_commitment,
+    -- net_amortized reads each *_net_* column, falling back to its non-net twin when null.
+    CASE WHEN ${cost_basis} = 'net_amortized'
+      THEN coalesce(line_item_net_unblended_cost, line_item_unblended_cost)
+      ELSE line_item_unblended_cost END AS amortized_usage_cost,
+    CASE WHEN ${cost_basis} = 'net_amortized'
+      THEN coalesce(savings_plan_net_savings_plan_effective_cost, savings_plan_savings_plan_effective_cost)
+      ELSE savings_plan_savings_plan_effective_cost END AS savings_plan_effective_cost,
+    CASE WHEN ${cost_basis} = 'net_amortized'
+      THEN coalesce(reservation_net_effective_cost, reservation_effective_cost)
+      ELSE reservation_effective_cost END AS reservation_effective_cost,
+    CASE WHEN ${cost_basis} = 'net_amortized'
+      THEN coalesce(
+        reservation_net_unused_amortized_upfront_fee_for_billing_period,
+        reservation_unused_amortized_upfront_fee_for_billing_period
+      )
+      ELSE reservation_unused_amortized_upfront_fee_for_billing_period END AS reservation_unused_upfront_fee,
+    CASE WHEN ${cost_basis} = 'net_amortized'
+      THEN coalesce(reservation_net_unused_recurring_fee, reservation_unused_recurring_fee)
+      ELSE reservation_unused_recurring_fee END AS reservation_unused_recurring_fee
+  FROM ${billing_source}
+) AS cur_line_items

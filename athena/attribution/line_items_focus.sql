@@ -1,0 +1,15 @@
+-- Canonical line items (attribution.md section 2) from a FOCUS 1.x table.
+-- Tags may carry the key bare (tenant_id) or with the AWS "user:" prefix (user:tenant_id).
+-- FOCUS has no net columns: EffectiveCost already includes negotiated discounts, so net_amortized
+-- reads EffectiveCost like amortized does.
+SELECT
+  CAST(ChargePeriodStart AS date) AS usage_date,
+  substr(CAST(CAST(BillingPeriodStart AS date) AS varchar), 1, 7) AS billing_period,
+  coalesce(SubAccountId, BillingAccountId, '') AS account_id,
+  coalesce(nullif(x_ServiceCode, ''), ServiceName, '') AS service,
+  coalesce(x_UsageType, '') AS usage_type,
+  coalesce(ChargeCategory, '') AS line_item_type,
+  coalesce(ResourceId, '') AS resource_id,
+  coalesce(trim(coalesce(element_at(Tags, ${tenant_tag_key}), element_at(Tags, ${prefixed_tenant_tag_key}))), '') AS tenant,
+  coalesce(CASE WHEN ${cost_basis} = 'unblended' THEN BilledCost ELSE EffectiveCost END, 0) AS cost
+FROM ${billing_source}

@@ -1,0 +1,134 @@
+import type { QueryEngine, Row } from '../engine/query-engine.ts';
+import { loadSqlFile, renderSql, type SqlFragment, sqlString, trustedSql } from '../sql/sql-template.ts';
+import type { BillingFormat } from './billing-formats.ts';
+import { type AllocationRules, ruleExpressions } from './rules.ts';
+
+/** Tables the engine must provide before a run (engine-specific definitions over the input files). */
+export const INPUT_TABLES = ['billing_source', 'telemetry', 'customers'] as const;
+
+/**
+ * The attribution stages in dependency order. Each is one SELECT in `athena/attribution/`; `inline`
+ * stages are spliced into the statements that use them as a subquery instead of being stored, which
+ * saves writing ten million canonical line items that only one statement reads.
+ */
+export const ATTRIBUTION_STAGES = [
+  { name: 'line_items', inline: true },
+  { name: 'classified_cost', file: 'classified_cost.sql' },
+  { name: 'allocated_cost', file: 'allocated_cost.sql' },
+  { name: 'customer_daily_cost', file: 'customer_daily_cost.sql' },
+  { name: 'customer_daily_service_cost', file: 'customer_daily_service_cost.sql' },
+  { name: 'unattributed_cost', file: 'unattributed_cost.sql' },
+  { name: 'daily_summary', file: 'daily_summary.sql' },
+] as const;
+
+/** Result tables a run publishes. */
+export const RESULT_TABLES = [
+  'customer_daily_cost',
+  'customer_daily_service_cost',
+  'unattributed_cost',
+  'daily_summary',
+] as const;
+export type ResultTable = (typeof RESULT_TABLES)[number];
+
+export interface AttributionRun {
+  readonly runId: string;
+  readonly format: BillingFormat;
+  readonly rules: AllocationRules;
+}
+
+/** A day on which the conservation law does not hold. */
+export interface ConservationBreach {
+  readonly usageDate: string;
+  readonly totalCost: number;
+  readonly customerCost: number;
+  readonly unattributedCost: number;
+  readonly excludedCost: number;
+  readonly difference: number;
+}
+
+/** Raised when conservation fails: the run's numbers must not be published. */
+export class ConservationError extends Error {
+  override readonly name = 'ConservationError';
+  readonly breaches: readonly ConservationBreach[];
+
+  constructor(breaches: readonly ConservationBreach[]) {
+    const first = breaches[0];
+    super(
+      `Conservation broken on ${breaches.length} day(s)` +
+        (first
+          ? `, first ${first.usageDate}: customers ${first.customerCost} + unattributed ${first.unattributedCost}` +
+            ` + excluded ${first.excludedCost} differs from total ${first.totalCost} by ${first.difference}`
+          : ''),
+    );
+    this.breaches = breaches;
+  }
+}
+
+/** Raised when line items have unparseable dates or non-finite costs; the engine locates them. */
+export class InvalidLineItemsError extends Error {
+  override readonly name = 'InvalidLineItemsError';
+}
+
+/** Every placeholder value of a run: parameters, rule expressions and table references. */
+export function placeholderValues(engine: QueryEngine, run: AttributionRun): Record<string, SqlFragment> {
+  const values: Record<string, SqlFragment> = {
+    run_id: sqlString(run.runId),
+    rules_version: sqlString(run.rules.version),
+    cost_basis: sqlString(run.rules.costBasis),
+    ...ruleExpressions(run.rules),
+    ...run.format.placeholders(run.rules.tenantTagKey),
+  };
+  for (const table of INPUT_TABLES) values[table] = trustedSql(engine.tableRef(table));
+  for (const stage of ATTRIBUTION_STAGES) {
+    values[stage.name] =
+      'inline' in stage
+        ? trustedSql(
+            `(${renderSql(loadSqlFile(run.format.lineItemsFile), values, run.format.lineItemsFile)})`,
+          )
+        : trustedSql(engine.tableRef(stage.name));
+  }
+  return values;
+}
+
+/** Renders one SQL file of `athena/attribution/` for a run. */
+export function renderAttributionSql(file: string, engine: QueryEngine, run: AttributionRun): string {
+  return renderSql(loadSqlFile(`attribution/${file}`), placeholderValues(engine, run), file);
+}
+
+/**
+ * Runs the attribution on an engine whose input tables exist, then checks the inputs' validity and the
+ * conservation law. Throws (and so publishes nothing) when either fails.
+ */
+export async function runAttribution(engine: QueryEngine, run: AttributionRun): Promise<void> {
+  const values = placeholderValues(engine, run);
+  for (const stage of ATTRIBUTION_STAGES) {
+    if ('inline' in stage) continue;
+    await engine.createTable(
+      stage.name,
+      renderSql(loadSqlFile(`attribution/${stage.file}`), values, stage.file),
+    );
+    if (stage.name === 'classified_cost') {
+      const [check] = await engine.query(
+        renderSql(loadSqlFile('attribution/invalid_line_items.sql'), values, 'invalid_line_items.sql'),
+      );
+      if (Number(check?.invalid_groups ?? 0) > 0) {
+        throw new InvalidLineItemsError('billing data has unparseable dates or non-finite costs');
+      }
+    }
+  }
+  const breaches = await engine.query(
+    renderSql(loadSqlFile('attribution/conservation_check.sql'), values, 'conservation_check.sql'),
+  );
+  if (breaches.length > 0) throw new ConservationError(breaches.map(toBreach));
+}
+
+function toBreach(row: Row): ConservationBreach {
+  return {
+    usageDate: String(row.usage_date),
+    totalCost: Number(row.total_cost),
+    customerCost: Number(row.customer_cost),
+    unattributedCost: Number(row.unattributed_cost),
+    excludedCost: Number(row.excluded_cost),
+    difference: Number(row.difference),
+  };
+}

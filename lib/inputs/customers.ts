@@ -1,0 +1,132 @@
+import { parse } from 'csv-parse/sync';
+import { InputError } from './input-error.ts';
+
+export const PLAN_STATUSES = ['paid', 'trial', 'free'] as const;
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
+
+/** One tenant of one customer (attribution.md section 1.3), validated. */
+export interface CustomerTenant {
+  readonly customerId: string;
+  /** Never empty: an empty tenant_id in the file means the customer id. */
+  readonly tenantId: string;
+  readonly name: string;
+  readonly tier: string;
+  readonly planStatus: PlanStatus;
+  readonly mrr: number;
+  /** Inclusive YYYY-MM-DD bounds of the active period; null means open. */
+  readonly startDate: string | null;
+  readonly endDate: string | null;
+  readonly ownerTeam: string | null;
+}
+
+const REQUIRED_COLUMNS = ['customer_id', 'name', 'tier', 'plan_status', 'mrr'] as const;
+const OPTIONAL_COLUMNS = ['tenant_id', 'start_date', 'end_date', 'owner_team'] as const;
+type CustomerColumn = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number];
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Whether text is a real calendar date in YYYY-MM-DD form. */
+export function isIsoDate(text: string): boolean {
+  const match = DATE.exec(text);
+  if (!match) return false;
+  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  return date.toISOString().slice(0, 10) === text;
+}
+
+/** The fields that must agree on every row of one customer. */
+function customerFields(t: CustomerTenant): string {
+  return JSON.stringify([t.name, t.tier, t.planStatus, t.mrr, t.startDate, t.endDate, t.ownerTeam]);
+}
+
+/**
+ * Parses and validates a customers CSV. Every problem is an InputError naming the file, the column and
+ * the data row (1-based; the header is not counted), so a bad upload is fixed in one look.
+ */
+export function parseCustomersCsv(text: string, file: string): CustomerTenant[] {
+  let records: string[][];
+  try {
+    records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false });
+  } catch (error) {
+    const detail = error as { message?: string; lines?: number };
+    throw new InputError(`is not valid CSV (${detail.message ?? String(error)})`, {
+      file,
+      ...(detail.lines !== undefined ? { row: Math.max(detail.lines - 1, 1) } : {}),
+    });
+  }
+  const header = records[0]?.map((name) => name.trim().toLowerCase());
+  if (!header) throw new InputError('is empty: expected a header row', { file });
+  for (const column of REQUIRED_COLUMNS) {
+    if (!header.includes(column)) throw new InputError('required column is missing', { file, column });
+  }
+  const indexOf = new Map(header.map((name, index) => [name, index]));
+
+  const tenants = new Map<string, CustomerTenant>();
+  const customers = new Map<string, CustomerTenant>();
+  records.slice(1).forEach((record, index) => {
+    const row = index + 1;
+    const value = (column: CustomerColumn): string => {
+      const at = indexOf.get(column);
+      return at === undefined ? '' : (record[at] ?? '').trim();
+    };
+    const fail = (column: CustomerColumn, problem: string): never => {
+      throw new InputError(problem, { file, column, row });
+    };
+
+    const customerId = value('customer_id');
+    if (customerId === '') fail('customer_id', 'is empty');
+    const planStatus = value('plan_status').toLowerCase();
+    if (!(PLAN_STATUSES as readonly string[]).includes(planStatus)) {
+      fail('plan_status', `"${value('plan_status')}" is not one of ${PLAN_STATUSES.join(', ')}`);
+    }
+    const mrrText = value('mrr');
+    let mrr = 0;
+    if (mrrText === '') {
+      if (planStatus === 'paid') fail('mrr', 'is empty for a paid customer');
+    } else {
+      mrr = Number(mrrText);
+      if (!NUMBER.test(mrrText) || !Number.isFinite(mrr)) fail('mrr', `"${mrrText}" is not a number`);
+      if (mrr < 0) fail('mrr', `"${mrrText}" is negative`);
+      if (mrr > 0 && planStatus !== 'paid')
+        fail('mrr', `is ${mrrText} but a ${planStatus} customer pays nothing (use 0)`);
+    }
+    const dateValue = (column: 'start_date' | 'end_date'): string | null => {
+      const text = value(column);
+      if (text === '') return null;
+      if (!isIsoDate(text)) fail(column, `"${text}" is not a date (YYYY-MM-DD)`);
+      return text;
+    };
+    const startDate = dateValue('start_date');
+    const endDate = dateValue('end_date');
+    if (startDate !== null && endDate !== null && endDate < startDate) {
+      fail('end_date', `${endDate} is before start_date ${startDate}`);
+    }
+    const tenant: CustomerTenant = {
+      customerId,
+      tenantId: value('tenant_id') || customerId,
+      name: value('name'),
+      tier: value('tier'),
+      planStatus: planStatus as PlanStatus,
+      mrr,
+      startDate,
+      endDate,
+      ownerTeam: value('owner_team') || null,
+    };
+
+    const sameTenant = tenants.get(tenant.tenantId);
+    if (sameTenant && sameTenant.customerId !== customerId) {
+      fail('tenant_id', `tenant "${tenant.tenantId}" already belongs to customer "${sameTenant.customerId}"`);
+    }
+    const sameCustomer = customers.get(customerId);
+    if (sameCustomer && customerFields(sameCustomer) !== customerFields(tenant)) {
+      fail(
+        'customer_id',
+        `customer "${customerId}" has fields that differ from its earlier row` +
+          ' (name, tier, plan_status, mrr, start_date, end_date and owner_team must agree)',
+      );
+    }
+    tenants.set(tenant.tenantId, tenant);
+    customers.set(customerId, tenant);
+  });
+  return [...tenants.values()];
+}

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
+import { type CustomerTenant, parseCustomersCsv } from '../inputs/customers.ts';
+import { InputError } from '../inputs/input-error.ts';
+
+/** Reads, validates and loads the customer dimension as the `customers` table (one row per tenant). */
+export async function defineCustomers(engine: DuckDbEngine, file: string): Promise<CustomerTenant[]> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new InputError('customers file not found or not readable', { file });
+  }
+  const tenants = parseCustomersCsv(text, file);
+  await engine.run(
+    'CREATE OR REPLACE TABLE customers_text (customer_id VARCHAR, tenant_id VARCHAR, name VARCHAR, tier VARCHAR,' +
+      ' plan_status VARCHAR, mrr DOUBLE, start_date VARCHAR, end_date VARCHAR, owner_team VARCHAR)',
+  );
+  // The appender passes values as data, never as SQL text: a name full of quotes is just a name.
+  const appender = await engine.connection.createAppender('customers_text');
+  for (const t of tenants) {
+    appender.appendVarchar(t.customerId);
+    appender.appendVarchar(t.tenantId);
+    appender.appendVarchar(t.name);
+    appender.appendVarchar(t.tier);
+    appender.appendVarchar(t.planStatus);
+    appender.appendDouble(t.mrr);
+    for (const optional of [t.startDate, t.endDate, t.ownerTeam]) {
+      if (optional === null) appender.appendNull();
+      else appender.appendVarchar(optional);
+    }
+    appender.endRow();
+  }
+  appender.closeSync();
+  await engine.run(
+    'CREATE OR REPLACE TABLE customers AS SELECT customer_id, tenant_id, name, tier, plan_status, mrr,' +
+      ' CAST(start_date AS DATE) AS start_date, CAST(end_date AS DATE) AS end_date, owner_team FROM customers_text',
+  );
+  await engine.run('DROP TABLE customers_text');
+  return tenants;
+}

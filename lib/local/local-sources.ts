@@ -1,0 +1,160 @@
+import {
+  BILLING_FORMATS,
+  type BillingColumn,
+  type BillingFormatName,
+  detectBillingFormat,
+} from '../attribution/billing-formats.ts';
+import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
+import { InputError } from '../inputs/input-error.ts';
+import { sqlIdentifier } from '../sql/sql-template.ts';
+import {
+  type CheckedColumn,
+  hasBadValues,
+  throwFirstBadValue,
+  typedValueSql,
+  type ValueRule,
+} from './column-checks.ts';
+import { commonKind, describeColumns, expandInput, type FileKind, readerSql } from './input-files.ts';
+
+/** Billing files as the local engine sees them. */
+export interface LocalBillingSource {
+  readonly files: readonly string[];
+  readonly kind: FileKind;
+  readonly format: BillingFormatName;
+  /** The columns read, with their rules: used to locate a bad value after a failed validity check. */
+  readonly columns: readonly CheckedColumn[];
+}
+
+const BILLING_RULES: Record<BillingColumn['type'], ValueRule> = {
+  timestamp: 'timestamp',
+  double: 'number',
+  varchar: 'text',
+  tag_map: 'json_object',
+};
+
+const SQL_TYPES: Record<BillingColumn['type'], string> = {
+  timestamp: 'TIMESTAMP',
+  double: 'DOUBLE',
+  varchar: 'VARCHAR',
+  tag_map: 'MAP(VARCHAR, VARCHAR)',
+};
+
+function byLowerName<T extends { name: string }>(items: readonly T[]): Map<string, T> {
+  return new Map(items.map((item) => [item.name.toLowerCase(), item]));
+}
+
+/**
+ * Defines the `billing_source` view over billing files: the columns the format's normalization SQL
+ * reads, typed as the Athena tables type them, optional ones NULL where absent. The format is
+ * detected per file from its columns unless given.
+ */
+export async function defineBillingSource(
+  engine: DuckDbEngine,
+  inputs: readonly string[],
+  requestedFormat: BillingFormatName | undefined,
+  tenantTagKey: string,
+): Promise<LocalBillingSource> {
+  const files = (await Promise.all(inputs.map((input) => expandInput(input, 'billing')))).flat();
+  const kind = commonKind(files);
+  let format = requestedFormat;
+  for (const file of files) {
+    const names = (await describeColumns(engine, [file], kind)).map((c) => c.name);
+    const detected = detectBillingFormat(names);
+    if (requestedFormat === undefined) {
+      if (detected === undefined) {
+        throw new InputError(
+          'is not a billing file this tool knows: expected CUR 2.0 (line_item_line_item_type, resource_tags),' +
+            ' legacy CUR (line_item_line_item_type) or FOCUS (ChargeCategory, EffectiveCost) columns',
+          { file },
+        );
+      }
+      if (format !== undefined && detected !== format) {
+        throw new InputError(`is ${detected} but earlier files are ${format}; give one format per run`, {
+          file,
+        });
+      }
+      format = detected;
+    }
+    const present = new Set(names.map((n) => n.toLowerCase()));
+    for (const column of BILLING_FORMATS[format as BillingFormatName].columns(tenantTagKey)) {
+      if (column.required && !present.has(column.name.toLowerCase())) {
+        throw new InputError(`required ${format} column is missing`, { file, column: column.name });
+      }
+    }
+  }
+  const billingFormat = BILLING_FORMATS[format as BillingFormatName];
+  const actual = byLowerName(await describeColumns(engine, files, kind));
+  const columns: CheckedColumn[] = [];
+  const selectList = billingFormat.columns(tenantTagKey).map((wanted) => {
+    const found = actual.get(wanted.name.toLowerCase());
+    const alias = sqlIdentifier(wanted.name).sql;
+    if (!found) return `CAST(NULL AS ${SQL_TYPES[wanted.type]}) AS ${alias}`;
+    const column: CheckedColumn = {
+      name: found.name,
+      sourceType: found.type,
+      rule: BILLING_RULES[wanted.type],
+      required: wanted.type === 'timestamp',
+    };
+    columns.push(column);
+    return `${typedValueSql(column)} AS ${alias}`;
+  });
+  await engine.run(
+    `CREATE OR REPLACE VIEW billing_source AS SELECT ${selectList.join(', ')} FROM ${readerSql(files, kind)}`,
+  );
+
+  // Tags as JSON text (CSV exports) are checked up front: a malformed one would otherwise read as
+  // "no tag" and move cost from a customer into a pool without a word.
+  const textTags = columns.filter((c) => c.rule === 'json_object' && !c.sourceType.startsWith('MAP'));
+  if (textTags.length > 0 && (await hasBadValues(engine, files, kind, textTags))) {
+    await throwFirstBadValue(files, kind, textTags);
+  }
+  return { files, kind, format: billingFormat.name, columns };
+}
+
+/** Telemetry columns (attribution.md section 1.2) and what their values must be. */
+const TELEMETRY_COLUMNS: readonly { name: string; rule: ValueRule }[] = [
+  { name: 'usage_date', rule: 'date' },
+  { name: 'tenant_id', rule: 'non_empty_text' },
+  { name: 'metric', rule: 'non_empty_text' },
+  { name: 'quantity', rule: 'non_negative_number' },
+];
+
+/**
+ * Defines the `telemetry` table from usage files (CSV, NDJSON or Parquet), after checking every value:
+ * telemetry is small next to billing data, so it is validated before anything runs.
+ */
+export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly string[]): Promise<void> {
+  const files = (await Promise.all(inputs.map((input) => expandInput(input, 'telemetry')))).flat();
+  const kind = commonKind(files);
+  const columns: CheckedColumn[] = [];
+  for (const file of files) {
+    const present = byLowerName(await describeColumns(engine, [file], kind));
+    for (const wanted of TELEMETRY_COLUMNS) {
+      if (!present.has(wanted.name))
+        throw new InputError('required column is missing', { file, column: wanted.name });
+    }
+  }
+  const actual = byLowerName(await describeColumns(engine, files, kind));
+  for (const wanted of TELEMETRY_COLUMNS) {
+    const found = actual.get(wanted.name) as { name: string; type: string };
+    columns.push({ name: found.name, sourceType: found.type, rule: wanted.rule, required: true });
+  }
+  if (await hasBadValues(engine, files, kind, columns)) await throwFirstBadValue(files, kind, columns);
+  const [usageDate, tenantId, metric, quantity] = columns as [
+    CheckedColumn,
+    CheckedColumn,
+    CheckedColumn,
+    CheckedColumn,
+  ];
+  await engine.run(
+    `CREATE OR REPLACE TABLE telemetry AS SELECT ${typedValueSql(usageDate)} AS usage_date,` +
+      ` trim(${typedValueSql(tenantId)}) AS tenant_id, trim(${typedValueSql(metric)}) AS metric,` +
+      ` ${typedValueSql(quantity)} AS quantity FROM ${readerSql(files, kind)}`,
+  );
+}
+
+/** Locates the bad value behind a failed line item validity check and throws it as an InputError. */
+export async function locateBadBillingValue(source: LocalBillingSource): Promise<never> {
+  const checked = source.columns.filter((c) => c.rule === 'timestamp' || c.rule === 'number');
+  return throwFirstBadValue(source.files, source.kind, checked);
+}

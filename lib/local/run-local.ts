@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
+import { InvalidLineItemsError, runAttribution } from '../attribution/pipeline.ts';
+import { type AllocationRules, defaultRules, loadRulesFile } from '../attribution/rules.ts';
+import { DuckDbEngine, type DuckDbEngineOptions } from '../engine/duckdb-engine.ts';
+import { isIsoDate } from '../inputs/customers.ts';
+import { InputError } from '../inputs/input-error.ts';
+import { defineCustomers } from './customers-table.ts';
+import { defineBillingSource, defineTelemetry, locateBadBillingValue } from './local-sources.ts';
+import {
+  CSV_OUTPUTS,
+  discardStaged,
+  publishStaged,
+  stagingDirectory,
+  writeCsv,
+  writeJson,
+  writeParquet,
+} from './output-files.ts';
+import { type RunSummary, summarizeRun } from './run-summary.ts';
+
+export interface LocalRunOptions {
+  /** Billing files: paths, directories or globs. */
+  readonly billing: readonly string[];
+  /** Billing format; detected from the columns when omitted. */
+  readonly format?: BillingFormatName;
+  /** Telemetry files: paths, directories or globs. */
+  readonly telemetry: readonly string[];
+  /** Customer dimension CSV. */
+  readonly customers: string;
+  /** Rules JSON file. @default the shipped default rules */
+  readonly rulesFile?: string;
+  /** Evaluation day for alerts (YYYY-MM-DD). @default the latest usage day minus one */
+  readonly asOf?: string;
+  /** Output directory; replaced as a whole only when the run succeeds. */
+  readonly outDir: string;
+  /** @default a fresh time-ordered id */
+  readonly runId?: string;
+  readonly engine?: DuckDbEngineOptions;
+}
+
+export interface LocalRunResult {
+  readonly runId: string;
+  readonly outDir: string;
+  readonly format: BillingFormatName;
+  readonly rules: AllocationRules;
+  readonly summary: RunSummary;
+  /** Rows written per output file. */
+  readonly rowCounts: Readonly<Record<string, number>>;
+  /** Milliseconds spent in each phase. */
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/** A run id that sorts by time: 20261123T152004Z-1a2b3c. */
+export function newRunId(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The whole local pipeline: validate and load the inputs, run the attribution SQL on DuckDB, check
+ * conservation, then replace `outDir` with the new results. Any failure leaves `outDir` as it was.
+ */
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  if (options.asOf !== undefined && !isIsoDate(options.asOf)) {
+    throw new InputError(`"${options.asOf}" is not a date (YYYY-MM-DD)`, { file: '--as-of' });
+  }
+  const rules = options.rulesFile ? loadRulesFile(options.rulesFile) : defaultRules();
+  const runId = options.runId ?? newRunId();
+  const timings: Record<string, number> = {};
+  const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[phase] = Math.round(performance.now() - started);
+    }
+  };
+
+  const engine = await DuckDbEngine.create(options.engine);
+  try {
+    const billing = await timed('inputs', async () => {
+      await defineCustomers(engine, options.customers);
+      await defineTelemetry(engine, options.telemetry);
+      return defineBillingSource(engine, options.billing, options.format, rules.tenantTagKey);
+    });
+    await timed('attribution', async () => {
+      try {
+        await runAttribution(engine, { runId, rules, format: BILLING_FORMATS[billing.format] });
+      } catch (error) {
+        if (error instanceof InvalidLineItemsError) await locateBadBillingValue(billing);
+        throw error;
+      }
+    });
+    const summary = await summarizeRun(engine);
+    const staging = stagingDirectory(options.outDir, runId);
+    const rowCounts: Record<string, number> = {};
+    try {
+      await timed('outputs', async () => {
+        for (const output of CSV_OUTPUTS) {
+          rowCounts[output.file] = await writeCsv(engine, output, join(staging, output.file));
+          await writeParquet(engine, output.table, join(staging, output.file.replace(/\.csv$/, '.parquet')));
+        }
+        // Alert evaluation arrives with the alerts feature; the file exists so consumers can rely on it.
+        writeJson(join(staging, 'alerts.json'), []);
+        writeJson(join(staging, 'run.json'), {
+          runId,
+          rulesVersion: rules.version,
+          costBasis: rules.costBasis,
+          tenantTagKey: rules.tenantTagKey,
+          format: billing.format,
+          billingFiles: billing.files,
+          asOf: options.asOf ?? null,
+          conservation: 'holds',
+          summary,
+          rowCounts,
+        });
+      });
+      publishStaged(staging, options.outDir);
+    } catch (error) {
+      discardStaged(staging);
+      throw error;
+    }
+    return {
+      runId,
+      outDir: resolve(options.outDir),
+      format: billing.format,
+      rules,
+      summary,
+      rowCounts,
+      timings,
+    };
+  } finally {
+    engine.close();
+  }
+}

@@ -1,0 +1,37 @@
+import type { LocalRunResult } from './run-local.ts';
+
+const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+const percent = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 1 });
+
+/** A short, readable account of a run for the terminal. Rounds for people; files stay unrounded. */
+export function summaryText(result: LocalRunResult): string {
+  const s = result.summary;
+  const lines = [
+    `Run ${result.runId}  (${result.format}, rules ${result.rules.version}, ${result.rules.costBasis} cost)`,
+    `Days ${s.firstDay ?? '-'} to ${s.lastDay ?? '-'} (${s.days}), ${s.customers} customers with cost`,
+    '',
+    `Total cost      ${money.format(s.totalCost)}`,
+    `  direct        ${money.format(s.directCost)}`,
+    `  shared        ${money.format(s.sharedCost)}`,
+    `  unattributed  ${money.format(s.unattributedCost)}  (${percent.format(s.unattributedPct)} of attributable cost)`,
+    `  excluded      ${money.format(s.excludedCost)}`,
+    'Conservation    holds on every day',
+  ];
+  const reasons = Object.entries(s.unattributedByReason);
+  if (reasons.length > 0) {
+    lines.push('', 'Unattributed by reason');
+    for (const [reason, cost] of reasons) lines.push(`  ${reason.padEnd(20)} ${money.format(cost)}`);
+  }
+  if (s.topCustomers.length > 0) {
+    lines.push('', 'Top customers by cost');
+    for (const c of s.topCustomers) {
+      const ratio = c.mrr > 0 ? `${percent.format(c.totalCost / c.mrr)} of MRR` : `${c.planStatus}, no MRR`;
+      lines.push(
+        `  ${c.name.slice(0, 28).padEnd(28)} ${c.tier.padEnd(11)} ${money.format(c.totalCost).padStart(12)}  ${ratio}`,
+      );
+    }
+  }
+  lines.push('', 'Alerts: none evaluated yet (alert rules are not part of this release).');
+  lines.push(`Results written to ${result.outDir}`);
+  return lines.join('\n');
+}

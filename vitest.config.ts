@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // DuckDB holds native memory per instance; two workers match the two cores CI has.
+    maxWorkers: 2,
+    testTimeout: 60_000,
+  },
+});
