@@ -51,8 +51,9 @@ export function typedValueSql(column: CheckedColumn): string {
         ? `CAST(${ref} AS DOUBLE)`
         : `CASE WHEN ${text} IS NULL THEN NULL ELSE coalesce(try_cast(${text} AS DOUBLE), CAST('NaN' AS DOUBLE)) END`;
     case 'json_object':
+      // A map of other key or value types (an all-empty map column is typed by its writer) reads as text.
       return column.sourceType.startsWith('MAP')
-        ? ref
+        ? `CAST(${ref} AS MAP(VARCHAR, VARCHAR))`
         : `CASE WHEN json_valid(${text}) AND json_type(${text}) = 'OBJECT'` +
             ` THEN CAST(CAST(${text} AS JSON) AS MAP(VARCHAR, VARCHAR)) END`;
     case 'non_empty_text':
