@@ -1,4 +1,7 @@
-/** SQL literal builders for the generator's DuckDB statements; every value passes through here. */
+/**
+ * SQL literal builders for the generator's DuckDB statements; every value passes through here.
+ * List literals are parenthesised so that indexing them (`(...)[i]`) does not parse as an array type.
+ */
 
 /** A single-quoted SQL string literal. */
 export function sqlString(text: string): string {
@@ -18,19 +21,19 @@ export function sqlBigint(value: number | bigint): string {
 }
 
 export function sqlStringList(values: readonly string[]): string {
-  return `[${values.map(sqlString).join(', ')}]::VARCHAR[]`;
+  return `([${values.map(sqlString).join(', ')}]::VARCHAR[])`;
 }
 
 export function sqlDoubleList(values: readonly number[]): string {
   for (const value of values) if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
-  return `[${values.map(String).join(', ')}]::DOUBLE[]`;
+  return `([${values.map(String).join(', ')}]::DOUBLE[])`;
 }
 
 export function sqlIntList(values: readonly number[]): string {
   for (const value of values) if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
-  return `[${values.map(String).join(', ')}]::BIGINT[]`;
+  return `([${values.map(String).join(', ')}]::BIGINT[])`;
 }
 
 export function sqlBoolList(values: readonly boolean[]): string {
-  return `[${values.map(String).join(', ')}]::BOOLEAN[]`;
+  return `([${values.map(String).join(', ')}]::BOOLEAN[])`;
 }

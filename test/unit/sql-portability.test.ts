@@ -1,0 +1,135 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TrinoSQL } from 'dt-sql-parser';
+import { describe, expect, it } from 'vitest';
+import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
+import { ATTRIBUTION_STAGES, renderAttributionSql } from '../../lib/attribution/pipeline.ts';
+import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
+import type { QueryEngine } from '../../lib/engine/query-engine.ts';
+import { SQL_ROOT } from '../../lib/sql/sql-template.ts';
+
+/** Every SQL file shipped for both engines. */
+function sqlFiles(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? walk(join(dir, entry.name))
+        : entry.name.endsWith('.sql')
+          ? [join(dir, entry.name)]
+          : [],
+    );
+  return walk(SQL_ROOT);
+}
+
+/** SQL text without comments or string literals, so checks see only code. */
+function codeOnly(sql: string): string {
+  return sql.replace(/--.*$/gm, '').replace(/'(?:[^']|'')*'/g, "''");
+}
+
+/** An engine that only names tables the way Athena will (database-qualified). */
+const athenaLikeEngine: QueryEngine = {
+  tableRef: (name) => `"cost_per_customer"."run_test_${name}"`,
+  createTable: async () => undefined,
+  query: async () => [],
+};
+
+const attributionFiles = [
+  ...ATTRIBUTION_STAGES.filter((stage) => 'file' in stage).map((stage) => (stage as { file: string }).file),
+  'invalid_line_items.sql',
+  'conservation_check.sql',
+];
+
+// A rules file that exercises every kind of match, with values that need quoting.
+const trickyRules = parseRules(
+  {
+    version: "v1 'quoted'",
+    costBasis: 'net_amortized',
+    tenantTagKey: 'tenant:id',
+    rules: [
+      { id: 'tax', match: { lineItemTypes: ['Tax'] }, action: 'exclude' },
+      {
+        id: 'network',
+        match: {
+          services: ["O'Service"],
+          accounts: ['111122223333'],
+          usageTypeLike: ['%DataTransfer%', 'USE1-%'],
+        },
+        driver: 'requests',
+      },
+      { id: 'rest', match: {}, driver: 'even' },
+    ],
+  },
+  'test',
+);
+
+describe('the shared SQL is Trino (Athena engine v3) SQL', () => {
+  const parser = new TrinoSQL();
+
+  for (const format of BILLING_FORMAT_NAMES) {
+    for (const rules of [defaultRules(), trickyRules]) {
+      it(`parses every attribution statement for ${format} with rules ${rules.version}`, () => {
+        for (const file of attributionFiles) {
+          const sql = renderAttributionSql(file, athenaLikeEngine, {
+            runId: 'r-1',
+            rules,
+            format: BILLING_FORMATS[format],
+          });
+          expect({ file, errors: parser.validate(sql) }).toEqual({ file, errors: [] });
+        }
+      });
+    }
+  }
+
+  it('catches DuckDB-only syntax (the check itself can fail)', () => {
+    expect(parser.validate("SELECT MAP {'a': 1} AS m").length).toBeGreaterThan(0);
+    expect(parser.validate('SELECT x FROM t WHERE').length).toBeGreaterThan(0);
+  });
+});
+
+const MAP_SUBSCRIPT = /\w\s*\[\s*['$]/;
+const UNGUARDED_DIVISION = /\/\s*(?!NULLIF\(|CAST\()[A-Za-z_(0-9]/;
+const DIFFERING_FUNCTIONS = /\bdate_diff\s*\(|\bdate_add\s*\(|\bdate_trunc\s*\(|\bstrftime\s*\(|::/i;
+
+describe('the shared SQL avoids constructs that differ between Trino and DuckDB', () => {
+  const files = sqlFiles();
+
+  it('the checks below catch each trap', () => {
+    expect(codeOnly("SELECT resource_tags['user_tenant_id'] FROM t")).toMatch(MAP_SUBSCRIPT);
+    expect(codeOnly("SELECT element_at(resource_tags, 'user_tenant_id') FROM t")).not.toMatch(MAP_SUBSCRIPT);
+    expect(codeOnly('SELECT a / b, c / 2 FROM t')).toMatch(UNGUARDED_DIVISION);
+    expect(codeOnly('SELECT a / NULLIF(b, 0), c / CAST(n AS double) FROM t')).not.toMatch(UNGUARDED_DIVISION);
+    expect(codeOnly("SELECT date_diff('day', a, b) FROM t")).toMatch(DIFFERING_FUNCTIONS);
+    expect(codeOnly("SELECT x::date, '--/ x' AS y FROM t -- a / b")).toMatch(DIFFERING_FUNCTIONS);
+  });
+
+  it('finds the SQL files', () => {
+    expect(files.map((f) => f.slice(SQL_ROOT.length + 1))).toEqual(
+      expect.arrayContaining(['attribution/allocated_cost.sql', 'attribution/line_items_cur.sql']),
+    );
+  });
+
+  it.each(files.map((f) => [f.slice(SQL_ROOT.length + 1), f]))(
+    '%s never subscripts a map with [...]',
+    (_name, file) => {
+      // Trino fails the whole query on the first row that lacks the key; element_at returns NULL.
+      expect(codeOnly(readFileSync(file, 'utf8'))).not.toMatch(MAP_SUBSCRIPT);
+    },
+  );
+
+  it.each(files.map((f) => [f.slice(SQL_ROOT.length + 1), f]))('%s guards every division', (_name, file) => {
+    // x / 0 differs by engine, and integer / integer truncates only in Trino.
+    expect(codeOnly(readFileSync(file, 'utf8'))).not.toMatch(UNGUARDED_DIVISION);
+  });
+
+  it.each(files.map((f) => [f.slice(SQL_ROOT.length + 1), f]))(
+    '%s uses no function whose meaning differs (date_diff, date_add, date_trunc on dates)',
+    (_name, file) => {
+      expect(codeOnly(readFileSync(file, 'utf8'))).not.toMatch(DIFFERING_FUNCTIONS);
+    },
+  );
+
+  it.each(files.map((f) => [f.slice(SQL_ROOT.length + 1), f]))('%s is one statement', (_name, file) => {
+    const code = codeOnly(readFileSync(file, 'utf8')).trim().replace(/;$/, '');
+    expect(code).not.toContain(';');
+  });
+});
