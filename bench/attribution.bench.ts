@@ -1,0 +1,154 @@
+/**
+ * `npm run bench`: the attribution benchmark of a generated month (default 10 million CUR line items,
+ * 5,000 customers, 4 metrics). Each measured phase runs in its own child process so that its peak
+ * memory is its own. Sizes can be lowered for a quick look: BENCH_LINE_ITEMS, BENCH_CUSTOMERS.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BILLING_FORMATS } from '../lib/attribution/billing-formats.ts';
+import { placeholderValues } from '../lib/attribution/pipeline.ts';
+import { defaultRules } from '../lib/attribution/rules.ts';
+import { DuckDbEngine } from '../lib/engine/duckdb-engine.ts';
+import { generateSyntheticMonth } from '../lib/generator/synthetic-month.ts';
+import { defineBillingSource } from '../lib/local/local-sources.ts';
+import { runLocal } from '../lib/local/run-local.ts';
+
+const LINE_ITEMS = Number(process.env.BENCH_LINE_ITEMS ?? 10_000_000);
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 5_000);
+const METRICS = ['requests', 'storage_bytes', 'compute_seconds', 'active_users'];
+const SEED = 42;
+const MONTH = '2026-10';
+const DATA_DIR = resolve('.bench-data', `${MONTH}-${LINE_ITEMS}-${CUSTOMERS}-${SEED}`);
+
+interface PhaseReport {
+  readonly ms: number;
+  readonly peakRssMb: number;
+  readonly detail?: Record<string, unknown>;
+}
+
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+const inputs = () => ({
+  billing: [join(DATA_DIR, 'cur')],
+  telemetry: [join(DATA_DIR, 'telemetry')],
+  customers: join(DATA_DIR, 'customers.csv'),
+});
+
+/** Child phases; each prints one JSON report on its last line. */
+const phases: Record<string, () => Promise<PhaseReport>> = {
+  async generate() {
+    const started = performance.now();
+    rmSync(DATA_DIR, { recursive: true, force: true });
+    await generateSyntheticMonth({
+      outDir: DATA_DIR,
+      month: MONTH,
+      seed: SEED,
+      lineItems: LINE_ITEMS,
+      customers: CUSTOMERS,
+      metrics: METRICS,
+    });
+    writeFileSync(join(DATA_DIR, 'complete'), '');
+    return { ms: performance.now() - started, peakRssMb: peakRssMb() };
+  },
+
+  /** The full local run: validate inputs, attribute, check conservation, write every output file. */
+  async attribute() {
+    const started = performance.now();
+    const out = join(DATA_DIR, 'out');
+    const result = await runLocal({ ...inputs(), outDir: out, runId: 'bench' });
+    return {
+      ms: performance.now() - started,
+      peakRssMb: peakRssMb(),
+      detail: { timings: result.timings, rowCounts: result.rowCounts, totalCost: result.summary.totalCost },
+    };
+  },
+
+  /** DuckDB just scanning the same Parquet columns: SELECT usage_date, sum(cost) ... GROUP BY usage_date. */
+  async scan() {
+    const engine = await DuckDbEngine.create();
+    try {
+      const rules = defaultRules();
+      await defineBillingSource(engine, inputs().billing, 'cur2', rules.tenantTagKey);
+      const lineItems = placeholderValues(engine, { runId: 'scan', rules, format: BILLING_FORMATS.cur2 })
+        .line_items?.sql;
+      const started = performance.now();
+      const rows = await engine.query(
+        `SELECT usage_date, sum(cost) AS cost FROM ${lineItems} AS line_items GROUP BY usage_date`,
+      );
+      return { ms: performance.now() - started, peakRssMb: peakRssMb(), detail: { days: rows.length } };
+    } finally {
+      engine.close();
+    }
+  },
+};
+
+function runPhase(name: string): PhaseReport {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), name], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (child.status !== 0) throw new Error(`bench phase ${name} failed with status ${child.status}`);
+  const lastLine = child.stdout.trim().split('\n').pop() ?? '{}';
+  return JSON.parse(lastLine) as PhaseReport;
+}
+
+function dirSizeMb(dir: string): number {
+  const walk = (d: string): number =>
+    readdirSync(d, { withFileTypes: true }).reduce(
+      (sum, e) => sum + (e.isDirectory() ? walk(join(d, e.name)) : statSync(join(d, e.name)).size),
+      0,
+    );
+  return Math.round(walk(dir) / 1024 / 1024);
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+
+async function main(): Promise<void> {
+  const child = process.argv[2];
+  if (child !== undefined) {
+    const phase = phases[child];
+    if (!phase) throw new Error(`unknown phase ${child}`);
+    process.stdout.write(`${JSON.stringify(await phase())}\n`);
+    return;
+  }
+  console.log(
+    `Attribution benchmark: ${LINE_ITEMS.toLocaleString('en-US')} line items, ${CUSTOMERS} customers, ${METRICS.length} metrics`,
+  );
+  if (!existsSync(join(DATA_DIR, 'complete'))) {
+    const generated = runPhase('generate');
+    console.log(`generated input in ${seconds(generated.ms)} s (peak RSS ${generated.peakRssMb} MB)`);
+  } else {
+    console.log(`reusing generated input in ${DATA_DIR}`);
+  }
+  console.log(`CUR 2.0 Parquet: ${dirSizeMb(join(DATA_DIR, 'cur'))} MB`);
+  // Scan first, so both measured phases read files the OS has already cached.
+  const scans = [runPhase('scan'), runPhase('scan')];
+  const scan = scans.reduce((best, s) => (s.ms < best.ms ? s : best));
+  const attribute = runPhase('attribute');
+  const timings = (attribute.detail?.timings ?? {}) as Record<string, number>;
+  const attributionMs = (timings.inputs ?? 0) + (timings.attribution ?? 0);
+  const lines = [
+    ['full local run (inputs, attribution, checks, outputs)', `${seconds(attribute.ms)} s`],
+    ['  of which input validation + attribution + checks', `${seconds(attributionMs)} s`],
+    ['  of which writing outputs (CSV + Parquet)', `${seconds(timings.outputs ?? 0)} s`],
+    [
+      'line items per second (full run)',
+      Math.round(LINE_ITEMS / (attribute.ms / 1000)).toLocaleString('en-US'),
+    ],
+    [
+      'line items per second (attribution)',
+      Math.round(LINE_ITEMS / (attributionMs / 1000)).toLocaleString('en-US'),
+    ],
+    ['peak memory (RSS) of the run', `${attribute.peakRssMb} MB`],
+    ['DuckDB scan of the same columns (best of 2)', `${seconds(scan.ms)} s`],
+    ['ratio attribution / scan (target <= 3)', (attributionMs / scan.ms).toFixed(2)],
+    ['ratio full run / scan', (attribute.ms / scan.ms).toFixed(2)],
+  ];
+  for (const [label, value] of lines) console.log(`${(label as string).padEnd(56)} ${value}`);
+  console.log(`output rows: ${JSON.stringify(attribute.detail?.rowCounts)}`);
+}
+
+await main();
