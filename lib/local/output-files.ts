@@ -1,9 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
-import { plainDecimal } from './plain-decimal.ts';
 
 /** A CSV output of local-run.md: its file name, source table, exact columns and row order. */
 export interface CsvOutput {
@@ -60,41 +58,55 @@ export const CSV_OUTPUTS: readonly CsvOutput[] = [
   },
 ];
 
-function csvField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return plainDecimal(value);
-  if (typeof value === 'bigint') return value.toString();
-  const text = String(value);
-  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 /**
- * Writes one table as CSV, streaming in chunks. Doubles come from DuckDB as JavaScript numbers and
- * are written by {@link plainDecimal}: DuckDB's own text form rounds to 15 digits or uses exponents.
+ * DuckDB macro writing a DOUBLE as a plain decimal with every digit needed to read back the same
+ * number: never rounded and never in exponent form (1.2e-07 becomes 0.00000012), so spreadsheets and
+ * finance tools read it as is. DuckDB's own text form is already the shortest round-trip one; this only
+ * moves the decimal point out of the exponent and drops a trailing ".0".
  */
+export const PLAIN_DECIMAL_MACRO = `CREATE OR REPLACE MACRO plain_decimal(x) AS (
+  WITH parts AS (
+    SELECT
+      CAST(x AS VARCHAR) AS text,
+      CASE WHEN x < 0 THEN '-' ELSE '' END AS sign,
+      replace(split_part(ltrim(CAST(x AS VARCHAR), '-'), 'e', 1), '.', '') AS digits,
+      length(split_part(split_part(ltrim(CAST(x AS VARCHAR), '-'), 'e', 1), '.', 1))
+        + CAST(coalesce(nullif(split_part(CAST(x AS VARCHAR), 'e', 2), ''), '0') AS INTEGER) AS point
+  )
+  SELECT CASE
+    WHEN x IS NULL THEN NULL
+    WHEN x = 0 THEN '0'
+    WHEN NOT contains(text, 'e') THEN regexp_replace(text, '\\.0$', '')
+    WHEN point <= 0 THEN sign || '0.' || repeat('0', -point) || digits
+    WHEN point >= length(digits) THEN sign || digits || repeat('0', point - length(digits))
+    ELSE sign || left(digits, point) || '.' || substr(digits, point + 1)
+  END
+  FROM parts
+)`;
+
+/** Writes one table as CSV with the exact columns of the spec, DOUBLEs as {@link PLAIN_DECIMAL_MACRO}. */
 export async function writeCsv(engine: DuckDbEngine, output: CsvOutput, path: string): Promise<number> {
-  const select = output.columns
-    .map((column) =>
-      column === 'usage_date' ? `CAST(usage_date AS VARCHAR) AS usage_date` : sqlIdentifier(column).sql,
-    )
-    .join(', ');
-  const result = await engine.connection.stream(
-    `SELECT ${select} FROM ${sqlIdentifier(output.table).sql} ORDER BY ${output.orderBy}`,
+  await engine.run(PLAIN_DECIMAL_MACRO);
+  const types = new Map(
+    (await engine.query(`DESCRIBE ${sqlIdentifier(output.table).sql}`)).map((row) => [
+      String(row.column_name),
+      String(row.column_type),
+    ]),
   );
-  const handle = await open(path, 'w');
-  let rows = 0;
-  try {
-    await handle.write(`${output.columns.join(',')}\n`);
-    for await (const chunk of result.yieldRowsJs()) {
-      const lines = chunk.map((row) => row.map(csvField).join(','));
-      if (lines.length === 0) continue;
-      rows += lines.length;
-      await handle.write(`${lines.join('\n')}\n`);
-    }
-  } finally {
-    await handle.close();
-  }
-  return rows;
+  const select = output.columns
+    .map((column) => {
+      const ref = sqlIdentifier(column).sql;
+      const type = types.get(column);
+      if (type === 'DOUBLE') return `plain_decimal(${ref}) AS ${ref}`;
+      if (type === 'DATE') return `CAST(${ref} AS VARCHAR) AS ${ref}`;
+      return ref;
+    })
+    .join(', ');
+  const [written] = await engine.query(
+    `COPY (SELECT ${select} FROM ${sqlIdentifier(output.table).sql} ORDER BY ${output.orderBy})` +
+      ` TO ${sqlString(path).sql} (FORMAT csv, HEADER)`,
+  );
+  return Number(written?.Count ?? 0);
 }
 
 /** Writes a table as Parquet with all its columns (billing_period, rules_version and run_id included). */
