@@ -65,7 +65,11 @@ const phases: Record<string, () => Promise<PhaseReport>> = {
     };
   },
 
-  /** DuckDB just scanning the same Parquet columns: SELECT usage_date, sum(cost) ... GROUP BY usage_date. */
+  /**
+   * DuckDB just scanning: `SELECT usage_date, sum(cost) ... GROUP BY usage_date` over the canonical line
+   * items, once reading only what the cost needs ("narrow") and once also reading every other column the
+   * attribution reads (tags, service, usage type, line item type, account, billing period): the same columns.
+   */
   async scan() {
     const engine = await DuckDbEngine.create();
     try {
@@ -73,11 +77,20 @@ const phases: Record<string, () => Promise<PhaseReport>> = {
       await defineBillingSource(engine, inputs().billing, 'cur2', rules.tenantTagKey);
       const lineItems = placeholderValues(engine, { runId: 'scan', rules, format: BILLING_FORMATS.cur2 })
         .line_items?.sql;
-      const started = performance.now();
-      const rows = await engine.query(
-        `SELECT usage_date, sum(cost) AS cost FROM ${lineItems} AS line_items GROUP BY usage_date`,
+      const time = async (select: string) => {
+        const started = performance.now();
+        await engine.query(select);
+        return performance.now() - started;
+      };
+      const narrowMs = await time(
+        `SELECT usage_date, sum(cost) AS cost FROM ${lineItems} AS li GROUP BY usage_date`,
       );
-      return { ms: performance.now() - started, peakRssMb: peakRssMb(), detail: { days: rows.length } };
+      const sameColumnsMs = await time(
+        `SELECT usage_date, sum(cost) AS cost, count(tenant), count(service), count(usage_type),
+           count(line_item_type), count(account_id), count(billing_period_start)
+         FROM ${lineItems} AS li GROUP BY usage_date`,
+      );
+      return { ms: sameColumnsMs, peakRssMb: peakRssMb(), detail: { narrowMs } };
     } finally {
       engine.close();
     }
@@ -127,6 +140,7 @@ async function main(): Promise<void> {
   // Scan first, so both measured phases read files the OS has already cached.
   const scans = [runPhase('scan'), runPhase('scan')];
   const scan = scans.reduce((best, s) => (s.ms < best.ms ? s : best));
+  const narrowMs = Math.min(...scans.map((s) => Number(s.detail?.narrowMs)));
   const attribute = runPhase('attribute');
   const timings = (attribute.detail?.timings ?? {}) as Record<string, number>;
   const attributionMs = (timings.inputs ?? 0) + (timings.attribution ?? 0);
@@ -144,8 +158,10 @@ async function main(): Promise<void> {
     ],
     ['peak memory (RSS) of the run', `${attribute.peakRssMb} MB`],
     ['DuckDB scan of the same columns (best of 2)', `${seconds(scan.ms)} s`],
-    ['ratio attribution / scan (target <= 3)', (attributionMs / scan.ms).toFixed(2)],
-    ['ratio full run / scan', (attribute.ms / scan.ms).toFixed(2)],
+    ['DuckDB scan of the cost columns only (best of 2)', `${seconds(narrowMs)} s`],
+    ['ratio attribution / same-column scan (target <= 3)', (attributionMs / scan.ms).toFixed(2)],
+    ['ratio attribution / cost-only scan', (attributionMs / narrowMs).toFixed(2)],
+    ['ratio full run / same-column scan', (attribute.ms / scan.ms).toFixed(2)],
   ];
   for (const [label, value] of lines) console.log(`${(label as string).padEnd(56)} ${value}`);
   console.log(`output rows: ${JSON.stringify(attribute.detail?.rowCounts)}`);

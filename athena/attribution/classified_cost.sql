@@ -4,7 +4,7 @@
 -- driver_rule_id: the first rule with a driver that matches; both NULL when no rule matches.
 SELECT
   usage_date,
-  billing_period,
+  substr(CAST(billing_period_start AS varchar), 1, 7) AS billing_period,
   service,
   tenant,
   exclude_rule_id,
@@ -15,7 +15,7 @@ SELECT
 FROM (
   SELECT
     usage_date,
-    billing_period,
+    billing_period_start,
     service,
     tenant,
     exclude_rule_id,
@@ -25,13 +25,14 @@ FROM (
   FROM (
     SELECT
       usage_date,
-      billing_period,
+      billing_period_start,
       service,
       tenant,
       cost,
       ${exclude_rule_id} AS exclude_rule_id,
-      ${driver_rule_id} AS driver_rule_id
+      -- Tagged cost is direct whatever rule it matches: skip the rule tests for it.
+      CASE WHEN tenant = '' THEN ${driver_rule_id} END AS driver_rule_id
     FROM ${line_items}
   ) AS matched
-  GROUP BY usage_date, billing_period, service, tenant, exclude_rule_id, driver_rule_id
+  GROUP BY usage_date, billing_period_start, service, tenant, exclude_rule_id, driver_rule_id
 ) AS grouped

@@ -1,10 +1,11 @@
--- Canonical line items (attribution.md section 2) from a CUR 2.0 or legacy CUR table.
+-- Canonical line items (attribution.md section 2) from a CUR 2.0 or legacy CUR table. The billing period
+-- is carried as its start date and written as YYYY-MM after aggregation (cheaper to group by).
 -- ${tenant_tag} is the format's tag expression: element_at(resource_tags, 'user_<key>') for CUR 2.0,
 -- the resource_tags_user_<key> column for legacy CUR. element_at, never m['k']: Trino's subscript
 -- fails the whole query on the first row without the key.
 SELECT
   usage_date,
-  billing_period,
+  billing_period_start,
   account_id,
   service,
   usage_type,
@@ -27,7 +28,7 @@ FROM (
   SELECT
     ${cost_basis} AS cost_basis,
     CAST(line_item_usage_start_date AS date) AS usage_date,
-    substr(CAST(CAST(bill_billing_period_start_date AS date) AS varchar), 1, 7) AS billing_period,
+    CAST(bill_billing_period_start_date AS date) AS billing_period_start,
     coalesce(line_item_usage_account_id, '') AS account_id,
     coalesce(line_item_product_code, '') AS service,
     coalesce(line_item_usage_type, '') AS usage_type,

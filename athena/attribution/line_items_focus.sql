@@ -1,10 +1,11 @@
--- Canonical line items (attribution.md section 2) from a FOCUS 1.x table.
+-- Canonical line items (attribution.md section 2) from a FOCUS 1.x table. The billing period is carried
+-- as its start date and written as YYYY-MM after aggregation (cheaper to group by).
 -- Tags may carry the key bare (tenant_id) or with the AWS "user:" prefix (user:tenant_id).
 -- FOCUS has no net columns: EffectiveCost already includes negotiated discounts, so net_amortized
 -- reads EffectiveCost like amortized does.
 SELECT
   CAST(ChargePeriodStart AS date) AS usage_date,
-  substr(CAST(CAST(BillingPeriodStart AS date) AS varchar), 1, 7) AS billing_period,
+  CAST(BillingPeriodStart AS date) AS billing_period_start,
   coalesce(SubAccountId, BillingAccountId, '') AS account_id,
   coalesce(nullif(x_ServiceCode, ''), ServiceName, '') AS service,
   coalesce(x_UsageType, '') AS usage_type,

@@ -19,6 +19,13 @@ export interface DuckDbEngineOptions {
   readonly threads?: number;
   /** DuckDB memory limit; beyond it, operators spill to `tempDirectory`. @default '3GB' */
   readonly memoryLimit?: string;
+  /**
+   * Whether results keep the order of their inputs when no ORDER BY says so. Off by default: every
+   * output states its order, and unordered writes run in parallel. The row locator turns it on, as it
+   * numbers rows in file order.
+   * @default false
+   */
+  readonly preserveInsertionOrder?: boolean;
   /** Where spilled data goes. @default DuckDB's default (`.tmp` beside a database, memory for :memory:) */
   readonly tempDirectory?: string;
 }
@@ -31,7 +38,10 @@ export class DuckDbEngine implements QueryEngine {
   ) {}
 
   static async create(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
-    const config: Record<string, string> = { memory_limit: options.memoryLimit ?? '3GB' };
+    const config: Record<string, string> = {
+      memory_limit: options.memoryLimit ?? '3GB',
+      preserve_insertion_order: String(options.preserveInsertionOrder ?? false),
+    };
     if (options.threads !== undefined) config.threads = String(options.threads);
     if (options.tempDirectory !== undefined) config.temp_directory = options.tempDirectory;
     const instance = await DuckDBInstance.create(':memory:', config);
@@ -49,6 +59,10 @@ export class DuckDbEngine implements QueryEngine {
 
   async createTable(name: string, select: string): Promise<void> {
     await this.connection.run(`CREATE OR REPLACE TABLE ${this.tableRef(name)} AS ${select}`);
+  }
+
+  async createView(name: string, select: string): Promise<void> {
+    await this.connection.run(`CREATE OR REPLACE VIEW ${this.tableRef(name)} AS ${select}`);
   }
 
   async query(select: string): Promise<Row[]> {

@@ -11,6 +11,11 @@ export interface QueryEngine {
   tableRef(name: string): string;
   /** Stores the result of a SELECT as the logical table `name`, replacing any earlier one. */
   createTable(name: string, select: string): Promise<void>;
+  /**
+   * Defines the logical table `name` as a cheap projection of tables already stored (a filter, no
+   * aggregation): an engine may compute it on read (DuckDB: a view) or store it like any table.
+   */
+  createView(name: string, select: string): Promise<void>;
   /** Runs a SELECT and returns all its rows (for small results: checks and summaries). */
   query(select: string): Promise<Row[]>;
 }

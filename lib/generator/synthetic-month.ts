@@ -136,7 +136,6 @@ interface MonthFacts {
 }
 
 interface Plan {
-  readonly seed: string;
   readonly month: MonthFacts;
   readonly customers: number;
   readonly metrics: readonly string[];
@@ -180,7 +179,7 @@ export async function generateSyntheticMonth(o: SyntheticMonthOptions): Promise<
   const con = await instance.connect();
   try {
     await setUp(con, o.seed);
-    const ids = await accountIds(con, o.seed);
+    const ids = await accountIds(con);
     const plan = makePlan(o, month, ids);
 
     await con.run(customersSql(plan));
@@ -201,18 +200,31 @@ export async function generateSyntheticMonth(o: SyntheticMonthOptions): Promise<
       await con.run(statement);
     }
 
-    const curFiles: string[] = [];
     const parts = Math.max(1, Math.ceil(plan.events / EVENTS_PER_FILE));
-    for (let part = 0; part < parts; part += 1) {
-      const from = part * EVENTS_PER_FILE;
-      const to = Math.min(plan.events, from + EVENTS_PER_FILE);
-      const file = path.join(curDir, `cost-per-customer-${String(part + 1).padStart(5, '0')}.parquet`);
-      const fixed = part === parts - 1 ? `UNION ALL SELECT * FROM fixed_rows` : '';
-      await con.run(
-        `COPY (${curRowsSql(plan, from, to)} ${fixed}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
-      curFiles.push(file);
-    }
+    const curFiles = Array.from({ length: parts }, (_, part) =>
+      path.join(curDir, `cost-per-customer-${String(part + 1).padStart(5, '0')}.parquet`),
+    );
+    // Expanding one part's tenant-days is mostly one pipeline, so parts run side by side on their own
+    // connections; each part is a separate COPY, so its bytes do not depend on which runs when.
+    let next = 0;
+    const writeParts = async (): Promise<void> => {
+      const worker = await instance.connect();
+      try {
+        for (let part = next++; part < parts; part = next++) {
+          const from = part * EVENTS_PER_FILE;
+          const to = Math.min(plan.events, from + EVENTS_PER_FILE);
+          const fixed = part === parts - 1 ? 'UNION ALL SELECT * FROM fixed_rows' : '';
+          await worker.run(
+            `COPY (${curRowsSql(plan, from, to)} ${fixed}) TO ${sqlString(curFiles[part] ?? '')} (FORMAT parquet, COMPRESSION zstd)`,
+          );
+        }
+      } finally {
+        worker.closeSync();
+      }
+    };
+    // allSettled: the instance must not close under a worker that is still writing.
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(threads, parts) }, writeParts));
+    for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
 
     const telemetryFile = path.join(telemetryDir, `usage-${o.month}.parquet`);
     await con.run(telemetrySourceSql(plan));
@@ -271,8 +283,10 @@ async function setUp(con: DuckDBConnection, seed: number): Promise<void> {
   await con.run(`CREATE MACRO u01(h) AS CAST(h >> 11 AS DOUBLE) / CAST(9007199254740992 AS DOUBLE)`);
   await con.run(`CREATE MACRO pick(h, n) AS CAST(h % CAST(n AS UBIGINT) AS BIGINT)`);
   await con.run(`CREATE MACRO hex16(h) AS lpad(lower(to_hex(h)), 16, '0')`);
-  await con.run(`CREATE MACRO hs(a, b) AS hash(a, ${s}, b)`);
-  await con.run(`CREATE MACRO hs3(a, b, c) AS hash(a, b, ${s}, c)`);
+  // hash(a, b, ...) combines the argument hashes linearly, so hashes that differ only in the salt are
+  // XOR-shifted copies of each other (strongly correlated uniforms); re-hashing the result mixes them.
+  await con.run(`CREATE MACRO hs(a, b) AS hash(hash(a, ${s}, b))`);
+  await con.run(`CREATE MACRO hs3(a, b, c) AS hash(hash(a, b, ${s}, c))`);
 }
 
 interface AccountIds {
@@ -282,10 +296,10 @@ interface AccountIds {
   readonly riSuffixes: string[];
 }
 
-async function accountIds(con: DuckDBConnection, seed: number): Promise<AccountIds> {
+async function accountIds(con: DuckDBConnection): Promise<AccountIds> {
   const digits = (salt: string) =>
-    `CAST(100000000000 + pick(hash(${sqlString(salt)}, ${sqlBigint(seed)}), 900000000000) AS VARCHAR)`;
-  const hex = (salt: string) => `hex16(hash(${sqlString(salt)}, ${sqlBigint(seed)}))`;
+    `CAST(100000000000 + pick(hs(${sqlString(salt)}, 0), 900000000000) AS VARCHAR)`;
+  const hex = (salt: string) => `hex16(hs(${sqlString(salt)}, 1))`;
   const result = await con.runAndReadAll(
     `SELECT ${digits('payer')} AS payer, ${digits('acct-1')} AS a1, ${digits('acct-2')} AS a2,
             ${digits('acct-3')} AS a3, ${hex('sp')} AS sp, ${hex('ri-1')} AS r1, ${hex('ri-2')} AS r2,
@@ -317,7 +331,6 @@ function makePlan(o: SyntheticMonthOptions, month: MonthFacts, ids: AccountIds):
   const taggedEvents = Math.min(wantedTagged, Math.floor(events * 0.9));
   const owner = ids.accounts[0] ?? ids.payer;
   return {
-    seed: sqlBigint(o.seed),
     month,
     customers: o.customers,
     metrics: o.metrics ?? DEFAULT_METRICS,
@@ -706,10 +719,11 @@ function fixedRowsSql(p: Plan, aggregate: readonly AggregateRow[]): string[] {
     );
   };
 
-  // A fixed hourly commitment sized to the busiest day leaves quieter days (weekends) partly unused.
-  const commitment = Math.ceil(Math.max(...spUsed) * 1.03 * 100 + 1) / 100;
   let ownerFees = 0;
   for (let d = 0; d < days; d += 1) {
+    const used = round6(spUsed[d] ?? 0);
+    // Commitment 3-7% above use, so every day leaves a little unused commitment to allocate.
+    const commitment = Math.max(1, Math.ceil(used * (1.03 + ((d * 37) % 11) / 250) * 100) / 100);
     ownerFees += commitment;
     row({
       account: owner,
@@ -723,7 +737,7 @@ function fixedRowsSql(p: Plan, aggregate: readonly AggregateRow[]): string[] {
       unblended: commitment,
       spArn: p.spArn,
       commitment,
-      used: Math.min(spUsed[d] ?? 0, commitment),
+      used,
     });
   }
   const unusedShare = [0.05, 0.08, 0.04];

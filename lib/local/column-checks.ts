@@ -115,7 +115,7 @@ export async function throwFirstBadValue(
   kind: FileKind,
   columns: readonly CheckedColumn[],
 ): Promise<never> {
-  const engine = await DuckDbEngine.create({ threads: 1 });
+  const engine = await DuckDbEngine.create({ threads: 1, preserveInsertionOrder: true });
   try {
     for (const file of files) {
       const present = new Set((await describeColumns(engine, [file], kind)).map((c) => c.name.toLowerCase()));

@@ -51,6 +51,10 @@ export interface LocalRunResult {
   readonly timings: Readonly<Record<string, number>>;
 }
 
+function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [`${prefix}${key}`, value]));
+}
+
 /** A run id that sorts by time: 20261123T152004Z-1a2b3c. */
 export function newRunId(now = new Date()): string {
   const stamp = now
@@ -87,9 +91,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       await defineTelemetry(engine, options.telemetry);
       return defineBillingSource(engine, options.billing, options.format, rules.tenantTagKey);
     });
-    await timed('attribution', async () => {
+    const stageTimings = await timed('attribution', async () => {
       try {
-        await runAttribution(engine, { runId, rules, format: BILLING_FORMATS[billing.format] });
+        return await runAttribution(engine, { runId, rules, format: BILLING_FORMATS[billing.format] });
       } catch (error) {
         if (error instanceof InvalidLineItemsError) await locateBadBillingValue(billing);
         throw error;
@@ -131,7 +135,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       rules,
       summary,
       rowCounts,
-      timings,
+      timings: { ...timings, ...prefixed('attribution.', stageTimings) },
     };
   } finally {
     engine.close();

@@ -30,6 +30,7 @@ function codeOnly(sql: string): string {
 const athenaLikeEngine: QueryEngine = {
   tableRef: (name) => `"cost_per_customer"."run_test_${name}"`,
   createTable: async () => undefined,
+  createView: async () => undefined,
   query: async () => [],
 };
 

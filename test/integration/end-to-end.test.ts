@@ -1,0 +1,196 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
+import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
+import { runDemo } from '../../lib/local/demo.ts';
+import { runLocal } from '../../lib/local/run-local.ts';
+import { sqlString } from '../../lib/sql/sql-template.ts';
+import { tempDir, writeCustomersCsv, writeTelemetryCsv } from '../support/fixtures.ts';
+import { type CsvRow, readCsv } from '../support/run-scenario.ts';
+
+const FOCUS_SAMPLE = resolve('../shared/data/focus-1.0-sample.csv');
+
+/** Sum of a numeric column over rows, by key. */
+function sumBy(
+  rows: readonly CsvRow[],
+  key: (r: CsvRow) => string,
+  value: (r: CsvRow) => number,
+): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const r of rows) totals.set(key(r), (totals.get(key(r)) ?? 0) + value(r));
+  return totals;
+}
+
+/** Per day: customers + unattributed + excluded must equal the day's total (attribution.md section 5). */
+function expectConservation(outDir: string): void {
+  const customers = sumBy(
+    readCsv(join(outDir, 'customer_daily_cost.csv')),
+    (r) => r.usage_date as string,
+    (r) => Number(r.total_cost),
+  );
+  const unattributed = sumBy(
+    readCsv(join(outDir, 'unattributed.csv')),
+    (r) => r.usage_date as string,
+    (r) => Number(r.cost),
+  );
+  for (const day of readCsv(join(outDir, 'daily_summary.csv'))) {
+    const total = Number(day.total_cost);
+    const parts =
+      (customers.get(day.usage_date as string) ?? 0) +
+      (unattributed.get(day.usage_date as string) ?? 0) +
+      Number(day.excluded_cost);
+    expect(Math.abs(parts - total)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(total)));
+  }
+}
+
+describe('the real FOCUS 1.0 sample, with business_unit as the tenant tag', () => {
+  it('attributes it end to end; the numbers match sums computed independently from the CSV', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'rules.json'),
+      JSON.stringify({
+        version: 'bu-1',
+        tenantTagKey: 'business_unit',
+        rules: [
+          { id: 'exclude-tax', match: { lineItemTypes: ['Tax'] }, action: 'exclude' },
+          { id: 'all', match: {}, driver: 'even' },
+        ],
+      }),
+    );
+    const result = await runLocal({
+      billing: [FOCUS_SAMPLE],
+      telemetry: [writeTelemetryCsv(join(dir, 'usage.csv'), [])],
+      customers: writeCustomersCsv(join(dir, 'customers.csv'), [
+        { id: 'peoria', tenant: 'PeoriaData' },
+        { id: 'tempe', tenant: 'TempeAI' },
+      ]),
+      rulesFile: join(dir, 'rules.json'),
+      outDir: join(dir, 'out'),
+    });
+    expect(result.format).toBe('focus');
+
+    // The answer, from the raw file: EffectiveCost per day, split into tagged-by-unit and untagged.
+    const raw = parse(readFileSync(FOCUS_SAMPLE, 'utf8'), { columns: true }) as CsvRow[];
+    const cost = (r: CsvRow) => (r.EffectiveCost === 'NULL' ? 0 : Number(r.EffectiveCost));
+    const day = (r: CsvRow) => (r.ChargePeriodStart as string).slice(0, 10);
+    const unit = (r: CsvRow) =>
+      r.Tags === 'NULL' ? '' : String(JSON.parse(r.Tags as string).business_unit ?? '').trim();
+    const totalByDay = sumBy(raw, day, cost);
+    const untaggedByDay = sumBy(
+      raw.filter((r) => unit(r) === ''),
+      day,
+      cost,
+    );
+    const peoriaDirect = raw.filter((r) => unit(r) === 'PeoriaData').reduce((s, r) => s + cost(r), 0);
+    expect(raw).toHaveLength(1000);
+
+    const summary = readCsv(join(dir, 'out', 'daily_summary.csv'));
+    expect(summary).toHaveLength(totalByDay.size);
+    for (const row of summary) {
+      expect(Number(row.total_cost)).toBeCloseTo(totalByDay.get(row.usage_date as string) ?? Number.NaN, 9);
+    }
+    // Each untagged day's cost is split evenly between the two customers (both always active).
+    const daily = readCsv(join(dir, 'out', 'customer_daily_cost.csv'));
+    const peoria = daily.filter((r) => r.customer_id === 'peoria');
+    const peoriaShared = peoria.reduce((s, r) => s + Number(r.shared_cost), 0);
+    const halfOfUntagged = [...untaggedByDay.values()].reduce((s, v) => s + v, 0) / 2;
+    expect(peoriaShared).toBeCloseTo(halfOfUntagged, 9);
+    expect(peoria.reduce((s, r) => s + Number(r.direct_cost), 0)).toBeCloseTo(peoriaDirect, 9);
+    expect(peoriaDirect).toBeGreaterThan(0);
+    expectConservation(join(dir, 'out'));
+  });
+});
+
+describe('generated CUR 2.0 data through the CLI', () => {
+  it('npx cpc run writes every output file, conserving money on every day', async () => {
+    const dir = tempDir();
+    const files = await generateSyntheticMonth({
+      outDir: join(dir, 'in'),
+      month: '2026-10',
+      seed: 3,
+      lineItems: 20_000,
+      customers: 40,
+    });
+    const out = join(dir, 'out');
+    const cli = spawnSync(
+      process.execPath,
+      [
+        'bin/cpc.js',
+        'run',
+        '--cur',
+        join(dir, 'in', 'cur'),
+        '--telemetry',
+        ...files.telemetryFiles,
+        '--customers',
+        files.customersFile,
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(cli.stderr).toBe('');
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toContain('Conservation    holds on every day');
+    for (const file of [
+      'customer_daily_cost.csv',
+      'customer_daily_service_cost.csv',
+      'daily_summary.csv',
+      'unattributed.csv',
+      'alerts.json',
+      'run.json',
+    ]) {
+      expect(existsSync(join(out, file))).toBe(true);
+    }
+    expect(JSON.parse(readFileSync(join(out, 'alerts.json'), 'utf8'))).toEqual([]);
+    expectConservation(out);
+
+    // The month's total, computed straight from the Parquet files with the amortized formula of
+    // attribution.md section 2 (written out here, independently of the product's SQL).
+    const engine = await DuckDbEngine.create({ threads: 1 });
+    try {
+      const list = files.curFiles.map((f) => sqlString(f).sql).join(', ');
+      const [expected] = await engine.query(`
+        SELECT sum(CASE line_item_line_item_type
+          WHEN 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_savings_plan_effective_cost, 0)
+          WHEN 'SavingsPlanRecurringFee' THEN coalesce(savings_plan_total_commitment_to_date, 0) - coalesce(savings_plan_used_commitment, 0)
+          WHEN 'SavingsPlanNegation' THEN 0
+          WHEN 'SavingsPlanUpfrontFee' THEN 0
+          WHEN 'DiscountedUsage' THEN coalesce(reservation_effective_cost, 0)
+          WHEN 'RIFee' THEN coalesce(reservation_unused_amortized_upfront_fee_for_billing_period, 0) + coalesce(reservation_unused_recurring_fee, 0)
+          ELSE coalesce(line_item_unblended_cost, 0) END) AS total,
+          sum(CASE WHEN line_item_line_item_type = 'Tax' THEN line_item_unblended_cost ELSE 0 END) AS tax
+        FROM read_parquet([${list}])`);
+      const summary = readCsv(join(out, 'daily_summary.csv'));
+      expect(summary.reduce((s, r) => s + Number(r.total_cost), 0)).toBeCloseTo(Number(expected?.total), 6);
+      expect(summary.reduce((s, r) => s + Number(r.excluded_cost), 0)).toBeCloseTo(Number(expected?.tax), 6);
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('npm start (the demo) writes the results and keeps its generated inputs beside them', async () => {
+    const out = join(tempDir(), 'out');
+    const result = await runDemo({ outDir: out, seed: 7, customers: 30, lineItems: 5_000, month: '2026-10' });
+    expect(existsSync(join(out, 'input', 'customers.csv'))).toBe(true);
+    expect(existsSync(join(out, 'customer_daily_cost.csv'))).toBe(true);
+    // Every kind of cost the generator makes shows up: direct, shared, unattributed (unknown tenants and the
+    // day without storage telemetry), excluded tax.
+    expect(result.summary.directCost).toBeGreaterThan(0);
+    expect(result.summary.sharedCost).toBeGreaterThan(0);
+    expect(result.summary.excludedCost).toBeGreaterThan(0);
+    expect(Object.keys(result.summary.unattributedByReason)).toEqual(
+      expect.arrayContaining(['unknown_tenant', 'no_usage_signal']),
+    );
+    expect(result.summary.totalCost).toBeCloseTo(
+      result.summary.directCost +
+        result.summary.sharedCost +
+        result.summary.unattributedCost +
+        result.summary.excludedCost,
+      6,
+    );
+    expectConservation(out);
+  });
+});
