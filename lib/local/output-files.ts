@@ -64,25 +64,29 @@ export const CSV_OUTPUTS: readonly CsvOutput[] = [
  * finance tools read it as is. DuckDB's own text form is already the shortest round-trip one; this only
  * moves the decimal point out of the exponent and drops a trailing ".0".
  */
-export const PLAIN_DECIMAL_MACRO = `CREATE OR REPLACE MACRO plain_decimal(x) AS (
-  WITH parts AS (
-    SELECT
-      CAST(x AS VARCHAR) AS text,
-      CASE WHEN x < 0 THEN '-' ELSE '' END AS sign,
-      replace(split_part(ltrim(CAST(x AS VARCHAR), '-'), 'e', 1), '.', '') AS digits,
-      length(split_part(split_part(ltrim(CAST(x AS VARCHAR), '-'), 'e', 1), '.', 1))
-        + CAST(coalesce(nullif(split_part(CAST(x AS VARCHAR), 'e', 2), ''), '0') AS INTEGER) AS point
-  )
-  SELECT CASE
+export const PLAIN_DECIMAL_MACRO = `CREATE OR REPLACE MACRO plain_decimal(x) AS
+  CASE
     WHEN x IS NULL THEN NULL
     WHEN x = 0 THEN '0'
-    WHEN NOT contains(text, 'e') THEN regexp_replace(text, '\\.0$', '')
-    WHEN point <= 0 THEN sign || '0.' || repeat('0', -point) || digits
-    WHEN point >= length(digits) THEN sign || digits || repeat('0', point - length(digits))
-    ELSE sign || left(digits, point) || '.' || substr(digits, point + 1)
-  END
-  FROM parts
-)`;
+    -- The common case, kept cheap: DuckDB writes these magnitudes without an exponent.
+    WHEN (abs(x) >= 1e-4 AND abs(x) < 1e15) OR NOT contains(CAST(x AS VARCHAR), 'e')
+      THEN regexp_replace(CAST(x AS VARCHAR), '\\.0$', '')
+    ELSE (
+      WITH parts AS (
+        SELECT
+          CASE WHEN x < 0 THEN '-' ELSE '' END AS sign,
+          replace(split_part(ltrim(CAST(x AS VARCHAR), '-'), 'e', 1), '.', '') AS digits,
+          length(split_part(split_part(ltrim(CAST(x AS VARCHAR), '-'), 'e', 1), '.', 1))
+            + CAST(coalesce(nullif(split_part(CAST(x AS VARCHAR), 'e', 2), ''), '0') AS INTEGER) AS point
+      )
+      SELECT CASE
+        WHEN point <= 0 THEN sign || '0.' || repeat('0', -point) || digits
+        WHEN point >= length(digits) THEN sign || digits || repeat('0', point - length(digits))
+        ELSE sign || left(digits, point) || '.' || substr(digits, point + 1)
+      END
+      FROM parts
+    )
+  END`;
 
 /** Writes one table as CSV with the exact columns of the spec, DOUBLEs as {@link PLAIN_DECIMAL_MACRO}. */
 export async function writeCsv(engine: DuckDbEngine, output: CsvOutput, path: string): Promise<number> {

@@ -24,6 +24,13 @@ describe('plain_decimal (how output CSVs write money)', () => {
     [1.5e22, '15000000000000000000000'],
     [123456.789e-10, '0.0000123456789'],
     [123456789.12345679, '123456789.12345679'],
+    // Around the edges of the fast path (1e-4 <= |x| < 1e15).
+    [0.0001, '0.0001'],
+    [0.00009999, '0.00009999'],
+    [-0.00012345, '-0.00012345'],
+    [999999999999999.9, '999999999999999.9'],
+    [1e15, '1000000000000000'],
+    [123456789012345.67, '123456789012345.67'],
   ])('writes %s as %s', async (value, text) => {
     const [row] = await engine.query(`SELECT plain_decimal(CAST('${value}' AS DOUBLE)) AS text`);
     expect(row?.text).toBe(text);
