@@ -34,9 +34,17 @@ export function isIsoDate(text: string): boolean {
   return date.toISOString().slice(0, 10) === text;
 }
 
-/** The fields that must agree on every row of one customer. */
-function customerFields(t: CustomerTenant): string {
-  return JSON.stringify([t.name, t.tier, t.planStatus, t.mrr, t.startDate, t.endDate, t.ownerTeam]);
+/** The fields that must agree on every row of one customer, by column name. */
+function customerFields(t: CustomerTenant): [CustomerColumn, string | number | null][] {
+  return [
+    ['name', t.name],
+    ['tier', t.tier],
+    ['plan_status', t.planStatus],
+    ['mrr', t.mrr],
+    ['start_date', t.startDate],
+    ['end_date', t.endDate],
+    ['owner_team', t.ownerTeam],
+  ];
 }
 
 /**
@@ -118,12 +126,17 @@ export function parseCustomersCsv(text: string, file: string): CustomerTenant[] 
       fail('tenant_id', `tenant "${tenant.tenantId}" already belongs to customer "${sameTenant.customerId}"`);
     }
     const sameCustomer = customers.get(customerId);
-    if (sameCustomer && customerFields(sameCustomer) !== customerFields(tenant)) {
-      fail(
-        'customer_id',
-        `customer "${customerId}" has fields that differ from its earlier row` +
-          ' (name, tier, plan_status, mrr, start_date, end_date and owner_team must agree)',
-      );
+    if (sameCustomer) {
+      const earlier = new Map(customerFields(sameCustomer));
+      for (const [column, current] of customerFields(tenant)) {
+        if (earlier.get(column) !== current) {
+          fail(
+            column,
+            `customer "${customerId}" has ${JSON.stringify(current ?? '')} here but ` +
+              `${JSON.stringify(earlier.get(column) ?? '')} on an earlier row (a customer's fields must agree on all its tenants)`,
+          );
+        }
+      }
     }
     tenants.set(tenant.tenantId, tenant);
     customers.set(customerId, tenant);

@@ -102,11 +102,13 @@ export async function defineBillingSource(
     `CREATE OR REPLACE VIEW billing_source AS SELECT ${selectList.join(', ')} FROM ${readerSql(files, kind)}`,
   );
 
-  // Tags as JSON text (CSV exports) are checked up front: a malformed one would otherwise read as
-  // "no tag" and move cost from a customer into a pool without a word.
-  const textTags = columns.filter((c) => c.rule === 'json_object' && !c.sourceType.startsWith('MAP'));
-  if (textTags.length > 0 && (await hasBadValues(engine, files, kind, textTags))) {
-    await throwFirstBadValue(files, kind, textTags);
+  // Text files (CSV) are checked up front, every typed column whatever the cost basis reads: a bad
+  // value is bad input even where this run would not use it, and a malformed JSON tag would otherwise
+  // read as "no tag" and move cost from a customer into a pool without a word. Parquet is typed by its
+  // writer; its values are checked on the aggregated line items (invalid_line_items.sql) at no cost.
+  const typedColumns = columns.filter((c) => c.rule !== 'text');
+  if (kind !== 'parquet' && (await hasBadValues(engine, files, kind, typedColumns))) {
+    await throwFirstBadValue(files, kind, typedColumns);
   }
   return { files, kind, format: billingFormat.name, columns };
 }

@@ -59,38 +59,34 @@ export const CSV_OUTPUTS: readonly CsvOutput[] = [
 ];
 
 /**
- * DuckDB macro writing a DOUBLE as a plain decimal with every digit needed to read back the same
+ * DuckDB macros writing a DOUBLE as a plain decimal with every digit needed to read back the same
  * number: never rounded and never in exponent form (1.2e-07 becomes 0.00000012), so spreadsheets and
- * finance tools read it as is. DuckDB's own text form is already the shortest round-trip one; this only
- * moves the decimal point out of the exponent and drops a trailing ".0".
+ * finance tools read it as is. DuckDB's own text form is already the shortest round-trip one; these
+ * only move the decimal point out of an exponent and drop a trailing ".0". Plain expressions, no
+ * subquery, so they cost little per row.
  */
-export const PLAIN_DECIMAL_MACRO = `CREATE OR REPLACE MACRO plain_decimal(x) AS
-  CASE
-    WHEN x IS NULL THEN NULL
-    WHEN x = 0 THEN '0'
-    -- The common case, kept cheap: DuckDB writes these magnitudes without an exponent.
-    WHEN (abs(x) >= 1e-4 AND abs(x) < 1e15) OR NOT contains(CAST(x AS VARCHAR), 'e')
-      THEN regexp_replace(CAST(x AS VARCHAR), '\\.0$', '')
-    ELSE (
-      WITH parts AS (
-        SELECT
-          CASE WHEN x < 0 THEN '-' ELSE '' END AS sign,
-          replace(split_part(ltrim(CAST(x AS VARCHAR), '-'), 'e', 1), '.', '') AS digits,
-          length(split_part(split_part(ltrim(CAST(x AS VARCHAR), '-'), 'e', 1), '.', 1))
-            + CAST(coalesce(nullif(split_part(CAST(x AS VARCHAR), 'e', 2), ''), '0') AS INTEGER) AS point
-      )
-      SELECT CASE
-        WHEN point <= 0 THEN sign || '0.' || repeat('0', -point) || digits
-        WHEN point >= length(digits) THEN sign || digits || repeat('0', point - length(digits))
-        ELSE sign || left(digits, point) || '.' || substr(digits, point + 1)
-      END
-      FROM parts
-    )
-  END`;
+export const PLAIN_DECIMAL_MACROS = [
+  // Mantissa digits without sign or point, and where the point goes, of text like '-1.25e-07'.
+  `CREATE OR REPLACE MACRO plain_decimal_digits(t) AS replace(split_part(ltrim(t, '-'), 'e', 1), '.', '')`,
+  `CREATE OR REPLACE MACRO plain_decimal_point(t) AS
+    length(split_part(split_part(ltrim(t, '-'), 'e', 1), '.', 1)) + CAST(split_part(t, 'e', 2) AS INTEGER)`,
+  `CREATE OR REPLACE MACRO plain_decimal_shift(sign, digits, point) AS
+    CASE
+      WHEN point <= 0 THEN sign || '0.' || repeat('0', -point) || digits
+      WHEN point >= length(digits) THEN sign || digits || repeat('0', point - length(digits))
+      ELSE sign || left(digits, point) || '.' || substr(digits, point + 1)
+    END`,
+  `CREATE OR REPLACE MACRO plain_decimal_text(t) AS
+    CASE
+      WHEN NOT contains(t, 'e') THEN regexp_replace(t, '\\.0$', '')
+      ELSE plain_decimal_shift(CASE WHEN t LIKE '-%' THEN '-' ELSE '' END, plain_decimal_digits(t), plain_decimal_point(t))
+    END`,
+  `CREATE OR REPLACE MACRO plain_decimal(x) AS CASE WHEN x = 0 THEN '0' ELSE plain_decimal_text(CAST(x AS VARCHAR)) END`,
+] as const;
 
 /** Writes one table as CSV with the exact columns of the spec, DOUBLEs as {@link PLAIN_DECIMAL_MACRO}. */
 export async function writeCsv(engine: DuckDbEngine, output: CsvOutput, path: string): Promise<number> {
-  await engine.run(PLAIN_DECIMAL_MACRO);
+  for (const macro of PLAIN_DECIMAL_MACROS) await engine.run(macro);
   const types = new Map(
     (await engine.query(`DESCRIBE ${sqlIdentifier(output.table).sql}`)).map((row) => [
       String(row.column_name),
