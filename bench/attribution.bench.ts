@@ -164,6 +164,7 @@ async function main(): Promise<void> {
     ['ratio full run / same-column scan', (attribute.ms / scan.ms).toFixed(2)],
   ];
   for (const [label, value] of lines) console.log(`${(label as string).padEnd(56)} ${value}`);
+  console.log(`milliseconds by step: ${JSON.stringify(timings)}`);
   console.log(`output rows: ${JSON.stringify(attribute.detail?.rowCounts)}`);
 }
 

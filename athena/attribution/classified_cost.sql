@@ -10,7 +10,6 @@ SELECT
   exclude_rule_id,
   driver_rule_id,
   ${rule_driver} AS driver,
-  line_item_count,
   cost
 FROM (
   SELECT
@@ -20,7 +19,6 @@ FROM (
     tenant,
     exclude_rule_id,
     driver_rule_id,
-    count(*) AS line_item_count,
     sum(cost) AS cost
   FROM (
     SELECT

@@ -10,6 +10,7 @@ import { sqlIdentifier } from '../sql/sql-template.ts';
 import {
   type CheckedColumn,
   hasBadValues,
+  problemSql,
   throwFirstBadValue,
   typedValueSql,
   type ValueRule,
@@ -141,17 +142,23 @@ export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly str
     const found = actual.get(wanted.name) as { name: string; type: string };
     columns.push({ name: found.name, sourceType: found.type, rule: wanted.rule, required: true });
   }
-  if (await hasBadValues(engine, files, kind, columns)) await throwFirstBadValue(files, kind, columns);
   const [usageDate, tenantId, metric, quantity] = columns as [
     CheckedColumn,
     CheckedColumn,
     CheckedColumn,
     CheckedColumn,
   ];
+  // One pass reads, types and checks the rows; only a failed check reads the files again, to locate.
+  const problems = columns.map((c) => `${problemSql(c)} IS NOT NULL`).join(' OR ');
   await engine.run(
-    `CREATE OR REPLACE TABLE telemetry AS SELECT ${typedValueSql(usageDate)} AS usage_date,` +
+    `CREATE OR REPLACE TABLE telemetry_rows AS SELECT ${typedValueSql(usageDate)} AS usage_date,` +
       ` trim(${typedValueSql(tenantId)}) AS tenant_id, trim(${typedValueSql(metric)}) AS metric,` +
-      ` ${typedValueSql(quantity)} AS quantity FROM ${readerSql(files, kind)}`,
+      ` ${typedValueSql(quantity)} AS quantity, ${problems} AS has_problem FROM ${readerSql(files, kind)}`,
+  );
+  const [bad] = await engine.query('SELECT count(*) AS n FROM telemetry_rows WHERE has_problem');
+  if (Number(bad?.n ?? 0) > 0) await throwFirstBadValue(files, kind, columns);
+  await engine.run(
+    'CREATE OR REPLACE VIEW telemetry AS SELECT usage_date, tenant_id, metric, quantity FROM telemetry_rows',
   );
 }
 
