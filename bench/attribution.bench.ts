@@ -137,15 +137,18 @@ async function main(): Promise<void> {
     console.log(`reusing generated input in ${DATA_DIR}`);
   }
   console.log(`CUR 2.0 Parquet: ${dirSizeMb(join(DATA_DIR, 'cur'))} MB`);
-  // Scan first, so both measured phases read files the OS has already cached.
-  const scans = [runPhase('scan'), runPhase('scan')];
+  // Scans first, so every measured phase reads files the OS has already cached. Best of three on both
+  // sides: a shared 2-core machine varies by a quarter from one run to the next.
+  const scans = [runPhase('scan'), runPhase('scan'), runPhase('scan')];
   const scan = scans.reduce((best, s) => (s.ms < best.ms ? s : best));
   const narrowMs = Math.min(...scans.map((s) => Number(s.detail?.narrowMs)));
-  const attribute = runPhase('attribute');
+  const attribute = [runPhase('attribute'), runPhase('attribute'), runPhase('attribute')].reduce((best, a) =>
+    a.ms < best.ms ? a : best,
+  );
   const timings = (attribute.detail?.timings ?? {}) as Record<string, number>;
   const attributionMs = (timings.inputs ?? 0) + (timings.attribution ?? 0);
   const lines = [
-    ['full local run (inputs, attribution, checks, outputs)', `${seconds(attribute.ms)} s`],
+    ['full local run, best of 3 (inputs, attribution, checks, outputs)', `${seconds(attribute.ms)} s`],
     ['  of which input validation + attribution + checks', `${seconds(attributionMs)} s`],
     ['  of which writing outputs (CSV + Parquet)', `${seconds(timings.outputs ?? 0)} s`],
     [
@@ -157,13 +160,13 @@ async function main(): Promise<void> {
       Math.round(LINE_ITEMS / (attributionMs / 1000)).toLocaleString('en-US'),
     ],
     ['peak memory (RSS) of the run', `${attribute.peakRssMb} MB`],
-    ['DuckDB scan of the same columns (best of 2)', `${seconds(scan.ms)} s`],
-    ['DuckDB scan of the cost columns only (best of 2)', `${seconds(narrowMs)} s`],
+    ['DuckDB scan of the same columns (best of 3)', `${seconds(scan.ms)} s`],
+    ['DuckDB scan of the cost columns only (best of 3)', `${seconds(narrowMs)} s`],
     ['ratio attribution / same-column scan (target <= 3)', (attributionMs / scan.ms).toFixed(2)],
     ['ratio attribution / cost-only scan', (attributionMs / narrowMs).toFixed(2)],
     ['ratio full run / same-column scan', (attribute.ms / scan.ms).toFixed(2)],
   ];
-  for (const [label, value] of lines) console.log(`${(label as string).padEnd(56)} ${value}`);
+  for (const [label, value] of lines) console.log(`${(label as string).padEnd(66)} ${value}`);
   console.log(`milliseconds by step: ${JSON.stringify(timings)}`);
   console.log(`output rows: ${JSON.stringify(attribute.detail?.rowCounts)}`);
 }
