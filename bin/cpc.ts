@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BILLING_FORMAT_NAMES, type BillingFormatName } from '../lib/attribution/billing-formats.ts';
 import { runLocal } from '../lib/local/run-local.ts';
@@ -53,7 +54,12 @@ program
       customers: options.customers,
       lineItems: options.lineItems,
     });
-    process.stdout.write(`${summaryText(result)}\n`);
+    const input = join(options.out, 'input');
+    process.stdout.write(
+      `${summaryText(result)}\nThe generated inputs are in ${input}; run on them yourself with\n` +
+        `  npx cpc run --cur ${join(input, 'cur')} --telemetry ${join(input, 'telemetry')}` +
+        ` --customers ${join(input, 'customers.csv')} --out out-rerun\n`,
+    );
   });
 
 function parsePositiveInt(value: string): number {
