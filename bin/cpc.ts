@@ -25,6 +25,11 @@ program
   .requiredOption('--customers <csv>', 'customer dimension CSV')
   .option('--rules <json>', 'allocation rules JSON (default: the shipped rules)')
   .option('--as-of <date>', 'alert evaluation day, YYYY-MM-DD (default: latest usage day - 1)')
+  .option(
+    '--alerts-config <json>',
+    'alert thresholds, service owners and renotify period (default: alerts.md)',
+  )
+  .option('--state <json>', 'sent-alert state file: do not repeat an alert sent within the renotify period')
   .requiredOption('--out <dir>', 'output directory (replaced only when the run succeeds)')
   .action(async (options) => {
     const result = await runLocal({
@@ -34,6 +39,8 @@ program
       customers: options.customers,
       rulesFile: options.rules,
       asOf: options.asOf,
+      alertsConfigFile: options.alertsConfig,
+      stateFile: options.state,
       outDir: options.out,
     });
     process.stdout.write(`${summaryText(result)}\n`);

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import type { Alert } from '../alerts/alert.ts';
+import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts';
+import { readStateFile, sendAlerts, writeStateFile } from '../alerts/alert-state.ts';
+import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { InvalidLineItemsError, runAttribution } from '../attribution/pipeline.ts';
 import { type AllocationRules, defaultRules, loadRulesFile } from '../attribution/rules.ts';
@@ -32,6 +36,13 @@ export interface LocalRunOptions {
   readonly rulesFile?: string;
   /** Evaluation day for alerts (YYYY-MM-DD). @default the latest usage day minus one */
   readonly asOf?: string;
+  /** Alert thresholds, routing and renotify period (JSON). @default the thresholds of alerts.md */
+  readonly alertsConfigFile?: string;
+  /**
+   * Sent-alert state file: alerts sent within the renotify period are marked `notify: false`, and the
+   * file is updated only once the results are published. @default no state (every alert notifies)
+   */
+  readonly stateFile?: string;
   /** Output directory; replaced as a whole only when the run succeeds. */
   readonly outDir: string;
   /** @default a fresh time-ordered id */
@@ -39,12 +50,17 @@ export interface LocalRunOptions {
   readonly engine?: DuckDbEngineOptions;
 }
 
+export type NotifiedAlert = Alert & { readonly notify: boolean };
+
 export interface LocalRunResult {
   readonly runId: string;
   readonly outDir: string;
   readonly format: BillingFormatName;
   readonly rules: AllocationRules;
   readonly summary: RunSummary;
+  /** Alerts that fire as of `asOf`, with whether each notifies (false: already sent recently). */
+  readonly alerts: readonly NotifiedAlert[];
+  readonly asOf: string | null;
   /** Rows written per output file. */
   readonly rowCounts: Readonly<Record<string, number>>;
   /** Milliseconds spent in each phase. */
@@ -73,6 +89,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     throw new InputError(`"${options.asOf}" is not a date (YYYY-MM-DD)`, { file: '--as-of' });
   }
   const rules = options.rulesFile ? loadRulesFile(options.rulesFile) : defaultRules();
+  const alertConfig = options.alertsConfigFile
+    ? loadAlertConfig(options.alertsConfigFile)
+    : DEFAULT_ALERT_CONFIG;
+  const previousState = options.stateFile ? readStateFile(options.stateFile) : {};
   const runId = options.runId ?? newRunId();
   const timings: Record<string, number> = {};
   const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
@@ -100,6 +120,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     });
     const summary = await summarizeRun(engine);
+    const asOf = options.asOf ?? (await defaultAsOf(engine));
+    const firing =
+      asOf === null ? [] : await timed('alerts', () => evaluateAlerts(engine, asOf, alertConfig));
+    // Locally, "publishing" an alert is writing it to alerts.json; the state records it once that is done.
+    const decision = await sendAlerts(firing, previousState, {
+      now: new Date(),
+      renotifyDays: alertConfig.renotifyDays,
+      publish: async () => undefined,
+    });
+    const alerts = firing.map((alert) => ({ ...alert, notify: decision.sent.includes(alert) }));
     const staging = stagingDirectory(options.outDir, runId);
     const rowCounts: Record<string, number> = {};
     try {
@@ -108,8 +138,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           rowCounts[output.file] = await writeCsv(engine, output, join(staging, output.file));
           await writeParquet(engine, output.table, join(staging, output.file.replace(/\.csv$/, '.parquet')));
         }
-        // Alert evaluation arrives with the alerts feature; the file exists so consumers can rely on it.
-        writeJson(join(staging, 'alerts.json'), []);
+        writeJson(join(staging, 'alerts.json'), alerts);
         writeJson(join(staging, 'run.json'), {
           runId,
           rulesVersion: rules.version,
@@ -117,13 +146,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           tenantTagKey: rules.tenantTagKey,
           format: billing.format,
           billingFiles: billing.files,
-          asOf: options.asOf ?? null,
+          asOf,
           conservation: 'holds',
           summary,
           rowCounts,
         });
       });
       publishStaged(staging, options.outDir);
+      if (options.stateFile) writeStateFile(options.stateFile, decision.state);
     } catch (error) {
       discardStaged(staging);
       throw error;
@@ -134,6 +164,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       format: billing.format,
       rules,
       summary,
+      alerts,
+      asOf,
       rowCounts,
       timings: { ...timings, ...prefixed('attribution.', stageTimings) },
     };

@@ -31,7 +31,13 @@ export function summaryText(result: LocalRunResult): string {
       );
     }
   }
-  lines.push('', 'Alerts: none evaluated yet (alert rules are not part of this release).');
+  lines.push('', `Alerts as of ${result.asOf ?? '-'}: ${result.alerts.length}`);
+  for (const alert of result.alerts) {
+    const muted = alert.notify ? '' : '  (sent recently, not repeated)';
+    lines.push(
+      `  ${alert.severity.padEnd(7)} ${alert.type.padEnd(18)} -> ${alert.team.padEnd(16)} ${alert.explanation}${muted}`,
+    );
+  }
   lines.push(`Results written to ${result.outDir}`);
   return lines.join('\n');
 }

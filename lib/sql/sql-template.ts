@@ -30,6 +30,16 @@ export function sqlNumber(value: number): SqlFragment {
   return { sql: String(value) };
 }
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** A DATE literal from YYYY-MM-DD; `DATE '...'` means the same in Trino and DuckDB. */
+export function sqlDate(isoDate: string): SqlFragment {
+  if (!ISO_DATE.test(isoDate) || Number.isNaN(Date.parse(`${isoDate}T00:00:00Z`))) {
+    throw new Error(`Not a YYYY-MM-DD date: ${JSON.stringify(isoDate)}`);
+  }
+  return { sql: `DATE '${isoDate}'` };
+}
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A double-quoted identifier; only plain names are allowed, so quoting never needs escaping. */

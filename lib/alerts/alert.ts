@@ -1,0 +1,43 @@
+export const ALERT_TYPES = ['cost_to_mrr', 'cost_trend_7d', 'freemium_cliff', 'unattributed_share'] as const;
+export type AlertType = (typeof ALERT_TYPES)[number];
+export type Severity = 'P1' | 'P2' | 'WARNING';
+
+/** Ordering for escalation: a P2 that becomes P1 is sent again at once. */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { WARNING: 1, P2: 2, P1: 3 };
+
+export interface ServiceCost {
+  readonly service: string;
+  readonly cost: number;
+  /** The team that owns the service, when the service map names one. */
+  readonly team: string | null;
+}
+
+/** One alert (alerts.md "What an alert carries"). */
+export interface Alert {
+  readonly type: AlertType;
+  readonly severity: Severity;
+  /** Evaluation day D, YYYY-MM-DD. */
+  readonly asOf: string;
+  /** What the alert is about: a customer id, `trial_vs_paid` or `account`; with the type, the dedup key. */
+  readonly subject: string;
+  readonly customerId: string | null;
+  /** The measured figure: ratio, growth, trial median or unattributed share. */
+  readonly value: number;
+  /** The figure it was compared with. */
+  readonly threshold: number;
+  readonly customerName: string | null;
+  readonly tier: string | null;
+  readonly planStatus: string | null;
+  readonly mrr: number | null;
+  /** Cost over [D-29, D], scaled to 30 days when fewer days have billing data. */
+  readonly cost30d: number | null;
+  readonly topServices: readonly ServiceCost[];
+  /** Where the alert goes: owner of the top service, else the customer's owner team, else the default. */
+  readonly team: string;
+  /** One line in plain words. */
+  readonly explanation: string;
+}
+
+export function alertKey(alert: Pick<Alert, 'type' | 'subject'>): string {
+  return `${alert.type}|${alert.subject}`;
+}
