@@ -144,7 +144,15 @@ describe('generated CUR 2.0 data through the CLI', () => {
     ]) {
       expect(existsSync(join(out, file))).toBe(true);
     }
-    expect(JSON.parse(readFileSync(join(out, 'alerts.json'), 'utf8'))).toEqual([]);
+    const alerts = JSON.parse(readFileSync(join(out, 'alerts.json'), 'utf8')) as Record<string, unknown>[];
+    expect(Array.isArray(alerts)).toBe(true);
+    for (const alert of alerts) {
+      expect(Object.keys(alert)).toEqual(
+        expect.arrayContaining(['type', 'severity', 'asOf', 'customerId', 'value', 'threshold', 'team', 'explanation']),
+      );
+      // As of the latest usage day minus one: the generated month is October 2026.
+      expect(alert.asOf).toBe('2026-10-30');
+    }
     expectConservation(out);
 
     // The month's total, computed straight from the Parquet files with the amortized formula of
