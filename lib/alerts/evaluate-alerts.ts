@@ -33,16 +33,12 @@ function optionalText(value: Row[string] | undefined): string | null {
   return value === null || value === undefined || value === '' ? null : String(value);
 }
 
-/**
- * Evaluates the alert rules of alerts.md as of day `asOf` on the results tables of a finished run.
- * The window sums and thresholds run as SQL on the engine (one small result whatever the number of
- * customers); routing and wording happen here. Returns alerts sorted by severity, then type and subject.
- */
-export async function evaluateAlerts(
+/** Placeholder values of the alert SQL files: the windows ending at `asOf`, thresholds, tables. */
+export function alertPlaceholderValues(
   engine: QueryEngine,
   asOf: string,
   config: AlertConfig,
-): Promise<Alert[]> {
+): Record<string, SqlFragment> {
   const values: Record<string, SqlFragment> = {
     as_of: sqlDate(asOf),
     window_start: sqlDate(addDays(asOf, -29)),
@@ -58,6 +54,20 @@ export async function evaluateAlerts(
   for (const table of ['customers', 'customer_daily_cost', 'customer_daily_service_cost', 'daily_summary']) {
     values[table] = trustedSql(engine.tableRef(table));
   }
+  return values;
+}
+
+/**
+ * Evaluates the alert rules of alerts.md as of day `asOf` on the results tables of a finished run.
+ * The window sums and thresholds run as SQL on the engine (one small result whatever the number of
+ * customers); routing and wording happen here. Returns alerts sorted by severity, then type and subject.
+ */
+export async function evaluateAlerts(
+  engine: QueryEngine,
+  asOf: string,
+  config: AlertConfig,
+): Promise<Alert[]> {
+  const values = alertPlaceholderValues(engine, asOf, config);
   const run = (file: string, extra: Record<string, SqlFragment> = {}) =>
     engine.query(renderSql(loadSqlFile(`alerts/${file}`), { ...values, ...extra }, file));
 

@@ -148,7 +148,16 @@ describe('generated CUR 2.0 data through the CLI', () => {
     expect(Array.isArray(alerts)).toBe(true);
     for (const alert of alerts) {
       expect(Object.keys(alert)).toEqual(
-        expect.arrayContaining(['type', 'severity', 'asOf', 'customerId', 'value', 'threshold', 'team', 'explanation']),
+        expect.arrayContaining([
+          'type',
+          'severity',
+          'asOf',
+          'customerId',
+          'value',
+          'threshold',
+          'team',
+          'explanation',
+        ]),
       );
       // As of the latest usage day minus one: the generated month is October 2026.
       expect(alert.asOf).toBe('2026-10-30');

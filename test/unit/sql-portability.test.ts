@@ -2,11 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
+import { alertPlaceholderValues } from '../../lib/alerts/evaluate-alerts.ts';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { ATTRIBUTION_STAGES, renderAttributionSql } from '../../lib/attribution/pipeline.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
 import type { QueryEngine } from '../../lib/engine/query-engine.ts';
-import { SQL_ROOT } from '../../lib/sql/sql-template.ts';
+import { loadSqlFile, renderSql, SQL_ROOT, sqlStringList } from '../../lib/sql/sql-template.ts';
 
 /** Every SQL file shipped for both engines. */
 function sqlFiles(): string[] {
@@ -80,6 +82,22 @@ describe('the shared SQL is Trino (Athena engine v3) SQL', () => {
       });
     }
   }
+
+  it('parses every alert statement', () => {
+    const values = {
+      ...alertPlaceholderValues(athenaLikeEngine, '2026-10-30', DEFAULT_ALERT_CONFIG),
+      customer_ids: sqlStringList(["o'brien", 'acme']),
+    };
+    for (const file of [
+      'customer_alerts.sql',
+      'freemium_cliff.sql',
+      'unattributed_share.sql',
+      'top_services.sql',
+    ]) {
+      const sql = renderSql(loadSqlFile(`alerts/${file}`), values, file);
+      expect({ file, errors: parser.validate(sql) }).toEqual({ file, errors: [] });
+    }
+  });
 
   it('catches DuckDB-only syntax (the check itself can fail)', () => {
     expect(parser.validate("SELECT MAP {'a': 1} AS m").length).toBeGreaterThan(0);
