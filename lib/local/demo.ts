@@ -1,5 +1,6 @@
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { addAlertShowcase } from '../generator/alert-showcase.ts';
 import { generateSyntheticMonth } from '../generator/synthetic-month.ts';
 import { type LocalRunResult, runLocal } from './run-local.ts';
 
@@ -28,15 +29,17 @@ export async function runDemo(options: DemoOptions): Promise<LocalRunResult> {
   // A sibling of the output directory: the run replaces `out` as a whole, so inputs join it afterwards.
   const inputDir = join(dirname(out), `.${basename(out)}.demo-input`);
   rmSync(inputDir, { recursive: true, force: true });
+  const month = options.month ?? previousMonth();
   const files = await generateSyntheticMonth({
     outDir: inputDir,
-    month: options.month ?? previousMonth(),
+    month,
     seed: options.seed,
     lineItems: options.lineItems,
     customers: options.customers,
   });
+  const showcase = await addAlertShowcase(inputDir, month, files.customersFile);
   const result = await runLocal({
-    billing: files.curFiles,
+    billing: [...files.curFiles, showcase],
     telemetry: files.telemetryFiles,
     customers: files.customersFile,
     outDir: out,

@@ -190,7 +190,14 @@ describe('generated CUR 2.0 data through the CLI', () => {
 
   it('npm start (the demo) writes the results and keeps its generated inputs beside them', async () => {
     const out = join(tempDir(), 'out');
-    const result = await runDemo({ outDir: out, seed: 7, customers: 30, lineItems: 5_000, month: '2026-10' });
+    // The sizes npm start uses.
+    const result = await runDemo({
+      outDir: out,
+      seed: 7,
+      customers: 60,
+      lineItems: 40_000,
+      month: '2026-10',
+    });
     expect(existsSync(join(out, 'input', 'customers.csv'))).toBe(true);
     expect(existsSync(join(out, 'customer_daily_cost.csv'))).toBe(true);
     // Every kind of cost the generator makes shows up: direct, shared, unattributed (unknown tenants and the
@@ -209,5 +216,16 @@ describe('generated CUR 2.0 data through the CLI', () => {
       6,
     );
     expectConservation(out);
+    // The demo shows every kind of alert (issue: at least one of each type).
+    expect(new Set(result.alerts.map((a) => `${a.type}/${a.severity}`))).toEqual(
+      new Set([
+        'cost_to_mrr/P1',
+        'cost_to_mrr/P2',
+        'cost_trend_7d/WARNING',
+        'freemium_cliff/WARNING',
+        'unattributed_share/WARNING',
+      ]),
+    );
+    expect(result.asOf).toBe('2026-10-30');
   });
 });

@@ -1,0 +1,82 @@
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDbEngine } from '../engine/duckdb-engine.ts';
+import { sqlString } from '../sql/sql-template.ts';
+import { CUR_COLUMNS } from './synthetic-month.ts';
+
+/** Trial customers that use the product heavily: enough of them to lift the trial median (freemium_cliff). */
+const HEAVY_TRIALS = ['Hyperion Trial Labs', 'Quokka Sandbox Co', 'Vireo Pilot GmbH', 'Zephyr Eval Inc'];
+/** Direct cost per day of each heavy trial: about $186 a month, above a typical paid customer's share. */
+const HEAVY_TRIAL_DAILY_COST = 6;
+/** A tenant deleted from the customer list whose resources still run (unattributed_share). */
+const ORPHAN_TENANT = 'deleted-tenant-showcase';
+/** Its cost per day over the last 8 days of the month: about 8% of the demo's attributable cost. */
+const ORPHAN_DAILY_COST = 40;
+
+/**
+ * Adds to a generated month what the demo needs to show every alert type that the generated population
+ * does not raise on its own: heavy trial customers (freemium_cliff) and an orphaned tenant that keeps
+ * costing money in the last week (unattributed_share). Over-MRR and growing customers arise naturally.
+ * Writes one more CUR 2.0 Parquet file beside the others and appends the trials to customers.csv.
+ */
+export async function addAlertShowcase(
+  outDir: string,
+  month: string,
+  customersFile: string,
+): Promise<string> {
+  const monthStart = `${month}-01`;
+  const rows = [
+    ...HEAVY_TRIALS.map((_, i) => ({
+      tenant: `showcase-trial-${i + 1}`,
+      firstDay: 0,
+      cost: HEAVY_TRIAL_DAILY_COST,
+    })),
+    { tenant: ORPHAN_TENANT, firstDay: -8, cost: ORPHAN_DAILY_COST },
+  ];
+  const spans = rows.map((r) => `(${sqlString(r.tenant).sql}, ${r.firstDay}, ${r.cost})`).join(', ');
+  const values: Record<string, string> = {
+    bill_billing_period_start_date: `CAST(DATE ${sqlString(monthStart).sql} AS TIMESTAMP)`,
+    bill_billing_period_end_date: `CAST(DATE ${sqlString(monthStart).sql} + INTERVAL 1 MONTH AS TIMESTAMP)`,
+    bill_payer_account_id: `'111111111111'`,
+    line_item_usage_account_id: `'222222222222'`,
+    line_item_line_item_type: `'Usage'`,
+    line_item_usage_start_date: 'CAST(day AS TIMESTAMP)',
+    line_item_usage_end_date: 'CAST(day AS TIMESTAMP) + INTERVAL 1 DAY',
+    line_item_product_code: `'AmazonEC2'`,
+    line_item_usage_type: `'USE1-BoxUsage:m7g.xlarge'`,
+    line_item_operation: `'RunInstances'`,
+    line_item_resource_id: `'i-showcase-' || tenant`,
+    line_item_usage_amount: '24',
+    line_item_currency_code: `'USD'`,
+    line_item_unblended_cost: 'cost',
+    line_item_net_unblended_cost: 'cost',
+    resource_tags: `MAP {'user_tenant_id': tenant, 'user_environment': 'prod'}`,
+  };
+  // Days of the month: from the first (firstDay 0) or from `firstDay` days before its end.
+  const select = `
+    WITH spans(tenant, first_day, cost) AS (VALUES ${spans}),
+    days AS (
+      SELECT CAST(d AS DATE) AS day
+      FROM range(DATE ${sqlString(monthStart).sql}, DATE ${sqlString(monthStart).sql} + INTERVAL 1 MONTH, INTERVAL 1 DAY) AS t(d)
+    ),
+    items AS (
+      SELECT s.tenant, s.cost, d.day FROM spans AS s JOIN days AS d
+        ON s.first_day = 0 OR d.day >= DATE ${sqlString(monthStart).sql} + INTERVAL 1 MONTH + to_days(s.first_day)
+    )
+    SELECT ${CUR_COLUMNS.map(([name, type]) => `CAST(${values[name] ?? 'NULL'} AS ${type}) AS ${name}`).join(', ')}
+    FROM items ORDER BY day, tenant`;
+  const file = join(outDir, 'cur', 'data', `BILLING_PERIOD=${month}`, 'alert-showcase.parquet');
+  const engine = await DuckDbEngine.create({ threads: 1 });
+  try {
+    await engine.run(`COPY (${select}) TO ${sqlString(file).sql} (FORMAT parquet)`);
+  } finally {
+    engine.close();
+  }
+  appendFileSync(
+    customersFile,
+    HEAVY_TRIALS.map(
+      (name, i) => `showcase-trial-${i + 1},,${name},self-serve,trial,0,${monthStart},,team-growth\n`,
+    ).join(''),
+  );
+  return file;
+}
