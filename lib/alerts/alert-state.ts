@@ -8,7 +8,16 @@ export interface SentRecord {
   readonly sentAt: string;
 }
 
+/** Sent records by alert key (`type|subject`). */
 export type SentState = Readonly<Record<string, SentRecord>>;
+
+/** Where sent-alert state lives: a file locally, DynamoDB (with a TTL) when deployed. */
+export interface SentStateStore {
+  /** The records of these alert keys (absent keys: never sent, or expired). */
+  load(keys: readonly string[]): Promise<SentState>;
+  /** Records one alert as sent. Call it only after its publish succeeded. */
+  record(alert: Alert, sentAt: Date): Promise<void>;
+}
 
 /**
  * Whether an alert goes out: not if the same (type, subject) was sent within the renotify period,
@@ -22,33 +31,49 @@ export function shouldSend(alert: Alert, state: SentState, now: Date, renotifyDa
   return ageMs >= renotifyDays * 24 * 60 * 60 * 1000;
 }
 
-/** Publishes each alert that should go out, recording it only after its publish succeeded. */
+/**
+ * Publishes each alert that should go out and records it right after its own publish succeeded, so a
+ * failure part-way leaves the alerts not yet published unrecorded, to be sent by the next run.
+ */
 export async function sendAlerts(
   alerts: readonly Alert[],
-  state: SentState,
+  store: SentStateStore,
   options: { now: Date; renotifyDays: number; publish: (alert: Alert) => Promise<void> },
-): Promise<{ sent: Alert[]; suppressed: Alert[]; state: SentState }> {
-  const next: Record<string, SentRecord> = { ...state };
+): Promise<{ sent: Alert[]; suppressed: Alert[] }> {
+  const state = await store.load(alerts.map(alertKey));
   const sent: Alert[] = [];
   const suppressed: Alert[] = [];
   for (const alert of alerts) {
-    if (!shouldSend(alert, next, options.now, options.renotifyDays)) {
+    if (!shouldSend(alert, state, options.now, options.renotifyDays)) {
       suppressed.push(alert);
       continue;
     }
     await options.publish(alert);
-    next[alertKey(alert)] = { severity: alert.severity, sentAt: options.now.toISOString() };
+    await store.record(alert, options.now);
     sent.push(alert);
   }
-  return { sent, suppressed, state: next };
+  return { sent, suppressed };
 }
 
-/** Local sent-state: a JSON file, replaced atomically. */
-export function readStateFile(path: string): SentState {
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SentState) : {};
-}
+/** Local sent-state: one JSON file, replaced atomically on each record. */
+export class FileStateStore implements SentStateStore {
+  constructor(private readonly path: string) {}
 
-export function writeStateFile(path: string, state: SentState): void {
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  private read(): Record<string, SentRecord> {
+    return existsSync(this.path)
+      ? (JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, SentRecord>)
+      : {};
+  }
+
+  async load(keys: readonly string[]): Promise<SentState> {
+    const all = this.read();
+    return Object.fromEntries(keys.filter((key) => key in all).map((key) => [key, all[key] as SentRecord]));
+  }
+
+  async record(alert: Alert, sentAt: Date): Promise<void> {
+    const all = this.read();
+    all[alertKey(alert)] = { severity: alert.severity, sentAt: sentAt.toISOString() };
+    writeFileSync(`${this.path}.tmp`, `${JSON.stringify(all, null, 2)}\n`);
+    renameSync(`${this.path}.tmp`, this.path);
+  }
 }

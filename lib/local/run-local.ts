@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import type { Alert } from '../alerts/alert.ts';
+import { type Alert, alertKey } from '../alerts/alert.ts';
 import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts';
-import { readStateFile, sendAlerts, writeStateFile } from '../alerts/alert-state.ts';
+import { FileStateStore, shouldSend } from '../alerts/alert-state.ts';
 import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { InvalidLineItemsError, runAttribution } from '../attribution/pipeline.ts';
@@ -92,7 +92,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const alertConfig = options.alertsConfigFile
     ? loadAlertConfig(options.alertsConfigFile)
     : DEFAULT_ALERT_CONFIG;
-  const previousState = options.stateFile ? readStateFile(options.stateFile) : {};
+  const stateStore = options.stateFile ? new FileStateStore(options.stateFile) : null;
   const runId = options.runId ?? newRunId();
   const timings: Record<string, number> = {};
   const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
@@ -124,12 +124,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const firing =
       asOf === null ? [] : await timed('alerts', () => evaluateAlerts(engine, asOf, alertConfig));
     // Locally, "publishing" an alert is writing it to alerts.json; the state records it once that is done.
-    const decision = await sendAlerts(firing, previousState, {
-      now: new Date(),
-      renotifyDays: alertConfig.renotifyDays,
-      publish: async () => undefined,
-    });
-    const alerts = firing.map((alert) => ({ ...alert, notify: decision.sent.includes(alert) }));
+    const now = new Date();
+    const sentState = stateStore ? await stateStore.load(firing.map(alertKey)) : {};
+    const alerts = firing.map((alert) => ({
+      ...alert,
+      notify: shouldSend(alert, sentState, now, alertConfig.renotifyDays),
+    }));
     const staging = stagingDirectory(options.outDir, runId);
     const rowCounts: Record<string, number> = {};
     try {
@@ -153,7 +153,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         });
       });
       publishStaged(staging, options.outDir);
-      if (options.stateFile) writeStateFile(options.stateFile, decision.state);
+      if (stateStore) {
+        for (const alert of alerts) if (alert.notify) await stateStore.record(alert, now);
+      }
     } catch (error) {
       discardStaged(staging);
       throw error;

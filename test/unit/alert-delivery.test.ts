@@ -1,9 +1,17 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../lib/alerts/alert.ts';
 import { messageAttributes, SNS_MAX_MESSAGE_BYTES } from '../../lib/alerts/alert-message.ts';
-import { sendAlerts, shouldSend } from '../../lib/alerts/alert-state.ts';
+import {
+  FileStateStore,
+  type SentRecord,
+  type SentStateStore,
+  sendAlerts,
+} from '../../lib/alerts/alert-state.ts';
 import { snsPublisher } from '../../lib/alerts/sns-publisher.ts';
 
 const sns = mockClient(SNSClient);
@@ -33,26 +41,38 @@ function customerAlert(severity: Alert['severity'], overrides: Partial<Alert> = 
 
 const day = (iso: string) => new Date(`${iso}T12:00:00Z`);
 
+/** A store that keeps records in memory, as DynamoDB or the state file would. */
+function memoryStore(
+  initial: Record<string, SentRecord> = {},
+): SentStateStore & { records: Record<string, SentRecord> } {
+  const records = { ...initial };
+  return {
+    records,
+    load: async (keys) =>
+      Object.fromEntries(keys.filter((k) => k in records).map((k) => [k, records[k] as SentRecord])),
+    record: async (alert, sentAt) => {
+      records[`${alert.type}|${alert.subject}`] = { severity: alert.severity, sentAt: sentAt.toISOString() };
+    },
+  };
+}
+
 describe('deduplication and escalation', () => {
   it('sends the same alert once within the renotify period, again after it', async () => {
     const published: Alert[] = [];
     const publish = async (alert: Alert) => {
       published.push(alert);
     };
-    const first = await sendAlerts(
-      [customerAlert('P2')],
-      {},
-      { now: day('2026-10-01'), renotifyDays: 7, publish },
-    );
-    const second = await sendAlerts([customerAlert('P2')], first.state, {
+    const store = memoryStore();
+    await sendAlerts([customerAlert('P2')], store, { now: day('2026-10-01'), renotifyDays: 7, publish });
+    const second = await sendAlerts([customerAlert('P2')], store, {
       now: day('2026-10-07'),
       renotifyDays: 7,
       publish,
     });
     expect(published).toHaveLength(1);
     expect(second.suppressed).toHaveLength(1);
-    // Seven full days later it is news again.
-    const third = await sendAlerts([customerAlert('P2')], first.state, {
+    // Seven full days after the first send it is news again.
+    const third = await sendAlerts([customerAlert('P2')], store, {
       now: day('2026-10-08'),
       renotifyDays: 7,
       publish,
@@ -62,33 +82,49 @@ describe('deduplication and escalation', () => {
   });
 
   it('sends P2 and then P1 for the same customer (severity rises), but not P1 then P2', async () => {
-    const sentAt = day('2026-10-01');
-    const afterP2 = { 'cost_to_mrr|acme': { severity: 'P2' as const, sentAt: sentAt.toISOString() } };
-    expect(shouldSend(customerAlert('P1'), afterP2, day('2026-10-02'), 7)).toBe(true);
-    const afterP1 = { 'cost_to_mrr|acme': { severity: 'P1' as const, sentAt: sentAt.toISOString() } };
-    expect(shouldSend(customerAlert('P2'), afterP1, day('2026-10-02'), 7)).toBe(false);
+    const publish = async () => undefined;
+    const store = memoryStore();
+    const p2 = await sendAlerts([customerAlert('P2')], store, {
+      now: day('2026-10-01'),
+      renotifyDays: 7,
+      publish,
+    });
+    const p1 = await sendAlerts([customerAlert('P1')], store, {
+      now: day('2026-10-02'),
+      renotifyDays: 7,
+      publish,
+    });
+    const p2Again = await sendAlerts([customerAlert('P2')], store, {
+      now: day('2026-10-03'),
+      renotifyDays: 7,
+      publish,
+    });
+    expect([p2.sent.length, p1.sent.length, p2Again.sent.length]).toEqual([1, 1, 0]);
+    expect(store.records['cost_to_mrr|acme']?.severity).toBe('P1');
   });
 
-  it('records nothing when the publish fails', async () => {
-    const failing = sendAlerts(
-      [customerAlert('P1')],
-      {},
-      {
-        now: day('2026-10-01'),
-        renotifyDays: 7,
-        publish: async () => {
-          throw new Error('SNS is down');
-        },
+  it('records nothing for an alert whose publish fails, and keeps what was sent before the failure', async () => {
+    const store = memoryStore();
+    const trend = customerAlert('WARNING', { type: 'cost_trend_7d' });
+    const failing = sendAlerts([trend, customerAlert('P1')], store, {
+      now: day('2026-10-01'),
+      renotifyDays: 7,
+      publish: async (alert) => {
+        if (alert.type === 'cost_to_mrr') throw new Error('SNS is down');
       },
-    );
+    });
     await expect(failing).rejects.toThrow('SNS is down');
-    // The state is only returned by a successful call: the caller has nothing new to store.
-    const retry = await sendAlerts(
-      [customerAlert('P1')],
-      {},
-      { now: day('2026-10-01'), renotifyDays: 7, publish: async () => undefined },
-    );
-    expect(Object.keys(retry.state)).toEqual(['cost_to_mrr|acme']);
+    expect(Object.keys(store.records)).toEqual(['cost_trend_7d|acme']);
+  });
+
+  it('keeps local state in a file', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cpc-state-')), 'state.json');
+    const store = new FileStateStore(path);
+    expect(await store.load(['cost_to_mrr|acme'])).toEqual({});
+    await store.record(customerAlert('P1'), day('2026-10-01'));
+    expect(await new FileStateStore(path).load(['cost_to_mrr|acme', 'other|x'])).toEqual({
+      'cost_to_mrr|acme': { severity: 'P1', sentAt: '2026-10-01T12:00:00.000Z' },
+    });
   });
 });
 

@@ -1,0 +1,363 @@
+import type { Node } from 'constructs';
+import { z } from 'zod';
+import { COST_BASES, type CostBasis } from '../attribution/rules.ts';
+
+/**
+ * Alert thresholds (alerts.md, "Rules"). Shares are fractions: 0.25 means 25 %.
+ */
+export interface AlertThresholds {
+  /**
+   * `cost_to_mrr` fires P1 when a customer's 30-day cost / MRR is above this.
+   * @default 0.25
+   */
+  readonly p1?: number;
+  /**
+   * `cost_to_mrr` fires P2 when the ratio is above this (and at most `p1`). Must be below `p1`.
+   * @default 0.20
+   */
+  readonly p2?: number;
+  /**
+   * `cost_trend_7d` fires when this week's cost grew by more than this share over last week's.
+   * @default 0.15
+   */
+  readonly trend?: number;
+  /**
+   * `unattributed_share` fires when unattributed / (total - excluded) over 7 days is above this.
+   * @default 0.05
+   */
+  readonly unattributed?: number;
+  /**
+   * Days before the same (type, subject) alert is sent again at the same or a lower severity.
+   * @default 7
+   */
+  readonly renotifyDays?: number;
+}
+
+/**
+ * Everything a user sets for the deployed pipeline (aws-pipeline.md, "Configuration"). These are the
+ * props of the `CostPerCustomer` construct; `bin/app.ts` reads them from `cdk.json` context, where each
+ * key is the field name prefixed with `cpc:` (for example `cpc:tenantTagKey`).
+ */
+export interface CostPerCustomerConfig {
+  /**
+   * The cost allocation tag that carries the tenant id on AWS resources (attribution.md 1.1).
+   * @default 'tenant_id'
+   */
+  readonly tenantTagKey?: string;
+  /**
+   * Which cost the attribution uses (attribution.md 2): `amortized`, `net_amortized` or `unblended`.
+   * @default 'amortized'
+   */
+  readonly costBasis?: CostBasis;
+  /**
+   * Create the CUR 2.0 export (AWS Data Exports) that delivers into the CUR bucket. Leave false when an
+   * export already exists (point it at the CUR bucket, `curPrefix` and `curExportName`).
+   * @default false
+   */
+  readonly createCurExport?: boolean;
+  /**
+   * Name of the CUR 2.0 export; also the second path segment of its files
+   * (`<curPrefix>/<curExportName>/data/BILLING_PERIOD=YYYY-MM/`).
+   * @default 'cost-per-customer'
+   */
+  readonly curExportName?: string;
+  /**
+   * S3 prefix of the export inside the CUR bucket, without leading or trailing slash.
+   * @default 'cur'
+   */
+  readonly curPrefix?: string;
+  /**
+   * Athena bytes-scanned cutoff per query, in bytes; a query that would scan more is cancelled.
+   * Athena's minimum is 10,000,000 bytes (10 MB).
+   * @default 10737418240 (10 GiB)
+   */
+  readonly bytesScannedCutoffPerQuery?: number;
+  /**
+   * What happens to data (buckets, the serving table, the KMS key) when the stack is deleted:
+   * `retain` keeps it, `destroy` deletes it, including the objects in the buckets.
+   * @default 'retain'
+   */
+  readonly removalPolicy?: 'retain' | 'destroy';
+  /**
+   * Alert thresholds; fields left out keep their defaults.
+   * @default - the alerts.md defaults: p1 0.25, p2 0.20, trend 0.15, unattributed 0.05, renotifyDays 7
+   */
+  readonly alertThresholds?: AlertThresholds;
+  /**
+   * Slack workspace (team) id for AWS Chatbot, such as `T0123ABCD`. Give it together with
+   * `slackChannelId` to subscribe a Slack channel to the alert topic; the workspace must already be
+   * authorized in the AWS Chatbot console.
+   * @default - no Slack channel
+   */
+  readonly slackWorkspaceId?: string;
+  /**
+   * Slack channel id, such as `C0123ABCD`. Give it together with `slackWorkspaceId`.
+   * @default - no Slack channel
+   */
+  readonly slackChannelId?: string;
+  /**
+   * Team that receives an alert when neither a service owner nor the customer's owner team is known.
+   * @default 'finops'
+   */
+  readonly defaultTeam?: string;
+  /**
+   * Service (product code, such as `AmazonRDS`) to owning team, for alert routing (alerts.md).
+   * @default {}
+   */
+  readonly serviceTeams?: Readonly<Record<string, string>>;
+  /**
+   * Name of the Glue database (lower case letters, digits and `_`).
+   * @default - the stack name in snake case, such as `cost_per_customer`
+   */
+  readonly databaseName?: string;
+  /**
+   * Name of the Athena workgroup.
+   * @default - the stack name
+   */
+  readonly workgroupName?: string;
+}
+
+/** The configuration with every default applied, as the constructs consume it. */
+export interface ResolvedConfig {
+  readonly tenantTagKey: string;
+  readonly costBasis: CostBasis;
+  readonly createCurExport: boolean;
+  readonly curExportName: string;
+  readonly curPrefix: string;
+  readonly bytesScannedCutoffPerQuery: number;
+  readonly removalPolicy: 'retain' | 'destroy';
+  readonly alertThresholds: Required<AlertThresholds>;
+  readonly slack?: { readonly workspaceId: string; readonly channelId: string };
+  readonly defaultTeam: string;
+  readonly serviceTeams: Readonly<Record<string, string>>;
+  readonly databaseName?: string;
+  readonly workgroupName?: string;
+}
+
+/** Athena refuses a bytes-scanned cutoff below 10 MB. */
+export const ATHENA_MIN_BYTES_SCANNED_CUTOFF = 10_000_000;
+
+/** 10 GiB: a month of CUR 2.0 for a mid-size account scans well under this with column pruning. */
+export const DEFAULT_BYTES_SCANNED_CUTOFF = 10 * 1024 ** 3;
+
+/** Prefix of every configuration key in `cdk.json` context. */
+export const CONTEXT_PREFIX = 'cpc:';
+
+/** Context key of the stack name (an app setting, not a construct prop). */
+export const STACK_NAME_CONTEXT_KEY = `${CONTEXT_PREFIX}stackName`;
+
+export const DEFAULT_STACK_NAME = 'CostPerCustomer';
+
+/** A configuration that cannot be used; the message lists every problem found. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+// Values from `cdk -c key=value` arrive as strings; cdk.json gives real JSON types. Accept both.
+const fromText = (parse: (text: string) => unknown) => (value: unknown) => {
+  if (typeof value !== 'string') return value;
+  try {
+    return parse(value.trim());
+  } catch {
+    return value;
+  }
+};
+const numberFromText = fromText((text) =>
+  /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : text,
+);
+const booleanFromText = fromText((text) => (text === 'true' ? true : text === 'false' ? false : text));
+const jsonFromText = fromText((text) => JSON.parse(text));
+
+const share = z.preprocess(
+  numberFromText,
+  z
+    .number({ error: 'must be a number' })
+    .gt(0, 'must be above 0')
+    .lt(10, 'is a fraction (0.25 means 25 %), not a percentage'),
+);
+
+// AWS tag keys: letters, digits, spaces and _ . : / = + - @, at most 128 characters, not aws: prefixed.
+const TAG_KEY = /^[\p{L}\p{N} _.:/=+\-@]{1,128}$/u;
+// Data Exports names: letters, digits, - and _ (it is also an S3 path segment and Glue location).
+const EXPORT_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+// S3 key segments that need no escaping in a Glue location or an IAM ARN.
+const S3_PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+const SLACK_ID = /^[A-Z0-9]{1,255}$/;
+
+const thresholdsSchema = z
+  .object({
+    p1: share.default(0.25),
+    p2: share.default(0.2),
+    trend: share.default(0.15),
+    unattributed: share.default(0.05),
+    renotifyDays: z
+      .preprocess(
+        numberFromText,
+        z
+          .number({ error: 'must be a number' })
+          .int('must be a whole number of days')
+          .min(1, 'must be at least 1')
+          .max(365, 'must be at most 365'),
+      )
+      .default(7),
+  })
+  .strict()
+  .refine((t) => t.p2 < t.p1, {
+    message: 'p2 must be below p1 (P2 is the milder severity)',
+  });
+
+const configSchema = z
+  .object({
+    tenantTagKey: z
+      .string({ error: 'must be a string' })
+      .regex(TAG_KEY, 'must be a valid AWS tag key (1-128 letters, digits, spaces, _ . : / = + - @)')
+      .refine((key) => !key.toLowerCase().startsWith('aws:'), 'cannot use the reserved aws: prefix')
+      .default('tenant_id'),
+    costBasis: z.enum(COST_BASES, { error: `must be one of ${COST_BASES.join(', ')}` }).default('amortized'),
+    createCurExport: z
+      .preprocess(booleanFromText, z.boolean({ error: 'must be true or false' }))
+      .default(false),
+    curExportName: z
+      .string({ error: 'must be a string' })
+      .regex(EXPORT_NAME, 'must be 1-128 letters, digits, - or _')
+      .default('cost-per-customer'),
+    curPrefix: z
+      .string({ error: 'must be a string' })
+      .regex(S3_PREFIX, 'must be S3 path segments of letters, digits, _ . - without leading or trailing /')
+      .max(256, 'must be at most 256 characters')
+      .default('cur'),
+    bytesScannedCutoffPerQuery: z
+      .preprocess(
+        numberFromText,
+        z
+          .number({ error: 'must be a number of bytes' })
+          .int('must be a whole number of bytes')
+          .min(
+            ATHENA_MIN_BYTES_SCANNED_CUTOFF,
+            `must be at least ${ATHENA_MIN_BYTES_SCANNED_CUTOFF} (Athena's 10 MB minimum)`,
+          )
+          .max(Number.MAX_SAFE_INTEGER, 'is too large'),
+      )
+      .default(DEFAULT_BYTES_SCANNED_CUTOFF),
+    removalPolicy: z
+      .enum(['retain', 'destroy'], { error: 'must be "retain" or "destroy"' })
+      .default('retain'),
+    alertThresholds: z.preprocess(jsonFromText, thresholdsSchema).default({
+      p1: 0.25,
+      p2: 0.2,
+      trend: 0.15,
+      unattributed: 0.05,
+      renotifyDays: 7,
+    }),
+    slackWorkspaceId: z
+      .string({ error: 'must be a string' })
+      .regex(SLACK_ID, 'must be a Slack workspace id such as T0123ABCD')
+      .optional(),
+    slackChannelId: z
+      .string({ error: 'must be a string' })
+      .regex(SLACK_ID, 'must be a Slack channel id such as C0123ABCD')
+      .optional(),
+    defaultTeam: z
+      .string({ error: 'must be a string' })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(256, 'must be at most 256 characters')
+      .default('finops'),
+    serviceTeams: z
+      .preprocess(
+        jsonFromText,
+        z.record(
+          z.string().min(1, 'keys must be non-empty product codes'),
+          z.string().trim().min(1, 'values must be non-empty team names'),
+          { error: 'must be an object of product code to team name' },
+        ),
+      )
+      .default({}),
+    databaseName: z
+      .string({ error: 'must be a string' })
+      .regex(/^[a-z0-9_]{1,255}$/, 'must be lower case letters, digits and _')
+      .optional(),
+    workgroupName: z
+      .string({ error: 'must be a string' })
+      .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, . _ or -')
+      .optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if ((config.slackWorkspaceId === undefined) !== (config.slackChannelId === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [config.slackWorkspaceId === undefined ? 'slackWorkspaceId' : 'slackChannelId'],
+        message: 'slackWorkspaceId and slackChannelId must be given together (or neither)',
+      });
+    }
+  });
+
+function describeIssues(error: z.ZodError, keyPrefix: string): string {
+  return error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        const parent = issue.path.map(String).join('.');
+        return issue.keys
+          .map((key) => `${keyPrefix}${parent === '' ? key : `${parent}.${key}`}: unknown setting`)
+          .join('\n  ');
+      }
+      const where = issue.path.map(String).join('.');
+      return where === '' ? issue.message : `${keyPrefix}${where}: ${issue.message}`;
+    })
+    .join('\n  ');
+}
+
+/**
+ * Validates a configuration and applies the defaults. Throws a ConfigError that names every bad
+ * setting, so a deploy fails before anything is created.
+ *
+ * @param input construct props or settings read from context
+ * @param source where the settings came from, for the error message
+ * @param keyPrefix how a setting is named in that source (`cpc:` for context)
+ */
+export function resolveConfig(
+  input: unknown,
+  source = 'CostPerCustomer props',
+  keyPrefix = '',
+): ResolvedConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) {
+    throw new ConfigError(`Invalid ${source}:\n  ${describeIssues(result.error, keyPrefix)}`);
+  }
+  const { slackWorkspaceId, slackChannelId, databaseName, workgroupName, ...rest } = result.data;
+  return {
+    ...rest,
+    ...(slackWorkspaceId !== undefined && slackChannelId !== undefined
+      ? { slack: { workspaceId: slackWorkspaceId, channelId: slackChannelId } }
+      : {}),
+    ...(databaseName !== undefined ? { databaseName } : {}),
+    ...(workgroupName !== undefined ? { workgroupName } : {}),
+  };
+}
+
+/** What `bin/app.ts` needs from context: the stack name and the validated configuration. */
+export interface AppSettings {
+  readonly stackName: string;
+  readonly config: ResolvedConfig;
+}
+
+/**
+ * Reads the `cpc:*` keys of the CDK context (cdk.json, `cdk.context.json` and `-c key=value`), rejects
+ * unknown `cpc:` keys (a typo would otherwise silently keep a default) and validates the values.
+ */
+export function settingsFromContext(node: Node): AppSettings {
+  const all = node.getAllContext() as Record<string, unknown>;
+  const input: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(all)) {
+    if (!key.startsWith(CONTEXT_PREFIX) || key === STACK_NAME_CONTEXT_KEY) continue;
+    input[key.slice(CONTEXT_PREFIX.length)] = value;
+  }
+  const stackName = all[STACK_NAME_CONTEXT_KEY] ?? DEFAULT_STACK_NAME;
+  if (typeof stackName !== 'string' || !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName)) {
+    throw new ConfigError(
+      `Invalid cdk.json context:\n  ${STACK_NAME_CONTEXT_KEY}: must start with a letter and contain only letters, digits and -`,
+    );
+  }
+  return { stackName, config: resolveConfig(input, 'cdk.json context', CONTEXT_PREFIX) };
+}

@@ -1,0 +1,111 @@
+import { BILLING_FORMATS, type ColumnType } from '../attribution/billing-formats.ts';
+import { RESULT_TABLES, type ResultTable } from '../attribution/pipeline.ts';
+
+/** A column of a Glue table, typed in Hive DDL (what Athena reads from the catalog). */
+export interface GlueColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly comment?: string;
+}
+
+const HIVE_TYPES: Record<ColumnType, string> = {
+  timestamp: 'timestamp',
+  double: 'double',
+  varchar: 'string',
+  tag_map: 'map<string,string>',
+};
+
+/**
+ * The CUR 2.0 columns the attribution SQL reads (lib/attribution/billing-formats.ts), in that order.
+ * The export created by the stack selects exactly these, and the `cur2` table declares exactly these:
+ * Parquet is read by column name, so an existing export with more columns works with the same table.
+ */
+export function cur2Columns(tenantTagKey: string): GlueColumn[] {
+  return BILLING_FORMATS.cur2.columns(tenantTagKey).map((column) => ({
+    name: column.name,
+    type: HIVE_TYPES[column.type],
+  }));
+}
+
+/**
+ * Usage telemetry (attribution.md 1.2), one JSON object per line. `usage_day` (the partition) repeats
+ * the date of the file's folder; `usage_date` in the rows is what the SQL reads.
+ */
+export const TELEMETRY_COLUMNS: readonly GlueColumn[] = [
+  { name: 'usage_date', type: 'date', comment: 'UTC day of the observation, YYYY-MM-DD' },
+  { name: 'tenant_id', type: 'string' },
+  { name: 'metric', type: 'string', comment: 'free-text metric name, such as requests' },
+  { name: 'quantity', type: 'double', comment: '>= 0; rows of the same day, tenant and metric are summed' },
+];
+
+/**
+ * The customer dimension (attribution.md 1.3), CSV with a header row, columns in this order. Every
+ * column is a string: the Open CSV SerDe (needed for quoted names with commas) reads DATE only as
+ * days since 1970 and fails on an empty number, so the engine casts `mrr`, `start_date` and
+ * `end_date` when it reads the table.
+ */
+export const CUSTOMER_COLUMNS: readonly GlueColumn[] = [
+  'customer_id',
+  'tenant_id',
+  'name',
+  'tier',
+  'plan_status',
+  'mrr',
+  'start_date',
+  'end_date',
+  'owner_team',
+].map((name) => ({ name, type: 'string' }));
+
+/** Columns every result table ends with: which rules and which run produced the row. */
+const PROVENANCE: readonly GlueColumn[] = [
+  { name: 'rules_version', type: 'string' },
+  { name: 'run_id', type: 'string' },
+];
+
+/**
+ * The columns of each result table, in the order of the SELECT in `athena/attribution/<table>.sql`,
+ * without `billing_period`, which is the partition key (UNLOAD writes partition columns into the
+ * folder names, not the files). test/infra checks these against the SQL files.
+ */
+export const RESULT_COLUMNS: Readonly<Record<ResultTable, readonly GlueColumn[]>> = {
+  customer_daily_cost: [
+    { name: 'usage_date', type: 'date' },
+    { name: 'customer_id', type: 'string' },
+    { name: 'customer_name', type: 'string' },
+    { name: 'tier', type: 'string' },
+    { name: 'plan_status', type: 'string' },
+    { name: 'mrr', type: 'double' },
+    { name: 'direct_cost', type: 'double' },
+    { name: 'shared_cost', type: 'double' },
+    { name: 'total_cost', type: 'double' },
+    ...PROVENANCE,
+  ],
+  customer_daily_service_cost: [
+    { name: 'usage_date', type: 'date' },
+    { name: 'customer_id', type: 'string' },
+    { name: 'service', type: 'string' },
+    { name: 'rule_id', type: 'string' },
+    { name: 'driver', type: 'string' },
+    { name: 'cost', type: 'double' },
+    ...PROVENANCE,
+  ],
+  unattributed_cost: [
+    { name: 'usage_date', type: 'date' },
+    { name: 'reason', type: 'string' },
+    { name: 'service', type: 'string' },
+    { name: 'cost', type: 'double' },
+    ...PROVENANCE,
+  ],
+  daily_summary: [
+    { name: 'usage_date', type: 'date' },
+    { name: 'total_cost', type: 'double' },
+    { name: 'direct_cost', type: 'double' },
+    { name: 'shared_cost', type: 'double' },
+    { name: 'unattributed_cost', type: 'double' },
+    { name: 'excluded_cost', type: 'double' },
+    { name: 'unattributed_pct', type: 'double' },
+    ...PROVENANCE,
+  ],
+};
+
+export { RESULT_TABLES, type ResultTable };
