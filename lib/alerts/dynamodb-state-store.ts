@@ -1,0 +1,86 @@
+import { BatchGetItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { type Alert, alertKey, type Severity } from './alert.ts';
+import type { SentState, SentStateStore } from './alert-state.ts';
+
+export interface DynamoDbStateStoreOptions {
+  readonly tableName: string;
+  /** Days a record matters; its TTL is set a day past that so DynamoDB removes it afterwards. */
+  readonly renotifyDays: number;
+  /** @default 'pk' */
+  readonly partitionKey?: string;
+  /** @default 'sk' */
+  readonly sortKey?: string;
+  /** @default 'expires_at' (epoch seconds, the table's TTL attribute) */
+  readonly ttlAttribute?: string;
+}
+
+/** BatchGetItem reads at most 100 keys per call. */
+const BATCH_SIZE = 100;
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Sent-alert state in the serving table: one item per (type, subject) at pk `ALERT#<type>|<subject>`,
+ * sk `SENT`, with a TTL so old records disappear by themselves.
+ */
+export class DynamoDbStateStore implements SentStateStore {
+  private readonly pk: string;
+  private readonly sk: string;
+  private readonly ttl: string;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly options: DynamoDbStateStoreOptions,
+  ) {
+    this.pk = options.partitionKey ?? 'pk';
+    this.sk = options.sortKey ?? 'sk';
+    this.ttl = options.ttlAttribute ?? 'expires_at';
+  }
+
+  private itemKey(key: string) {
+    return { [this.pk]: { S: `ALERT#${key}` }, [this.sk]: { S: 'SENT' } };
+  }
+
+  async load(keys: readonly string[]): Promise<SentState> {
+    const state: Record<string, { severity: Severity; sentAt: string }> = {};
+    const unique = [...new Set(keys)];
+    for (let start = 0; start < unique.length; start += BATCH_SIZE) {
+      let pending = unique.slice(start, start + BATCH_SIZE).map((key) => this.itemKey(key));
+      // Unprocessed keys (throttling) are asked for again, with a growing pause, a bounded number of times.
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > MAX_ATTEMPTS)
+          throw new Error(`DynamoDB left ${pending.length} alert state keys unread`);
+        const result = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        for (const item of result.Responses?.[this.options.tableName] ?? []) {
+          const key = item[this.pk]?.S?.replace(/^ALERT#/, '');
+          const severity = item.severity?.S as Severity | undefined;
+          const sentAt = item.sent_at?.S;
+          if (key && severity && sentAt) state[key] = { severity, sentAt };
+        }
+        pending = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as typeof pending;
+        if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+    return state;
+  }
+
+  async record(alert: Alert, sentAt: Date): Promise<void> {
+    const expiresAt = Math.ceil(sentAt.getTime() / 1000) + (this.options.renotifyDays + 1) * 24 * 60 * 60;
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.options.tableName,
+        Item: {
+          ...this.itemKey(alertKey(alert)),
+          severity: { S: alert.severity },
+          sent_at: { S: sentAt.toISOString() },
+          as_of: { S: alert.asOf },
+          team: { S: alert.team },
+          [this.ttl]: { N: String(expiresAt) },
+        },
+      }),
+    );
+  }
+}
