@@ -117,8 +117,11 @@ export interface CostPerCustomerConfig {
   readonly workgroupName?: string;
 }
 
-/** The configuration with every default applied, as the constructs consume it. */
-export interface ResolvedConfig {
+/**
+ * The configuration with every default applied, as the constructs consume it. It is itself a valid
+ * CostPerCustomerConfig, so resolving twice gives the same result.
+ */
+export interface ResolvedConfig extends CostPerCustomerConfig {
   readonly tenantTagKey: string;
   readonly costBasis: CostBasis;
   readonly createCurExport: boolean;
@@ -127,11 +130,8 @@ export interface ResolvedConfig {
   readonly bytesScannedCutoffPerQuery: number;
   readonly removalPolicy: 'retain' | 'destroy';
   readonly alertThresholds: Required<AlertThresholds>;
-  readonly slack?: { readonly workspaceId: string; readonly channelId: string };
   readonly defaultTeam: string;
   readonly serviceTeams: Readonly<Record<string, string>>;
-  readonly databaseName?: string;
-  readonly workgroupName?: string;
 }
 
 /** Athena refuses a bytes-scanned cutoff below 10 MB. */
@@ -325,15 +325,11 @@ export function resolveConfig(
   if (!result.success) {
     throw new ConfigError(`Invalid ${source}:\n  ${describeIssues(result.error, keyPrefix)}`);
   }
-  const { slackWorkspaceId, slackChannelId, databaseName, workgroupName, ...rest } = result.data;
-  return {
-    ...rest,
-    ...(slackWorkspaceId !== undefined && slackChannelId !== undefined
-      ? { slack: { workspaceId: slackWorkspaceId, channelId: slackChannelId } }
-      : {}),
-    ...(databaseName !== undefined ? { databaseName } : {}),
-    ...(workgroupName !== undefined ? { workgroupName } : {}),
-  };
+  const config: ResolvedConfig = result.data;
+  // Leave out absent optional fields rather than carrying `undefined` values.
+  return Object.fromEntries(
+    Object.entries(config).filter(([, value]) => value !== undefined),
+  ) as ResolvedConfig;
 }
 
 /** What `bin/app.ts` needs from context: the stack name and the validated configuration. */

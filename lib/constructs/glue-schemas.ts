@@ -1,5 +1,5 @@
 import { BILLING_FORMATS, type ColumnType } from '../attribution/billing-formats.ts';
-import { RESULT_TABLES, type ResultTable } from '../attribution/pipeline.ts';
+import type { ResultTable } from '../attribution/pipeline.ts';
 
 /** A column of a Glue table, typed in Hive DDL (what Athena reads from the catalog). */
 export interface GlueColumn {
@@ -107,5 +107,3 @@ export const RESULT_COLUMNS: Readonly<Record<ResultTable, readonly GlueColumn[]>
     ...PROVENANCE,
   ],
 };
-
-export { RESULT_TABLES, type ResultTable };

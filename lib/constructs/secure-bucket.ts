@@ -48,10 +48,14 @@ export class SecureBucket extends s3.Bucket {
   constructor(scope: Construct, id: string, props: SecureBucketProps) {
     const accessLogTarget = props.accessLogTarget ?? false;
     if (!accessLogTarget && props.encryptionKey === undefined) {
-      throw new Error(`SecureBucket ${id}: encryptionKey is required (only the access-log bucket uses S3-managed keys)`);
+      throw new Error(
+        `SecureBucket ${id}: encryptionKey is required (only the access-log bucket uses S3-managed keys)`,
+      );
     }
     if (!accessLogTarget && props.serverAccessLogs === undefined) {
-      throw new Error(`SecureBucket ${id}: serverAccessLogs is required (only the access-log bucket does not log)`);
+      throw new Error(
+        `SecureBucket ${id}: serverAccessLogs is required (only the access-log bucket does not log)`,
+      );
     }
     if (accessLogTarget && (props.encryptionKey !== undefined || props.serverAccessLogs !== undefined)) {
       throw new Error(

@@ -1,0 +1,192 @@
+import { Stack } from 'aws-cdk-lib';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { RESULT_TABLES, type ResultTable } from '../attribution/pipeline.ts';
+import {
+  CUSTOMER_COLUMNS,
+  cur2Columns,
+  type GlueColumn,
+  RESULT_COLUMNS,
+  TELEMETRY_COLUMNS,
+} from './glue-schemas.ts';
+
+const PARQUET = {
+  inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+  outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+  serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+};
+const TEXT_INPUT = 'org.apache.hadoop.mapred.TextInputFormat';
+const TEXT_OUTPUT = 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat';
+
+/** Names of the catalog's tables: the inputs, then one per result table. */
+export type CatalogTableName = 'cur2' | 'telemetry' | 'customers' | ResultTable;
+
+export interface CatalogProps {
+  /** Name of the Glue database (lower case letters, digits and `_`). */
+  readonly databaseName: string;
+  /** The bucket AWS Data Exports writes CUR 2.0 into. */
+  readonly curBucket: s3.IBucket;
+  /** Prefix of the export in the CUR bucket, without slashes at either end. */
+  readonly curPrefix: string;
+  /** Name of the CUR 2.0 export (the folder under `curPrefix`). */
+  readonly curExportName: string;
+  /** The tenant tag key; CUR 2.0 keeps tags in one map column, so it does not change the schema. */
+  readonly tenantTagKey: string;
+  /** The bucket with `telemetry/` and `customers/`. */
+  readonly dataBucket: s3.IBucket;
+  /** The bucket the runs write result Parquet into. */
+  readonly resultsBucket: s3.IBucket;
+  /**
+   * First billing period the projected tables enumerate (YYYY-MM). Data Exports backfills at most
+   * 36 months, and CUR 2.0 exists since late 2023.
+   * @default '2020-01'
+   */
+  readonly firstBillingPeriod?: string;
+}
+
+/**
+ * The Glue Data Catalog of the pipeline: one database with the input tables the attribution SQL
+ * reads (`cur2`, `telemetry`, `customers`) and a table per published result. Partition projection
+ * on the input tables means no crawler and no partition maintenance: Athena computes the partitions
+ * from the query's filter. The result tables have explicit partitions instead, because publishing a
+ * run means pointing a billing period's partition at that run's prefix.
+ */
+export class Catalog extends Construct {
+  readonly database: glue.CfnDatabase;
+  readonly databaseName: string;
+  readonly tables: Readonly<Record<CatalogTableName, glue.CfnTable>>;
+
+  constructor(scope: Construct, id: string, props: CatalogProps) {
+    super(scope, id);
+    const firstPeriod = props.firstBillingPeriod ?? '2020-01';
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(firstPeriod)) {
+      throw new Error(`Catalog: firstBillingPeriod must be YYYY-MM, got ${JSON.stringify(firstPeriod)}`);
+    }
+    if (!/^[a-z0-9_]{1,255}$/.test(props.databaseName)) {
+      throw new Error(
+        `Catalog: databaseName must be lower case letters, digits and _, got ${props.databaseName}`,
+      );
+    }
+    const catalogId = Stack.of(this).account;
+    this.databaseName = props.databaseName;
+    this.database = new glue.CfnDatabase(this, 'Database', {
+      catalogId,
+      databaseInput: {
+        name: props.databaseName,
+        description: 'Cost per customer: CUR 2.0, telemetry and customers in; attribution results out',
+      },
+    });
+
+    const table = (
+      constructId: string,
+      name: CatalogTableName,
+      input: Omit<glue.CfnTable.TableInputProperty, 'name'>,
+    ): glue.CfnTable => {
+      const cfn = new glue.CfnTable(this, constructId, {
+        catalogId,
+        databaseName: props.databaseName,
+        tableInput: { name, tableType: 'EXTERNAL_TABLE', ...input },
+      });
+      cfn.node.addDependency(this.database);
+      return cfn;
+    };
+    const columns = (list: readonly GlueColumn[]) => list.map((column) => ({ ...column }));
+
+    const curLocation = props.curBucket.s3UrlForObject(`${props.curPrefix}/${props.curExportName}/data`);
+    const cur2 = table('Cur2Table', 'cur2', {
+      description: 'CUR 2.0 from AWS Data Exports (Parquet), one partition per billing period',
+      parameters: {
+        classification: 'parquet',
+        'projection.enabled': 'true',
+        'projection.billing_period.type': 'date',
+        'projection.billing_period.format': 'yyyy-MM',
+        'projection.billing_period.range': `${firstPeriod},NOW`,
+        'projection.billing_period.interval': '1',
+        'projection.billing_period.interval.unit': 'MONTHS',
+        // Data Exports writes the partition folder as BILLING_PERIOD=YYYY-MM (upper case).
+        'storage.location.template': `${curLocation}/BILLING_PERIOD=\${billing_period}/`,
+      },
+      partitionKeys: [{ name: 'billing_period', type: 'string', comment: 'YYYY-MM' }],
+      storageDescriptor: {
+        columns: columns(cur2Columns(props.tenantTagKey)),
+        location: `${curLocation}/`,
+        ...PARQUET,
+      },
+    });
+
+    const telemetryLocation = props.dataBucket.s3UrlForObject('telemetry');
+    const telemetry = table('TelemetryTable', 'telemetry', {
+      description:
+        'Usage telemetry: newline-delimited JSON objects under telemetry/usage_day=YYYY-MM-DD/. ' +
+        'Filter on usage_day so that Athena reads only the days it needs.',
+      parameters: {
+        classification: 'json',
+        'projection.enabled': 'true',
+        'projection.usage_day.type': 'date',
+        'projection.usage_day.format': 'yyyy-MM-dd',
+        'projection.usage_day.range': `${firstPeriod}-01,NOW`,
+        'projection.usage_day.interval': '1',
+        'projection.usage_day.interval.unit': 'DAYS',
+        'storage.location.template': `${telemetryLocation}/usage_day=\${usage_day}/`,
+      },
+      partitionKeys: [{ name: 'usage_day', type: 'string', comment: 'YYYY-MM-DD, the folder of the file' }],
+      storageDescriptor: {
+        columns: columns(TELEMETRY_COLUMNS),
+        location: `${telemetryLocation}/`,
+        inputFormat: TEXT_INPUT,
+        outputFormat: TEXT_OUTPUT,
+        // The Hive JSON SerDe reads DATE from 'YYYY-MM-DD' text and fails on malformed rows
+        // rather than skipping them: bad telemetry must stop a run, not shrink a customer's share.
+        serdeInfo: { serializationLibrary: 'org.apache.hive.hcatalog.data.JsonSerDe' },
+      },
+    });
+
+    const customersLocation = props.dataBucket.s3UrlForObject('customers');
+    const customers = table('CustomersTable', 'customers', {
+      description: 'Customer dimension: CSV with a header row, columns in the documented order',
+      parameters: { classification: 'csv', 'skip.header.line.count': '1' },
+      storageDescriptor: {
+        columns: columns(CUSTOMER_COLUMNS),
+        location: `${customersLocation}/`,
+        inputFormat: TEXT_INPUT,
+        outputFormat: TEXT_OUTPUT,
+        serdeInfo: {
+          serializationLibrary: 'org.apache.hadoop.hive.serde2.OpenCSVSerde',
+          parameters: { separatorChar: ',', quoteChar: '"', escapeChar: '\\' },
+        },
+      },
+    });
+
+    const results = Object.fromEntries(
+      RESULT_TABLES.map((name) => {
+        const location = props.resultsBucket.s3UrlForObject(`tables/${name}`);
+        const cfn = table(`${pascalCase(name)}Table`, name, {
+          description: `Attribution result ${name}; each billing period's partition points at the run that published it`,
+          parameters: { classification: 'parquet' },
+          partitionKeys: [{ name: 'billing_period', type: 'string', comment: 'YYYY-MM' }],
+          storageDescriptor: { columns: columns(RESULT_COLUMNS[name]), location: `${location}/`, ...PARQUET },
+        });
+        return [name, cfn];
+      }),
+    ) as Record<ResultTable, glue.CfnTable>;
+
+    this.tables = { cur2, telemetry, customers, ...results };
+  }
+
+  /** ARN of the catalog, the database and the given tables, for IAM statements scoped to them. */
+  arnsFor(...tableNames: CatalogTableName[]): string[] {
+    const stack = Stack.of(this);
+    const arn = (resource: string, resourceName: string) =>
+      stack.formatArn({ service: 'glue', resource, resourceName });
+    return [
+      stack.formatArn({ service: 'glue', resource: 'catalog' }),
+      arn('database', this.databaseName),
+      ...tableNames.map((name) => arn('table', `${this.databaseName}/${name}`)),
+    ];
+  }
+}
+
+function pascalCase(snake: string): string {
+  return snake.replace(/(^|_)([a-z])/g, (_match, _sep: string, letter: string) => letter.toUpperCase());
+}

@@ -1,0 +1,173 @@
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { SecureBucket } from './secure-bucket.ts';
+
+/** Where the pipeline writes each run's results in the results bucket: `runs/run=<run id>/...`. */
+export const RUNS_PREFIX = 'runs/';
+
+/**
+ * The object tag that marks a run's result files as no longer published. The publish step tags the
+ * previous run's files (and a failed run tags its own) after switching the partitions; the lifecycle
+ * rule then deletes them. Untagged files are never expired: the published run of a closed billing
+ * period stays readable for as long as the bucket exists.
+ */
+export const SUPERSEDED_RUN_TAG = { key: 'cost-per-customer:run-state', value: 'superseded' } as const;
+
+/** Where Athena writes query results in the query-results bucket. */
+export const QUERY_RESULTS_PREFIX = 'athena/';
+
+/** Data bucket prefixes the catalog and the pipeline read. */
+export const DATA_PREFIXES = { telemetry: 'telemetry/', customers: 'customers/', rules: 'rules/' } as const;
+
+/** Billing services that deliver CUR and CUR 2.0 files (legacy CUR and AWS Data Exports). */
+export const BILLING_DELIVERY_PRINCIPALS = ['billingreports.amazonaws.com', 'bcm-data-exports.amazonaws.com'];
+
+export interface StorageProps {
+  /** The customer-managed key every data bucket is encrypted with. */
+  readonly encryptionKey: kms.IKey;
+  /** RETAIN keeps the buckets and their objects when the stack is deleted. */
+  readonly removalPolicy: RemovalPolicy;
+  /**
+   * How long superseded runs' result files stay after they were written (S3 counts from the object's
+   * creation), so queries that started before a publish can finish.
+   * @default Duration.days(30)
+   */
+  readonly supersededRunExpiration?: Duration;
+  /**
+   * How long Athena query results are kept.
+   * @default Duration.days(7)
+   */
+  readonly queryResultsExpiration?: Duration;
+  /**
+   * How long server access logs are kept.
+   * @default Duration.days(365)
+   */
+  readonly accessLogExpiration?: Duration;
+}
+
+/**
+ * The buckets of the pipeline: CUR (written by AWS billing), data (telemetry, customers, rules),
+ * results (run-scoped Parquet), Athena query results, and the server access logs of all four.
+ */
+export class Storage extends Construct {
+  readonly accessLogBucket: s3.Bucket;
+  readonly curBucket: s3.Bucket;
+  readonly dataBucket: s3.Bucket;
+  readonly resultsBucket: s3.Bucket;
+  readonly queryResultsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    // Log delivery through a bucket policy (not the legacy log-delivery ACL, which needs ACLs enabled),
+    // whatever the app's feature flags say.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
+    const { encryptionKey, removalPolicy } = props;
+
+    this.accessLogBucket = new SecureBucket(this, 'AccessLogBucket', {
+      accessLogTarget: true,
+      versioned: false,
+      lifecycleRules: [
+        { id: 'ExpireAccessLogs', expiration: props.accessLogExpiration ?? Duration.days(365) },
+      ],
+      removalPolicy,
+    });
+    Validations.of(this.accessLogBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the server access log target of the other buckets; logging its own access would log each log delivery.',
+    });
+    const logsTo = (prefix: string) => ({ bucket: this.accessLogBucket, prefix });
+
+    this.curBucket = new SecureBucket(this, 'CurBucket', {
+      encryptionKey,
+      serverAccessLogs: logsTo('cur/'),
+      // Each refresh overwrites the month-to-date files (up to three times a day): keep a week of them.
+      noncurrentVersionExpiration: Duration.days(7),
+      removalPolicy,
+    });
+    this.allowBillingDelivery(this.curBucket, encryptionKey);
+
+    this.dataBucket = new SecureBucket(this, 'DataBucket', {
+      encryptionKey,
+      serverAccessLogs: logsTo('data/'),
+      removalPolicy,
+    });
+
+    this.resultsBucket = new SecureBucket(this, 'ResultsBucket', {
+      encryptionKey,
+      serverAccessLogs: logsTo('results/'),
+      noncurrentVersionExpiration: Duration.days(7),
+      lifecycleRules: [
+        {
+          id: 'ExpireSupersededRuns',
+          prefix: RUNS_PREFIX,
+          tagFilters: { [SUPERSEDED_RUN_TAG.key]: SUPERSEDED_RUN_TAG.value },
+          expiration: props.supersededRunExpiration ?? Duration.days(30),
+        },
+      ],
+      removalPolicy,
+    });
+
+    this.queryResultsBucket = new SecureBucket(this, 'QueryResultsBucket', {
+      encryptionKey,
+      serverAccessLogs: logsTo('query-results/'),
+      // Scratch output of Athena; results that matter are UNLOADed to the results bucket.
+      versioned: false,
+      lifecycleRules: [
+        { id: 'ExpireQueryResults', expiration: props.queryResultsExpiration ?? Duration.days(7) },
+      ],
+      removalPolicy,
+    });
+  }
+
+  /**
+   * Lets AWS billing deliver CUR files for this account only: the bucket policy AWS Data Exports
+   * documents (policy check on the bucket, PutObject on its objects), restricted by `aws:SourceAccount`
+   * and `aws:SourceArn` to this account's CUR report definitions and exports, and the key grant the
+   * SSE-KMS writes need, under the same conditions.
+   */
+  private allowBillingDelivery(bucket: s3.Bucket, key: kms.IKey): void {
+    const stack = Stack.of(this);
+    const conditions = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': [
+          `arn:${stack.partition}:cur:us-east-1:${stack.account}:definition/*`,
+          `arn:${stack.partition}:bcm-data-exports:us-east-1:${stack.account}:export/*`,
+        ],
+      },
+    };
+    const principals = BILLING_DELIVERY_PRINCIPALS.map((service) => new iam.ServicePrincipal(service));
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowBillingDeliveryPolicyCheck',
+        principals,
+        actions: ['s3:GetBucketPolicy', 's3:GetBucketAcl'],
+        resources: [bucket.bucketArn],
+        conditions,
+      }),
+    );
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowBillingDeliveryWrite',
+        principals,
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects('*')],
+        conditions,
+      }),
+    );
+    // Multipart uploads to SSE-KMS need Decrypt besides GenerateDataKey.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowBillingDeliveryEncryption',
+        principals,
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions,
+      }),
+    );
+  }
+}

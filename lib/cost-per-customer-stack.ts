@@ -1,0 +1,139 @@
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { type CostPerCustomerConfig, type ResolvedConfig, resolveConfig } from './config/stack-config.ts';
+import { Alerting } from './constructs/alerting.ts';
+import { Catalog } from './constructs/catalog.ts';
+import { CurExport } from './constructs/cur-export.ts';
+import { EncryptionKey } from './constructs/encryption-key.ts';
+import { cur2Columns } from './constructs/glue-schemas.ts';
+import { QueryWorkgroup } from './constructs/query-workgroup.ts';
+import { ServingTable } from './constructs/serving-table.ts';
+import { Storage } from './constructs/storage.ts';
+
+/** Props of the CostPerCustomer construct: the user configuration, every field optional. */
+export interface CostPerCustomerProps extends CostPerCustomerConfig {}
+
+/**
+ * The whole cost-per-customer product, as one construct to drop into any CDK stack: encryption key,
+ * buckets, Glue catalog, Athena workgroup, serving table, alert topics and, optionally, the CUR 2.0
+ * export. Props are validated first; a bad value throws a ConfigError naming it.
+ */
+export class CostPerCustomer extends Construct {
+  /** The validated configuration with defaults applied. */
+  readonly config: ResolvedConfig;
+  readonly encryption: EncryptionKey;
+  readonly storage: Storage;
+  readonly catalog: Catalog;
+  readonly queryWorkgroup: QueryWorkgroup;
+  readonly servingTable: ServingTable;
+  readonly alerting: Alerting;
+  /** Present when `createCurExport` is true. */
+  readonly curExport?: CurExport;
+
+  constructor(scope: Construct, id: string, props: CostPerCustomerProps = {}) {
+    super(scope, id);
+    const config = resolveConfig(props);
+    this.config = config;
+    const stackName = Stack.of(this).stackName;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.encryption = new EncryptionKey(this, 'EncryptionKey', { removalPolicy });
+    const encryptionKey = this.encryption.key;
+
+    this.storage = new Storage(this, 'Storage', { encryptionKey, removalPolicy });
+
+    this.catalog = new Catalog(this, 'Catalog', {
+      databaseName: config.databaseName ?? snakeCase(stackName),
+      curBucket: this.storage.curBucket,
+      curPrefix: config.curPrefix,
+      curExportName: config.curExportName,
+      tenantTagKey: config.tenantTagKey,
+      dataBucket: this.storage.dataBucket,
+      resultsBucket: this.storage.resultsBucket,
+    });
+
+    this.queryWorkgroup = new QueryWorkgroup(this, 'QueryWorkgroup', {
+      workgroupName: config.workgroupName ?? stackName,
+      queryResultsBucket: this.storage.queryResultsBucket,
+      encryptionKey,
+      bytesScannedCutoffPerQuery: config.bytesScannedCutoffPerQuery,
+    });
+
+    this.servingTable = new ServingTable(this, 'ServingTable', { encryptionKey, removalPolicy });
+
+    this.alerting = new Alerting(this, 'Alerting', {
+      encryptionKey,
+      ...(config.slackWorkspaceId && config.slackChannelId
+        ? { slack: { workspaceId: config.slackWorkspaceId, channelId: config.slackChannelId } }
+        : {}),
+    });
+
+    if (config.createCurExport) {
+      const curBucket = this.storage.curBucket;
+      this.curExport = new CurExport(this, 'CurExport', {
+        exportName: config.curExportName,
+        bucket: curBucket,
+        prefix: config.curPrefix,
+        columns: cur2Columns(config.tenantTagKey).map((column) => column.name),
+        removalPolicy,
+        // Data Exports checks the bucket policy (and the key it writes with) when the export is created.
+        ...(curBucket.policy ? { dependsOn: curBucket.policy } : {}),
+      });
+      this.curExport.node.addDependency(encryptionKey);
+    }
+  }
+}
+
+export interface CostPerCustomerStackProps extends StackProps {
+  /** Configuration of the product. @default - every default of CostPerCustomerConfig */
+  readonly config?: CostPerCustomerConfig;
+}
+
+/** A stack holding one CostPerCustomer construct: what `bin/app.ts` deploys. */
+export class CostPerCustomerStack extends Stack {
+  readonly costPerCustomer: CostPerCustomer;
+
+  constructor(scope: Construct, id: string, props: CostPerCustomerStackProps = {}) {
+    super(scope, id, {
+      description: 'Cost per customer: attributes the AWS bill to SaaS customers',
+      ...props,
+    });
+    const product = new CostPerCustomer(this, 'CostPerCustomer', props.config ?? {});
+    this.costPerCustomer = product;
+    // What a user needs after deploy: where billing data and inputs go, and where to query.
+    const outputs: Record<string, [string, string]> = {
+      CurBucketName: [
+        product.storage.curBucket.bucketName,
+        'Bucket an existing CUR 2.0 export should deliver to',
+      ],
+      CurExportPath: [
+        `${product.config.curPrefix}/${product.config.curExportName}`,
+        'Export prefix/name the cur2 table reads (S3 prefix and export name of the export)',
+      ],
+      DataBucketName: [
+        product.storage.dataBucket.bucketName,
+        'Upload telemetry/, customers/ and rules/ here',
+      ],
+      GlueDatabaseName: [product.catalog.databaseName, 'Glue database of the CUR, input and result tables'],
+      AthenaWorkgroupName: [product.queryWorkgroup.workgroupName, 'Athena workgroup to query the results in'],
+      ServingTableName: [product.servingTable.table.tableName, 'DynamoDB table serving per-customer results'],
+      AlertTopicArn: [
+        product.alerting.alertTopic.topicArn,
+        'SNS topic of cost alerts (subscribe with a filter)',
+      ],
+      OperationsTopicArn: [product.alerting.operationsTopic.topicArn, 'SNS topic of pipeline failures'],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs)) {
+      new CfnOutput(this, id, { value, description });
+    }
+  }
+}
+
+/** `CostPerCustomer` -> `cost_per_customer`: a Glue-safe name from a stack name. */
+function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .toLowerCase()
+    .slice(0, 255);
+}
