@@ -4,7 +4,8 @@ import { InputError } from '../inputs/input-error.ts';
 
 const ratio = z.number().finite().nonnegative();
 
-const alertConfigSchema = z
+/** The alert configuration: thresholds, routing and renotify period; every field has a default. */
+export const alertConfigSchema = z
   .object({
     /** cost_30d / MRR above which a customer is P1 (pages the owner now). */
     costToMrrP1: ratio.default(0.25),
@@ -29,6 +30,8 @@ const alertConfigSchema = z
   .refine((c) => c.costToMrrP1 >= c.costToMrrP2, { message: 'costToMrrP1 must be at least costToMrrP2' });
 
 export type AlertConfig = z.infer<typeof alertConfigSchema>;
+/** An alert configuration as a user writes it: any field may be left out. */
+export type AlertConfigInput = z.input<typeof alertConfigSchema>;
 
 /** Validates an alert configuration document; every field has the default of alerts.md. */
 export function parseAlertConfig(document: unknown, source: string): AlertConfig {

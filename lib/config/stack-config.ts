@@ -1,37 +1,12 @@
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import {
+  type AlertConfig,
+  type AlertConfigInput,
+  alertConfigSchema,
+  DEFAULT_ALERT_CONFIG,
+} from '../alerts/alert-config.ts';
 import { COST_BASES, type CostBasis } from '../attribution/rules.ts';
-
-/**
- * Alert thresholds (alerts.md, "Rules"). Shares are fractions: 0.25 means 25 %.
- */
-export interface AlertThresholds {
-  /**
-   * `cost_to_mrr` fires P1 when a customer's 30-day cost / MRR is above this.
-   * @default 0.25
-   */
-  readonly p1?: number;
-  /**
-   * `cost_to_mrr` fires P2 when the ratio is above this (and at most `p1`). Must be below `p1`.
-   * @default 0.20
-   */
-  readonly p2?: number;
-  /**
-   * `cost_trend_7d` fires when this week's cost grew by more than this share over last week's.
-   * @default 0.15
-   */
-  readonly trend?: number;
-  /**
-   * `unattributed_share` fires when unattributed / (total - excluded) over 7 days is above this.
-   * @default 0.05
-   */
-  readonly unattributed?: number;
-  /**
-   * Days before the same (type, subject) alert is sent again at the same or a lower severity.
-   * @default 7
-   */
-  readonly renotifyDays?: number;
-}
 
 /**
  * Everything a user sets for the deployed pipeline (aws-pipeline.md, "Configuration"). These are the
@@ -79,10 +54,11 @@ export interface CostPerCustomerConfig {
    */
   readonly removalPolicy?: 'retain' | 'destroy';
   /**
-   * Alert thresholds; fields left out keep their defaults.
-   * @default - the alerts.md defaults: p1 0.25, p2 0.20, trend 0.15, unattributed 0.05, renotifyDays 7
+   * Alert thresholds, routing (service owners, default team) and renotify period: the same settings,
+   * names and defaults as the local `--alerts-config` file (see the README, "Alerts").
+   * @default - the alerts.md defaults
    */
-  readonly alertThresholds?: AlertThresholds;
+  readonly alerts?: AlertConfigInput;
   /**
    * Slack workspace (team) id for AWS Chatbot, such as `T0123ABCD`. Give it together with
    * `slackChannelId` to subscribe a Slack channel to the alert topic; the workspace must already be
@@ -95,16 +71,6 @@ export interface CostPerCustomerConfig {
    * @default - no Slack channel
    */
   readonly slackChannelId?: string;
-  /**
-   * Team that receives an alert when neither a service owner nor the customer's owner team is known.
-   * @default 'finops'
-   */
-  readonly defaultTeam?: string;
-  /**
-   * Service (product code, such as `AmazonRDS`) to owning team, for alert routing (alerts.md).
-   * @default {}
-   */
-  readonly serviceTeams?: Readonly<Record<string, string>>;
   /**
    * Name of the Glue database (lower case letters, digits and `_`).
    * @default - the stack name in snake case, such as `cost_per_customer`
@@ -129,9 +95,7 @@ export interface ResolvedConfig extends CostPerCustomerConfig {
   readonly curPrefix: string;
   readonly bytesScannedCutoffPerQuery: number;
   readonly removalPolicy: 'retain' | 'destroy';
-  readonly alertThresholds: Required<AlertThresholds>;
-  readonly defaultTeam: string;
-  readonly serviceTeams: Readonly<Record<string, string>>;
+  readonly alerts: AlertConfig;
 }
 
 /** Athena refuses a bytes-scanned cutoff below 10 MB. */
@@ -184,28 +148,6 @@ const EXPORT_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const S3_PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 const SLACK_ID = /^[A-Z0-9]{1,255}$/;
 
-const thresholdsSchema = z
-  .object({
-    p1: share.default(0.25),
-    p2: share.default(0.2),
-    trend: share.default(0.15),
-    unattributed: share.default(0.05),
-    renotifyDays: z
-      .preprocess(
-        numberFromText,
-        z
-          .number({ error: 'must be a number' })
-          .int('must be a whole number of days')
-          .min(1, 'must be at least 1')
-          .max(365, 'must be at most 365'),
-      )
-      .default(7),
-  })
-  .strict()
-  .refine((t) => t.p2 < t.p1, {
-    message: 'p2 must be below p1 (P2 is the milder severity)',
-  });
-
 const configSchema = z
   .object({
     tenantTagKey: z
@@ -242,13 +184,7 @@ const configSchema = z
     removalPolicy: z
       .enum(['retain', 'destroy'], { error: 'must be "retain" or "destroy"' })
       .default('retain'),
-    alertThresholds: z.preprocess(jsonFromText, thresholdsSchema).default({
-      p1: 0.25,
-      p2: 0.2,
-      trend: 0.15,
-      unattributed: 0.05,
-      renotifyDays: 7,
-    }),
+    alerts: z.preprocess(jsonFromText, alertConfigSchema).default(DEFAULT_ALERT_CONFIG),
     slackWorkspaceId: z
       .string({ error: 'must be a string' })
       .regex(SLACK_ID, 'must be a Slack workspace id such as T0123ABCD')
@@ -257,22 +193,6 @@ const configSchema = z
       .string({ error: 'must be a string' })
       .regex(SLACK_ID, 'must be a Slack channel id such as C0123ABCD')
       .optional(),
-    defaultTeam: z
-      .string({ error: 'must be a string' })
-      .trim()
-      .min(1, 'must not be empty')
-      .max(256, 'must be at most 256 characters')
-      .default('finops'),
-    serviceTeams: z
-      .preprocess(
-        jsonFromText,
-        z.record(
-          z.string().min(1, 'keys must be non-empty product codes'),
-          z.string().trim().min(1, 'values must be non-empty team names'),
-          { error: 'must be an object of product code to team name' },
-        ),
-      )
-      .default({}),
     databaseName: z
       .string({ error: 'must be a string' })
       .regex(/^[a-z0-9_]{1,255}$/, 'must be lower case letters, digits and _')

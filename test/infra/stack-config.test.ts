@@ -31,9 +31,17 @@ describe('resolveConfig', () => {
       curPrefix: 'cur',
       bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
       removalPolicy: 'retain',
-      alertThresholds: { p1: 0.25, p2: 0.2, trend: 0.15, unattributed: 0.05, renotifyDays: 7 },
-      defaultTeam: 'finops',
-      serviceTeams: {},
+      alerts: {
+        costToMrrP1: 0.25,
+        costToMrrP2: 0.2,
+        trendGrowth: 0.15,
+        trendMinIncrease: 1,
+        unattributedShare: 0.05,
+        renotifyDays: 7,
+        defaultTeam: 'finops',
+        serviceTeams: {},
+        topServices: 3,
+      },
     });
     expect(DEFAULT_BYTES_SCANNED_CUTOFF).toBe(10_737_418_240);
   });
@@ -41,16 +49,14 @@ describe('resolveConfig', () => {
   it('keeps given values, fills missing thresholds, and is idempotent', () => {
     const config = resolveConfig({
       costBasis: 'net_amortized',
-      alertThresholds: { p1: 0.4 },
+      alerts: { costToMrrP1: 0.4, serviceTeams: { AmazonRDS: 'data-platform' } },
       slackWorkspaceId: 'T0123ABCD',
       slackChannelId: 'C0123ABCD',
-      serviceTeams: { AmazonRDS: 'data-platform' },
     });
     expect(config).toMatchObject({
       costBasis: 'net_amortized',
-      alertThresholds: { p1: 0.4, p2: 0.2, trend: 0.15, unattributed: 0.05, renotifyDays: 7 },
+      alerts: { costToMrrP1: 0.4, costToMrrP2: 0.2, serviceTeams: { AmazonRDS: 'data-platform' } },
       slackWorkspaceId: 'T0123ABCD',
-      serviceTeams: { AmazonRDS: 'data-platform' },
     });
     expect(resolveConfig(config)).toEqual(config);
   });
@@ -69,10 +75,9 @@ describe('resolveConfig', () => {
     [{ tenantTagKey: 'aws:createdBy' }, 'tenantTagKey: cannot use the reserved aws: prefix'],
     [{ curPrefix: '/cur/' }, 'curPrefix: must be S3 path segments'],
     [{ curExportName: 'my export' }, 'curExportName: must be 1-128 letters, digits, - or _'],
-    [{ alertThresholds: { p1: 0.2, p2: 0.25 } }, 'alertThresholds: p2 must be below p1'],
-    [{ alertThresholds: { p1: 25 } }, 'alertThresholds.p1: is a fraction'],
-    [{ alertThresholds: { renotifyDays: 0 } }, 'alertThresholds.renotifyDays: must be at least 1'],
-    [{ alertThresholds: { p3: 0.5 } }, 'alertThresholds.p3: unknown setting'],
+    [{ alerts: { costToMrrP1: 0.2, costToMrrP2: 0.25 } }, 'alerts: costToMrrP1 must be at least costToMrrP2'],
+    [{ alerts: { renotifyDays: 0 } }, 'alerts.renotifyDays'],
+    [{ alerts: { p3: 0.5 } }, 'alerts.p3: unknown setting'],
     [
       { slackWorkspaceId: 'T0123ABCD' },
       'slackChannelId: slackWorkspaceId and slackChannelId must be given together',
@@ -81,8 +86,8 @@ describe('resolveConfig', () => {
       { slackWorkspaceId: 'https://x', slackChannelId: 'C1' },
       'slackWorkspaceId: must be a Slack workspace id',
     ],
-    [{ defaultTeam: ' ' }, 'defaultTeam: must not be empty'],
-    [{ serviceTeams: { AmazonRDS: '' } }, 'serviceTeams.AmazonRDS: values must be non-empty team names'],
+    [{ alerts: { defaultTeam: '' } }, 'alerts.defaultTeam'],
+    [{ alerts: { serviceTeams: { AmazonRDS: '' } } }, 'alerts.serviceTeams.AmazonRDS'],
     [{ tenantTagKy: 'team' }, 'tenantTagKy: unknown setting'],
   ])('rejects %j', (input, message) => {
     expect(configError(() => resolveConfig(input))).toContain(message);
@@ -101,16 +106,14 @@ describe('settingsFromContext', () => {
       'cpc:stackName': 'Billing-Prod',
       'cpc:createCurExport': 'true',
       'cpc:bytesScannedCutoffPerQuery': '52428800',
-      'cpc:alertThresholds': '{"p1": 0.3, "renotifyDays": 3}',
-      'cpc:serviceTeams': '{"AmazonRDS": "data"}',
+      'cpc:alerts': '{"costToMrrP1": 0.3, "renotifyDays": 3, "serviceTeams": {"AmazonRDS": "data"}}',
       '@aws-cdk/core:enablePartitionLiterals': true,
     });
     expect(stackName).toBe('Billing-Prod');
     expect(config).toMatchObject({
       createCurExport: true,
       bytesScannedCutoffPerQuery: 52_428_800,
-      alertThresholds: { p1: 0.3, p2: 0.2, renotifyDays: 3 },
-      serviceTeams: { AmazonRDS: 'data' },
+      alerts: { costToMrrP1: 0.3, costToMrrP2: 0.2, renotifyDays: 3, serviceTeams: { AmazonRDS: 'data' } },
     });
   });
 
