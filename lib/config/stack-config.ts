@@ -132,14 +132,6 @@ const numberFromText = fromText((text) =>
 const booleanFromText = fromText((text) => (text === 'true' ? true : text === 'false' ? false : text));
 const jsonFromText = fromText((text) => JSON.parse(text));
 
-const share = z.preprocess(
-  numberFromText,
-  z
-    .number({ error: 'must be a number' })
-    .gt(0, 'must be above 0')
-    .lt(10, 'is a fraction (0.25 means 25 %), not a percentage'),
-);
-
 // AWS tag keys: letters, digits, spaces and _ . : / = + - @, at most 128 characters, not aws: prefixed.
 const TAG_KEY = /^[\p{L}\p{N} _.:/=+\-@]{1,128}$/u;
 // Data Exports names: letters, digits, - and _ (it is also an S3 path segment and Glue location).
