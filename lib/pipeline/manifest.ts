@@ -1,0 +1,250 @@
+import { z } from 'zod';
+
+/** Where an object is in S3. */
+export interface S3Location {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/** The part of a CUR manifest the pipeline needs, the same for CUR 2.0 and legacy CUR. */
+export interface ParsedManifest {
+  /** `cur2` for an AWS Data Exports (CUR 2.0) manifest, `legacy` for a legacy CUR manifest. */
+  readonly format: 'cur2' | 'legacy';
+  /** The billing period the delivery covers, `YYYY-MM`. */
+  readonly billingPeriod: string;
+  /** Identifies one delivery: `executionId` (CUR 2.0) or `assemblyId` (legacy CUR). */
+  readonly executionId: string;
+  /** Every data file of the delivery, without duplicates, in manifest order. */
+  readonly dataFiles: readonly S3Location[];
+}
+
+/**
+ * A manifest that cannot be used: not JSON, not a CUR manifest, or missing a field the run needs. The
+ * message names the manifest key and the problem. Retrying will not help; the delivery needs a look.
+ */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+  readonly key: string;
+
+  constructor(problem: string, key: string) {
+    super(`manifest ${key}: ${problem}`);
+    this.key = key;
+  }
+}
+
+const MANIFEST_SUFFIX = '-Manifest.json';
+const CUR2_PERIOD_FOLDER = /^BILLING_PERIOD=(\d{4}-(?:0[1-9]|1[0-2]))$/;
+const LEGACY_RANGE_FOLDER = /^(\d{4})(0[1-9]|1[0-2])01-\d{8}$/;
+
+/**
+ * Which kind of manifest a (URL-decoded) object key is, from its place in the export layout:
+ * - CUR 2.0: `<prefix>/<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`; one extra
+ *   folder after the billing period is allowed for exports that keep a copy per delivery.
+ * - legacy CUR: `<prefix>/<report>/<YYYYMMDD-YYYYMMDD>/<report>-Manifest.json` or
+ *   `<prefix>/<report>/<report>-Manifest.json`. The copy inside the assembly folder
+ *   (`.../<YYYYMMDD-YYYYMMDD>/<assemblyId>/<report>-Manifest.json`) is not matched: the dated folder's
+ *   copy describes the same delivery, so one of the two is enough to trigger a run.
+ *
+ * @returns `undefined` for any other key, including data files and unrelated `-Manifest.json` objects.
+ */
+export function manifestKeyFormat(key: string): ParsedManifest['format'] | undefined {
+  const segments = key.split('/');
+  const file = segments.at(-1) ?? '';
+  if (!file.endsWith(MANIFEST_SUFFIX) || file.length === MANIFEST_SUFFIX.length) return undefined;
+  const name = file.slice(0, -MANIFEST_SUFFIX.length);
+  const parent = (depth: number): string | undefined => segments.at(-1 - depth);
+
+  for (const depth of [1, 2]) {
+    const period = parent(depth);
+    if (period !== undefined && CUR2_PERIOD_FOLDER.test(period) && parent(depth + 1) === 'metadata') {
+      return 'cur2';
+    }
+  }
+  if (parent(1) === name) return 'legacy';
+  if (LEGACY_RANGE_FOLDER.test(parent(1) ?? '') && parent(2) === name) return 'legacy';
+  return undefined;
+}
+
+/** Whether an S3 key (URL-decoded, as `decodeURIComponent` of the event key with `+` as space) is a CUR manifest. */
+export function isManifestKey(key: string): boolean {
+  return manifestKeyFormat(key) !== undefined;
+}
+
+/** The billing period a key's folder names, if it names one, to cross-check the manifest's own. */
+function billingPeriodFromKey(key: string): string | undefined {
+  for (const segment of key.split('/')) {
+    const cur2 = CUR2_PERIOD_FOLDER.exec(segment);
+    if (cur2?.[1] !== undefined) return cur2[1];
+    const legacy = LEGACY_RANGE_FOLDER.exec(segment);
+    if (legacy?.[1] !== undefined && legacy[2] !== undefined) return `${legacy[1]}-${legacy[2]}`;
+  }
+  return undefined;
+}
+
+const nonEmpty = z.string().trim().min(1);
+const periodSchema = z.union([
+  z.object({ start: nonEmpty, end: z.string().optional() }),
+  // Accepted in case a manifest states the period as a plain string; the start is all that is read.
+  nonEmpty,
+]);
+
+// Unknown fields (columns, compression, exportArn, ...) are accepted and ignored.
+const cur2Schema = z.object({
+  executionId: nonEmpty,
+  dataFiles: z.array(nonEmpty),
+  billingPeriod: periodSchema.optional(),
+  bucket: nonEmpty.optional(),
+});
+
+const legacySchema = z.object({
+  assemblyId: nonEmpty,
+  reportKeys: z.array(nonEmpty),
+  billingPeriod: periodSchema.optional(),
+  bucket: nonEmpty.optional(),
+});
+
+/**
+ * `YYYY-MM` from the start of a billing period: `20261001T000000.000Z` (legacy CUR), ISO 8601
+ * `2026-10-01T00:00:00.000Z`, `2026-10-01` or `2026-10`. A start that is not the first of a month means the
+ * field was misread, so it is refused rather than rounded into some month.
+ */
+function billingPeriodFromStart(start: string): string | undefined {
+  const text = start.trim();
+  const match =
+    /^(\d{4})(\d{2})(\d{2})T/.exec(text) ?? // 20261001T000000.000Z
+    /^(\d{4})-(\d{2})-(\d{2})(?:T|$)/.exec(text) ?? // 2026-10-01T00:00:00.000Z, 2026-10-01
+    /^(\d{4})-(\d{2})()$/.exec(text); // 2026-10
+  if (match === null) return undefined;
+  const [, year, month, day] = match;
+  if (month === undefined || !/^(?:0[1-9]|1[0-2])$/.test(month)) return undefined;
+  if (day !== '' && day !== '01') return undefined;
+  return `${year}-${month}`;
+}
+
+const BUCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/;
+
+function issuesText(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/**
+ * Reads a CUR 2.0 or legacy CUR manifest.
+ *
+ * The format is told by content (`executionId`/`dataFiles` or `assemblyId`/`reportKeys`), not by key, so a
+ * manifest in an unusual place still parses. CUR 2.0 `dataFiles` are `s3://bucket/key` URIs; legacy
+ * `reportKeys` are keys in the manifest's `bucket`. Entries without a bucket of their own fall back to the
+ * manifest's `bucket` field, then to `defaultBucket` (the bucket the manifest was read from).
+ *
+ * @param text the manifest's JSON text
+ * @param key the manifest's object key, named in errors and used to cross-check the billing period
+ * @param defaultBucket bucket for data files whose location names none
+ * @throws ManifestError when the text is not a usable manifest
+ */
+export function parseManifest(text: string, key: string, defaultBucket?: string): ParsedManifest {
+  if (text.trim() === '') throw new ManifestError('is empty', key);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error: unknown) {
+    throw new ManifestError(
+      `is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      key,
+    );
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ManifestError('is not a JSON object', key);
+  }
+
+  const fields = json as Record<string, unknown>;
+  let format: ParsedManifest['format'];
+  let executionId: string;
+  let entries: readonly string[];
+  let manifestBucket: string | undefined;
+  let period: z.infer<typeof periodSchema> | undefined;
+
+  if ('executionId' in fields || 'dataFiles' in fields) {
+    const parsed = cur2Schema.safeParse(json);
+    if (!parsed.success) {
+      throw new ManifestError(`is not a valid CUR 2.0 manifest: ${issuesText(parsed.error)}`, key);
+    }
+    format = 'cur2';
+    ({ executionId, dataFiles: entries, bucket: manifestBucket, billingPeriod: period } = parsed.data);
+  } else if ('assemblyId' in fields || 'reportKeys' in fields) {
+    const parsed = legacySchema.safeParse(json);
+    if (!parsed.success) {
+      throw new ManifestError(`is not a valid legacy CUR manifest: ${issuesText(parsed.error)}`, key);
+    }
+    format = 'legacy';
+    ({
+      assemblyId: executionId,
+      reportKeys: entries,
+      bucket: manifestBucket,
+      billingPeriod: period,
+    } = parsed.data);
+  } else {
+    throw new ManifestError(
+      'is neither a CUR 2.0 manifest (executionId, dataFiles) nor a legacy CUR manifest (assemblyId, reportKeys)',
+      key,
+    );
+  }
+
+  const fromKey = billingPeriodFromKey(key);
+  let billingPeriod: string | undefined;
+  if (period !== undefined) {
+    const start = typeof period === 'string' ? period : period.start;
+    billingPeriod = billingPeriodFromStart(start);
+    if (billingPeriod === undefined) {
+      throw new ManifestError(
+        `billingPeriod start "${start}" is not the start of a month (expected e.g. 20261001T000000.000Z or 2026-10-01T00:00:00.000Z)`,
+        key,
+      );
+    }
+    if (fromKey !== undefined && fromKey !== billingPeriod) {
+      throw new ManifestError(
+        `billingPeriod ${billingPeriod} does not match the key's folder (${fromKey})`,
+        key,
+      );
+    }
+  } else {
+    billingPeriod = fromKey;
+  }
+  if (billingPeriod === undefined) {
+    throw new ManifestError('has no billingPeriod and its key names no billing period folder', key);
+  }
+
+  const fallbackBucket = manifestBucket ?? defaultBucket;
+  const seen = new Set<string>();
+  const dataFiles: S3Location[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const location = dataFileLocation(entry, fallbackBucket);
+    if (typeof location === 'string') {
+      const field = format === 'cur2' ? 'dataFiles' : 'reportKeys';
+      throw new ManifestError(`${field}[${index}] "${entry}" ${location}`, key);
+    }
+    const id = `${location.bucket}/${location.key}`;
+    if (!seen.has(id)) {
+      seen.add(id);
+      dataFiles.push(location);
+    }
+  }
+
+  return { format, billingPeriod, executionId, dataFiles };
+}
+
+/** An entry's location, or what is wrong with it. */
+function dataFileLocation(entry: string, fallbackBucket: string | undefined): S3Location | string {
+  if (entry.startsWith('s3://')) {
+    const slash = entry.indexOf('/', 5);
+    const bucket = slash === -1 ? entry.slice(5) : entry.slice(5, slash);
+    const key = slash === -1 ? '' : entry.slice(slash + 1);
+    if (!BUCKET_NAME.test(bucket)) return 'does not name a valid bucket';
+    if (key === '') return 'names no object key';
+    return { bucket, key };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) return 'is a URI but not an s3:// one';
+  if (fallbackBucket === undefined) return 'names no bucket and the manifest has no bucket field';
+  if (!BUCKET_NAME.test(fallbackBucket)) return `falls back to an invalid bucket name "${fallbackBucket}"`;
+  return { bucket: fallbackBucket, key: entry };
+}

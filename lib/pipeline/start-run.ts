@@ -1,0 +1,283 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, type S3Client } from '@aws-sdk/client-s3';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type ParsedManifest, parseManifest, type S3Location } from './manifest.ts';
+
+/**
+ * The logging the core needs. Powertools' `Logger` satisfies it; so does an object of no-op functions.
+ */
+export interface RunLogger {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+}
+
+export interface StartRunOptions {
+  readonly s3: S3Client;
+  readonly sfn: SFNClient;
+  /** The state machine (a Standard workflow: only Standard refuses a second execution of the same name). */
+  readonly stateMachineArn: string;
+  /** Bucket of the manifest object that triggered the call. */
+  readonly bucket: string;
+  /** Key of the manifest object, URL-decoded (S3 event notifications encode keys; the handler decodes). */
+  readonly key: string;
+  readonly logger?: RunLogger;
+  /**
+   * Throw {@link DataFilesMissingError} instead of returning `incomplete` when a data file is missing.
+   * Off by default: a data file that lands after its manifest is normal while a delivery is in progress,
+   * and the next manifest event covers it, so it is not an error worth an alarm or a dead letter. Turn it
+   * on when the caller's retry (Lambda asynchronous retries, an SQS redrive) should try the same event again.
+   * @default false
+   */
+  readonly failOnMissing?: boolean;
+  /** How many HeadObject calls run at once. @default 8 */
+  readonly headConcurrency?: number;
+}
+
+/** The input every run starts with. Deterministic for a given manifest, so a repeated start is idempotent. */
+export interface RunInput {
+  readonly billingPeriod: string;
+  readonly executionId: string;
+  readonly format: ParsedManifest['format'];
+  readonly manifest: S3Location;
+  /** How many data files the manifest lists; all of them existed when the run was started. */
+  readonly dataFiles: number;
+  /** The execution name, used by the run to scope what it writes (`run=<runId>/`). */
+  readonly runId: string;
+}
+
+interface RunIdentity {
+  readonly billingPeriod: string;
+  readonly executionId: string;
+  /** The Step Functions execution name, {@link runIdFor} of the two fields above. */
+  readonly executionName: string;
+}
+
+/**
+ * What happened to one manifest event.
+ * - `started`: the delivery's run exists. A repeat that reaches Step Functions while the run is still
+ *   running with the same input is accepted by the service and also lands here, with the same ARN.
+ * - `duplicate`: the service refused a second execution of that name; the delivery already had a run.
+ * - `incomplete`: some listed data files do not exist (yet); no run was started.
+ * - `empty`: the manifest lists no data files; there is nothing to attribute, so no run was started.
+ */
+export type StartRunResult =
+  | (RunIdentity & { readonly status: 'started'; readonly executionArn: string })
+  | (RunIdentity & { readonly status: 'duplicate' })
+  | (RunIdentity & { readonly status: 'incomplete'; readonly missing: readonly S3Location[] })
+  | (RunIdentity & { readonly status: 'empty' });
+
+/** The manifest named by the event does not exist (any more). Retrying the same event will not help. */
+export class ManifestNotFoundError extends Error {
+  override readonly name = 'ManifestNotFoundError';
+  readonly manifest: S3Location;
+
+  constructor(manifest: S3Location) {
+    super(`manifest s3://${manifest.bucket}/${manifest.key} does not exist`);
+    this.manifest = manifest;
+  }
+}
+
+/** Data files a manifest lists do not exist; raised only with `failOnMissing`. */
+export class DataFilesMissingError extends Error {
+  override readonly name = 'DataFilesMissingError';
+  readonly manifest: S3Location;
+  readonly missing: readonly S3Location[];
+
+  constructor(manifest: S3Location, missing: readonly S3Location[]) {
+    const shown = missing
+      .slice(0, 3)
+      .map((file) => `s3://${file.bucket}/${file.key}`)
+      .join(', ');
+    const more = missing.length > 3 ? ` and ${missing.length - 3} more` : '';
+    super(
+      `manifest s3://${manifest.bucket}/${manifest.key}: ${missing.length} data file(s) missing: ${shown}${more}`,
+    );
+    this.manifest = manifest;
+    this.missing = missing;
+  }
+}
+
+const EXECUTION_NAME_MAX = 80;
+const HASH_HEX_CHARS = 24;
+const BILLING_PERIOD = /^\d{4}-(?:0[1-9]|1[0-2])$/;
+
+/**
+ * The run id, which is also the Step Functions execution name, for one delivery:
+ * `<billing period>_<readable part of the execution id>_<sha256 of the execution id, 24 hex>`.
+ *
+ * Only `[0-9A-Za-z-_]` and at most 80 characters, as execution names allow. The hash keeps two ids apart
+ * even when the readable part is cut short or had characters replaced; the readable part (a UUID fits
+ * whole) lets an operator match an execution to a delivery at a glance.
+ *
+ * @throws RangeError for a billing period that is not `YYYY-MM` or an empty execution id
+ */
+export function runIdFor(billingPeriod: string, executionId: string): string {
+  if (!BILLING_PERIOD.test(billingPeriod)) {
+    throw new RangeError(`billing period "${billingPeriod}" is not YYYY-MM`);
+  }
+  if (executionId.length === 0) throw new RangeError('execution id is empty');
+  const hash = createHash('sha256').update(executionId, 'utf8').digest('hex').slice(0, HASH_HEX_CHARS);
+  const room = EXECUTION_NAME_MAX - billingPeriod.length - hash.length - 2;
+  const readable = executionId
+    .replace(/[^0-9A-Za-z-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, room)
+    .replace(/-+$/, '');
+  return readable === '' ? `${billingPeriod}_${hash}` : `${billingPeriod}_${readable}_${hash}`;
+}
+
+/**
+ * Starts one attribution run for a CUR delivery, once, whatever number of times its manifest event
+ * arrives: reads the manifest, checks that every data file it lists exists, then starts a Step Functions
+ * execution named after (billing period, execution id), which the service refuses to start twice.
+ *
+ * A repeat still running with the same input returns `started` with the same ARN; any other repeat
+ * returns `duplicate`. Neither creates a second execution.
+ *
+ * @throws ManifestNotFoundError when the manifest object does not exist
+ * @throws ManifestError when the manifest is not usable
+ * @throws DataFilesMissingError when a data file is missing and `failOnMissing` is set
+ * @throws the SDK's error for anything else (throttling, permissions, a missing state machine), so the
+ *   caller's retry and dead-letter handling apply
+ */
+export async function startRunForManifest(options: StartRunOptions): Promise<StartRunResult> {
+  const {
+    s3,
+    sfn,
+    stateMachineArn,
+    bucket,
+    key,
+    logger,
+    failOnMissing = false,
+    headConcurrency = 8,
+  } = options;
+  const manifestLocation: S3Location = { bucket, key };
+
+  const manifest = parseManifest(await readManifest(s3, manifestLocation), key, bucket);
+  const executionName = runIdFor(manifest.billingPeriod, manifest.executionId);
+  const identity: RunIdentity = {
+    billingPeriod: manifest.billingPeriod,
+    executionId: manifest.executionId,
+    executionName,
+  };
+  const context = { ...identity, format: manifest.format, manifest: `s3://${bucket}/${key}` };
+
+  if (manifest.dataFiles.length === 0) {
+    logger?.warn('Manifest lists no data files; no run started', context);
+    return { ...identity, status: 'empty' };
+  }
+
+  const missing = await findMissing(s3, manifest.dataFiles, headConcurrency);
+  if (missing.length > 0) {
+    logger?.warn('Data files missing; no run started', {
+      ...context,
+      missingCount: missing.length,
+      missing: missing.slice(0, 10),
+    });
+    if (failOnMissing) throw new DataFilesMissingError(manifestLocation, missing);
+    return { ...identity, status: 'incomplete', missing };
+  }
+
+  const input: RunInput = {
+    billingPeriod: manifest.billingPeriod,
+    executionId: manifest.executionId,
+    format: manifest.format,
+    manifest: manifestLocation,
+    dataFiles: manifest.dataFiles.length,
+    runId: executionName,
+  };
+  try {
+    const response = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
+    );
+    if (response.executionArn === undefined) {
+      throw new Error(`StartExecution for ${executionName} returned no executionArn`);
+    }
+    logger?.info('Run started', { ...context, executionArn: response.executionArn });
+    return { ...identity, status: 'started', executionArn: response.executionArn };
+  } catch (error: unknown) {
+    if (!isExecutionAlreadyExists(error)) throw error;
+    logger?.info('Run already exists for this delivery', context);
+    return { ...identity, status: 'duplicate' };
+  }
+}
+
+async function readManifest(s3: S3Client, manifest: S3Location): Promise<string> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: manifest.bucket, Key: manifest.key }));
+    return (await response.Body?.transformToString('utf-8')) ?? '';
+  } catch (error: unknown) {
+    if (error instanceof NoSuchKey || errorName(error) === 'NoSuchKey')
+      throw new ManifestNotFoundError(manifest);
+    throw error;
+  }
+}
+
+/**
+ * The data files HeadObject reports as not found, in manifest order. Anything else (403 included) is
+ * thrown: without `s3:ListBucket` S3 answers 403 for a missing key, and calling that "missing" would hide
+ * a permissions problem behind `incomplete` on every delivery.
+ */
+async function findMissing(
+  s3: S3Client,
+  files: readonly S3Location[],
+  concurrency: number,
+): Promise<S3Location[]> {
+  const exists = await mapLimit(files, concurrency, async (file) => {
+    try {
+      await s3.send(new HeadObjectCommand({ Bucket: file.bucket, Key: file.key }));
+      return true;
+    } catch (error: unknown) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  });
+  return files.filter((_, index) => exists[index] === false);
+}
+
+/** Maps with at most `limit` calls in flight; stops taking new items after the first failure. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index] as T);
+      } catch (error: unknown) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return results;
+}
+
+function errorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('name' in error)) return undefined;
+  return typeof error.name === 'string' ? error.name : undefined;
+}
+
+function isNotFound(error: unknown): boolean {
+  if (error instanceof NotFound || error instanceof NoSuchKey) return true;
+  const name = errorName(error);
+  if (name === 'NotFound' || name === 'NoSuchKey') return true;
+  // HeadObject responses have no body, so some SDK paths surface a 404 only as its status code.
+  if (typeof error === 'object' && error !== null && '$metadata' in error) {
+    const metadata = error.$metadata;
+    return (
+      typeof metadata === 'object' &&
+      metadata !== null &&
+      'httpStatusCode' in metadata &&
+      metadata.httpStatusCode === 404
+    );
+  }
+  return false;
+}
+
+function isExecutionAlreadyExists(error: unknown): boolean {
+  return error instanceof ExecutionAlreadyExists || errorName(error) === 'ExecutionAlreadyExists';
+}
