@@ -1,0 +1,247 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { TrinoSQL } from 'dt-sql-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
+import {
+  ATTRIBUTION_STAGES,
+  type AttributionRun,
+  INPUT_TABLES,
+  renderAttributionSql,
+} from '../../lib/attribution/pipeline.ts';
+import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
+import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
+import { planAthenaCleanup, planAthenaRun } from '../../lib/engine/athena-run-plan.ts';
+import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
+import type { QueryEngine } from '../../lib/engine/query-engine.ts';
+
+const OPTIONS = {
+  database: 'cost_per_customer',
+  resultsBucket: 'cpc-results',
+  billingPeriod: '2026-10',
+} as const;
+
+const run = (format: (typeof BILLING_FORMAT_NAMES)[number], runId = 'r20261001a', rules = defaultRules()) =>
+  ({ runId, format: BILLING_FORMATS[format], rules }) satisfies AttributionRun;
+
+/** The engine whose tableRef the plan must use: the deployed engine for the same run. */
+const athenaEngine = (attributionRun: AttributionRun) =>
+  new AthenaEngine({
+    client: new AthenaClient({ region: 'eu-west-1' }),
+    workgroup: 'cost-per-customer',
+    runId: attributionRun.runId,
+    ...OPTIONS,
+  });
+
+const CTAS = /^CREATE TABLE (\S+)\nWITH \((.*)\)\nAS\n([\s\S]*)$/;
+
+/** Header, properties and SELECT of a planned CTAS. */
+function splitCtas(sql: string): { table: string; properties: string; select: string } {
+  const match = CTAS.exec(sql);
+  if (!match) throw new Error(`not a CTAS: ${sql.slice(0, 80)}`);
+  return { table: match[1] as string, properties: match[2] as string, select: match[3] as string };
+}
+
+const STORED_STAGES = ATTRIBUTION_STAGES.flatMap((stage) => ('file' in stage ? [stage] : []));
+const fileOf = (name: string): string => {
+  const stage = STORED_STAGES.find((s) => s.name === name);
+  return stage ? stage.file : `${name}.sql`;
+};
+
+// Rules with values that need quoting, as in sql-portability.test.ts.
+const trickyRules = parseRules(
+  {
+    version: "v1 'quoted'",
+    costBasis: 'net_amortized',
+    tenantTagKey: 'tenant:id',
+    rules: [
+      { id: 'tax', match: { lineItemTypes: ['Tax'] }, action: 'exclude' },
+      {
+        id: 'network',
+        match: { services: ["O'Service"], usageTypeLike: ['%DataTransfer%'] },
+        driver: 'requests',
+      },
+      { id: 'rest', match: {}, driver: 'even' },
+    ],
+  },
+  'test',
+);
+
+describe('planAthenaRun', () => {
+  it('plans the statements in the order runAttribution runs them', async () => {
+    const plan = await planAthenaRun(run('cur2'), OPTIONS);
+    expect(plan.map(({ name, kind }) => `${kind}:${name}`)).toEqual([
+      'ctas:classified_cost',
+      // Right after classification: bad billing data stops the run before the expensive stages.
+      'check:invalid_line_items',
+      'ctas:allocated_cost',
+      'ctas:customer_daily_cost',
+      'ctas:customer_daily_service_cost',
+      'ctas:unattributed_cost',
+      'ctas:daily_summary',
+      'check:conservation_check',
+    ]);
+  });
+
+  for (const format of BILLING_FORMAT_NAMES) {
+    it(`selects exactly what renderAttributionSql renders for the Athena engine (${format})`, async () => {
+      const attributionRun = run(format);
+      const engine = athenaEngine(attributionRun);
+      for (const statement of await planAthenaRun(attributionRun, OPTIONS)) {
+        const sql = statement.kind === 'ctas' ? splitCtas(statement.sql).select : statement.sql;
+        expect({ name: statement.name, sql }).toEqual({
+          name: statement.name,
+          sql: renderAttributionSql(fileOf(statement.name), engine, attributionRun),
+        });
+      }
+    });
+  }
+
+  describe('against the DuckDB rendering', () => {
+    let duckdb: DuckDbEngine;
+    beforeAll(async () => {
+      duckdb = await DuckDbEngine.create({ threads: 1, memoryLimit: '256MB' });
+    });
+    afterAll(() => duckdb.close());
+
+    /** Replaces every table reference of `from` with the same table's reference in `to`. */
+    const mapRefs = (sql: string, from: QueryEngine, to: QueryEngine): string =>
+      [...INPUT_TABLES, ...STORED_STAGES.map((s) => s.name)]
+        .map((name) => [from.tableRef(name), to.tableRef(name)] as const)
+        .sort(([a], [b]) => b.length - a.length)
+        .reduce((text, [ref, replacement]) => text.replaceAll(ref, replacement), sql);
+
+    for (const format of BILLING_FORMAT_NAMES) {
+      it(`differs from what DuckDB runs only in table references (${format})`, async () => {
+        const attributionRun = run(format, 'r20261001a', trickyRules);
+        const engine = athenaEngine(attributionRun);
+        for (const statement of await planAthenaRun(attributionRun, OPTIONS)) {
+          const athenaSql = statement.kind === 'ctas' ? splitCtas(statement.sql).select : statement.sql;
+          const duckSql = renderAttributionSql(fileOf(statement.name), duckdb, attributionRun);
+          expect(athenaSql, statement.name).not.toBe(duckSql);
+          expect(mapRefs(athenaSql, engine, duckdb), statement.name).toBe(duckSql);
+        }
+      });
+    }
+  });
+
+  for (const format of BILLING_FORMAT_NAMES) {
+    for (const rules of [defaultRules(), trickyRules]) {
+      it(`plans only Trino SQL, cleanup included (${format}, rules ${rules.version})`, async () => {
+        const parser = new TrinoSQL();
+        for (const options of [OPTIONS, { database: 'cpc', resultsBucket: 'cpc-results' }]) {
+          const attributionRun = run(format, '2026-10_Exec-1', rules);
+          for (const statement of [
+            ...(await planAthenaRun(attributionRun, options)),
+            ...planAthenaCleanup(attributionRun, options),
+          ]) {
+            expect({ name: statement.name, errors: parser.validate(statement.sql) }).toEqual({
+              name: statement.name,
+              errors: [],
+            });
+          }
+        }
+      });
+    }
+  }
+
+  it('the syntax check can fail', () => {
+    const parser = new TrinoSQL();
+    expect(parser.validate('CREATE TABLE t WITH (format = ) AS SELECT 1').length).toBeGreaterThan(0);
+    expect(parser.validate("CREATE TABLE t WITH (format = 'PARQUET') SELECT 1").length).toBeGreaterThan(0);
+  });
+
+  it('writes each table as ZSTD Parquet to the run-scoped location', async () => {
+    const ctas = (await planAthenaRun(run('cur2'), OPTIONS)).filter((s) => s.kind === 'ctas');
+    expect(ctas.map((s) => splitCtas(s.sql).table)).toEqual([
+      '"cost_per_customer"."run_r20261001a_classified_cost"',
+      '"cost_per_customer"."run_r20261001a_allocated_cost"',
+      '"cost_per_customer"."run_r20261001a_customer_daily_cost"',
+      '"cost_per_customer"."run_r20261001a_customer_daily_service_cost"',
+      '"cost_per_customer"."run_r20261001a_unattributed_cost"',
+      '"cost_per_customer"."run_r20261001a_daily_summary"',
+    ]);
+    expect(splitCtas(ctas[0]?.sql ?? '').properties).toBe(
+      "format = 'PARQUET', write_compression = 'ZSTD', " +
+        "external_location = 's3://cpc-results/runs/run=r20261001a/classified_cost/'",
+    );
+    expect(ctas.map((s) => /external_location = '([^']*)'/.exec(s.sql)?.[1])).toEqual([
+      's3://cpc-results/runs/run=r20261001a/classified_cost/',
+      's3://cpc-results/runs/run=r20261001a/allocated_cost/',
+      's3://cpc-results/runs/run=r20261001a/customer_daily_cost/',
+      's3://cpc-results/runs/run=r20261001a/customer_daily_service_cost/',
+      's3://cpc-results/runs/run=r20261001a/unattributed_cost/',
+      's3://cpc-results/runs/run=r20261001a/daily_summary/',
+    ]);
+  });
+
+  it('reads the run tables it created and the one billing period of the inputs', async () => {
+    const plan = await planAthenaRun(run('cur2'), OPTIONS);
+    const sqlOf = (name: string) => plan.find((s) => s.name === name)?.sql ?? '';
+    expect(sqlOf('classified_cost')).toContain(
+      `FROM (SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10')`,
+    );
+    expect(sqlOf('allocated_cost')).toContain(
+      `FROM (SELECT * FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-10-01' AND '2026-10-31') AS u`,
+    );
+    expect(sqlOf('allocated_cost')).toContain('FROM "cost_per_customer"."run_r20261001a_classified_cost"');
+    expect(sqlOf('conservation_check')).toContain('FROM "cost_per_customer"."run_r20261001a_allocated_cost"');
+    for (const statement of plan) expect(statement.sql).not.toMatch(/\$\{/);
+  });
+
+  it('gives two runs different tables and locations, even when their ids differ only in case or punctuation', async () => {
+    const runIds = ['r1', 'r2', '2026-10_exec-1', '2026_10_exec_1', '2026-10_EXEC-1'];
+    const targets = await Promise.all(
+      runIds.map(async (runId) =>
+        (await planAthenaRun(run('cur2', runId), OPTIONS))
+          .filter((s) => s.kind === 'ctas')
+          .map((s) => splitCtas(s.sql)),
+      ),
+    );
+    const tables = targets.flat().map((t) => t.table);
+    const locations = targets.flat().map((t) => /external_location = '([^']*)'/.exec(t.properties)?.[1]);
+    // 5 runs x 6 tables, all distinct.
+    expect(new Set(tables).size).toBe(30);
+    expect(new Set(locations).size).toBe(30);
+    expect(locations).toContain('s3://cpc-results/runs/run=2026-10_EXEC-1/daily_summary/');
+  });
+
+  it('honours a custom run prefix and input tables', async () => {
+    const plan = await planAthenaRun(run('focus'), {
+      ...OPTIONS,
+      runPrefix: 'attribution/runs',
+      inputTables: { billing_source: 'focus_export' },
+    });
+    expect(plan[0]?.sql).toContain("external_location = 's3://cpc-results/attribution/runs/run=r20261001a/");
+    expect(plan[0]?.sql).toContain(`FROM (SELECT * FROM "cost_per_customer"."focus_export" WHERE`);
+  });
+});
+
+describe('planAthenaCleanup', () => {
+  it('drops every run table from the catalog, last created first, and no input', () => {
+    expect(planAthenaCleanup(run('cur2'), OPTIONS)).toEqual(
+      [
+        'daily_summary',
+        'unattributed_cost',
+        'customer_daily_service_cost',
+        'customer_daily_cost',
+        'allocated_cost',
+        'classified_cost',
+      ].map((name) => ({
+        name,
+        kind: 'drop',
+        sql: `DROP TABLE IF EXISTS \`cost_per_customer\`.\`run_r20261001a_${name}\``,
+      })),
+    );
+  });
+
+  it('drops exactly the tables the plan creates', async () => {
+    const attributionRun = run('legacy', '2026-10_exec-1');
+    const created = (await planAthenaRun(attributionRun, OPTIONS))
+      .filter((s) => s.kind === 'ctas')
+      .map((s) => splitCtas(s.sql).table.replaceAll('"', '`'));
+    const dropped = planAthenaCleanup(attributionRun, OPTIONS).map((s) =>
+      s.sql.replace('DROP TABLE IF EXISTS ', ''),
+    );
+    expect([...dropped].reverse()).toEqual(created);
+  });
+});
