@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { BILLING_FORMAT_NAMES, type BillingFormatName } from '../lib/attribution/billing-formats.ts';
+import { FINANCE_VIEW_NAMES } from '../lib/finance/finance-views.ts';
 import { runLocal } from '../lib/local/run-local.ts';
 import { summaryText } from '../lib/local/summary-text.ts';
 
@@ -67,6 +68,27 @@ program
         `  npx cpc run --cur ${join(input, 'cur')} --telemetry ${join(input, 'telemetry')}` +
         ` --customers ${join(input, 'customers.csv')} --out out-rerun\n`,
     );
+  });
+
+program
+  .command('query')
+  .description('Run a finance view (finance.md) on the results of a local run and print it')
+  .addArgument(new Argument('<view>', 'finance view').choices(FINANCE_VIEW_NAMES))
+  .requiredOption('--out <dir>', 'output directory of a run (cpc run, npm start)')
+  .option('--csv <file>', 'write the result as CSV (plain decimals) instead of printing it')
+  .option(
+    '--customers <csv>',
+    'customer dimension CSV, for cost_growth_vs_customer_growth (default: <out>/input/customers.csv if present)',
+  )
+  .action(async (view: string, options) => {
+    const { queryCommand } = await import('../lib/finance/finance-views.ts');
+    const result = await queryCommand({
+      view,
+      outDir: options.out,
+      customers: options.customers,
+      csv: options.csv,
+    });
+    process.stdout.write(`${result.text}\n`);
   });
 
 function parsePositiveInt(value: string): number {
