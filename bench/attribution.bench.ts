@@ -97,6 +97,47 @@ const phases: Record<string, () => Promise<PhaseReport>> = {
   },
 };
 
+/**
+ * What Athena would scan for this billing period: the compressed sizes of the Parquet column chunks the
+ * attribution reads (Athena bills bytes scanned; partition projection limits it to the period's files).
+ * `pruned` counts the columns the default rules and the amortized basis need after the engine drops
+ * unused ones (rules match only service and line item type; no *_net_* column; the resource id feeds no
+ * output); `upperBound` counts every column the CUR 2.0 normalization maps.
+ */
+async function athenaScanEstimate(): Promise<{ prunedMb: number; upperBoundMb: number; fileMb: number }> {
+  const engine = await DuckDbEngine.create();
+  try {
+    const pruned = new Set([
+      'line_item_usage_start_date',
+      'bill_billing_period_start_date',
+      'line_item_line_item_type',
+      'line_item_product_code',
+      'line_item_unblended_cost',
+      'resource_tags',
+      'savings_plan_savings_plan_effective_cost',
+      'savings_plan_total_commitment_to_date',
+      'savings_plan_used_commitment',
+      'reservation_reservation_a_r_n',
+      'reservation_effective_cost',
+      'reservation_unused_amortized_upfront_fee_for_billing_period',
+      'reservation_unused_recurring_fee',
+    ]);
+    const all = new Set(BILLING_FORMATS.cur2.columns('tenant_id').map((c) => c.name));
+    const glob = join(DATA_DIR, 'cur', '**', '*.parquet').replaceAll("'", "''");
+    const chunks = await engine.query(
+      `SELECT split_part(path_in_schema, ',', 1) AS column_name, sum(total_compressed_size) AS bytes
+       FROM parquet_metadata('${glob}') GROUP BY 1`,
+    );
+    const mb = (names: Set<string>) =>
+      chunks.filter((c) => names.has(String(c.column_name))).reduce((sum, c) => sum + Number(c.bytes), 0) /
+      1e6;
+    const everything = chunks.reduce((sum, c) => sum + Number(c.bytes), 0) / 1e6;
+    return { prunedMb: mb(pruned), upperBoundMb: mb(all), fileMb: everything };
+  } finally {
+    engine.close();
+  }
+}
+
 function runPhase(name: string): PhaseReport {
   const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), name], {
     encoding: 'utf8',
@@ -168,6 +209,11 @@ async function main(): Promise<void> {
   ];
   for (const [label, value] of lines) console.log(`${(label as string).padEnd(66)} ${value}`);
   console.log(`milliseconds by step: ${JSON.stringify(timings)}`);
+  const scanned = await athenaScanEstimate();
+  console.log(
+    `Athena bytes scanned for the period (compressed column chunks read): ${scanned.prunedMb.toFixed(1)} MB ` +
+      `(every mapped column: ${scanned.upperBoundMb.toFixed(1)} MB; whole files: ${scanned.fileMb.toFixed(1)} MB)`,
+  );
   console.log(`output rows: ${JSON.stringify(attribute.detail?.rowCounts)}`);
 }
 
