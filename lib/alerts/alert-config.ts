@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../inputs/input-error.ts';
 
 const ratio = z.number().finite().nonnegative();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError } from '../inputs/input-error.ts';
 import { type SqlFragment, sqlString, sqlStringList, trustedSql } from '../sql/sql-template.ts';
 import defaultRulesJson from './default-rules.json' with { type: 'json' };

@@ -1,0 +1,111 @@
+/**
+ * **evaluate-alerts**: evaluates the alert rules (../shared/spec/alerts.md) on the published results and
+ * publishes what should go out to SNS (see lambdas/README.md).
+ *
+ * Input: `{ runId, billingPeriod, published? }` (`published: false` from publish-run skips evaluation).
+ * Output: `{ runId, billingPeriod, asOf, evaluated, sent, suppressed, sentAlerts: ['type|subject|severity', ...] }`.
+ * Reads the PUBLISHED Glue results tables (`"<db>"."customer_daily_cost"`, ...; not the run's tables:
+ * the 30-day window reaches into earlier months), restricted to the billing periods of the window, and
+ * the customers input table. D = latest usage day of `daily_summary` minus one. Each alert is published
+ * with message attributes `severity`, `alert_type`, `team` (+ `customer_id`, `tier`), then recorded as
+ * sent in the serving table (pk `ALERT#<type>|<subject>`, sk `SENT`, TTL `expires_at`).
+ * Errors: `AthenaQueryError`, `AthenaQueryTimeoutError`, SNS and DynamoDB errors: retry. Alerts already
+ * sent are recorded, so a retry does not send them twice (within the renotify period).
+ *
+ * Environment: `DATABASE`, `WORKGROUP`, `RESULTS_BUCKET`, `TABLE_NAME`, `ALERT_TOPIC_ARN`,
+ * `ALERT_CONFIG` (JSON of lib/alerts/alert-config.ts; `{}` for the defaults); `ATHENA_MAX_WAIT_SECONDS`
+ * (default 120 per query; five small queries); `POWERTOOLS_METRICS_NAMESPACE`.
+ * Metrics: `AlertsSent`, `AlertsSuppressed`.
+ *
+ * Permissions:
+ * - `athena:StartQueryExecution`, `athena:GetQueryExecution`, `athena:GetQueryResults`,
+ *   `athena:StopQueryExecution` on the workgroup; `glue:GetDatabase`, `glue:GetTable`,
+ *   `glue:GetPartitions` on the database, the four result tables and `customers`;
+ * - `s3:GetObject` + `s3:ListBucket` on the results bucket (`runs/*`) and the data bucket
+ *   (`customers/*`); query-results bucket as run-check; `kms:Decrypt`, `kms:GenerateDataKey`;
+ * - `dynamodb:BatchGetItem`, `dynamodb:PutItem` on the serving table;
+ * - `sns:Publish` on the alert topic (+ `kms:GenerateDataKey`, `kms:Decrypt` on its key).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import * as z from 'zod';
+import { parseAlertConfig } from '../lib/alerts/alert-config.ts';
+import { DynamoDbStateStore } from '../lib/alerts/dynamodb-state-store.ts';
+import { snsPublisher } from '../lib/alerts/sns-publisher.ts';
+import { AthenaEngine } from '../lib/engine/athena-engine.ts';
+import { ConfigurationError, env, readConfig } from '../lib/pipeline/config.ts';
+import {
+  type EvaluateRunAlertsResult,
+  evaluateAlertsInputSchema,
+  evaluateRunAlerts,
+} from '../lib/pipeline/evaluate-alerts.ts';
+import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
+import { parseInput } from '../lib/pipeline/run-contract.ts';
+import { runLogger } from './run-logger.ts';
+
+const SERVICE = 'evaluate-alerts';
+const config = readConfig({
+  DATABASE: env.database(),
+  WORKGROUP: env.workgroup(),
+  RESULTS_BUCKET: env.bucket(),
+  TABLE_NAME: env.table(),
+  ALERT_TOPIC_ARN: env.arn('sns'),
+  ALERT_CONFIG: env.json(),
+  ATHENA_MAX_WAIT_SECONDS: env.positiveInt(120),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
+});
+const alertConfig = (() => {
+  try {
+    return parseAlertConfig(config.ALERT_CONFIG, 'ALERT_CONFIG');
+  } catch (error: unknown) {
+    throw new ConfigurationError([`ALERT_CONFIG: ${error instanceof Error ? error.message : String(error)}`]);
+  }
+})();
+
+const logger = new Logger({ serviceName: SERVICE });
+const metrics = new Metrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: SERVICE });
+const tracer = new Tracer({ serviceName: SERVICE });
+const log = runLogger(logger);
+const athena = tracer.captureAWSv3Client(new AthenaClient({}));
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+const sns = tracer.captureAWSv3Client(new SNSClient({}));
+const store = new DynamoDbStateStore(dynamodb, {
+  tableName: config.TABLE_NAME,
+  renotifyDays: alertConfig.renotifyDays,
+});
+const publish = snsPublisher(sns, config.ALERT_TOPIC_ARN);
+
+export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsResult> => {
+  const { runId } = parseInput(evaluateAlertsInputSchema, event, 'evaluate-alerts input');
+  const inputs = new AthenaEngine({
+    client: athena,
+    workgroup: config.WORKGROUP,
+    database: config.DATABASE,
+    resultsBucket: config.RESULTS_BUCKET,
+    runId,
+    maxWaitMs: config.ATHENA_MAX_WAIT_SECONDS * 1000,
+  });
+  const result = await evaluateRunAlerts(event, {
+    engine: new PublishedResultsEngine({ inputs, database: config.DATABASE }),
+    config: alertConfig,
+    store,
+    publish,
+    logger: log,
+  });
+  metrics.addMetric('AlertsSent', MetricUnit.Count, result.sent);
+  metrics.addMetric('AlertsSuppressed', MetricUnit.Count, result.suppressed);
+  return result;
+};
+
+export const handler = middy(lambdaHandler)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .use(captureLambdaHandler(tracer));

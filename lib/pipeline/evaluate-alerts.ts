@@ -1,0 +1,94 @@
+import * as z from 'zod';
+import type { Alert } from '../alerts/alert.ts';
+import type { AlertConfig } from '../alerts/alert-config.ts';
+import { type SentStateStore, sendAlerts } from '../alerts/alert-state.ts';
+import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
+import { billingPeriodsBetween, type PublishedResultsEngine } from './published-results-engine.ts';
+import { billingPeriodSchema, parseInput, runIdSchema } from './run-contract.ts';
+import type { RunLogger } from './start-run.ts';
+
+export const evaluateAlertsInputSchema = z.object({
+  runId: runIdSchema,
+  billingPeriod: billingPeriodSchema,
+  /** publish-run's `published`; `false` skips evaluation (nothing new is published). @default true */
+  published: z.boolean().optional(),
+});
+
+/** The days of billing data the rules look back over (alerts.md: [D-29, D]). */
+export const ALERT_WINDOW_DAYS = 30;
+
+export interface EvaluateRunAlertsOptions {
+  /** The published results, all billing periods (see {@link PublishedResultsEngine}). */
+  readonly engine: PublishedResultsEngine;
+  readonly config: AlertConfig;
+  readonly store: SentStateStore;
+  readonly publish: (alert: Alert) => Promise<void>;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  readonly logger?: RunLogger;
+}
+
+export interface EvaluateRunAlertsResult {
+  readonly runId: string;
+  readonly billingPeriod: string;
+  /** The evaluation day D, or null when nothing was evaluated. */
+  readonly asOf: string | null;
+  readonly evaluated: number;
+  readonly sent: number;
+  readonly suppressed: number;
+  /** `type|subject|severity` of each alert sent, at most 50 (the full list is in the logs). */
+  readonly sentAlerts: readonly string[];
+}
+
+/**
+ * Evaluates the alert rules on the published results as of D = the latest usage day with billing data,
+ * minus one (that day's delivery is still incomplete), and sends what should go out: SNS publish with
+ * routing attributes, then the sent-state record, alert by alert (see `sendAlerts`).
+ *
+ * D is taken over every published period (a late delivery for an old month does not move the alerts
+ * back in time), and the rules then read only the periods their 30-day window touches.
+ */
+export async function evaluateRunAlerts(
+  input: unknown,
+  options: EvaluateRunAlertsOptions,
+): Promise<EvaluateRunAlertsResult> {
+  const { runId, billingPeriod, published } = parseInput(
+    evaluateAlertsInputSchema,
+    input,
+    'evaluate-alerts input',
+  );
+  const none = { runId, billingPeriod, evaluated: 0, sent: 0, suppressed: 0, sentAlerts: [] };
+  if (published === false) {
+    options.logger?.info('Run was not published; alerts not evaluated', { runId, billingPeriod });
+    return { ...none, asOf: null };
+  }
+  const asOf = await defaultAsOf(options.engine);
+  if (asOf === null) {
+    options.logger?.warn('No published billing data; alerts not evaluated', { runId, billingPeriod });
+    return { ...none, asOf: null };
+  }
+  const window = options.engine.forPeriods(billingPeriodsBetween(addDays(asOf, 1 - ALERT_WINDOW_DAYS), asOf));
+  const alerts = await evaluateAlerts(window, asOf, options.config);
+  const { sent, suppressed } = await sendAlerts(alerts, options.store, {
+    now: (options.now ?? (() => new Date()))(),
+    renotifyDays: options.config.renotifyDays,
+    publish: options.publish,
+  });
+  const describe = (alert: Alert) => `${alert.type}|${alert.subject}|${alert.severity}`;
+  options.logger?.info('Alerts evaluated', {
+    runId,
+    asOf,
+    evaluated: alerts.length,
+    sent: sent.map(describe),
+    suppressed: suppressed.map(describe),
+  });
+  return {
+    runId,
+    billingPeriod,
+    asOf,
+    evaluated: alerts.length,
+    sent: sent.length,
+    suppressed: suppressed.length,
+    sentAlerts: sent.slice(0, 50).map(describe),
+  };
+}

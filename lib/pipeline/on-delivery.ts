@@ -1,0 +1,123 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { S3Event } from 'aws-lambda';
+import { isManifestKey } from './manifest.ts';
+import { type RunLogger, type StartRunResult, startRunForManifest } from './start-run.ts';
+
+/** What one S3 event did, counted per manifest object (repeats inside one event count as duplicates). */
+export interface DeliverySummary {
+  /** Runs started by this event. */
+  readonly started: number;
+  /** Manifests whose delivery already had a run (a repeated event), and repeats inside this event. */
+  readonly duplicate: number;
+  /** Manifests with missing data files; no run started, the next manifest event covers them. */
+  readonly incomplete: number;
+  /** Manifests that list no data file. */
+  readonly empty: number;
+  /** Records whose key is not a CUR manifest (data files, other objects). */
+  readonly ignored: number;
+  readonly results: readonly StartRunResult[];
+}
+
+/** At least one manifest of the event could not be handled; the others were. */
+export class DeliveryEventError extends AggregateError {
+  override readonly name = 'DeliveryEventError';
+  /** What the manifests that did not fail did (their metrics still count). */
+  readonly summary: DeliverySummary;
+
+  constructor(errors: readonly unknown[], message: string, summary: DeliverySummary) {
+    super(errors, message);
+    this.summary = summary;
+  }
+}
+
+export interface HandleDeliveryOptions {
+  readonly s3: S3Client;
+  readonly sfn: SFNClient;
+  readonly stateMachineArn: string;
+  readonly logger?: RunLogger;
+}
+
+/**
+ * The object key of an S3 event record, decoded: event keys are URL-encoded with `+` for a space.
+ * @throws URIError for a key that is not valid percent-encoding (S3 never sends one)
+ */
+export function eventObjectKey(encoded: string): string {
+  return decodeURIComponent(encoded.replace(/\+/g, ' '));
+}
+
+/**
+ * Handles an S3 ObjectCreated event from the CUR bucket: starts one run per manifest object named in it
+ * (see {@link startRunForManifest}), and ignores every other key. An event may hold several records;
+ * each manifest is handled once per event, and each on its own, so one bad manifest does not keep the
+ * others from starting. S3's test event (`s3:TestEvent`, no `Records`) is ignored.
+ *
+ * @throws DeliveryEventError after all manifests were tried, when any failed; retrying the whole event is
+ *   safe because starting a run is idempotent
+ */
+export async function handleDeliveryEvent(
+  event: Partial<S3Event>,
+  options: HandleDeliveryOptions,
+): Promise<DeliverySummary> {
+  const seen = new Set<string>();
+  const manifests: { bucket: string; key: string }[] = [];
+  let duplicate = 0;
+  let ignored = 0;
+  for (const record of event.Records ?? []) {
+    const bucket = record.s3?.bucket?.name;
+    const rawKey = record.s3?.object?.key;
+    if (bucket === undefined || rawKey === undefined || !record.eventName?.startsWith('ObjectCreated:')) {
+      ignored++;
+      continue;
+    }
+    const key = eventObjectKey(rawKey);
+    if (!isManifestKey(key)) {
+      ignored++;
+      continue;
+    }
+    const id = `${bucket}/${key}`;
+    if (seen.has(id)) {
+      duplicate++;
+      continue;
+    }
+    seen.add(id);
+    manifests.push({ bucket, key });
+  }
+
+  const results: StartRunResult[] = [];
+  const errors: unknown[] = [];
+  for (const manifest of manifests) {
+    try {
+      results.push(
+        await startRunForManifest({
+          s3: options.s3,
+          sfn: options.sfn,
+          stateMachineArn: options.stateMachineArn,
+          bucket: manifest.bucket,
+          key: manifest.key,
+          logger: options.logger,
+        }),
+      );
+    } catch (error: unknown) {
+      errors.push(error);
+    }
+  }
+  const count = (status: StartRunResult['status']) => results.filter((r) => r.status === status).length;
+  const summary: DeliverySummary = {
+    started: count('started'),
+    duplicate: duplicate + count('duplicate'),
+    incomplete: count('incomplete'),
+    empty: count('empty'),
+    ignored,
+    results,
+  };
+  if (errors.length > 0) {
+    const first = errors[0];
+    throw new DeliveryEventError(
+      errors,
+      `${errors.length} of ${manifests.length} manifest(s) failed; first: ${first instanceof Error ? first.message : String(first)}`,
+      summary,
+    );
+  }
+  return summary;
+}

@@ -1,0 +1,278 @@
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { parse } from 'csv-parse/sync';
+import * as z from 'zod';
+import {
+  BILLING_FORMAT_NAMES,
+  BILLING_FORMATS,
+  type BillingFormatName,
+} from '../attribution/billing-formats.ts';
+import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
+import { CUSTOMER_COLUMNS } from '../constructs/glue-schemas.ts';
+import {
+  type CleanupStatement,
+  type PlannedStatement,
+  planAthenaCleanup,
+  planAthenaRun,
+} from '../engine/athena-run-plan.ts';
+import { parseCustomersCsv } from '../inputs/customers.ts';
+import { InputError } from '../inputs/input-error.ts';
+import { parseManifest } from './manifest.ts';
+import {
+  billingPeriodSchema,
+  CUSTOMERS_PREFIX,
+  errorName,
+  parseInput,
+  RULES_KEY,
+  RUNS_PREFIX,
+  runIdSchema,
+} from './run-contract.ts';
+import type { RunLogger } from './start-run.ts';
+
+/** Step Functions refuses a state input or output above 256 KiB. */
+export const STEP_FUNCTIONS_PAYLOAD_LIMIT = 256 * 1024;
+/** What prepare-run allows itself, leaving room for what later states add next to its output. */
+export const PREPARED_RUN_MAX_BYTES = 200 * 1024;
+
+/** The execution input (start-run.ts `RunInput`), as prepare-run receives it. */
+export const runInputSchema = z.object({
+  billingPeriod: billingPeriodSchema,
+  executionId: z.string().min(1),
+  format: z.enum(BILLING_FORMAT_NAMES),
+  manifest: z.object({ bucket: z.string().min(3), key: z.string().min(1) }),
+  dataFiles: z.number().int().nonnegative(),
+  runId: runIdSchema,
+});
+export type PrepareRunInput = z.infer<typeof runInputSchema>;
+
+/** prepare-run's output: the execution input plus what every later state needs. */
+export interface PreparedRun extends PrepareRunInput {
+  /**
+   * When this delivery was written: the LastModified of the manifest object that carries this run's
+   * execution id. Orders deliveries of one billing period for publish-run and load-serving-table.
+   */
+  readonly deliveredAt: string;
+  readonly rulesVersion: string;
+  /** Where the rules came from: the rules file, or the shipped defaults. */
+  readonly rulesSource: string;
+  /** The customers file that was validated, and how many tenants it lists. */
+  readonly customers: { readonly file: string; readonly tenants: number };
+  /** The run's statements in order: `ctas` for the Athena `.sync` task, `check` for run-check. */
+  readonly statements: PlannedStatement[];
+  /** DROP TABLE of the run's tables (the cleanup Lambda drops them through Glue instead). */
+  readonly cleanup: CleanupStatement[];
+}
+
+/** The manifest now describes a later delivery: this run's data has been overwritten by it. */
+export class DeliverySupersededError extends Error {
+  override readonly name = 'DeliverySupersededError';
+}
+
+/** The run's billing format has no Glue table configured (the catalog defines `cur2` only). */
+export class UnsupportedBillingFormatError extends Error {
+  override readonly name = 'UnsupportedBillingFormatError';
+}
+
+/** The planned run does not fit in a Step Functions payload. */
+export class PreparedRunTooLargeError extends Error {
+  override readonly name = 'PreparedRunTooLargeError';
+}
+
+export interface PrepareRunOptions {
+  readonly s3: S3Client;
+  /** Bucket with `customers/` and `rules/`. */
+  readonly dataBucket: string;
+  /** Bucket the run writes its results into (`runs/run=<run id>/`). */
+  readonly resultsBucket: string;
+  /** Glue database of the inputs and the run's tables. */
+  readonly database: string;
+  /** Tenant tag key and cost basis applied to the default rules, and to a rules file that omits them. */
+  readonly tenantTagKey: string;
+  readonly costBasis: CostBasis;
+  /** Glue table of the billing data, per format. @default { cur2: 'cur2' } */
+  readonly billingTables?: Partial<Record<BillingFormatName, string>>;
+  readonly logger?: RunLogger;
+}
+
+/**
+ * Prepares one attribution run before anything runs in Athena:
+ * 1. dates the delivery: the manifest object must still describe this run's execution id (CUR rewrites
+ *    the manifest on every refresh), and its LastModified becomes `deliveredAt`;
+ * 2. validates the customer dimension: exactly one `.csv` object under `customers/`, valid by
+ *    {@link parseCustomersCsv} and with its columns in the order the Glue table reads them;
+ * 3. loads the rules (`rules/rules.json`, else the defaults with the configured tag key and cost basis);
+ * 4. plans the run's statements for this billing period ({@link planAthenaRun}, {@link planAthenaCleanup}).
+ *
+ * @throws InputError naming file, column and row when the customers or rules file is bad (the run fails;
+ *   what is published stays as it is)
+ * @throws DeliverySupersededError when the manifest now belongs to a later delivery
+ * @throws UnsupportedBillingFormatError, PreparedRunTooLargeError, PipelineInputError
+ */
+export async function prepareRun(input: unknown, options: PrepareRunOptions): Promise<PreparedRun> {
+  const run = parseInput(runInputSchema, input, 'prepare-run input');
+  const billingTable = { cur2: 'cur2', ...options.billingTables }[run.format];
+  if (billingTable === undefined) {
+    throw new UnsupportedBillingFormatError(
+      `no Glue table is configured for billing format "${run.format}" (run ${run.runId})`,
+    );
+  }
+
+  const deliveredAt = await deliveryTime(options.s3, run);
+  const customers = await validateCustomers(options.s3, options.dataBucket);
+  const { rules, source: rulesSource } = await loadRules(options);
+
+  const attributionRun = { runId: run.runId, format: BILLING_FORMATS[run.format], rules };
+  const planOptions = {
+    database: options.database,
+    resultsBucket: options.resultsBucket,
+    runPrefix: RUNS_PREFIX.replace(/\/$/, ''),
+    billingPeriod: run.billingPeriod,
+    inputTables: { billing_source: billingTable },
+  };
+  const prepared: PreparedRun = {
+    ...run,
+    deliveredAt,
+    rulesVersion: rules.version,
+    rulesSource,
+    customers,
+    statements: await planAthenaRun(attributionRun, planOptions),
+    cleanup: planAthenaCleanup(attributionRun, planOptions),
+  };
+
+  const bytes = Buffer.byteLength(JSON.stringify(prepared));
+  if (bytes > PREPARED_RUN_MAX_BYTES) {
+    throw new PreparedRunTooLargeError(
+      `run ${run.runId}: the planned statements take ${bytes} bytes, over the ${PREPARED_RUN_MAX_BYTES} bytes ` +
+        'prepare-run allows itself under the Step Functions payload limit',
+    );
+  }
+  options.logger?.info('Run prepared', {
+    runId: run.runId,
+    billingPeriod: run.billingPeriod,
+    deliveredAt,
+    rulesVersion: rules.version,
+    rulesSource,
+    customersFile: customers.file,
+    tenants: customers.tenants,
+    statements: prepared.statements.length,
+    bytes,
+  });
+  return prepared;
+}
+
+async function readText(s3: S3Client, bucket: string, key: string) {
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return {
+    text: (await response.Body?.transformToString('utf-8')) ?? '',
+    lastModified: response.LastModified,
+  };
+}
+
+/** The manifest's LastModified, once its content shows it still describes this run's delivery. */
+async function deliveryTime(s3: S3Client, run: PrepareRunInput): Promise<string> {
+  const { bucket, key } = run.manifest;
+  const { text, lastModified } = await readText(s3, bucket, key);
+  const manifest = parseManifest(text, key, bucket);
+  if (manifest.executionId !== run.executionId || manifest.billingPeriod !== run.billingPeriod) {
+    throw new DeliverySupersededError(
+      `manifest s3://${bucket}/${key} now describes execution ${manifest.executionId} of ` +
+        `${manifest.billingPeriod}, not ${run.executionId} of ${run.billingPeriod}: a later delivery ` +
+        'replaced this one, and its own run attributes it',
+    );
+  }
+  if (lastModified === undefined) throw new Error(`manifest s3://${bucket}/${key} has no LastModified`);
+  return lastModified.toISOString();
+}
+
+const CSV_SUFFIX = /\.csv$/i;
+
+/**
+ * Validates the customer dimension the run's Athena table will read. The Glue table reads every object
+ * under `customers/` and concatenates them, so exactly one object may be there, and its columns must be
+ * in the table's order (the CSV SerDe reads by position, while {@link parseCustomersCsv} reads by name).
+ */
+async function validateCustomers(
+  s3: S3Client,
+  bucket: string,
+): Promise<{ readonly file: string; readonly tenants: number }> {
+  const folder = `s3://${bucket}/${CUSTOMERS_PREFIX}`;
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: CUSTOMERS_PREFIX, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      // A zero-byte "folder" object (made by the console) holds no rows and is not a file Athena reads.
+      if (object.Key !== undefined && !object.Key.endsWith('/')) keys.push(object.Key);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined && keys.length <= 10);
+
+  if (keys.length === 0) throw new InputError('no customers file: upload one CSV here', { file: folder });
+  if (keys.length > 1) {
+    const shown = keys.slice(0, 5).join(', ');
+    throw new InputError(
+      `${keys.length > 10 ? 'more than 10' : keys.length} objects found (${shown}); Athena would read them all ` +
+        'as one table, so exactly one CSV file is allowed: remove or move the others',
+      { file: folder },
+    );
+  }
+  const key = keys[0] as string;
+  const file = `s3://${bucket}/${key}`;
+  if (!CSV_SUFFIX.test(key)) {
+    throw new InputError('is not a .csv file; the customers table reads one CSV file', { file });
+  }
+  const { text } = await readText(s3, bucket, key);
+  const tenants = parseCustomersCsv(text, file);
+  if (tenants.length === 0) throw new InputError('has a header but no customer rows', { file });
+  checkColumnOrder(text, file);
+  return { file, tenants: tenants.length };
+}
+
+function checkColumnOrder(text: string, file: string): void {
+  const [header = []] = parse(text, { bom: true, to_line: 1 }) as string[][];
+  const names = header.map((name) => name.trim().toLowerCase());
+  const expected = CUSTOMER_COLUMNS.map((column) => column.name);
+  if (names.length > expected.length) {
+    throw new InputError(`unexpected column: the customers table has ${expected.length} columns`, {
+      file,
+      column: names[expected.length] ?? '',
+    });
+  }
+  names.forEach((name, index) => {
+    if (name !== expected[index]) {
+      throw new InputError(
+        `is column ${index + 1}, where the customers table reads "${expected[index]}": columns must be in ` +
+          `the order ${expected.join(', ')} (trailing optional columns may be left out)`,
+        { file, column: name },
+      );
+    }
+  });
+}
+
+async function loadRules(
+  options: PrepareRunOptions,
+): Promise<{ readonly rules: AllocationRules; readonly source: string }> {
+  const source = `s3://${options.dataBucket}/${RULES_KEY}`;
+  let text: string;
+  try {
+    ({ text } = await readText(options.s3, options.dataBucket, RULES_KEY));
+  } catch (error: unknown) {
+    if (!(error instanceof NoSuchKey || errorName(error) === 'NoSuchKey')) throw error;
+    const rules = { ...defaultRules(), tenantTagKey: options.tenantTagKey, costBasis: options.costBasis };
+    return { rules, source: 'default-rules.json' };
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error: unknown) {
+    throw new InputError(`not valid JSON (${error instanceof Error ? error.message : String(error)})`, {
+      file: source,
+    });
+  }
+  // The deployment's tag key and cost basis apply where the file does not set its own.
+  if (typeof document === 'object' && document !== null && !Array.isArray(document)) {
+    document = { tenantTagKey: options.tenantTagKey, costBasis: options.costBasis, ...document };
+  }
+  return { rules: parseRules(document, source), source };
+}

@@ -1,0 +1,95 @@
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mapLimit, publishedRunKey, runPrefix, SUPERSEDED_RUN_TAG } from './run-contract.ts';
+
+/** The run published for a billing period, as publish-run recorded it. */
+export interface PublishedRun {
+  readonly runId: string;
+  readonly deliveredAt: string;
+}
+
+/**
+ * Which run is published for a billing period (a strongly consistent read of the marker item that
+ * publish-run writes), or `undefined` when none ever was.
+ */
+export async function readPublishedRun(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  billingPeriod: string,
+): Promise<PublishedRun | undefined> {
+  const { pk, sk } = publishedRunKey(billingPeriod);
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { pk: { S: pk }, sk: { S: sk } },
+      ConsistentRead: true,
+      ProjectionExpression: 'run_id, delivered_at',
+    }),
+  );
+  const runId = Item?.run_id?.S;
+  const deliveredAt = Item?.delivered_at?.S;
+  return runId !== undefined && deliveredAt !== undefined ? { runId, deliveredAt } : undefined;
+}
+
+export interface TagRunOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly runId: string;
+  /** Most objects tagged in one call; the rest wait for a later call (or an operator). @default 2000 */
+  readonly maxObjects?: number;
+  /** PutObjectTagging calls in flight. @default 10 */
+  readonly concurrency?: number;
+}
+
+export interface TagRunResult {
+  readonly runId: string;
+  readonly tagged: number;
+  /** More objects exist under the run's prefix than `maxObjects`; they are not tagged. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Tags every object of a run (`runs/run=<run id>/`) with {@link SUPERSEDED_RUN_TAG}, so that the results
+ * bucket's lifecycle rule expires them. Bounded: at most `maxObjects` objects per call.
+ *
+ * PutObjectTagging replaces an object's tag set: the pipeline's result objects carry no other tags.
+ * Re-tagging an object already tagged is harmless, so a retried call is safe.
+ */
+export async function tagRunSuperseded(options: TagRunOptions): Promise<TagRunResult> {
+  const { s3, bucket, runId, maxObjects = 2000, concurrency = 10 } = options;
+  const prefix = runPrefix(runId);
+  const keys: string[] = [];
+  let token: string | undefined;
+  let truncated = false;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ContinuationToken: token,
+        MaxKeys: Math.min(1000, maxObjects - keys.length + 1),
+      }),
+    );
+    for (const object of page.Contents ?? []) {
+      if (object.Key === undefined) continue;
+      if (keys.length === maxObjects) {
+        truncated = true;
+        break;
+      }
+      keys.push(object.Key);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    if (token !== undefined && keys.length === maxObjects) truncated = true;
+  } while (token !== undefined && !truncated);
+
+  await mapLimit(keys, concurrency, (key) =>
+    s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: bucket,
+        Key: key,
+        Tagging: { TagSet: [{ Key: SUPERSEDED_RUN_TAG.key, Value: SUPERSEDED_RUN_TAG.value }] },
+      }),
+    ),
+  );
+  return { runId, tagged: keys.length, truncated };
+}

@@ -1,0 +1,305 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  type GetQueryResultsCommandOutput,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { BatchGetItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Alert } from '../../lib/alerts/alert.ts';
+import { parseAlertConfig } from '../../lib/alerts/alert-config.ts';
+import { messageAttributes } from '../../lib/alerts/alert-message.ts';
+import { DynamoDbStateStore } from '../../lib/alerts/dynamodb-state-store.ts';
+import { snsPublisher } from '../../lib/alerts/sns-publisher.ts';
+import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
+import { ConfigurationError } from '../../lib/pipeline/config.ts';
+import { type EvaluateRunAlertsOptions, evaluateRunAlerts } from '../../lib/pipeline/evaluate-alerts.ts';
+import { PublishedResultsEngine, ReadOnlyEngineError } from '../../lib/pipeline/published-results-engine.ts';
+
+const athena = mockClient(AthenaClient);
+const dynamodb = mockClient(DynamoDBClient);
+const sns = mockClient(SNSClient);
+beforeEach(() => {
+  athena.reset();
+  dynamodb.reset();
+  sns.reset();
+});
+
+const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:cpc-alerts';
+const RUN_ID = '2026-11_exec-1_0123456789abcdef01234567';
+const NOW = new Date('2026-11-06T07:00:00Z');
+const config = parseAlertConfig({ serviceTeams: { AmazonRDS: 'team-db' } }, 'test');
+
+type Columns = [string, string][];
+const page = (columns: Columns, rows: string[][]): GetQueryResultsCommandOutput => ({
+  $metadata: {},
+  ResultSet: {
+    ResultSetMetadata: { ColumnInfo: columns.map(([Name, Type]) => ({ Name, Type })) },
+    Rows: [columns.map(([name]) => name), ...rows].map((row) => ({
+      Data: row.map((VarCharValue) => (VarCharValue === '' ? {} : { VarCharValue })),
+    })),
+  },
+});
+
+/** Each alert query gets its own answer, told apart by what its SQL selects. */
+const ANSWERS: { id: string; marker: string; result: GetQueryResultsCommandOutput }[] = [
+  { id: 'q-asof', marker: 'AS last_day', result: page([['last_day', 'varchar']], [['2026-11-05']]) },
+  {
+    id: 'q-top',
+    marker: 'service_rank',
+    result: page(
+      [
+        ['customer_id', 'varchar'],
+        ['service', 'varchar'],
+        ['cost', 'double'],
+        ['service_rank', 'bigint'],
+      ],
+      [
+        ['acme', 'AmazonEC2', '900', '2'],
+        ['acme', 'AmazonRDS', '1500', '1'],
+      ],
+    ),
+  },
+  {
+    id: 'q-freemium',
+    marker: 'median_cost_30d',
+    result: page(
+      [
+        ['plan_status', 'varchar'],
+        ['customers', 'bigint'],
+        ['median_cost_30d', 'double'],
+      ],
+      [
+        ['paid', '12', '40'],
+        ['trial', '30', '5'],
+      ],
+    ),
+  },
+  {
+    id: 'q-share',
+    marker: 'AS unattributed_share',
+    result: page(
+      [
+        ['unattributed_cost', 'double'],
+        ['attributable_cost', 'double'],
+        ['unattributed_share', 'double'],
+      ],
+      // 80 of 1000: 8%, above the 5% threshold.
+      [['80', '1000', '0.08']],
+    ),
+  },
+  {
+    id: 'q-customers',
+    marker: 'alert_type',
+    result: page(
+      [
+        ['alert_type', 'varchar'],
+        ['severity', 'varchar'],
+        ['customer_id', 'varchar'],
+        ['name', 'varchar'],
+        ['tier', 'varchar'],
+        ['plan_status', 'varchar'],
+        ['mrr', 'double'],
+        ['owner_team', 'varchar'],
+        ['cost_30d', 'double'],
+        ['previous_7d', 'double'],
+        ['current_7d', 'double'],
+        ['measured', 'double'],
+        ['threshold', 'double'],
+      ],
+      // 3100 over 30 days against 10000 of MRR: 0.31, above the P1 threshold of 0.25.
+      [
+        [
+          'cost_to_mrr',
+          'P1',
+          'acme',
+          'Acme Robotics',
+          'enterprise',
+          'paid',
+          '10000',
+          'team-data',
+          '3100',
+          '700',
+          '720',
+          '0.31',
+          '0.25',
+        ],
+      ],
+    ),
+  },
+];
+
+function athenaAnswers(): string[] {
+  const sqlById = new Map<string, string>();
+  athena.on(StartQueryExecutionCommand).callsFake(async (input) => {
+    const answer = ANSWERS.find((a) => input.QueryString.includes(a.marker));
+    if (!answer) throw new Error(`unexpected query: ${input.QueryString}`);
+    sqlById.set(answer.id, input.QueryString);
+    return { QueryExecutionId: answer.id };
+  });
+  athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+  athena.on(GetQueryResultsCommand).callsFake(async (input) => {
+    const answer = ANSWERS.find((a) => a.id === input.QueryExecutionId);
+    return answer?.result ?? page([], []);
+  });
+  return ANSWERS.map((a) => a.id).map((id) => sqlById.get(id) ?? '');
+}
+
+function options(): EvaluateRunAlertsOptions {
+  const inputs = new AthenaEngine({
+    client: new AthenaClient({ region: 'eu-west-1' }),
+    workgroup: 'cost-per-customer',
+    database: 'cost_per_customer',
+    resultsBucket: 'cpc-results-111122223333',
+    runId: RUN_ID,
+    sleep: async () => undefined,
+  });
+  const ddb = new DynamoDBClient({ region: 'eu-west-1' });
+  return {
+    engine: new PublishedResultsEngine({ inputs, database: 'cost_per_customer' }),
+    config,
+    store: new DynamoDbStateStore(ddb, { tableName: 'cpc-serving', renotifyDays: config.renotifyDays }),
+    publish: snsPublisher(new SNSClient({ region: 'eu-west-1' }), TOPIC),
+    now: () => NOW,
+  };
+}
+
+const sqlOf = (id: string) =>
+  athena
+    .commandCalls(StartQueryExecutionCommand)
+    .map((call) => call.args[0].input.QueryString ?? '')
+    .find((sql) => sql.includes(ANSWERS.find((a) => a.id === id)?.marker ?? '?')) ?? '';
+
+describe('evaluateRunAlerts', () => {
+  it('evaluates on the published tables as of the latest day - 1, publishes with routing attributes, records it', async () => {
+    athenaAnswers();
+    // unattributed_share for the account was sent 2 days ago: within the 7-day renotify period.
+    dynamodb.on(BatchGetItemCommand).resolves({
+      Responses: {
+        'cpc-serving': [
+          {
+            pk: { S: 'ALERT#unattributed_share|account' },
+            sk: { S: 'SENT' },
+            severity: { S: 'WARNING' },
+            sent_at: { S: '2026-11-04T07:00:00.000Z' },
+          },
+        ],
+      },
+    });
+    dynamodb.on(PutItemCommand).resolves({});
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+
+    const result = await evaluateRunAlerts({ runId: RUN_ID, billingPeriod: '2026-11' }, options());
+
+    expect(result).toEqual({
+      runId: RUN_ID,
+      billingPeriod: '2026-11',
+      asOf: '2026-11-04',
+      evaluated: 2,
+      sent: 1,
+      suppressed: 1,
+      sentAlerts: ['cost_to_mrr|acme|P1'],
+    });
+
+    // The latest usage day is read from every published period; the rules read the window's periods:
+    // D = 2026-11-04, D-29 = 2026-10-06, so October and November.
+    expect(sqlOf('q-asof')).toContain('FROM "cost_per_customer"."daily_summary"');
+    const customerSql = sqlOf('q-customers');
+    expect(customerSql).toContain(
+      `(SELECT * FROM "cost_per_customer"."customer_daily_cost" WHERE billing_period IN ('2026-10', '2026-11'))`,
+    );
+    expect(customerSql).toContain("DATE '2026-11-04'");
+    for (const call of athena.commandCalls(StartQueryExecutionCommand)) {
+      expect(call.args[0].input.QueryString).not.toMatch(/"run_/);
+    }
+
+    // Routed to the owner of the top service over the window (AmazonRDS -> team-db).
+    const expected = {
+      type: 'cost_to_mrr',
+      severity: 'P1',
+      customerId: 'acme',
+      tier: 'enterprise',
+      team: 'team-db',
+    } as Alert;
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      TopicArn: TOPIC,
+      MessageStructure: 'json',
+      MessageAttributes: messageAttributes(expected),
+    });
+    expect(messageAttributes(expected)).toEqual({
+      severity: { DataType: 'String', StringValue: 'P1' },
+      alert_type: { DataType: 'String', StringValue: 'cost_to_mrr' },
+      team: { DataType: 'String', StringValue: 'team-db' },
+      customer_id: { DataType: 'String', StringValue: 'acme' },
+      tier: { DataType: 'String', StringValue: 'enterprise' },
+    });
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '{}');
+    expect(JSON.parse(body.default).content.title).toBe('P1: Acme Robotics costs 31.0% of its MRR');
+
+    // Recorded after the publish, with a TTL of renotify + 1 days.
+    expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, {
+      TableName: 'cpc-serving',
+      Item: expect.objectContaining({
+        pk: { S: 'ALERT#cost_to_mrr|acme' },
+        severity: { S: 'P1' },
+        expires_at: { N: String(NOW.getTime() / 1000 + 8 * 86_400) },
+      }),
+    });
+  });
+
+  it('evaluates nothing for a run that was not published', async () => {
+    const result = await evaluateRunAlerts(
+      { runId: RUN_ID, billingPeriod: '2026-11', published: false },
+      options(),
+    );
+    expect(result).toMatchObject({ asOf: null, evaluated: 0, sent: 0 });
+    expect(athena).toHaveReceivedCommandTimes(StartQueryExecutionCommand, 0);
+  });
+});
+
+describe('PublishedResultsEngine', () => {
+  const inputs = { tableRef: (name: string) => `<input ${name}>`, query: async () => [] };
+
+  it('maps results to the published Glue tables and inputs to the wrapped engine', () => {
+    const engine = new PublishedResultsEngine({ inputs, database: 'cost_per_customer' });
+    expect(engine.tableRef('customer_daily_cost')).toBe('"cost_per_customer"."customer_daily_cost"');
+    expect(engine.tableRef('customers')).toBe('<input customers>');
+    expect(engine.forPeriods(['2026-10']).tableRef('daily_summary')).toBe(
+      `(SELECT * FROM "cost_per_customer"."daily_summary" WHERE billing_period IN ('2026-10'))`,
+    );
+  });
+
+  it('is read-only and knows no run table', async () => {
+    const engine = new PublishedResultsEngine({ inputs, database: 'cost_per_customer' });
+    expect(() => engine.tableRef('allocated_cost')).toThrow(ReadOnlyEngineError);
+    await expect(engine.createTable('customer_daily_cost')).rejects.toBeInstanceOf(ReadOnlyEngineError);
+    expect(() => engine.forPeriods(["2026-10'; DROP"])).toThrow();
+  });
+});
+
+describe('the evaluate-alerts handler configuration', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('fails at load on an invalid ALERT_CONFIG, naming it', async () => {
+    vi.stubEnv('DATABASE', 'cost_per_customer');
+    vi.stubEnv('WORKGROUP', 'cost-per-customer');
+    vi.stubEnv('RESULTS_BUCKET', 'cpc-results-111122223333');
+    vi.stubEnv('TABLE_NAME', 'cpc-serving');
+    vi.stubEnv('ALERT_TOPIC_ARN', TOPIC);
+    vi.stubEnv('ALERT_CONFIG', '{"costToMrrP1": 0.1, "costToMrrP2": 0.2}');
+    vi.resetModules();
+    await expect(import('../../lambdas/evaluate-alerts.ts')).rejects.toMatchObject({
+      name: ConfigurationError.name,
+      message: expect.stringMatching(
+        /^invalid Lambda configuration: ALERT_CONFIG: .*costToMrrP1 must be at least costToMrrP2$/,
+      ),
+    });
+  });
+});

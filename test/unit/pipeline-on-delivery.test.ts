@@ -1,0 +1,197 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  NoSuchKey,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConfigurationError } from '../../lib/pipeline/config.ts';
+import { DeliveryEventError, eventObjectKey, handleDeliveryEvent } from '../../lib/pipeline/on-delivery.ts';
+import { ManifestNotFoundError, runIdFor } from '../../lib/pipeline/start-run.ts';
+
+const s3 = mockClient(S3Client);
+const sfn = mockClient(SFNClient);
+beforeEach(() => {
+  s3.reset();
+  sfn.reset();
+});
+
+const BUCKET = 'cpc-cur-111122223333';
+const STATE_MACHINE = 'arn:aws:states:eu-west-1:111122223333:stateMachine:cpc-attribution';
+const EXECUTION_ID = '6d2f3c1e-4b5a-4f7e-9a8b-1c2d3e4f5a6b';
+// A prefix with a space: S3 events encode it as '+', and '=' as %3D.
+const MANIFEST_KEY = 'cur/my exports/cpc-export/metadata/BILLING_PERIOD=2026-10/cpc-export-Manifest.json';
+const ENCODED_MANIFEST_KEY =
+  'cur/my+exports/cpc-export/metadata/BILLING_PERIOD%3D2026-10/cpc-export-Manifest.json';
+const DATA_KEY = 'cur/my exports/cpc-export/data/BILLING_PERIOD=2026-10/cpc-export-00001.snappy.parquet';
+
+const body = (text: string) =>
+  ({ transformToString: async () => text }) as unknown as GetObjectCommandOutput['Body'];
+
+function manifest(): string {
+  return JSON.stringify({
+    executionId: EXECUTION_ID,
+    bucket: BUCKET,
+    billingPeriod: { start: '2026-10-01T00:00:00.000Z', end: '2026-11-01T00:00:00.000Z' },
+    dataFiles: [`s3://${BUCKET}/${DATA_KEY}`],
+  });
+}
+
+function record(key: string, eventName = 'ObjectCreated:Put'): S3EventRecord {
+  return {
+    eventName,
+    s3: { bucket: { name: BUCKET }, object: { key } },
+  } as unknown as S3EventRecord;
+}
+
+const event = (...records: S3EventRecord[]): S3Event => ({ Records: records });
+
+function deliveryExists(): void {
+  s3.on(GetObjectCommand, { Bucket: BUCKET, Key: MANIFEST_KEY }).resolves({ Body: body(manifest()) });
+  s3.on(HeadObjectCommand).resolves({});
+}
+
+const clients = () => ({
+  s3: new S3Client({ region: 'eu-west-1' }),
+  sfn: new SFNClient({ region: 'eu-west-1' }),
+  stateMachineArn: STATE_MACHINE,
+});
+
+describe('eventObjectKey', () => {
+  it('decodes S3 event keys: %XX escapes, and + for a space', () => {
+    expect(eventObjectKey(ENCODED_MANIFEST_KEY)).toBe(MANIFEST_KEY);
+    expect(eventObjectKey('a%2Bb+c')).toBe('a+b c');
+  });
+});
+
+describe('handleDeliveryEvent', () => {
+  it('starts a run for the manifest and ignores data files and other events', async () => {
+    deliveryExists();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:exec`, startDate: new Date() });
+    const summary = await handleDeliveryEvent(
+      event(
+        record(ENCODED_MANIFEST_KEY),
+        record(DATA_KEY.replaceAll(' ', '+')),
+        record(ENCODED_MANIFEST_KEY, 'ObjectRemoved:Delete'),
+      ),
+      clients(),
+    );
+    expect(summary).toMatchObject({ started: 1, duplicate: 0, incomplete: 0, empty: 0, ignored: 2 });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: STATE_MACHINE,
+      name: runIdFor('2026-10', EXECUTION_ID),
+    });
+  });
+
+  it("ignores S3's test event, which has no records", async () => {
+    const summary = await handleDeliveryEvent(
+      { Service: 'Amazon S3', Event: 's3:TestEvent' } as never,
+      clients(),
+    );
+    expect(summary).toMatchObject({ started: 0, ignored: 0 });
+    expect(s3).toHaveReceivedCommandTimes(GetObjectCommand, 0);
+  });
+
+  it('counts a delivery whose data files are missing as incomplete', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: body(manifest()) });
+    s3.on(HeadObjectCommand).rejects(Object.assign(new Error('not found'), { name: 'NotFound' }));
+    const summary = await handleDeliveryEvent(event(record(ENCODED_MANIFEST_KEY)), clients());
+    expect(summary).toMatchObject({ started: 0, incomplete: 1 });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+  });
+
+  it('handles every manifest, then throws one error naming the failures, with the counts of the rest', async () => {
+    const otherKey = 'cur/other/cpc-other/metadata/BILLING_PERIOD=2026-10/cpc-other-Manifest.json';
+    deliveryExists();
+    s3.on(GetObjectCommand, { Key: otherKey }).rejects(new NoSuchKey({ message: 'gone', $metadata: {} }));
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:exec`, startDate: new Date() });
+    const handled = handleDeliveryEvent(event(record(otherKey), record(ENCODED_MANIFEST_KEY)), clients());
+    await expect(handled).rejects.toBeInstanceOf(DeliveryEventError);
+    const error = (await handled.catch((e: unknown) => e)) as DeliveryEventError;
+    expect(error.errors).toHaveLength(1);
+    expect(error.errors[0]).toBeInstanceOf(ManifestNotFoundError);
+    expect(error.summary.started).toBe(1);
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+});
+
+describe('the on-delivery handler', () => {
+  let handler: (event: S3Event, context: Context) => Promise<unknown>;
+  const context = {
+    functionName: 'cpc-on-delivery',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:cpc-on-delivery',
+    memoryLimitInMB: '256',
+    awsRequestId: 'req-1',
+    getRemainingTimeInMillis: () => 30_000,
+  } as unknown as Context;
+
+  beforeAll(async () => {
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE);
+    vi.resetModules();
+    ({ handler } = await import('../../lambdas/on-delivery.ts'));
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('fails at load, naming the variable, when STATE_MACHINE_ARN is missing', async () => {
+    vi.stubEnv('STATE_MACHINE_ARN', undefined);
+    vi.resetModules();
+    // resetModules loads a fresh copy of config.ts, so the class is matched by name.
+    await expect(import('../../lambdas/on-delivery.ts')).rejects.toMatchObject({
+      name: ConfigurationError.name,
+      problems: ['STATE_MACHINE_ARN: is not set'],
+    });
+    vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE);
+  });
+
+  it('starts one execution for a manifest event that arrives twice, and counts the repeat', async () => {
+    deliveryExists();
+    // The service refuses a second execution of the same name: the second event gets ExecutionAlreadyExists.
+    sfn
+      .on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: `${STATE_MACHINE}:exec`, startDate: new Date() })
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    const addMetric = vi.spyOn(Metrics.prototype, 'addMetric');
+
+    // One event holding the manifest twice (S3 may batch), then the same event again (an async retry).
+    const delivery = event(record(ENCODED_MANIFEST_KEY), record(ENCODED_MANIFEST_KEY));
+    const first = await handler(delivery, context);
+    const second = await handler(delivery, context);
+
+    expect(first).toEqual({ started: 1, duplicate: 1, incomplete: 0, empty: 0, ignored: 0 });
+    // The repeat inside the event, and the refused start.
+    expect(second).toEqual({ started: 0, duplicate: 2, incomplete: 0, empty: 0, ignored: 0 });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 2);
+    const names = sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input.name);
+    expect(names).toEqual([runIdFor('2026-10', EXECUTION_ID), runIdFor('2026-10', EXECUTION_ID)]);
+    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
+    expect(input).toEqual({
+      billingPeriod: '2026-10',
+      executionId: EXECUTION_ID,
+      format: 'cur2',
+      manifest: { bucket: BUCKET, key: MANIFEST_KEY },
+      dataFiles: 1,
+      runId: runIdFor('2026-10', EXECUTION_ID),
+    });
+    const started = addMetric.mock.calls
+      .filter(([name]) => name === 'RunsStarted')
+      .map(([, , value]) => value);
+    const duplicates = addMetric.mock.calls
+      .filter(([name]) => name === 'DuplicateDeliveries')
+      .map(([, , value]) => value);
+    expect(started).toEqual([1, 0]);
+    expect(duplicates).toEqual([1, 2]);
+    addMetric.mockRestore();
+  });
+});

@@ -1,0 +1,251 @@
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  ListObjectsV2Command,
+  NoSuchKey,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { BILLING_FORMAT_NAMES } from '../../lib/attribution/billing-formats.ts';
+import { defaultRules } from '../../lib/attribution/rules.ts';
+import { InputError } from '../../lib/inputs/input-error.ts';
+import {
+  DeliverySupersededError,
+  PREPARED_RUN_MAX_BYTES,
+  type PrepareRunOptions,
+  prepareRun,
+  STEP_FUNCTIONS_PAYLOAD_LIMIT,
+  UnsupportedBillingFormatError,
+} from '../../lib/pipeline/prepare-run.ts';
+import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
+import { runIdFor } from '../../lib/pipeline/start-run.ts';
+
+const s3 = mockClient(S3Client);
+beforeEach(() => s3.reset());
+
+const CUR_BUCKET = 'cpc-cur-111122223333';
+const DATA_BUCKET = 'cpc-data-111122223333';
+const MANIFEST_KEY = 'cur/cpc-export/metadata/BILLING_PERIOD=2026-10/cpc-export-Manifest.json';
+const EXECUTION_ID = '6d2f3c1e-4b5a-4f7e-9a8b-1c2d3e4f5a6b';
+const RUN_ID = runIdFor('2026-10', EXECUTION_ID);
+const DELIVERED = new Date('2026-10-14T08:03:11Z');
+
+const input = (overrides: Record<string, unknown> = {}) => ({
+  billingPeriod: '2026-10',
+  executionId: EXECUTION_ID,
+  format: 'cur2',
+  manifest: { bucket: CUR_BUCKET, key: MANIFEST_KEY },
+  dataFiles: 3,
+  runId: RUN_ID,
+  ...overrides,
+});
+
+const options = (overrides: Partial<PrepareRunOptions> = {}): PrepareRunOptions => ({
+  s3: new S3Client({ region: 'eu-west-1' }),
+  dataBucket: DATA_BUCKET,
+  resultsBucket: 'cpc-results-111122223333',
+  database: 'cost_per_customer',
+  tenantTagKey: 'customer',
+  costBasis: 'net_amortized',
+  ...overrides,
+});
+
+const body = (text: string) =>
+  ({ transformToString: async () => text }) as unknown as GetObjectCommandOutput['Body'];
+
+const manifest = (executionId = EXECUTION_ID) =>
+  JSON.stringify({
+    executionId,
+    bucket: CUR_BUCKET,
+    billingPeriod: { start: '2026-10-01T00:00:00.000Z' },
+    dataFiles: [`s3://${CUR_BUCKET}/cur/cpc-export/data/BILLING_PERIOD=2026-10/part-0.parquet`],
+  });
+
+const GOOD_CUSTOMERS = [
+  'customer_id,tenant_id,name,tier,plan_status,mrr,start_date,end_date,owner_team',
+  'acme,acme-eu,Acme Robotics,enterprise,paid,10000,2026-01-01,,team-data',
+  'acme,acme-us,Acme Robotics,enterprise,paid,10000,2026-01-01,,team-data',
+  'globex,,Globex,growth,paid,2500,,,',
+  'trialco,,Trial Co,free,trial,0,2026-10-01,,',
+].join('\n');
+
+function delivery({
+  customers = { 'customers/customers.csv': GOOD_CUSTOMERS } as Record<string, string>,
+  rules = undefined as string | undefined,
+  manifestText = manifest(),
+} = {}): void {
+  s3.on(GetObjectCommand, { Bucket: CUR_BUCKET, Key: MANIFEST_KEY }).resolves({
+    Body: body(manifestText),
+    LastModified: DELIVERED,
+  });
+  s3.on(ListObjectsV2Command, { Bucket: DATA_BUCKET, Prefix: 'customers/' }).resolves({
+    Contents: Object.keys(customers).map((Key) => ({ Key, Size: customers[Key]?.length })),
+    IsTruncated: false,
+  });
+  for (const [Key, text] of Object.entries(customers)) {
+    s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key }).resolves({ Body: body(text) });
+  }
+  if (rules === undefined) {
+    s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'rules/rules.json' }).rejects(
+      new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }),
+    );
+  } else {
+    s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'rules/rules.json' }).resolves({ Body: body(rules) });
+  }
+}
+
+describe('prepareRun: a good delivery', () => {
+  it('returns the input with deliveredAt, rules version, the customers checked and the planned statements', async () => {
+    delivery();
+    const prepared = await prepareRun(input(), options());
+    expect(prepared).toMatchObject({
+      ...input(),
+      deliveredAt: '2026-10-14T08:03:11.000Z',
+      rulesVersion: defaultRules().version,
+      rulesSource: 'default-rules.json',
+      // Three customers, four tenants: acme has two.
+      customers: { file: `s3://${DATA_BUCKET}/customers/customers.csv`, tenants: 4 },
+    });
+    expect(prepared.statements.map((s) => `${s.kind}:${s.name}`)).toEqual([
+      'ctas:classified_cost',
+      'check:invalid_line_items',
+      'ctas:allocated_cost',
+      'ctas:customer_daily_cost',
+      'ctas:customer_daily_service_cost',
+      'ctas:unattributed_cost',
+      'ctas:daily_summary',
+      'check:conservation_check',
+    ]);
+    const classified = prepared.statements[0]?.sql ?? '';
+    // One billing period's partition, into the run's own prefix, with the configured tag key.
+    expect(classified).toContain(`billing_period = '2026-10'`);
+    expect(classified).toContain(
+      `external_location = 's3://cpc-results-111122223333/runs/run=${RUN_ID}/classified_cost/'`,
+    );
+    expect(classified).toContain(`'user_customer'`);
+    expect(prepared.cleanup).toHaveLength(6);
+    expect(prepared.cleanup.every((statement) => statement.kind === 'drop')).toBe(true);
+  });
+
+  it('applies the configured tag key and cost basis to a rules file that does not set them', async () => {
+    const rules = JSON.stringify({
+      version: 'acme-3',
+      rules: [{ id: 'tax', match: { lineItemTypes: ['Tax'] }, action: 'exclude' }],
+    });
+    delivery({ rules });
+    const prepared = await prepareRun(input(), options());
+    expect(prepared.rulesVersion).toBe('acme-3');
+    expect(prepared.rulesSource).toBe(`s3://${DATA_BUCKET}/rules/rules.json`);
+    expect(prepared.statements[0]?.sql).toContain(`'user_customer'`);
+    // The line items are inlined into classified_cost, which carries the cost basis.
+    expect(prepared.statements[0]?.sql).toContain(`'net_amortized' AS cost_basis`);
+  });
+
+  it('ignores the zero-byte folder object the console creates', async () => {
+    delivery({ customers: { 'customers/': '', 'customers/customers.csv': GOOD_CUSTOMERS } });
+    const prepared = await prepareRun(input(), options());
+    expect(prepared.customers.tenants).toBe(4);
+  });
+});
+
+describe('prepareRun refuses a bad customer dimension before anything runs', () => {
+  const refusal = async (customers: Record<string, string>) => {
+    delivery({ customers });
+    const error = await prepareRun(input(), options()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    return error as InputError;
+  };
+
+  it('names the file, the column and the row of a bad value', async () => {
+    const bad = GOOD_CUSTOMERS.replace('Globex,growth,paid,2500', 'Globex,growth,paid,25OO');
+    const error = await refusal({ 'customers/customers.csv': bad });
+    // globex is the third data row (the header is not counted).
+    expect(error.location).toEqual({
+      file: `s3://${DATA_BUCKET}/customers/customers.csv`,
+      column: 'mrr',
+      row: 3,
+    });
+    expect(error.message).toBe(
+      `s3://${DATA_BUCKET}/customers/customers.csv, column "mrr", row 3: "25OO" is not a number`,
+    );
+  });
+
+  it('refuses two files: Athena would concatenate them', async () => {
+    const error = await refusal({
+      'customers/customers.csv': GOOD_CUSTOMERS,
+      'customers/customers-old.csv': GOOD_CUSTOMERS,
+    });
+    expect(error.message).toContain(`s3://${DATA_BUCKET}/customers/: 2 objects found`);
+  });
+
+  it('refuses an empty folder, a file that is not .csv, and a header without rows', async () => {
+    expect((await refusal({})).message).toContain('no customers file');
+    expect((await refusal({ 'customers/customers.xlsx': GOOD_CUSTOMERS })).message).toContain(
+      'is not a .csv file',
+    );
+    const headerOnly = GOOD_CUSTOMERS.split('\n')[0] as string;
+    expect((await refusal({ 'customers/c.csv': headerOnly })).message).toContain('no customer rows');
+  });
+
+  it('refuses columns out of the Glue table order, which the CSV SerDe would read into the wrong fields', async () => {
+    const swapped = [
+      'customer_id,name,tenant_id,tier,plan_status,mrr',
+      'acme,Acme Robotics,acme-eu,enterprise,paid,10000',
+    ].join('\n');
+    const error = await refusal({ 'customers/customers.csv': swapped });
+    expect(error.location).toEqual({ file: `s3://${DATA_BUCKET}/customers/customers.csv`, column: 'name' });
+    expect(error.message).toContain('where the customers table reads "tenant_id"');
+  });
+
+  it('does not read rules or plan anything once the customers file is refused', async () => {
+    await refusal({ 'customers/customers.csv': GOOD_CUSTOMERS.replace('paid,2500', 'gold,2500') });
+    expect(s3).not.toHaveReceivedCommandWith(GetObjectCommand, { Key: 'rules/rules.json' });
+  });
+});
+
+describe('prepareRun: other refusals', () => {
+  it('refuses a rules file that is not valid, naming it', async () => {
+    delivery({ rules: '{"version": "x", "rules": [{"id": "a", "match": {}}]}' });
+    await expect(prepareRun(input(), options())).rejects.toThrow(`s3://${DATA_BUCKET}/rules/rules.json`);
+  });
+
+  it('stops a run whose manifest was overwritten by a later delivery', async () => {
+    delivery({ manifestText: manifest('a-later-execution') });
+    const prepared = prepareRun(input(), options());
+    await expect(prepared).rejects.toBeInstanceOf(DeliverySupersededError);
+    await expect(prepared).rejects.toThrow('a later delivery replaced this one');
+  });
+
+  it('refuses a format without a configured billing table', async () => {
+    delivery();
+    await expect(prepareRun(input({ format: 'legacy' }), options())).rejects.toBeInstanceOf(
+      UnsupportedBillingFormatError,
+    );
+  });
+
+  it('refuses an input that is not the execution input, naming the fields', async () => {
+    await expect(prepareRun(input({ billingPeriod: '2026-13', runId: '' }), options())).rejects.toThrow(
+      PipelineInputError,
+    );
+    await expect(prepareRun(input({ billingPeriod: '2026-13' }), options())).rejects.toThrow(
+      'billingPeriod: is not YYYY-MM',
+    );
+  });
+});
+
+describe('prepareRun output fits a Step Functions payload', () => {
+  it.each(BILLING_FORMAT_NAMES)('with the default rules, for %s', async (format) => {
+    delivery();
+    const prepared = await prepareRun(
+      input({ format }),
+      options({ billingTables: { legacy: 'cur_legacy', focus: 'focus' } }),
+    );
+    const bytes = Buffer.byteLength(JSON.stringify(prepared));
+    expect(bytes).toBeLessThan(PREPARED_RUN_MAX_BYTES);
+    expect(PREPARED_RUN_MAX_BYTES).toBeLessThan(STEP_FUNCTIONS_PAYLOAD_LIMIT);
+    // Measured: about 24 KB of SQL; the bound leaves room for an eight-fold growth.
+    expect(bytes).toBeLessThan(STEP_FUNCTIONS_PAYLOAD_LIMIT / 8);
+  });
+});

@@ -1,0 +1,171 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  type GetQueryResultsCommandOutput,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
+import { ConservationError, InvalidLineItemsError } from '../../lib/attribution/pipeline.ts';
+import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
+import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
+import { type PlannedStatement, planAthenaRun } from '../../lib/engine/athena-run-plan.ts';
+import { expectedCheckSql, runCheck, UnexpectedCheckSqlError } from '../../lib/pipeline/run-check.ts';
+
+const athena = mockClient(AthenaClient);
+beforeEach(() => athena.reset());
+
+const RUN_ID = '2026-10_6d2f3c1e-4b5a-4f7e-9a8b-1c2d3e4f5a6b_0123456789abcdef01234567';
+const PLACE = { database: 'cost_per_customer', resultsBucket: 'cpc-results-111122223333' };
+const RUN = { runId: RUN_ID, billingPeriod: '2026-10' };
+
+async function plannedChecks(
+  format: (typeof BILLING_FORMAT_NAMES)[number] = 'cur2',
+  rules = defaultRules(),
+): Promise<Record<string, PlannedStatement>> {
+  const statements = await planAthenaRun(
+    { runId: RUN_ID, format: BILLING_FORMATS[format], rules },
+    {
+      ...PLACE,
+      runPrefix: 'runs',
+      billingPeriod: '2026-10',
+      inputTables: { billing_source: `bill_${format}` },
+    },
+  );
+  return Object.fromEntries(statements.filter((s) => s.kind === 'check').map((s) => [s.name, s]));
+}
+
+const engine = () =>
+  new AthenaEngine({
+    client: new AthenaClient({ region: 'eu-west-1' }),
+    workgroup: 'cost-per-customer',
+    ...PLACE,
+    ...RUN,
+    sleep: async () => undefined,
+  });
+
+function answers(columns: [string, string][], rows: string[][]): void {
+  athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
+  athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+  const page: GetQueryResultsCommandOutput = {
+    $metadata: {},
+    ResultSet: {
+      ResultSetMetadata: { ColumnInfo: columns.map(([Name, Type]) => ({ Name, Type })) },
+      // The first row of the first page repeats the column names.
+      Rows: [columns.map(([name]) => name), ...rows].map((row) => ({
+        Data: row.map((VarCharValue) => ({ VarCharValue })),
+      })),
+    },
+  };
+  athena.on(GetQueryResultsCommand).resolves(page);
+}
+
+const BREACH_COLUMNS: [string, string][] = [
+  ['usage_date', 'date'],
+  ['total_cost', 'double'],
+  ['customer_cost', 'double'],
+  ['unattributed_cost', 'double'],
+  ['excluded_cost', 'double'],
+  ['difference', 'double'],
+];
+
+describe('runCheck', () => {
+  it('throws InvalidLineItemsError when invalid_line_items counts any group', async () => {
+    const { invalid_line_items: statement } = await plannedChecks();
+    answers([['invalid_groups', 'bigint']], [['2']]);
+    const checked = runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE });
+    await expect(checked).rejects.toBeInstanceOf(InvalidLineItemsError);
+    await expect(checked).rejects.toThrow(`run ${RUN_ID}: 2 group(s) of billing line items`);
+    expect(athena).toHaveReceivedCommandWith(StartQueryExecutionCommand, {
+      QueryString: statement?.sql,
+      WorkGroup: 'cost-per-customer',
+      QueryExecutionContext: { Database: 'cost_per_customer' },
+    });
+  });
+
+  it('passes when invalid_line_items counts 0', async () => {
+    const { invalid_line_items: statement } = await plannedChecks();
+    answers([['invalid_groups', 'bigint']], [['0']]);
+    await expect(runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE })).resolves.toEqual({
+      runId: RUN_ID,
+      name: 'invalid_line_items',
+      passed: true,
+    });
+  });
+
+  it('throws ConservationError with the breaches when conservation_check returns rows', async () => {
+    const { conservation_check: statement } = await plannedChecks();
+    // 90 + 5 + 4 = 99 against a total of 100: off by -1.
+    answers(BREACH_COLUMNS, [['2026-10-03', '100', '90', '5', '4', '-1']]);
+    const error = await runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConservationError);
+    expect((error as ConservationError).breaches).toEqual([
+      {
+        usageDate: '2026-10-03',
+        totalCost: 100,
+        customerCost: 90,
+        unattributedCost: 5,
+        excludedCost: 4,
+        difference: -1,
+      },
+    ]);
+    expect((error as Error).message).toBe(
+      'Conservation broken on 1 day(s), first 2026-10-03: customers 90 + unattributed 5 + excluded 4 differs from total 100 by -1',
+    );
+  });
+
+  it('passes when conservation_check returns no row', async () => {
+    const { conservation_check: statement } = await plannedChecks();
+    answers(BREACH_COLUMNS, []);
+    await expect(runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE })).resolves.toMatchObject({
+      passed: true,
+    });
+  });
+
+  it('refuses SQL that is not the planned check, without running it', async () => {
+    const { conservation_check: statement } = await plannedChecks();
+    const tampered = { ...statement, sql: 'SELECT * FROM "cost_per_customer"."customers"' };
+    await expect(
+      runCheck({ ...RUN, statement: tampered }, { engine: engine(), ...PLACE }),
+    ).rejects.toBeInstanceOf(UnexpectedCheckSqlError);
+    // Another run's check is refused too: it reads that run's tables.
+    const other = { ...RUN, runId: '2026-10_other_0123456789abcdef01234567' };
+    await expect(runCheck({ ...other, statement }, { engine: engine(), ...PLACE })).rejects.toBeInstanceOf(
+      UnexpectedCheckSqlError,
+    );
+    expect(athena).toHaveReceivedCommandTimes(StartQueryExecutionCommand, 0);
+  });
+
+  it('refuses a statement that is not a check', async () => {
+    const statement = { name: 'classified_cost', kind: 'ctas', sql: 'CREATE TABLE x AS SELECT 1' };
+    await expect(runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE })).rejects.toThrow(
+      /statement\.name|statement\.kind/,
+    );
+  });
+});
+
+describe('expectedCheckSql', () => {
+  it('is the plan’s check text whatever the billing format and the rules', async () => {
+    const custom = parseRules(
+      {
+        version: 'custom-9',
+        costBasis: 'unblended',
+        tenantTagKey: 'org',
+        rules: [{ id: 'all', match: {}, driver: 'requests' }],
+      },
+      'custom',
+    );
+    for (const format of BILLING_FORMAT_NAMES) {
+      for (const rules of [defaultRules(), custom]) {
+        const checks = await plannedChecks(format, rules);
+        expect(checks.invalid_line_items?.sql).toBe(expectedCheckSql('invalid_line_items', RUN, PLACE));
+        expect(checks.conservation_check?.sql).toBe(expectedCheckSql('conservation_check', RUN, PLACE));
+      }
+    }
+  });
+});
