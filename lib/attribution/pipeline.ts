@@ -120,12 +120,12 @@ export async function runAttribution(
     else await engine.createTable(stage.name, select);
     lap(stage.name);
     if (stage.name === 'classified_cost') {
-      const [check] = await engine.query(
-        renderSql(loadSqlFile('attribution/invalid_line_items.sql'), values, 'invalid_line_items.sql'),
+      failOnCheckRows(
+        'invalid_line_items',
+        await engine.query(
+          renderSql(loadSqlFile('attribution/invalid_line_items.sql'), values, 'invalid_line_items.sql'),
+        ),
       );
-      if (Number(check?.invalid_groups ?? 0) > 0) {
-        throw new InvalidLineItemsError('billing data has unparseable dates or non-finite costs');
-      }
       lap('invalid_line_items');
     }
   }
@@ -133,8 +133,29 @@ export async function runAttribution(
     renderSql(loadSqlFile('attribution/conservation_check.sql'), values, 'conservation_check.sql'),
   );
   lap('conservation_check');
-  if (breaches.length > 0) throw new ConservationError(breaches.map(toBreach));
+  failOnCheckRows('conservation_check', breaches);
   return timings;
+}
+
+/**
+ * Fails a run on what one of its checks returned, the same way wherever the check ran (locally, or in
+ * the deployed run-check step): `invalid_line_items` with a count above 0 throws
+ * {@link InvalidLineItemsError}; any row of `conservation_check` throws {@link ConservationError}.
+ */
+export function failOnCheckRows(
+  check: 'invalid_line_items' | 'conservation_check',
+  rows: readonly Row[],
+): void {
+  if (check === 'invalid_line_items') {
+    const invalid = Number(rows[0]?.invalid_groups ?? 0);
+    if (invalid > 0) {
+      throw new InvalidLineItemsError(
+        `${invalid} group(s) of billing line items have unparseable dates or non-finite costs`,
+      );
+    }
+  } else if (rows.length > 0) {
+    throw new ConservationError(rows.map(toBreach));
+  }
 }
 
 function toBreach(row: Row): ConservationBreach {

@@ -1,15 +1,10 @@
 import * as z from 'zod';
 import { BILLING_FORMATS } from '../attribution/billing-formats.ts';
-import {
-  type ConservationBreach,
-  ConservationError,
-  InvalidLineItemsError,
-  renderAttributionSql,
-} from '../attribution/pipeline.ts';
+import { failOnCheckRows, InvalidLineItemsError, renderAttributionSql } from '../attribution/pipeline.ts';
 import { defaultRules } from '../attribution/rules.ts';
 import { AthenaRunLayout } from '../engine/athena-engine.ts';
 import { RUN_CHECKS, type RunCheckName } from '../engine/athena-run-plan.ts';
-import type { QueryEngine, Row } from '../engine/query-engine.ts';
+import type { QueryEngine } from '../engine/query-engine.ts';
 import { billingPeriodSchema, parseInput, RUNS_PREFIX, runIdSchema } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
@@ -91,30 +86,19 @@ export async function runCheck(input: unknown, options: RunCheckOptions): Promis
     );
   }
   const rows = await options.engine.query(expected);
-  if (statement.name === 'invalid_line_items') {
-    const invalid = Number(rows[0]?.invalid_groups ?? 0);
-    if (invalid > 0) {
-      options.logger?.warn('Run has invalid line items', { runId, invalidGroups: invalid });
-      throw new InvalidLineItemsError(
-        `run ${runId}: ${invalid} group(s) of billing line items have unparseable dates or non-finite costs`,
-      );
-    }
-  } else if (rows.length > 0) {
-    const breaches = rows.map(toBreach);
-    options.logger?.warn('Run breaks conservation', { runId, days: breaches.length, first: breaches[0] });
-    throw new ConservationError(breaches);
+  try {
+    failOnCheckRows(statement.name, rows);
+  } catch (error) {
+    options.logger?.warn('Run check failed', {
+      runId,
+      check: statement.name,
+      reason: (error as Error).message,
+    });
+    // Operators read the run id first; the conservation error already names the day and the difference.
+    if (error instanceof InvalidLineItemsError)
+      throw new InvalidLineItemsError(`run ${runId}: ${error.message}`);
+    throw error;
   }
   options.logger?.info('Check passed', { runId, check: statement.name });
   return { runId, name: statement.name, passed: true };
-}
-
-function toBreach(row: Row): ConservationBreach {
-  return {
-    usageDate: String(row.usage_date),
-    totalCost: Number(row.total_cost),
-    customerCost: Number(row.customer_cost),
-    unattributedCost: Number(row.unattributed_cost),
-    excludedCost: Number(row.excluded_cost),
-    difference: Number(row.difference),
-  };
 }
