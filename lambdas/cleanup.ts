@@ -22,20 +22,14 @@
  * - `dynamodb:GetItem` on the serving table;
  * - `s3:ListBucket` (prefix `runs/*`) and `s3:PutObjectTagging` on `runs/*` of the results bucket.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
-import middy from '@middy/core';
 import * as z from 'zod';
 import { type CleanupResult, cleanupRun } from '../lib/pipeline/cleanup.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
-import { runLogger } from './run-logger.ts';
+import { observability } from './observability.ts';
 
 const SERVICE = 'cleanup';
 const config = readConfig({
@@ -46,10 +40,7 @@ const config = readConfig({
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
-const logger = new Logger({ serviceName: SERVICE });
-const metrics = new Metrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: SERVICE });
-const tracer = new Tracer({ serviceName: SERVICE });
-const log = runLogger(logger);
+const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const glue = tracer.captureAWSv3Client(new GlueClient({}));
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -70,7 +61,4 @@ export const lambdaHandler = async (event: unknown): Promise<CleanupResult> => {
   return result;
 };
 
-export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .use(captureLambdaHandler(tracer));
+export const handler = wrap(lambdaHandler);

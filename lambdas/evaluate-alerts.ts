@@ -26,16 +26,10 @@
  * - `dynamodb:BatchGetItem`, `dynamodb:PutItem` on the serving table;
  * - `sns:Publish` on the alert topic (+ `kms:GenerateDataKey`, `kms:Decrypt` on its key).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import middy from '@middy/core';
 import * as z from 'zod';
 import { parseAlertConfig } from '../lib/alerts/alert-config.ts';
 import { DynamoDbStateStore } from '../lib/alerts/dynamodb-state-store.ts';
@@ -49,7 +43,7 @@ import {
 } from '../lib/pipeline/evaluate-alerts.ts';
 import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
-import { runLogger } from './run-logger.ts';
+import { observability } from './observability.ts';
 
 const SERVICE = 'evaluate-alerts';
 const config = readConfig({
@@ -70,10 +64,7 @@ const alertConfig = (() => {
   }
 })();
 
-const logger = new Logger({ serviceName: SERVICE });
-const metrics = new Metrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: SERVICE });
-const tracer = new Tracer({ serviceName: SERVICE });
-const log = runLogger(logger);
+const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 const sns = tracer.captureAWSv3Client(new SNSClient({}));
@@ -105,7 +96,4 @@ export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsRe
   return result;
 };
 
-export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .use(captureLambdaHandler(tracer));
+export const handler = wrap(lambdaHandler);

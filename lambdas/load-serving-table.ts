@@ -36,16 +36,10 @@
  * - `dynamodb:GetItem`, `dynamodb:BatchGetItem`, `dynamodb:BatchWriteItem` on the serving table,
  *   `dynamodb:Query` on its index `gsi1`.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import middy from '@middy/core';
 import * as z from 'zod';
 import { AthenaEngine } from '../lib/engine/athena-engine.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
@@ -55,7 +49,7 @@ import {
   loadServingTable,
 } from '../lib/pipeline/load-serving-table.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
-import { runLogger } from './run-logger.ts';
+import { observability } from './observability.ts';
 
 const SERVICE = 'load-serving-table';
 const config = readConfig({
@@ -67,10 +61,7 @@ const config = readConfig({
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
-const logger = new Logger({ serviceName: SERVICE });
-const metrics = new Metrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: SERVICE });
-const tracer = new Tracer({ serviceName: SERVICE });
-const log = runLogger(logger);
+const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
@@ -103,7 +94,4 @@ export const lambdaHandler = async (event: unknown): Promise<LoadServingResult> 
   return result;
 };
 
-export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .use(captureLambdaHandler(tracer));
+export const handler = wrap(lambdaHandler);

@@ -23,15 +23,9 @@
  *   reads as 404 rather than 403; `kms:Decrypt` on the data key;
  * - `states:StartExecution` on the state machine.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
 import * as z from 'zod';
 import { env, readConfig } from '../lib/pipeline/config.ts';
@@ -40,7 +34,7 @@ import {
   type DeliverySummary,
   handleDeliveryEvent,
 } from '../lib/pipeline/on-delivery.ts';
-import { runLogger } from './run-logger.ts';
+import { observability } from './observability.ts';
 
 const SERVICE = 'on-delivery';
 const config = readConfig({
@@ -48,10 +42,7 @@ const config = readConfig({
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
-const logger = new Logger({ serviceName: SERVICE });
-const metrics = new Metrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: SERVICE });
-const tracer = new Tracer({ serviceName: SERVICE });
-const log = runLogger(logger);
+const { logger, metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const sfn = tracer.captureAWSv3Client(new SFNClient({}));
 
@@ -80,7 +71,4 @@ export const lambdaHandler = async (event: S3Event): Promise<Omit<DeliverySummar
   }
 };
 
-export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .use(captureLambdaHandler(tracer));
+export const handler = wrap(lambdaHandler);

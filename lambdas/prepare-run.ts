@@ -28,20 +28,14 @@
  *   `customers/*` and `rules/rules.json` (and `s3:ListBucket` on `rules/` so a missing rules file reads
  *   as NoSuchKey, not AccessDenied); `kms:Decrypt`.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
-import middy from '@middy/core';
 import * as z from 'zod';
 import { COST_BASES } from '../lib/attribution/rules.ts';
 import { InputError } from '../lib/inputs/input-error.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { type PreparedRun, prepareRun } from '../lib/pipeline/prepare-run.ts';
-import { runLogger } from './run-logger.ts';
+import { observability } from './observability.ts';
 
 const SERVICE = 'prepare-run';
 const glueTable = () => z.string().regex(/^[a-z0-9_]{1,255}$/, 'is not a Glue table name');
@@ -57,10 +51,7 @@ const config = readConfig({
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
-const logger = new Logger({ serviceName: SERVICE });
-const metrics = new Metrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: SERVICE });
-const tracer = new Tracer({ serviceName: SERVICE });
-const log = runLogger(logger);
+const { logger, metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
 export const lambdaHandler = async (event: unknown): Promise<PreparedRun> => {
@@ -90,8 +81,5 @@ export const lambdaHandler = async (event: unknown): Promise<PreparedRun> => {
   }
 };
 
-export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  // The response is ~24 KB of SQL: too much for trace metadata (an X-Ray segment holds 64 KB in all).
-  .use(captureLambdaHandler(tracer, { captureResponse: false }));
+// The response is ~24 KB of SQL: too much for trace metadata (an X-Ray segment holds 64 KB in all).
+export const handler = wrap(lambdaHandler, { captureResponse: false });

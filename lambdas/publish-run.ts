@@ -28,20 +28,14 @@
  *   `runs/*` (no version id is given, so the current version is tagged);
  * - `kms:Decrypt`, `kms:GenerateDataKey` on the key the serving table is encrypted with.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GlueClient } from '@aws-sdk/client-glue';
 import { S3Client } from '@aws-sdk/client-s3';
-import middy from '@middy/core';
 import * as z from 'zod';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { type PublishRunResult, publishRun } from '../lib/pipeline/publish-run.ts';
-import { runLogger } from './run-logger.ts';
+import { observability } from './observability.ts';
 
 const SERVICE = 'publish-run';
 const config = readConfig({
@@ -52,10 +46,7 @@ const config = readConfig({
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
-const logger = new Logger({ serviceName: SERVICE });
-const metrics = new Metrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: SERVICE });
-const tracer = new Tracer({ serviceName: SERVICE });
-const log = runLogger(logger);
+const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 const glue = tracer.captureAWSv3Client(new GlueClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -80,7 +71,4 @@ export const lambdaHandler = async (event: unknown): Promise<PublishRunResult> =
   return result;
 };
 
-export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .use(captureLambdaHandler(tracer));
+export const handler = wrap(lambdaHandler);

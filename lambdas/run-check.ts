@@ -24,21 +24,15 @@
  *   bucket `s3:GetObject`, `s3:PutObject`, `s3:GetBucketLocation`, `s3:ListBucket`,
  *   `s3:AbortMultipartUpload` under `athena/`; `kms:Decrypt`, `kms:GenerateDataKey` on the data key.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
-import middy from '@middy/core';
 import * as z from 'zod';
 import { ConservationError, InvalidLineItemsError } from '../lib/attribution/pipeline.ts';
 import { AthenaEngine } from '../lib/engine/athena-engine.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { type RunCheckResult, runCheck, runCheckInputSchema } from '../lib/pipeline/run-check.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
-import { runLogger } from './run-logger.ts';
+import { observability } from './observability.ts';
 
 const SERVICE = 'run-check';
 const config = readConfig({
@@ -49,10 +43,7 @@ const config = readConfig({
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
-const logger = new Logger({ serviceName: SERVICE });
-const metrics = new Metrics({ namespace: config.POWERTOOLS_METRICS_NAMESPACE, serviceName: SERVICE });
-const tracer = new Tracer({ serviceName: SERVICE });
-const log = runLogger(logger);
+const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 
 export const lambdaHandler = async (event: unknown): Promise<RunCheckResult> => {
@@ -83,7 +74,4 @@ export const lambdaHandler = async (event: unknown): Promise<RunCheckResult> => 
   }
 };
 
-export const handler = middy(lambdaHandler)
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .use(captureLambdaHandler(tracer));
+export const handler = wrap(lambdaHandler);
