@@ -6,7 +6,9 @@ import { Catalog } from './constructs/catalog.ts';
 import { CurExport } from './constructs/cur-export.ts';
 import { EncryptionKey } from './constructs/encryption-key.ts';
 import { cur2Columns } from './constructs/glue-schemas.ts';
+import { acknowledgeRunPipelineFindings } from './constructs/nag-findings.ts';
 import { QueryWorkgroup } from './constructs/query-workgroup.ts';
+import { RunPipeline } from './constructs/run-pipeline.ts';
 import { ServingTable } from './constructs/serving-table.ts';
 import { Storage } from './constructs/storage.ts';
 
@@ -27,6 +29,8 @@ export class CostPerCustomer extends Construct {
   readonly queryWorkgroup: QueryWorkgroup;
   readonly servingTable: ServingTable;
   readonly alerting: Alerting;
+  /** The attribution run: Lambdas, state machine, S3 trigger, dead-letter queue and alarms. */
+  readonly pipeline: RunPipeline;
   /** Present when `createCurExport` is true. */
   readonly curExport?: CurExport;
 
@@ -67,6 +71,30 @@ export class CostPerCustomer extends Construct {
         ? { slack: { workspaceId: config.slackWorkspaceId, channelId: config.slackChannelId } }
         : {}),
     });
+
+    this.pipeline = new RunPipeline(this, 'Pipeline', {
+      curBucket: this.storage.curBucket,
+      dataBucket: this.storage.dataBucket,
+      resultsBucket: this.storage.resultsBucket,
+      queryResultsBucket: this.storage.queryResultsBucket,
+      encryptionKey,
+      databaseName: this.catalog.databaseName,
+      workgroupName: this.queryWorkgroup.workgroupName,
+      servingTable: this.servingTable.table,
+      alertTopic: this.alerting.alertTopic,
+      operationsTopic: this.alerting.operationsTopic,
+      config: {
+        curPrefix: config.curPrefix,
+        curExportName: config.curExportName,
+        tenantTagKey: config.tenantTagKey,
+        costBasis: config.costBasis,
+        alerts: config.alerts,
+      },
+      removalPolicy,
+    });
+    // The queries name the workgroup and database by name: create them first.
+    this.pipeline.node.addDependency(this.queryWorkgroup.workgroup, this.catalog.database);
+    acknowledgeRunPipelineFindings(this.pipeline);
 
     if (config.createCurExport) {
       const curBucket = this.storage.curBucket;

@@ -1,5 +1,6 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import type { RunPipeline } from './run-pipeline.ts';
 
 /**
  * How cdk-nag writes a value (an ARN, usually) inside a finding id: literal text as is, a `Ref` as
@@ -23,4 +24,77 @@ export function nagFindingText(scope: IConstruct, value: unknown): string {
     throw new Error(`Cannot write ${JSON.stringify(part)} as cdk-nag does`);
   };
   return render(Stack.of(scope).resolve(value));
+}
+
+/**
+ * The cdk-nag AwsSolutions findings of the run pipeline that stay, each acknowledged by its exact id
+ * with the reason it is accepted. Acknowledged on the pipeline construct, so they cover its roles and
+ * nothing outside it (but the S3 notification handler CDK adds at the stack's root).
+ */
+export function acknowledgeRunPipelineFindings(pipeline: RunPipeline): void {
+  const acknowledge = (id: string, reason: string, scope: IConstruct = pipeline) =>
+    Validations.of(scope).acknowledge({ id, reason });
+  const iam5 = (detail: string) => `AwsSolutions-IAM5[${detail}]`;
+
+  acknowledge(
+    'AwsSolutions-L1',
+    'The pipeline functions run on Node.js 22 (a supported LTS runtime): the bundling targets node22 and the integration test loads the bundles on it.',
+  );
+  acknowledge(
+    'AwsSolutions-SQS3',
+    'This queue is the dead-letter destination of on-delivery (Lambda on-failure destination), which cdk-nag does not see as a DLQ use; a DLQ of a DLQ would only hide the messages further.',
+  );
+  acknowledge(
+    iam5('Resource::*'),
+    'X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs delivery actions of the state machine have no resource-level permissions.',
+  );
+  for (const [action, reason] of [
+    ['s3:GetObject*', 'from bucket.grantRead/grantReadWrite, limited to one key prefix of one bucket'],
+    ['s3:GetBucket*', 'from bucket.grantRead/grantReadWrite, on the pipeline buckets only'],
+    ['s3:List*', 'from bucket.grantRead/grantReadWrite, on the pipeline buckets only'],
+    [
+      's3:DeleteObject*',
+      'from bucket.grantReadWrite, limited to runs/ or athena/ (Athena replaces its own output)',
+    ],
+    [
+      's3:Abort*',
+      'from bucket.grantReadWrite: multipart uploads of Athena output, limited to runs/ or athena/',
+    ],
+    ['kms:GenerateDataKey*', 'from the key grants of bucket, table and topic grants: the stack CMK only'],
+    ['kms:ReEncrypt*', 'from the key grants of bucket and table grants: the stack CMK only'],
+  ] as const) {
+    acknowledge(iam5(`Action::${action}`), `Wildcard action ${reason}.`);
+  }
+  for (const { bucket, pattern } of pipeline.grantedPrefixes) {
+    acknowledge(
+      iam5(`Resource::${nagFindingText(pipeline, bucket.arnForObjects(pattern))}`),
+      `Objects under one prefix (${pattern}) of one bucket: the keys are per run, billing period or file, unknown at deploy time.`,
+    );
+  }
+  acknowledge(
+    iam5(`Resource::${nagFindingText(pipeline, pipeline.glueArns.runTables)}`),
+    'The per-run Glue tables (run_<run id>_<name>) are created by the run itself; their names are unknown at deploy time.',
+  );
+  acknowledge(
+    iam5(`Resource::${nagFindingText(pipeline, `${pipeline.servingTableArn}/index/*`)}`),
+    'From table.grantReadData/grantReadWriteData: the indexes of the serving table (load-serving-table queries gsi1).',
+  );
+  for (const [name, fn] of Object.entries(pipeline.functions)) {
+    if (name === 'on-delivery') continue;
+    acknowledge(
+      iam5(`Resource::${nagFindingText(pipeline, `${fn.functionArn}:*`)}`),
+      `From the LambdaInvoke task: versions and aliases of the ${name} function only.`,
+    );
+  }
+
+  const notificationsHandler = Stack.of(pipeline).node.children.find((child) =>
+    child.node.id.startsWith('BucketNotificationsHandler'),
+  );
+  if (notificationsHandler) {
+    acknowledge(
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'The CDK-provided handler that sets the CUR bucket notification at deploy time; the managed policy only lets it write its own logs.',
+      notificationsHandler,
+    );
+  }
 }
