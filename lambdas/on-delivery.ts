@@ -14,8 +14,13 @@
  * Errors: `DeliveryEventError` when any manifest failed (unreadable `ManifestError`, missing
  * `ManifestNotFoundError`, AWS errors); the others were handled, and retrying the event is safe.
  *
- * Environment: `STATE_MACHINE_ARN` (required), `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`).
- * Metrics: `RunsStarted`, `DuplicateDeliveries`, `IncompleteDeliveries`.
+ * Re-run: invoked directly with `{ "rerun": { "billingPeriod": "YYYY-MM" } }`, it starts a new run of
+ * the period's latest CUR 2.0 delivery (lib/pipeline/on-delivery.ts `handleRerunRequest`) and returns
+ * the start result (`status`, `executionName`, `executionArn`).
+ *
+ * Environment: `STATE_MACHINE_ARN`, `CUR_BUCKET`, `CUR_PREFIX`, `CUR_EXPORT_NAME` (required),
+ * `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`).
+ * Metrics: `RunsStarted`, `DuplicateDeliveries`, `IncompleteDeliveries`, `RerunsStarted`.
  *
  * Permissions:
  * - `s3:GetObject` on the CUR bucket's export prefix (manifests, and HeadObject of data files); and
@@ -33,12 +38,18 @@ import {
   DeliveryEventError,
   type DeliverySummary,
   handleDeliveryEvent,
+  handleRerunRequest,
+  isRerunRequest,
 } from '../lib/pipeline/on-delivery.ts';
+import type { StartRunResult } from '../lib/pipeline/start-run.ts';
 import { observability } from './observability.ts';
 
 const SERVICE = 'on-delivery';
 const config = readConfig({
   STATE_MACHINE_ARN: env.arn('states'),
+  CUR_BUCKET: env.bucket(),
+  CUR_PREFIX: z.string().min(1),
+  CUR_EXPORT_NAME: z.string().min(1),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
@@ -52,9 +63,24 @@ function count(summary: Omit<DeliverySummary, 'results'>): void {
   metrics.addMetric('IncompleteDeliveries', MetricUnit.Count, summary.incomplete);
 }
 
-export const lambdaHandler = async (event: S3Event): Promise<Omit<DeliverySummary, 'results'>> => {
+export const lambdaHandler = async (
+  event: S3Event | { rerun: unknown },
+): Promise<Omit<DeliverySummary, 'results'> | StartRunResult> => {
+  if (isRerunRequest(event)) {
+    const result = await handleRerunRequest(event, {
+      s3,
+      sfn,
+      stateMachineArn: config.STATE_MACHINE_ARN,
+      curBucket: config.CUR_BUCKET,
+      curPrefix: config.CUR_PREFIX,
+      exportName: config.CUR_EXPORT_NAME,
+      logger: log,
+    });
+    metrics.addMetric('RerunsStarted', MetricUnit.Count, result.status === 'started' ? 1 : 0);
+    return result;
+  }
   try {
-    const { results: _results, ...summary } = await handleDeliveryEvent(event, {
+    const { results: _results, ...summary } = await handleDeliveryEvent(event as S3Event, {
       s3,
       sfn,
       stateMachineArn: config.STATE_MACHINE_ARN,

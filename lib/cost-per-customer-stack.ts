@@ -150,6 +150,14 @@ export class CostPerCustomerStack extends Stack {
         'SNS topic of cost alerts (subscribe with a filter)',
       ],
       OperationsTopicArn: [product.alerting.operationsTopic.topicArn, 'SNS topic of pipeline failures'],
+      StateMachineArn: [
+        product.pipeline.stateMachine.stateMachineArn,
+        'The attribution run: one execution per run',
+      ],
+      OnDeliveryFunctionName: [
+        product.pipeline.functions['on-delivery'].functionName,
+        'Invoke with {"rerun":{"billingPeriod":"YYYY-MM"}} to re-run a billing period',
+      ],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });

@@ -462,7 +462,12 @@ export class RunPipeline extends Construct {
     const onDelivery = fn(
       'on-delivery',
       256,
-      { STATE_MACHINE_ARN: machine.stateMachineArn },
+      {
+        STATE_MACHINE_ARN: machine.stateMachineArn,
+        CUR_BUCKET: curBucket.bucketName,
+        CUR_PREFIX: config.curPrefix,
+        CUR_EXPORT_NAME: config.curExportName,
+      },
       { retryAttempts: 2, onFailure: new destinations.SqsDestination(this.deadLetterQueue) },
     );
     curBucket.grantRead(onDelivery, `${exportPrefix}/*`);

@@ -1,7 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { S3Event } from 'aws-lambda';
+import * as z from 'zod';
 import { isManifestKey } from './manifest.ts';
+import { billingPeriodSchema, parseInput } from './run-contract.ts';
 import { type RunLogger, type StartRunResult, startRunForManifest } from './start-run.ts';
 
 /** What one S3 event did, counted per manifest object (repeats inside one event count as duplicates). */
@@ -120,4 +122,53 @@ export async function handleDeliveryEvent(
     );
   }
   return summary;
+}
+
+/** A request to re-run a billing period, sent by invoking on-delivery directly (README, "Re-run"). */
+export const rerunRequestSchema = z.object({
+  rerun: z.object({ billingPeriod: billingPeriodSchema }).strict(),
+});
+export type RerunRequest = z.infer<typeof rerunRequestSchema>;
+
+export function isRerunRequest(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && 'rerun' in event;
+}
+
+export interface HandleRerunOptions extends HandleDeliveryOptions {
+  /** The CUR bucket and the export the stack reads: `<curPrefix>/<exportName>`. */
+  readonly curBucket: string;
+  readonly curPrefix: string;
+  readonly exportName: string;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** Where AWS Data Exports writes the CUR 2.0 manifest of a billing period (aws-pipeline.md, step 1). */
+export function cur2ManifestKey(curPrefix: string, exportName: string, billingPeriod: string): string {
+  return `${curPrefix}/${exportName}/metadata/BILLING_PERIOD=${billingPeriod}/${exportName}-Manifest.json`;
+}
+
+/**
+ * Re-runs a billing period on its latest delivery, for when the customers, rules or telemetry changed:
+ * reads the period's current manifest, checks its data files like a delivery, and starts a new run
+ * (see `rerunRequestedAt` of {@link startRunForManifest}). The run publishes like any other: only when
+ * its checks pass, and only if no later delivery was published meanwhile.
+ *
+ * @throws PipelineInputError for a request that is not `{ "rerun": { "billingPeriod": "YYYY-MM" } }`
+ * @throws ManifestNotFoundError when the period has no delivery
+ */
+export async function handleRerunRequest(
+  request: unknown,
+  options: HandleRerunOptions,
+): Promise<StartRunResult> {
+  const { rerun } = parseInput(rerunRequestSchema, request, 'rerun request');
+  return startRunForManifest({
+    s3: options.s3,
+    sfn: options.sfn,
+    stateMachineArn: options.stateMachineArn,
+    bucket: options.curBucket,
+    key: cur2ManifestKey(options.curPrefix, options.exportName, rerun.billingPeriod),
+    rerunRequestedAt: (options.now ?? (() => new Date()))(),
+    logger: options.logger,
+  });
 }

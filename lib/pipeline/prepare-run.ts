@@ -20,6 +20,7 @@ import { parseManifest } from './manifest.ts';
 import {
   billingPeriodSchema,
   CUSTOMERS_PREFIX,
+  deliveredAtSchema,
   errorName,
   parseInput,
   RULES_KEY,
@@ -41,6 +42,7 @@ export const runInputSchema = z.object({
   manifest: z.object({ bucket: z.string().min(3), key: z.string().min(1) }),
   dataFiles: z.number().int().nonnegative(),
   runId: runIdSchema,
+  rerunRequestedAt: deliveredAtSchema.optional(),
 });
 export type PrepareRunInput = z.infer<typeof runInputSchema>;
 
@@ -48,7 +50,8 @@ export type PrepareRunInput = z.infer<typeof runInputSchema>;
 export interface PreparedRun extends PrepareRunInput {
   /**
    * When this delivery was written: the LastModified of the manifest object that carries this run's
-   * execution id. Orders deliveries of one billing period for publish-run and load-serving-table.
+   * execution id, or for a re-run the time it was requested, when later. Orders the runs of one billing
+   * period for publish-run and load-serving-table.
    */
   readonly deliveredAt: string;
   readonly rulesVersion: string;
@@ -167,7 +170,10 @@ async function readText(s3: S3Client, bucket: string, key: string) {
   };
 }
 
-/** The manifest's LastModified, once its content shows it still describes this run's delivery. */
+/**
+ * The manifest's LastModified, once its content shows it still describes this run's delivery; for a
+ * re-run, the time it was requested (when later).
+ */
 async function deliveryTime(s3: S3Client, run: PrepareRunInput): Promise<string> {
   const { bucket, key } = run.manifest;
   const { text, lastModified } = await readText(s3, bucket, key);
@@ -180,7 +186,11 @@ async function deliveryTime(s3: S3Client, run: PrepareRunInput): Promise<string>
     );
   }
   if (lastModified === undefined) throw new Error(`manifest s3://${bucket}/${key} has no LastModified`);
-  return lastModified.toISOString();
+  const delivered = lastModified.toISOString();
+  // A re-run orders after the run of the delivery it repeats, and before any later delivery's run.
+  return run.rerunRequestedAt !== undefined && run.rerunRequestedAt > delivered
+    ? run.rerunRequestedAt
+    : delivered;
 }
 
 const CSV_SUFFIX = /\.csv$/i;

@@ -31,6 +31,13 @@ export interface StartRunOptions {
   readonly failOnMissing?: boolean;
   /** How many HeadObject calls run at once. @default 8 */
   readonly headConcurrency?: number;
+  /**
+   * Start a re-run of the delivery the manifest describes (new customers, rules or telemetry), requested
+   * at this time: the run gets its own id, and `rerunRequestedAt` in its input, which prepare-run takes as
+   * the run's delivery time so that publishing it replaces the run of the same delivery.
+   * @default undefined: a delivery run, started once per (billing period, execution id)
+   */
+  readonly rerunRequestedAt?: Date;
 }
 
 /** The input every run starts with. Deterministic for a given manifest, so a repeated start is idempotent. */
@@ -43,6 +50,8 @@ export interface RunInput {
   readonly dataFiles: number;
   /** The execution name, used by the run to scope what it writes (`run=<runId>/`). */
   readonly runId: string;
+  /** Present on a re-run: when it was requested (ISO 8601). */
+  readonly rerunRequestedAt?: string;
 }
 
 interface RunIdentity {
@@ -150,11 +159,17 @@ export async function startRunForManifest(options: StartRunOptions): Promise<Sta
     logger,
     failOnMissing = false,
     headConcurrency = 8,
+    rerunRequestedAt,
   } = options;
   const manifestLocation: S3Location = { bucket, key };
 
   const manifest = parseManifest(await readManifest(s3, manifestLocation), key, bucket);
-  const executionName = runIdFor(manifest.billingPeriod, manifest.executionId);
+  const rerunAt = rerunRequestedAt?.toISOString();
+  // A re-run is named after the request time too: one execution per request, however often it is retried.
+  const executionName = runIdFor(
+    manifest.billingPeriod,
+    rerunAt === undefined ? manifest.executionId : `${manifest.executionId} rerun ${rerunAt}`,
+  );
   const identity: RunIdentity = {
     billingPeriod: manifest.billingPeriod,
     executionId: manifest.executionId,
@@ -185,6 +200,7 @@ export async function startRunForManifest(options: StartRunOptions): Promise<Sta
     manifest: manifestLocation,
     dataFiles: manifest.dataFiles.length,
     runId: executionName,
+    ...(rerunAt === undefined ? {} : { rerunRequestedAt: rerunAt }),
   };
   try {
     const response = await sfn.send(

@@ -107,9 +107,20 @@ describe('pipeline functions', () => {
         Variables: Match.objectLike({
           POWERTOOLS_SERVICE_NAME: 'on-delivery',
           STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('StateMachine') },
+          CUR_BUCKET: { Ref: Match.stringLikeRegexp('CurBucket') },
+          CUR_PREFIX: 'cur',
+          CUR_EXPORT_NAME: 'cost-per-customer',
         }),
       },
     });
+  });
+
+  it('are named in the outputs a re-run needs', () => {
+    template.hasOutput('OnDeliveryFunctionName', {
+      Value: { Ref: Match.stringLikeRegexp('OnDeliveryFunction') },
+      Description: Match.stringLikeRegexp('rerun'),
+    });
+    template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('StateMachine') } });
   });
 });
 
@@ -280,6 +291,31 @@ describe('IAM', () => {
     for (const { id, statement } of scoped) {
       for (const resource of resourcesOfStatement(statement)) expect(resource, id).not.toBe('*');
     }
+  });
+
+  it('names a resource wherever the action supports one: `*` only for actions that have no resource type', () => {
+    // X-Ray's segment APIs, and the log-delivery APIs Step Functions logging needs, take no resource ARN.
+    const actionsWithoutResources = new Set([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ]);
+    const onEverything = statements
+      .filter(({ statement }) => resourcesOfStatement(statement).includes('*'))
+      .flatMap(({ id, statement }) => actionsOf(statement).map((action) => `${id}: ${action}`));
+    expect(onEverything.length).toBeGreaterThan(0); // the X-Ray statements exist: the filter sees them
+    expect(onEverything.filter((entry) => !actionsWithoutResources.has(entry.split(': ')[1] ?? ''))).toEqual(
+      [],
+    );
   });
 
   it('scopes Athena to the workgroup', () => {

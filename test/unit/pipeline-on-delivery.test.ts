@@ -12,7 +12,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../lib/pipeline/config.ts';
-import { DeliveryEventError, eventObjectKey, handleDeliveryEvent } from '../../lib/pipeline/on-delivery.ts';
+import {
+  cur2ManifestKey,
+  DeliveryEventError,
+  eventObjectKey,
+  handleDeliveryEvent,
+  handleRerunRequest,
+} from '../../lib/pipeline/on-delivery.ts';
+import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 import { ManifestNotFoundError, runIdFor } from '../../lib/pipeline/start-run.ts';
 
 const s3 = mockClient(S3Client);
@@ -122,6 +129,62 @@ describe('handleDeliveryEvent', () => {
   });
 });
 
+describe('handleRerunRequest', () => {
+  const rerunOptions = (requestedAt: string) => ({
+    ...clients(),
+    curBucket: BUCKET,
+    curPrefix: 'cur/my exports',
+    exportName: 'cpc-export',
+    now: () => new Date(requestedAt),
+  });
+  const request = { rerun: { billingPeriod: '2026-10' } };
+
+  it('finds the CUR 2.0 manifest of the period where Data Exports writes it', () => {
+    expect(cur2ManifestKey('cur/my exports', 'cpc-export', '2026-10')).toBe(MANIFEST_KEY);
+  });
+
+  it("starts a new run of the period's latest delivery, named and dated by the request", async () => {
+    deliveryExists();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:rerun`, startDate: new Date() });
+
+    const first = await handleRerunRequest(request, rerunOptions('2026-10-20T09:15:00Z'));
+    const second = await handleRerunRequest(request, rerunOptions('2026-10-21T10:00:00Z'));
+
+    const firstName = runIdFor('2026-10', `${EXECUTION_ID} rerun 2026-10-20T09:15:00.000Z`);
+    expect(first).toMatchObject({ status: 'started', executionName: firstName });
+    // Not the delivery's own run id (the service would refuse it), and each request its own run.
+    expect(firstName).not.toBe(runIdFor('2026-10', EXECUTION_ID));
+    expect(second.executionName).not.toBe(firstName);
+    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
+    expect(input).toEqual({
+      billingPeriod: '2026-10',
+      executionId: EXECUTION_ID,
+      format: 'cur2',
+      manifest: { bucket: BUCKET, key: MANIFEST_KEY },
+      dataFiles: 1,
+      runId: firstName,
+      rerunRequestedAt: '2026-10-20T09:15:00.000Z',
+    });
+  });
+
+  it('starts nothing for a period without a delivery, or a request that is not one', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+    await expect(handleRerunRequest(request, rerunOptions('2026-10-20T09:15:00Z'))).rejects.toBeInstanceOf(
+      ManifestNotFoundError,
+    );
+    await expect(
+      handleRerunRequest({ rerun: { billingPeriod: '2026-13' } }, rerunOptions('2026-10-20T09:15:00Z')),
+    ).rejects.toBeInstanceOf(PipelineInputError);
+    await expect(
+      handleRerunRequest(
+        { rerun: { billingPeriod: "2026-10' OR 1=1" } },
+        rerunOptions('2026-10-20T09:15:00Z'),
+      ),
+    ).rejects.toThrow(/billingPeriod: is not YYYY-MM/);
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});
+
 describe('the on-delivery handler', () => {
   let handler: (event: S3Event, context: Context) => Promise<unknown>;
   const context = {
@@ -137,6 +200,9 @@ describe('the on-delivery handler', () => {
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
     vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE);
+    vi.stubEnv('CUR_BUCKET', BUCKET);
+    vi.stubEnv('CUR_PREFIX', 'cur/my exports');
+    vi.stubEnv('CUR_EXPORT_NAME', 'cpc-export');
     vi.resetModules();
     ({ handler } = await import('../../lambdas/on-delivery.ts'));
   });
@@ -193,5 +259,18 @@ describe('the on-delivery handler', () => {
     expect(started).toEqual([1, 0]);
     expect(duplicates).toEqual([1, 2]);
     addMetric.mockRestore();
+  });
+
+  it('re-runs a billing period when invoked with a rerun request', async () => {
+    deliveryExists();
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:rerun`, startDate: new Date() });
+    const result = await (handler as unknown as (e: unknown, c: Context) => Promise<unknown>)(
+      { rerun: { billingPeriod: '2026-10' } },
+      context,
+    );
+    expect(result).toMatchObject({ status: 'started', billingPeriod: '2026-10', executionId: EXECUTION_ID });
+    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
+    expect(input.manifest).toEqual({ bucket: BUCKET, key: MANIFEST_KEY });
+    expect(input.rerunRequestedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 });

@@ -129,6 +129,18 @@ describe('prepareRun: a good delivery', () => {
     expect(prepared.cleanup.every((statement) => statement.kind === 'drop')).toBe(true);
   });
 
+  it('dates a re-run at its request time, so it replaces the run of the delivery it repeats', async () => {
+    delivery();
+    const requested = '2026-10-20T09:15:00.000Z';
+    const rerun = await prepareRun(input({ rerunRequestedAt: requested }), options());
+    expect(rerun.deliveredAt).toBe(requested);
+    // publish-run compares these strings: the re-run orders after the delivery (2026-10-14T08:03:11).
+    expect(rerun.deliveredAt > DELIVERED.toISOString()).toBe(true);
+    // A request dated before the manifest (a clock skew) never moves the run before its delivery.
+    const skewed = await prepareRun(input({ rerunRequestedAt: '2026-10-01T00:00:00Z' }), options());
+    expect(skewed.deliveredAt).toBe('2026-10-14T08:03:11.000Z');
+  });
+
   it('applies the configured tag key and cost basis to a rules file that does not set them', async () => {
     const rules = JSON.stringify({
       version: 'acme-3',
