@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleHandler, PIPELINE_HANDLERS } from '../lambdas/bundling.ts';
 import { BILLING_FORMATS } from '../lib/attribution/billing-formats.ts';
 import { placeholderValues } from '../lib/attribution/pipeline.ts';
 import { defaultRules } from '../lib/attribution/rules.ts';
@@ -14,6 +15,7 @@ import { DuckDbEngine } from '../lib/engine/duckdb-engine.ts';
 import { generateSyntheticMonth } from '../lib/generator/synthetic-month.ts';
 import { defineBillingSource } from '../lib/local/local-sources.ts';
 import { runLocal } from '../lib/local/run-local.ts';
+import { SAMPLE_PIPELINE_ENVIRONMENT } from '../test/support/pipeline-environment.ts';
 
 const LINE_ITEMS = Number(process.env.BENCH_LINE_ITEMS ?? 10_000_000);
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 5_000);
@@ -160,12 +162,50 @@ function dirSizeMb(dir: string): number {
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 
+const INIT_SAMPLES = 7;
+
+/**
+ * Each pipeline Lambda as it deploys (minified ESM, the SDK left to the runtime as NodejsFunction does
+ * on Node.js 22): its bundle size, and its module initialisation time, the median of fresh `node`
+ * processes importing the bundle (configuration validated, clients created; the SDK resolves from this
+ * project's node_modules, as the runtime's own copy would). Lambda's INIT on arm64 adds its own start-up.
+ */
+async function lambdaFigures(): Promise<void> {
+  const root = resolve('.bench-data', 'lambdas');
+  rmSync(root, { recursive: true, force: true });
+  console.log('Lambda bundles (minified ESM, SDK external) and module initialisation (median of 7):');
+  for (const handler of PIPELINE_HANDLERS) {
+    const file = await bundleHandler(handler, join(root, handler), { externalSdk: true });
+    const samples: number[] = [];
+    for (let i = 0; i < INIT_SAMPLES; i++) {
+      const script =
+        'const started = performance.now();' +
+        `await import(${JSON.stringify(file)});` +
+        'console.log(performance.now() - started);';
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        env: { ...process.env, ...SAMPLE_PIPELINE_ENVIRONMENT },
+        encoding: 'utf8',
+      });
+      if (child.status !== 0) throw new Error(`${handler} failed to load: ${child.stderr}`);
+      samples.push(Number(child.stdout.trim()));
+    }
+    samples.sort((a, b) => a - b);
+    const median = samples[Math.floor(samples.length / 2)] ?? Number.NaN;
+    const kb = (statSync(file).size / 1024).toFixed(1);
+    console.log(`  ${handler.padEnd(20)} ${kb.padStart(7)} KB   init ${median.toFixed(0).padStart(4)} ms`);
+  }
+}
+
 async function main(): Promise<void> {
   const child = process.argv[2];
   if (child !== undefined) {
     const phase = phases[child];
     if (!phase) throw new Error(`unknown phase ${child}`);
     process.stdout.write(`${JSON.stringify(await phase())}\n`);
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'lambdas') {
+    await lambdaFigures();
     return;
   }
   console.log(
@@ -215,6 +255,7 @@ async function main(): Promise<void> {
       `(every mapped column: ${scanned.upperBoundMb.toFixed(1)} MB; whole files: ${scanned.fileMb.toFixed(1)} MB)`,
   );
   console.log(`output rows: ${JSON.stringify(attribute.detail?.rowCounts)}`);
+  await lambdaFigures();
 }
 
 await main();

@@ -15,6 +15,21 @@
  *   `athena/` next to the bundle, where that path then points.
  */
 
+import { execSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/** The handlers in this folder, one per pipeline step (README.md here). */
+export const PIPELINE_HANDLERS = [
+  'on-delivery',
+  'prepare-run',
+  'run-check',
+  'publish-run',
+  'load-serving-table',
+  'evaluate-alerts',
+  'cleanup',
+] as const;
+export type PipelineHandlerName = (typeof PIPELINE_HANDLERS)[number];
+
 /** Where Lambda unpacks a function's code. */
 export const LAMBDA_TASK_ROOT = '/var/task';
 
@@ -44,4 +59,46 @@ export function pipelineBundling(taskRoot: string = LAMBDA_TASK_ROOT): PipelineB
       afterBundling: (inputDir, outputDir) => [`cp -R "${inputDir}/athena" "${outputDir}/athena"`],
     },
   };
+}
+
+export interface BundleOptions {
+  /**
+   * Leave `@aws-sdk/*` out of the bundle, as NodejsFunction does for Node.js 22 (the runtime provides
+   * it): the size that deploys. The bundle then loads only where the SDK resolves (inside this project).
+   * @default false: the SDK is bundled, so the bundle loads anywhere
+   */
+  readonly externalSdk?: boolean;
+}
+
+/**
+ * Bundles one handler the way the deployment does (ESM, node22, minified, {@link pipelineBundling}) into
+ * `taskRoot/index.mjs`, with `athena/` copied beside it. For the bundle test and the benchmark; the
+ * deployment itself bundles through NodejsFunction with the same settings.
+ * @returns the path of the bundle
+ */
+export async function bundleHandler(
+  handler: PipelineHandlerName,
+  taskRoot: string,
+  options: BundleOptions = {},
+): Promise<string> {
+  const { build } = await import('esbuild');
+  const projectRoot = join(import.meta.dirname, '..');
+  const settings = pipelineBundling(taskRoot);
+  const outfile = join(taskRoot, 'index.mjs');
+  await build({
+    entryPoints: [join(projectRoot, 'lambdas', `${handler}.ts`)],
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    banner: { js: settings.banner },
+    define: settings.define,
+    ...(options.externalSdk ? { external: ['@aws-sdk/*'] } : {}),
+    outfile,
+    logLevel: 'silent',
+  });
+  for (const command of settings.commandHooks.afterBundling(projectRoot, taskRoot)) execSync(command);
+  return outfile;
 }

@@ -6,17 +6,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { pipelineBundling } from '../../lambdas/bundling.ts';
+import { type PipelineHandlerName, pipelineBundling } from '../../lambdas/bundling.ts';
 
 /** The handlers under `lambdas/`, one per pipeline step (lambdas/README.md). */
-export type PipelineFunctionName =
-  | 'on-delivery'
-  | 'prepare-run'
-  | 'run-check'
-  | 'publish-run'
-  | 'load-serving-table'
-  | 'evaluate-alerts'
-  | 'cleanup';
+export type PipelineFunctionName = PipelineHandlerName;
 
 /** The Powertools metrics namespace every pipeline function writes to. */
 export const PIPELINE_METRICS_NAMESPACE = 'CostPerCustomer';
