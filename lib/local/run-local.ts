@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Alert, alertKey } from '../alerts/alert.ts';
 import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts';
@@ -10,6 +11,8 @@ import { type AllocationRules, defaultRules, loadRulesFile } from '../attributio
 import { DuckDbEngine, type DuckDbEngineOptions } from '../engine/duckdb-engine.ts';
 import { isIsoDate } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
+import { renderReportHtml } from '../report/render-report.ts';
+import { billingPeriodsOf, buildReportData } from '../report/report-data.ts';
 import { defineCustomers } from './customers-table.ts';
 import { defineBillingSource, defineTelemetry, locateBadBillingValue } from './local-sources.ts';
 import {
@@ -80,9 +83,15 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** The HTML report of a run, in its output directory. */
+export const REPORT_FILE = 'report.html';
+
 /**
  * The whole local pipeline: validate and load the inputs, run the attribution SQL on DuckDB, check
  * conservation, then replace `outDir` with the new results. Any failure leaves `outDir` as it was.
+ * The results include {@link REPORT_FILE}, the HTML report of the latest billing period in the
+ * results (the one a monthly run is about; earlier periods are only named in its header), or of no
+ * period for a run without billing data.
  */
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   if (options.asOf !== undefined && !isIsoDate(options.asOf)) {
@@ -151,6 +160,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           summary,
           rowCounts,
         });
+      });
+      await timed('report', async () => {
+        const periods = await billingPeriodsOf(engine);
+        const data = await buildReportData(engine, {
+          billingPeriod: periods.at(-1) ?? null,
+          runBillingPeriods: periods,
+          runId,
+          rulesVersion: rules.version,
+          alerts,
+        });
+        writeFileSync(join(staging, REPORT_FILE), renderReportHtml(data));
       });
       publishStaged(staging, options.outDir);
       if (stateStore) {

@@ -1,4 +1,5 @@
-import type { LocalRunResult } from './run-local.ts';
+import { join } from 'node:path';
+import { type LocalRunResult, REPORT_FILE } from './run-local.ts';
 
 const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
 const percent = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 1 });
@@ -38,6 +39,6 @@ export function summaryText(result: LocalRunResult): string {
       `  ${alert.severity.padEnd(7)} ${alert.type.padEnd(18)} -> ${alert.team.padEnd(16)} ${alert.explanation}${muted}`,
     );
   }
-  lines.push(`Results written to ${result.outDir}`);
+  lines.push(`Results written to ${result.outDir}`, `Report: open ${join(result.outDir, REPORT_FILE)}`);
   return lines.join('\n');
 }

@@ -1,0 +1,393 @@
+import { type Alert, type AlertType, SEVERITY_RANK, type Severity } from '../alerts/alert.ts';
+import type { QueryEngine, Row } from '../engine/query-engine.ts';
+import { renderFinanceView } from '../finance/finance-views.ts';
+import {
+  loadSqlFile,
+  renderSql,
+  type SqlFragment,
+  sqlNumber,
+  sqlString,
+  trustedSql,
+} from '../sql/sql-template.ts';
+
+/** The report's queries, one SELECT each in `athena/report/`; {@link buildReportData} runs all four. */
+export const REPORT_QUERY_FILES = {
+  days: 'report/report_days.sql',
+  customers: 'report/report_customers.sql',
+  tierMargin: 'report/report_tier_margin.sql',
+  freeTier: 'report/report_free_tier.sql',
+} as const;
+export type ReportQueryName = keyof typeof REPORT_QUERY_FILES;
+
+/** The query that lists a run's billing periods (see {@link billingPeriodsOf}). */
+export const BILLING_PERIODS_FILE = 'report/billing_periods.sql';
+
+/** How many customers the report lists by default; the rest of each tier is shown as one block. */
+export const DEFAULT_MAX_CUSTOMERS = 1000;
+
+const BILLING_PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** An alert as the report shows it next to a customer: its type and severity. */
+export interface ReportAlertBadge {
+  readonly type: AlertType;
+  readonly severity: Severity;
+}
+
+/** One customer's month (a row of the finance view customer_monthly_cost). */
+export interface ReportCustomer {
+  readonly customerId: string;
+  readonly name: string;
+  readonly tier: string;
+  readonly planStatus: string;
+  /** Monthly recurring revenue as on the customer's latest usage day; 0 for free and trial accounts. */
+  readonly mrr: number;
+  readonly totalCost: number;
+  readonly directCost: number;
+  readonly sharedCost: number;
+  /** totalCost / mrr over the billing month; null when mrr is 0. */
+  readonly costToMrr: number | null;
+  readonly daysWithCost: number;
+  /** The run's alerts about this customer, most severe first. */
+  readonly alerts: readonly ReportAlertBadge[];
+}
+
+/** Margin of one tier and plan status (a row of the finance view tier_margin). */
+export interface ReportTier {
+  readonly tier: string;
+  readonly planStatus: string;
+  readonly customers: number;
+  readonly totalCost: number;
+  readonly totalMrr: number;
+  readonly meanCostPerCustomer: number;
+  readonly medianCostPerCustomer: number;
+  readonly costToMrr: number | null;
+  /** Infrastructure gross margin 1 - totalCost / totalMrr; null without revenue. */
+  readonly margin: number | null;
+}
+
+/** One usage day of daily_summary. */
+export interface ReportDay {
+  readonly date: string;
+  readonly totalCost: number;
+  readonly directCost: number;
+  readonly sharedCost: number;
+  /** directCost + sharedCost. */
+  readonly attributedCost: number;
+  readonly unattributedCost: number;
+  readonly excludedCost: number;
+  /** unattributed / (total - excluded), 0 when that is 0. */
+  readonly unattributedPct: number;
+  /** Whether attributed + unattributed + excluded = total within 1e-6 x max(1, |total|). */
+  readonly conserved: boolean;
+  readonly conservationDifference: number;
+}
+
+/** Free and trial accounts in the month (the finance view free_tier_economics). */
+export interface ReportFreeTier {
+  readonly accounts: number;
+  readonly freeCost: number;
+  readonly trialCost: number;
+  readonly freeTrialCost: number;
+  /** Cost of all customers (paid, trial and free). */
+  readonly customerCost: number;
+  readonly shareOfCustomerCost: number | null;
+  /** ceil(10% of accounts), highest cost first. */
+  readonly top10PctAccounts: number;
+  /** Share of the free and trial cost taken by those accounts; null when that cost is 0. */
+  readonly top10PctShare: number | null;
+  readonly top20PctAccounts: number;
+  readonly top20PctShare: number | null;
+}
+
+/** An alert of the run, as listed in the report. */
+export interface ReportAlert {
+  readonly type: AlertType;
+  readonly severity: Severity;
+  readonly asOf: string;
+  readonly subject: string;
+  readonly customerId: string | null;
+  readonly customerName: string | null;
+  readonly value: number;
+  readonly threshold: number;
+  readonly explanation: string;
+}
+
+/** Totals of the billing period over daily_summary. */
+export interface ReportTotals {
+  readonly totalCost: number;
+  readonly directCost: number;
+  readonly sharedCost: number;
+  readonly attributedCost: number;
+  readonly unattributedCost: number;
+  readonly excludedCost: number;
+  /** unattributed / (total - excluded) over the period; null when that is 0. */
+  readonly unattributedShare: number | null;
+}
+
+export interface ReportConservation {
+  /** True when every day of the period conserves cost (also when there are no days). */
+  readonly holds: boolean;
+  readonly daysChecked: number;
+  /** Days on which it does not hold. */
+  readonly breachDays: readonly string[];
+  readonly maxAbsDifference: number;
+}
+
+/** Everything the HTML report shows, unrounded (rounding is presentation, in the page). */
+export interface ReportData {
+  readonly version: 1;
+  readonly runId: string;
+  readonly rulesVersion: string;
+  /** The billing month shown (YYYY-MM); null when the run has no billing data. */
+  readonly billingPeriod: string | null;
+  /** Every billing month the run holds, oldest first (for the header). */
+  readonly runBillingPeriods: readonly string[];
+  /** Whether the month is complete (finance view customer_monthly_cost); null without customer cost. */
+  readonly isComplete: boolean | null;
+  readonly firstDay: string | null;
+  readonly lastDay: string | null;
+  readonly totals: ReportTotals;
+  readonly conservation: ReportConservation;
+  /** Customers with cost in the month, including any beyond {@link customers}. */
+  readonly customerCount: number;
+  /** Highest cost first, at most `maxCustomers`. */
+  readonly customers: readonly ReportCustomer[];
+  readonly tiers: readonly ReportTier[];
+  readonly days: readonly ReportDay[];
+  readonly freeTier: ReportFreeTier | null;
+  /** Every alert of the run, most severe first. */
+  readonly alerts: readonly ReportAlert[];
+}
+
+export interface BuildReportOptions {
+  /** The billing month to report on (YYYY-MM); null for a run without billing data (nothing is queried). */
+  readonly billingPeriod: string | null;
+  readonly runId: string;
+  readonly rulesVersion: string;
+  /** The run's alerts; customer alerts are attached to their customer. */
+  readonly alerts: readonly Alert[];
+  /** Every billing month of the run, for the header. @default [billingPeriod] */
+  readonly runBillingPeriods?: readonly string[];
+  /** @default {@link DEFAULT_MAX_CUSTOMERS} */
+  readonly maxCustomers?: number;
+}
+
+function checkBillingPeriod(period: string): void {
+  if (!BILLING_PERIOD.test(period))
+    throw new RangeError(`Not a YYYY-MM billing period: ${JSON.stringify(period)}`);
+}
+
+/**
+ * The report's four SELECTs for a billing period, with the results tables named by `tableRef` and the
+ * finance views they read inlined as subqueries (as `runFinanceView` does).
+ */
+export function renderReportQueries(
+  tableRef: (table: string) => string,
+  billingPeriod: string,
+  maxCustomers = DEFAULT_MAX_CUSTOMERS,
+): Record<ReportQueryName, string> {
+  checkBillingPeriod(billingPeriod);
+  if (!Number.isInteger(maxCustomers) || maxCustomers < 1) {
+    throw new RangeError(`maxCustomers must be a positive integer, not ${maxCustomers}`);
+  }
+  const values: Record<string, SqlFragment> = {
+    billing_period: sqlString(billingPeriod),
+    max_customers: sqlNumber(maxCustomers),
+    daily_summary: trustedSql(tableRef('daily_summary')),
+  };
+  // Newlines around an inlined view: its last line may end in a comment.
+  for (const view of ['customer_monthly_cost', 'tier_margin', 'free_tier_economics'] as const) {
+    values[view] = trustedSql(`(\n${renderFinanceView(view, tableRef)}\n)`);
+  }
+  const queries = {} as Record<ReportQueryName, string>;
+  for (const [name, file] of Object.entries(REPORT_QUERY_FILES) as [ReportQueryName, string][]) {
+    queries[name] = renderSql(loadSqlFile(file), values, file);
+  }
+  return queries;
+}
+
+/** The SELECT listing the billing periods of the results tables named by `tableRef`. */
+export function renderBillingPeriodsQuery(tableRef: (table: string) => string): string {
+  return renderSql(
+    loadSqlFile(BILLING_PERIODS_FILE),
+    { daily_summary: trustedSql(tableRef('daily_summary')) },
+    BILLING_PERIODS_FILE,
+  );
+}
+
+/** The billing periods (YYYY-MM) of a finished run's results, oldest first; empty for an empty run. */
+export async function billingPeriodsOf(engine: Pick<QueryEngine, 'tableRef' | 'query'>): Promise<string[]> {
+  const rows = await engine.query(renderBillingPeriodsQuery((table) => engine.tableRef(table)));
+  return rows.map((row) => String(row.billing_period));
+}
+
+const num = (value: Row[string] | undefined): number =>
+  value === null || value === undefined ? 0 : Number(value);
+const numOrNull = (value: Row[string] | undefined): number | null =>
+  value === null || value === undefined || value === '' ? null : Number(value);
+const text = (value: Row[string] | undefined): string =>
+  value === null || value === undefined ? '' : String(value);
+const bool = (value: Row[string] | undefined): boolean => value === true || value === 'true';
+
+function bySeverity<T extends { readonly severity: Severity; readonly type: string }>(a: T, b: T): number {
+  return SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.type.localeCompare(b.type);
+}
+
+function reportAlert(alert: Alert): ReportAlert {
+  return {
+    type: alert.type,
+    severity: alert.severity,
+    asOf: alert.asOf,
+    subject: alert.subject,
+    customerId: alert.customerId,
+    customerName: alert.customerName,
+    value: alert.value,
+    threshold: alert.threshold,
+    explanation: alert.explanation,
+  };
+}
+
+function totalsOf(days: readonly ReportDay[]): ReportTotals {
+  const sum = (field: keyof ReportDay) => days.reduce((total, day) => total + (day[field] as number), 0);
+  const totalCost = sum('totalCost');
+  const excludedCost = sum('excludedCost');
+  const unattributedCost = sum('unattributedCost');
+  const attributable = totalCost - excludedCost;
+  return {
+    totalCost,
+    directCost: sum('directCost'),
+    sharedCost: sum('sharedCost'),
+    attributedCost: sum('attributedCost'),
+    unattributedCost,
+    excludedCost,
+    unattributedShare: attributable === 0 ? null : unattributedCost / attributable,
+  };
+}
+
+/**
+ * Reads what the HTML report shows for one billing month from a finished run's results tables, through
+ * any {@link QueryEngine}: DuckDB in a local run, the published results on Athena when deployed. Runs
+ * four queries (daily summary, customers, tier margin, free-tier economics), none when `billingPeriod`
+ * is null. Totals, unattributed share and the conservation status are sums over the daily rows.
+ */
+export async function buildReportData(
+  engine: Pick<QueryEngine, 'tableRef' | 'query'>,
+  options: BuildReportOptions,
+): Promise<ReportData> {
+  const alerts = options.alerts.map(reportAlert).sort(bySeverity);
+  const period = options.billingPeriod;
+  const base = {
+    version: 1,
+    runId: options.runId,
+    rulesVersion: options.rulesVersion,
+    billingPeriod: period,
+    runBillingPeriods: [...(options.runBillingPeriods ?? (period === null ? [] : [period]))],
+    alerts,
+  } as const;
+  if (period === null) {
+    return {
+      ...base,
+      isComplete: null,
+      firstDay: null,
+      lastDay: null,
+      totals: totalsOf([]),
+      conservation: { holds: true, daysChecked: 0, breachDays: [], maxAbsDifference: 0 },
+      customerCount: 0,
+      customers: [],
+      tiers: [],
+      days: [],
+      freeTier: null,
+    };
+  }
+  const queries = renderReportQueries((table) => engine.tableRef(table), period, options.maxCustomers);
+  // One at a time: an Athena-backed engine would otherwise start four queries against the account's
+  // concurrency quota at once, and DuckDB runs one statement per connection anyway.
+  const dayRows = await engine.query(queries.days);
+  const customerRows = await engine.query(queries.customers);
+  const tierRows = await engine.query(queries.tierMargin);
+  const freeTierRows = await engine.query(queries.freeTier);
+
+  const days: ReportDay[] = dayRows.map((row) => ({
+    date: text(row.usage_date),
+    totalCost: num(row.total_cost),
+    directCost: num(row.direct_cost),
+    sharedCost: num(row.shared_cost),
+    attributedCost: num(row.attributed_cost),
+    unattributedCost: num(row.unattributed_cost),
+    excludedCost: num(row.excluded_cost),
+    unattributedPct: num(row.unattributed_pct),
+    conserved: bool(row.conserved),
+    conservationDifference: num(row.conservation_difference),
+  }));
+
+  const badges = new Map<string, ReportAlertBadge[]>();
+  for (const alert of alerts) {
+    if (alert.customerId === null) continue;
+    const list = badges.get(alert.customerId) ?? [];
+    list.push({ type: alert.type, severity: alert.severity });
+    badges.set(alert.customerId, list);
+  }
+  const customers: ReportCustomer[] = customerRows.map((row) => ({
+    customerId: text(row.customer_id),
+    name: text(row.customer_name),
+    tier: text(row.tier),
+    planStatus: text(row.plan_status),
+    mrr: num(row.mrr),
+    totalCost: num(row.total_cost),
+    directCost: num(row.direct_cost),
+    sharedCost: num(row.shared_cost),
+    costToMrr: numOrNull(row.cost_to_mrr),
+    daysWithCost: num(row.days_with_cost),
+    alerts: badges.get(text(row.customer_id)) ?? [],
+  }));
+
+  const tiers: ReportTier[] = tierRows.map((row) => ({
+    tier: text(row.tier),
+    planStatus: text(row.plan_status),
+    customers: num(row.customers),
+    totalCost: num(row.total_cost),
+    totalMrr: num(row.total_mrr),
+    meanCostPerCustomer: num(row.mean_cost_per_customer),
+    medianCostPerCustomer: num(row.median_cost_per_customer),
+    costToMrr: numOrNull(row.cost_to_mrr),
+    margin: numOrNull(row.margin),
+  }));
+
+  const free = freeTierRows[0];
+  const freeTier: ReportFreeTier | null =
+    free === undefined
+      ? null
+      : {
+          accounts: num(free.free_trial_accounts),
+          freeCost: num(free.free_cost),
+          trialCost: num(free.trial_cost),
+          freeTrialCost: num(free.free_trial_cost),
+          customerCost: num(free.customer_cost),
+          shareOfCustomerCost: numOrNull(free.share_of_customer_cost),
+          top10PctAccounts: num(free.top_10pct_accounts),
+          top10PctShare: numOrNull(free.top_10pct_share),
+          top20PctAccounts: num(free.top_20pct_accounts),
+          top20PctShare: numOrNull(free.top_20pct_share),
+        };
+
+  const breaches = days.filter((day) => !day.conserved);
+  const firstCustomer = customerRows[0];
+  return {
+    ...base,
+    isComplete: firstCustomer === undefined ? null : bool(firstCustomer.is_complete),
+    firstDay: days[0]?.date ?? null,
+    lastDay: days.at(-1)?.date ?? null,
+    totals: totalsOf(days),
+    conservation: {
+      holds: breaches.length === 0,
+      daysChecked: days.length,
+      breachDays: breaches.map((day) => day.date),
+      maxAbsDifference: days.reduce((max, day) => Math.max(max, Math.abs(day.conservationDifference)), 0),
+    },
+    customerCount: tiers.reduce((total, tier) => total + tier.customers, 0),
+    customers,
+    tiers,
+    days,
+    freeTier,
+  };
+}
