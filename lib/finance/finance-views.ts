@@ -1,163 +1,26 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
-import type { QueryEngine, Row } from '../engine/query-engine.ts';
+import type { Row } from '../engine/query-engine.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { defineCustomers } from '../local/customers-table.ts';
 import { PLAIN_DECIMAL_MACROS } from '../local/output-files.ts';
+import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 import {
-  loadSqlFile,
-  renderSql,
-  type SqlFragment,
-  sqlIdentifier,
-  sqlString,
-  trustedSql,
-} from '../sql/sql-template.ts';
+  FINANCE_SCHEMA,
+  FINANCE_VIEW_NAMES,
+  FINANCE_VIEWS,
+  type FinanceSourceTable,
+  type FinanceViewName,
+  isFinanceViewName,
+  orderedSelect,
+  renderFinanceView,
+  sourceTablesOf,
+} from './finance-registry.ts';
 import { formatTable } from './format-table.ts';
 
+export * from './finance-registry.ts';
 export { formatTable } from './format-table.ts';
-
-/** Tables the finance views read: the run's results tables and the customer dimension. */
-export const FINANCE_SOURCE_TABLES = [
-  'customer_daily_cost',
-  'customer_daily_service_cost',
-  'unattributed_cost',
-  'daily_summary',
-  'customers',
-] as const;
-export type FinanceSourceTable = (typeof FINANCE_SOURCE_TABLES)[number];
-
-/** The views of finance.md, in dependency order (a view only depends on views listed before it). */
-export const FINANCE_VIEW_NAMES = [
-  'customer_monthly_cost',
-  'tier_margin',
-  'cost_outliers',
-  'free_tier_economics',
-  'customer_service_breakdown',
-  'customer_cost_trend',
-  'cost_growth_vs_customer_growth',
-  'unattributed_cost',
-] as const;
-export type FinanceViewName = (typeof FINANCE_VIEW_NAMES)[number];
-
-/** One finance view: one SELECT in `athena/finance/`, whose header comment holds its definitions. */
-export interface FinanceView {
-  /** Path below `athena/`. */
-  readonly file: string;
-  /** What the view answers, in one line. */
-  readonly description: string;
-  /** The columns that identify a row (the grain of finance.md); also the order rows are listed in. */
-  readonly grain: readonly string[];
-  /** Source tables, each referenced as the placeholder `${name}`. */
-  readonly tables: readonly FinanceSourceTable[];
-  /** Finance views the SQL reads as `${name}`; they are inlined as subqueries when rendered. */
-  readonly views: readonly FinanceViewName[];
-}
-
-/**
- * The registry. `unattributed_cost` has the name finance.md gives it, which is also the name of the
- * results table it reads, so finance views live in their own namespace: the schema
- * {@link FINANCE_SCHEMA} locally, their own database (or a prefix) in Athena.
- */
-export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
-  customer_monthly_cost: {
-    file: 'finance/customer_monthly_cost.sql',
-    description: 'Cost, direct, shared, MRR, cost / MRR and margin per customer and billing month',
-    grain: ['billing_period', 'customer_id'],
-    tables: ['customer_daily_cost', 'daily_summary'],
-    views: [],
-  },
-  tier_margin: {
-    file: 'finance/tier_margin.sql',
-    description: 'Customers, cost, MRR, mean and median cost per customer and margin by tier and plan status',
-    grain: ['billing_period', 'tier', 'plan_status'],
-    tables: [],
-    views: ['customer_monthly_cost'],
-  },
-  cost_outliers: {
-    file: 'finance/cost_outliers.sql',
-    description: "Paid customers whose cost / MRR is above their tier's Q3 + 1.5 x IQR",
-    grain: ['billing_period', 'customer_id'],
-    tables: [],
-    views: ['customer_monthly_cost'],
-  },
-  free_tier_economics: {
-    file: 'finance/free_tier_economics.sql',
-    description: 'Cost of free and trial accounts, its share, and the share of their top 10% and 20%',
-    grain: ['billing_period'],
-    tables: [],
-    views: ['customer_monthly_cost'],
-  },
-  customer_service_breakdown: {
-    file: 'finance/customer_service_breakdown.sql',
-    description: "Cost and share of the customer's month by service",
-    grain: ['billing_period', 'customer_id', 'service'],
-    tables: ['customer_daily_service_cost', 'daily_summary'],
-    views: [],
-  },
-  customer_cost_trend: {
-    file: 'finance/customer_cost_trend.sql',
-    description: 'Month-over-month cost growth against MRR growth per customer',
-    grain: ['billing_period', 'customer_id'],
-    tables: [],
-    views: ['customer_monthly_cost'],
-  },
-  cost_growth_vs_customer_growth: {
-    file: 'finance/cost_growth_vs_customer_growth.sql',
-    description: 'Rolling 90-day cost growth against active-customer growth, per day',
-    grain: ['usage_date'],
-    tables: ['daily_summary', 'customers'],
-    views: [],
-  },
-  unattributed_cost: {
-    file: 'finance/unattributed_cost.sql',
-    description:
-      "Unattributed cost by day, reason and service, with its share of the day's attributable cost",
-    grain: ['usage_date', 'reason', 'service'],
-    tables: ['unattributed_cost', 'daily_summary'],
-    views: [],
-  },
-};
-
-/** The DuckDB schema that holds the finance views locally. */
-export const FINANCE_SCHEMA = 'finance';
-
-export function isFinanceViewName(name: string): name is FinanceViewName {
-  return (FINANCE_VIEW_NAMES as readonly string[]).includes(name);
-}
-
-/** Source tables a view reads, its own and those of the views it inlines. */
-export function sourceTablesOf(name: FinanceViewName): FinanceSourceTable[] {
-  const view = FINANCE_VIEWS[name];
-  return [...new Set([...view.tables, ...view.views.flatMap((dependency) => sourceTablesOf(dependency))])];
-}
-
-/**
- * The SELECT of a finance view, with each source table given by `tableRef` (for example
- * `"cost_per_customer"."customer_daily_cost"` in Athena) and each finance view it depends on inlined as a
- * parenthesized subquery. Strict: a placeholder the registry does not fill is an error.
- */
-export function renderFinanceView(name: FinanceViewName, tableRef: (table: string) => string): string {
-  const view = FINANCE_VIEWS[name];
-  const values: Record<string, SqlFragment> = {};
-  for (const table of view.tables) values[table] = trustedSql(tableRef(table));
-  // Newlines around the inlined view: its last line may end in a comment.
-  for (const dependency of view.views) {
-    values[dependency] = trustedSql(`(\n${renderFinanceView(dependency, tableRef)}\n)`);
-  }
-  return renderSql(loadSqlFile(view.file), values, view.file);
-}
-
-function orderedSelect(name: FinanceViewName, from: string): string {
-  const order = FINANCE_VIEWS[name].grain.map((column) => sqlIdentifier(column).sql).join(', ');
-  return `SELECT * FROM ${from} ORDER BY ${order}`;
-}
-
-/** Runs a finance view on an engine whose source tables exist; rows in the order of the view's grain. */
-export async function runFinanceView(engine: QueryEngine, name: FinanceViewName): Promise<Row[]> {
-  const select = renderFinanceView(name, (table) => engine.tableRef(table));
-  return engine.query(orderedSelect(name, `(\n${select}\n) AS finance_view`));
-}
 
 /** The reference to a finance view created by {@link createFinanceViews}. */
 export function financeViewRef(name: FinanceViewName): string {
