@@ -331,6 +331,11 @@ export class AthenaEngine implements QueryEngine {
     return rows;
   }
 
+  /** Runs a statement that returns no rows (DDL such as CREATE VIEW) to completion. */
+  async run(sql: string): Promise<void> {
+    await this.execute(sql);
+  }
+
   /** Runs one statement to completion; returns the id of the execution that succeeded. */
   private async execute(sql: string): Promise<string> {
     const started = this.now();

@@ -1,0 +1,73 @@
+/**
+ * **create-finance-views**: the `onEvent` handler of the custom resource that creates the finance views
+ * of finance.md in Athena at deploy time (lib/pipeline/finance-views.ts), so finance can query them right
+ * after `cdk deploy`, before the first run.
+ *
+ * Input: a CloudFormation custom resource event (CDK Provider framework) whose properties are
+ * `Database`, `FinanceDatabase`, `Fingerprint`, `DropOnDelete`.
+ * Output: `{ PhysicalResourceId, Data: { Views } }`.
+ * Effect: `CREATE OR REPLACE VIEW "<FinanceDatabase>"."<view>"` for the eight views, one at a time, over
+ * the published results tables of `Database` (Delete: `DROP VIEW IF EXISTS` when `DropOnDelete`).
+ * Errors: `AthenaQueryError` / `AthenaQueryTimeoutError` fail the deployment (CloudFormation rolls back).
+ *
+ * Environment: `WORKGROUP`, `RESULTS_BUCKET` (required); `ATHENA_MAX_WAIT_SECONDS` (60 per statement);
+ * `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`). Metrics: `FinanceViewsCreated`.
+ *
+ * Permissions: Athena query actions on the workgroup; Glue `GetDatabase`, `GetTable`, `CreateTable`,
+ * `UpdateTable`, `DeleteTable` on the finance database's tables and `GetTable` on the tables the views
+ * read; the query-results prefix of the workgroup; `kms:Decrypt`, `kms:GenerateDataKey`.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import * as z from 'zod';
+import { AthenaEngine } from '../lib/engine/athena-engine.ts';
+import { FINANCE_VIEW_NAMES } from '../lib/finance/finance-registry.ts';
+import { env, readConfig } from '../lib/pipeline/config.ts';
+import {
+  applyFinanceViews,
+  type FinanceViewsResponse,
+  type ViewEngine,
+} from '../lib/pipeline/finance-views.ts';
+import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
+import { observability } from './observability.ts';
+
+const SERVICE = 'create-finance-views';
+const config = readConfig({
+  WORKGROUP: env.workgroup(),
+  RESULTS_BUCKET: env.bucket(),
+  ATHENA_MAX_WAIT_SECONDS: env.positiveInt(60),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
+});
+
+const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
+const athena = tracer.captureAWSv3Client(new AthenaClient({}));
+
+/**
+ * Athena over the published results of `database`: statements run in the workgroup, and tables resolve
+ * as the run's readers see them. The run id only names run tables, which views never create.
+ */
+function engineFor(database: string): ViewEngine {
+  const athenaEngine = new AthenaEngine({
+    client: athena,
+    workgroup: config.WORKGROUP,
+    database,
+    resultsBucket: config.RESULTS_BUCKET,
+    runId: SERVICE,
+    maxWaitMs: config.ATHENA_MAX_WAIT_SECONDS * 1000,
+  });
+  const published = new PublishedResultsEngine({ inputs: athenaEngine, database });
+  return { run: (sql) => athenaEngine.run(sql), tableRef: (table) => published.tableRef(table) };
+}
+
+export const lambdaHandler = async (
+  event: CloudFormationCustomResourceEvent,
+): Promise<FinanceViewsResponse> => {
+  const response = await applyFinanceViews(event, { engineFor, logger: log });
+  if (event.RequestType !== 'Delete') {
+    metrics.addMetric('FinanceViewsCreated', MetricUnit.Count, FINANCE_VIEW_NAMES.length);
+  }
+  return response;
+};
+
+export const handler = wrap(lambdaHandler);

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import * as z from 'zod';
+import { FINANCE_VIEW_NAMES, type FinanceViewName, renderFinanceView } from '../finance/finance-registry.ts';
+import { sqlIdentifier } from '../sql/sql-template.ts';
+import { parseInput } from './run-contract.ts';
+import type { RunLogger } from './start-run.ts';
+
+/**
+ * The finance views in Athena (finance.md: "every view exists after deploy"). A CloudFormation custom
+ * resource runs `CREATE OR REPLACE VIEW` for each view of the registry in its own database, over the
+ * published results tables: Athena works out the views' columns and types itself, from the same SQL the
+ * local `cpc query` runs. Finance views live in their own database because `unattributed_cost` names a
+ * view and a results table alike.
+ */
+
+const glueName = z.string().regex(/^[a-z0-9_]{1,255}$/, 'is not a Glue database name (a-z, 0-9, _)');
+
+/** The custom resource's properties, as CloudFormation passes them (every value a string). */
+export const financeViewsPropertiesSchema = z.object({
+  /** Database of the published results tables and the customers table. */
+  Database: glueName,
+  /** Database the views are created in. */
+  FinanceDatabase: glueName,
+  /** {@link financeViewsFingerprint}: changes whenever a view's SQL does, so CloudFormation updates. */
+  Fingerprint: z.string().min(1),
+  /** Drop the views when the resource is deleted (the stack's removal policy is `destroy`). */
+  DropOnDelete: z.enum(['true', 'false']),
+});
+export type FinanceViewsProperties = z.infer<typeof financeViewsPropertiesSchema>;
+
+/** One statement the resource runs, named after its view. */
+export interface FinanceViewStatement {
+  readonly view: FinanceViewName;
+  readonly sql: string;
+}
+
+/** The reference to a view in the finance database. */
+function viewRef(financeDatabase: string, view: FinanceViewName): string {
+  return `${sqlIdentifier(financeDatabase).sql}.${sqlIdentifier(view).sql}`;
+}
+
+/**
+ * `CREATE OR REPLACE VIEW` for every finance view, in registry order, each SELECT rendered with
+ * `tableRef` (the published results engine's: `"db"."customer_daily_cost"`, and the typed customers).
+ */
+export function createFinanceViewStatements(
+  financeDatabase: string,
+  tableRef: (table: string) => string,
+): FinanceViewStatement[] {
+  return FINANCE_VIEW_NAMES.map((view) => ({
+    view,
+    sql: `CREATE OR REPLACE VIEW ${viewRef(financeDatabase, view)} AS\n${renderFinanceView(view, tableRef)}`,
+  }));
+}
+
+export function dropFinanceViewStatements(financeDatabase: string): FinanceViewStatement[] {
+  return FINANCE_VIEW_NAMES.map((view) => ({
+    view,
+    sql: `DROP VIEW IF EXISTS ${viewRef(financeDatabase, view)}`,
+  }));
+}
+
+/** A digest of every view's SQL (with stand-in table references): the resource updates when it changes. */
+export function financeViewsFingerprint(): string {
+  const statements = createFinanceViewStatements('finance', (table) => `"results"."${table}"`);
+  const digest = createHash('sha256');
+  for (const statement of statements) digest.update(statement.sql).update('\0');
+  return digest.digest('hex').slice(0, 32);
+}
+
+/** What the resource needs of an engine over one database of published results. */
+export interface ViewEngine {
+  /** Runs one DDL statement to completion (AthenaEngine.run). */
+  run(sql: string): Promise<void>;
+  /** `"db"."customer_daily_cost"` for a result, the typed customers for `customers` (PublishedResultsEngine). */
+  tableRef(table: string): string;
+}
+
+export interface ApplyFinanceViewsOptions {
+  /** The engine over the published results of a (validated) database. */
+  readonly engineFor: (database: string) => ViewEngine;
+  readonly logger?: RunLogger;
+}
+
+export interface FinanceViewsResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data: { readonly Views: string };
+}
+
+/**
+ * The custom resource's event handler (CDK Provider framework `onEvent`): Create and Update create or
+ * replace every view; Delete drops them only when `DropOnDelete` is `"true"` (by default the stack
+ * retains what it made, like its data). The physical id is the finance database, so moving the views
+ * to another database makes CloudFormation delete the old resource after creating the new one.
+ *
+ * @throws PipelineInputError for properties that are not {@link financeViewsPropertiesSchema}
+ * @throws AthenaQueryError when a statement fails (the deployment fails and rolls back)
+ */
+export async function applyFinanceViews(
+  event: CloudFormationCustomResourceEvent,
+  options: ApplyFinanceViewsOptions,
+): Promise<FinanceViewsResponse> {
+  const properties = parseInput(
+    financeViewsPropertiesSchema,
+    event.ResourceProperties,
+    'finance views properties',
+  );
+  const engine = options.engineFor(properties.Database);
+  const views = FINANCE_VIEW_NAMES.join(',');
+  if (event.RequestType === 'Delete') {
+    if (properties.DropOnDelete === 'true') {
+      for (const statement of dropFinanceViewStatements(properties.FinanceDatabase)) {
+        await engine.run(statement.sql);
+      }
+      options.logger?.info('Finance views dropped', { database: properties.FinanceDatabase });
+    }
+    return { PhysicalResourceId: event.PhysicalResourceId, Data: { Views: views } };
+  }
+  const tableRef = (table: string) => engine.tableRef(table);
+  for (const statement of createFinanceViewStatements(properties.FinanceDatabase, tableRef)) {
+    await engine.run(statement.sql);
+    options.logger?.info('Finance view created', {
+      view: statement.view,
+      database: properties.FinanceDatabase,
+    });
+  }
+  return { PhysicalResourceId: properties.FinanceDatabase, Data: { Views: views } };
+}

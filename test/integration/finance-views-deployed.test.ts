@@ -1,0 +1,112 @@
+import { join } from 'node:path';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
+import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
+import type { Row } from '../../lib/engine/query-engine.ts';
+import { FINANCE_VIEW_NAMES, FINANCE_VIEWS, runFinanceView } from '../../lib/finance/finance-registry.ts';
+import { loadRunResults, RUN_RESULT_FILES } from '../../lib/finance/finance-views.ts';
+import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
+import { runLocal } from '../../lib/local/run-local.ts';
+import { applyFinanceViews } from '../../lib/pipeline/finance-views.ts';
+import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
+import { sqlString } from '../../lib/sql/sql-template.ts';
+import { tempDir } from '../support/fixtures.ts';
+
+// The statements the stack's custom resource runs in Athena (CREATE OR REPLACE VIEW over the published
+// tables and the all-text customers table, read typed), run here on DuckDB over a real local run's
+// results: every view must give exactly the rows `cpc query` gives on the same results.
+
+let engine: DuckDbEngine;
+
+beforeAll(async () => {
+  const dir = tempDir();
+  const files = await generateSyntheticMonth({
+    outDir: join(dir, 'in'),
+    month: '2026-10',
+    seed: 11,
+    lineItems: 5_000,
+    customers: 30,
+  });
+  const out = join(dir, 'out');
+  await runLocal({
+    billing: files.curFiles,
+    telemetry: files.telemetryFiles,
+    customers: files.customersFile,
+    outDir: out,
+  });
+  engine = await DuckDbEngine.create();
+  // The local results, as `cpc query` reads them (schema main).
+  await loadRunResults(engine, out, { customers: files.customersFile });
+  // The same results laid out as the Glue catalog has them: database cost_per_customer with the
+  // results tables, and customers as text (the Open CSV SerDe reads every column as a string).
+  await engine.run('CREATE SCHEMA cost_per_customer');
+  await engine.run('CREATE SCHEMA cost_per_customer_finance');
+  for (const table of Object.keys(RUN_RESULT_FILES)) {
+    await engine.run(`CREATE TABLE cost_per_customer.${table} AS SELECT * FROM main.${table}`);
+  }
+  await engine.run(
+    'CREATE TABLE cost_per_customer.customers AS SELECT * FROM ' +
+      `read_csv(${sqlString(files.customersFile).sql}, header = true, all_varchar = true)`,
+  );
+});
+afterAll(() => engine?.close());
+
+const createEvent = {
+  RequestType: 'Create',
+  ResourceProperties: {
+    ServiceToken: 'arn:aws:lambda:eu-west-1:111122223333:function:provider',
+    Database: 'cost_per_customer',
+    FinanceDatabase: 'cost_per_customer_finance',
+    Fingerprint: 'abc',
+    DropOnDelete: 'false',
+  },
+} as unknown as CloudFormationCustomResourceEvent;
+
+/** Table references exactly as the deployed handler renders them (AthenaEngine's typed customers). */
+function deployedTableRef(database: string): (table: string) => string {
+  const athena = new AthenaEngine({
+    client: new AthenaClient({ region: 'eu-west-1' }),
+    workgroup: 'cost-per-customer',
+    database,
+    resultsBucket: 'cpc-results-111122223333',
+    runId: 'create-finance-views',
+  });
+  const published = new PublishedResultsEngine({ inputs: athena, database });
+  return (table) => published.tableRef(table);
+}
+
+function close(actual: Row[], expected: Row[], view: string): void {
+  expect(actual.length, view).toBe(expected.length);
+  expected.forEach((row, index) => {
+    for (const [column, value] of Object.entries(row)) {
+      const got = actual[index]?.[column];
+      if (typeof value === 'number' && typeof got === 'number') {
+        expect(got, `${view} row ${index} ${column}`).toBeCloseTo(value, 9);
+      } else {
+        expect(got, `${view} row ${index} ${column}`).toEqual(value);
+      }
+    }
+  });
+}
+
+describe('the finance views as deployed', () => {
+  it('create on DuckDB from the statements Athena runs, and give the rows cpc query gives', async () => {
+    await applyFinanceViews(createEvent, {
+      engineFor: (database) => ({ run: (sql) => engine.run(sql), tableRef: deployedTableRef(database) }),
+    });
+    let rowsCompared = 0;
+    for (const view of FINANCE_VIEW_NAMES) {
+      const order = FINANCE_VIEWS[view].grain.join(', ');
+      const deployed = await engine.query(
+        `SELECT * FROM cost_per_customer_finance.${view} ORDER BY ${order}`,
+      );
+      const local = await runFinanceView(engine, view);
+      close(deployed, local, view);
+      rowsCompared += local.length;
+    }
+    // 30 customers over a month: every view has rows, so the comparison compares something.
+    expect(rowsCompared).toBeGreaterThan(100);
+  });
+});
