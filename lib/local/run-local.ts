@@ -169,6 +169,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           runId,
           rulesVersion: rules.version,
           alerts,
+          alertsAsOf: asOf,
         });
         writeFileSync(join(staging, REPORT_FILE), renderReportHtml(data));
       });

@@ -191,6 +191,7 @@ const PAGE_SCRIPT = String.raw`
     'Billing month ' + (period || '–') + (status ? ' (' + status + ')' : ''),
     others.length ? 'Also in this run: ' + others.join(', ') : '',
     data.firstDay ? 'Days ' + data.firstDay + ' to ' + data.lastDay + ' (' + data.days.length + ')' : '',
+    data.alertsAsOf ? 'Alerts as of ' + data.alertsAsOf + ': ' + data.alerts.length : 'No alerts evaluated',
   ].forEach(function (text) { if (text) meta.appendChild(el('span', { text: text })); });
 
   var t = data.totals;
@@ -212,8 +213,8 @@ const PAGE_SCRIPT = String.raw`
 
   document.getElementById('footer').textContent =
     'Run ' + data.runId + ', rules ' + data.rulesVersion + '. Amounts are rounded to cents for display only; ' +
-    'the run\'s CSV and Parquet files hold the unrounded values. Alerts are as of ' +
-    (data.alerts.length ? data.alerts[0].asOf : '–') + '.';
+    'the run\'s CSV and Parquet files hold the unrounded values. Customer alerts are evaluated over the ' +
+    '30 days up to their evaluation day, so they need not match the month\'s figures exactly.';
 
   if (data.days.length === 0) {
     document.getElementById('empty').hidden = false;

@@ -1,6 +1,6 @@
 import { type Alert, type AlertType, SEVERITY_RANK, type Severity } from '../alerts/alert.ts';
 import type { QueryEngine, Row } from '../engine/query-engine.ts';
-import { renderFinanceView } from '../finance/finance-views.ts';
+import { renderFinanceView } from '../finance/finance-registry.ts';
 import {
   loadSqlFile,
   renderSql,
@@ -155,6 +155,8 @@ export interface ReportData {
   readonly tiers: readonly ReportTier[];
   readonly days: readonly ReportDay[];
   readonly freeTier: ReportFreeTier | null;
+  /** The evaluation day of the alerts; null when none were evaluated. */
+  readonly alertsAsOf: string | null;
   /** Every alert of the run, most severe first. */
   readonly alerts: readonly ReportAlert[];
 }
@@ -166,6 +168,8 @@ export interface BuildReportOptions {
   readonly rulesVersion: string;
   /** The run's alerts; customer alerts are attached to their customer. */
   readonly alerts: readonly Alert[];
+  /** The day the alerts were evaluated as of. @default the `asOf` of the first alert, else null */
+  readonly alertsAsOf?: string | null;
   /** Every billing month of the run, for the header. @default [billingPeriod] */
   readonly runBillingPeriods?: readonly string[];
   /** @default {@link DEFAULT_MAX_CUSTOMERS} */
@@ -282,6 +286,7 @@ export async function buildReportData(
     rulesVersion: options.rulesVersion,
     billingPeriod: period,
     runBillingPeriods: [...(options.runBillingPeriods ?? (period === null ? [] : [period]))],
+    alertsAsOf: options.alertsAsOf !== undefined ? options.alertsAsOf : (alerts[0]?.asOf ?? null),
     alerts,
   } as const;
   if (period === null) {
