@@ -1,0 +1,175 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
+import { REPORT_FILE, runLocal } from '../../lib/local/run-local.ts';
+import { tempDir, writeCur2, writeCustomersCsv, writeTelemetryCsv } from '../support/fixtures.ts';
+import { readCsv } from '../support/run-scenario.ts';
+
+/**
+ * Opens the report of a real local run in headless Chromium (the system one: no browser is downloaded)
+ * and checks what a reader sees against sums computed here from the run's CSV files.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = resolve('test-artifacts');
+
+const money = (value: number) =>
+  new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(value);
+
+let browser: Browser | undefined;
+
+/**
+ * The browser, launched on first use. Without Chromium every test here fails (a skipped test would let
+ * CI pass without ever opening the report).
+ */
+async function launched(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: the report test needs Chromium (apt-get install chromium)`);
+  }
+  browser ??= await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return browser;
+}
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface OpenedReport {
+  readonly page: Page;
+  readonly problems: string[];
+  readonly requests: string[];
+}
+
+/** Opens a report file, recording console errors, page errors and every request that is not the file. */
+async function open(file: string): Promise<OpenedReport> {
+  const page = await (await launched()).newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  const url = pathToFileURL(file).href;
+  page.on('request', (request) => {
+    if (request.url() !== url) requests.push(request.url());
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  return { page, problems, requests };
+}
+
+describe('the HTML report in a browser', () => {
+  it('shows the run of a generated month: charts drawn, header and top customer as in the CSV files', async () => {
+    await launched();
+    const dir = tempDir();
+    const files = await generateSyntheticMonth({
+      outDir: join(dir, 'in'),
+      month: '2026-10',
+      seed: 11,
+      lineItems: 4_000,
+      customers: 30,
+    });
+    const outDir = join(dir, 'out');
+    await runLocal({
+      billing: files.curFiles,
+      telemetry: files.telemetryFiles,
+      customers: files.customersFile,
+      outDir,
+      runId: 'browser-run',
+      engine: { threads: 1 },
+    });
+
+    // The answers, from the CSV files. The month is the run's only billing period, so the report's
+    // month is the whole run.
+    const days = readCsv(join(outDir, 'daily_summary.csv'));
+    expect(days.length).toBeGreaterThan(20);
+    expect(days.every((d) => d.usage_date?.startsWith('2026-10'))).toBe(true);
+    const sum = (field: string) => days.reduce((total, d) => total + Number(d[field]), 0);
+    const total = sum('total_cost');
+    const share = sum('unattributed_cost') / (total - sum('excluded_cost'));
+    const byCustomer = new Map<string, { name: string; cost: number }>();
+    for (const row of readCsv(join(outDir, 'customer_daily_cost.csv'))) {
+      const entry = byCustomer.get(row.customer_id as string) ?? {
+        name: row.customer_name as string,
+        cost: 0,
+      };
+      entry.cost += Number(row.total_cost);
+      byCustomer.set(row.customer_id as string, entry);
+    }
+    const [top] = [...byCustomer.values()].sort((a, b) => b.cost - a.cost);
+
+    const { page, problems, requests } = await open(join(outDir, REPORT_FILE));
+    try {
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      for (const chart of ['#chart-treemap', '#chart-tiers', '#chart-daily']) {
+        const box = await page.locator(`${chart} svg`).first().boundingBox();
+        expect({ chart, drawn: (box?.width ?? 0) > 100 && (box?.height ?? 0) > 100 }).toEqual({
+          chart,
+          drawn: true,
+        });
+      }
+      // ECharts drew the data: the daily chart has its legend, the treemap its tiers.
+      await expect(page.locator('#chart-daily svg').textContent()).resolves.toContain('Unattributed share');
+      await expect(page.locator('#chart-treemap svg').textContent()).resolves.toMatch(/enterprise|growth/);
+
+      expect(await page.getByTestId('total-cost').textContent()).toBe(money(total));
+      expect(await page.getByTestId('unattributed-share').textContent()).toBe(`${(share * 100).toFixed(2)}%`);
+      expect(await page.getByTestId('conservation').textContent()).toBe('Holds');
+      expect(await page.locator('#meta').textContent()).toContain('Run browser-run');
+
+      const rows = page.locator('#top-customers tbody tr');
+      expect(await rows.count()).toBe(Math.min(15, byCustomer.size));
+      expect(await rows.first().getByTestId('customer-name').textContent()).toBe(top?.name);
+      expect(await rows.first().getByTestId('customer-cost').textContent()).toBe(
+        money(top?.cost ?? Number.NaN),
+      );
+      expect(await page.locator('#empty').isVisible()).toBe(false);
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('says there is no cost for a run of an empty CUR, without errors', async () => {
+    await launched();
+    const dir = tempDir();
+    const outDir = join(dir, 'out');
+    await runLocal({
+      billing: [await writeCur2(join(dir, 'empty.parquet'), [])],
+      telemetry: [writeTelemetryCsv(join(dir, 'usage.csv'), [])],
+      customers: writeCustomersCsv(join(dir, 'customers.csv'), [{ id: 'acme' }]),
+      outDir,
+      runId: 'empty-run',
+      engine: { threads: 1 },
+    });
+    const { page, problems, requests } = await open(join(outDir, REPORT_FILE));
+    try {
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      expect(await page.locator('#empty').isVisible()).toBe(true);
+      expect(await page.locator('#empty').textContent()).toContain('No cost in this run');
+      expect(await page.locator('#content').isVisible()).toBe(false);
+      expect(await page.getByTestId('total-cost').textContent()).toBe('$0.00');
+      expect(await page.getByTestId('unattributed-share').textContent()).toBe('–');
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,438 @@
+import { TrinoSQL } from 'dt-sql-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert, AlertType, Severity } from '../../lib/alerts/alert.ts';
+import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
+import type { QueryEngine } from '../../lib/engine/query-engine.ts';
+import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
+import {
+  billingPeriodsOf,
+  buildReportData,
+  type ReportData,
+  renderBillingPeriodsQuery,
+  renderReportQueries,
+} from '../../lib/report/report-data.ts';
+import { sqlIdentifier, sqlNumber, sqlString } from '../../lib/sql/sql-template.ts';
+
+// Small results tables written by hand; every expected number is worked out in the comments.
+
+type Value = string | number | null;
+
+async function table(engine: DuckDbEngine, name: string, columns: string, rows: readonly Value[][]) {
+  const ref = sqlIdentifier(name).sql;
+  await engine.run(`CREATE OR REPLACE TABLE ${ref} (${columns})`);
+  if (rows.length === 0) return;
+  const literal = (v: Value) =>
+    v === null ? 'NULL' : typeof v === 'number' ? sqlNumber(v).sql : sqlString(v).sql;
+  await engine.run(
+    `INSERT INTO ${ref} VALUES ${rows.map((r) => `(${r.map(literal).join(', ')})`).join(',\n')}`,
+  );
+}
+
+interface CustomerDay {
+  readonly date: string;
+  readonly id: string;
+  readonly tier: string;
+  readonly plan: 'paid' | 'free' | 'trial';
+  readonly mrr: number;
+  readonly direct: number;
+  readonly shared?: number;
+  readonly name?: string;
+}
+
+interface SummaryDay {
+  readonly date: string;
+  readonly direct: number;
+  readonly shared: number;
+  readonly unattributed: number;
+  readonly excluded: number;
+  readonly total: number;
+}
+
+async function load(
+  engine: DuckDbEngine,
+  customerDays: readonly CustomerDay[],
+  summaryDays: readonly SummaryDay[],
+): Promise<void> {
+  await table(
+    engine,
+    'customer_daily_cost',
+    'usage_date DATE, billing_period VARCHAR, customer_id VARCHAR, customer_name VARCHAR, tier VARCHAR,' +
+      ' plan_status VARCHAR, mrr DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE, total_cost DOUBLE,' +
+      ' rules_version VARCHAR, run_id VARCHAR',
+    customerDays.map((d) => [
+      d.date,
+      d.date.slice(0, 7),
+      d.id,
+      d.name ?? `Name of ${d.id}`,
+      d.tier,
+      d.plan,
+      d.mrr,
+      d.direct,
+      d.shared ?? 0,
+      d.direct + (d.shared ?? 0),
+      'v1',
+      'run-1',
+    ]),
+  );
+  await table(
+    engine,
+    'daily_summary',
+    'usage_date DATE, billing_period VARCHAR, total_cost DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE,' +
+      ' unattributed_cost DOUBLE, excluded_cost DOUBLE, unattributed_pct DOUBLE, rules_version VARCHAR,' +
+      ' run_id VARCHAR',
+    summaryDays.map((d) => [
+      d.date,
+      d.date.slice(0, 7),
+      d.total,
+      d.direct,
+      d.shared,
+      d.unattributed,
+      d.excluded,
+      d.total - d.excluded === 0 ? 0 : d.unattributed / (d.total - d.excluded),
+      'v1',
+      'run-1',
+    ]),
+  );
+}
+
+function alert(type: AlertType, severity: Severity, customerId: string | null): Alert {
+  return {
+    type,
+    severity,
+    asOf: '2026-10-01',
+    subject: customerId ?? 'trial_vs_paid',
+    customerId,
+    value: 0.5,
+    threshold: 0.25,
+    customerName: customerId === null ? null : `Name of ${customerId}`,
+    tier: null,
+    planStatus: null,
+    mrr: null,
+    cost30d: null,
+    topServices: [],
+    team: 'finops',
+    explanation: `${type} about ${customerId ?? 'the account'}`,
+  };
+}
+
+const G = 'growth';
+const E = 'enterprise';
+const S = 'self-serve';
+const D1 = '2026-10-01';
+const D2 = '2026-10-02';
+const TRICKY_NAME = 'O\'Brien "Zürich" </script> Ünïcode';
+
+// October, two days. Monthly cost per customer:
+//   b (growth, paid): 50 + (30 + 10) = 90; MRR 150 on D1 but 200 on D2, the latest: ratio 90 / 200 = 0.45
+//   a (enterprise, paid, MRR 1000): (30 + 10) + 20 = 60; ratio 0.06
+//   f1 (free): 8 + 12 = 20;  t1 (trial): 15;  c (growth, paid, MRR 100): 10, ratio 0.1
+//   f2 (free): 5;  f3 (free): 4;  f4 (free): 3;  t2 (trial): 3  (f4 and t2 tie: ordered by id)
+// Customers 9, customer cost 90 + 60 + 20 + 15 + 10 + 5 + 4 + 3 + 3 = 210.
+// Per day: D1 a 40, b 50, c 10, f1 8, t1 15, f3 4 = 127 (shared 10: a's), so direct 117;
+//          D2 a 20, b 40, f1 12, f2 5, f4 3, t2 3 = 83 (shared 10: b's), so direct 73.
+// September holds one day that the report of October must not count.
+const CUSTOMER_DAYS: CustomerDay[] = [
+  { date: '2026-09-30', id: 'a', tier: E, plan: 'paid', mrr: 1000, direct: 1000 },
+  { date: D1, id: 'a', tier: E, plan: 'paid', mrr: 1000, direct: 30, shared: 10 },
+  { date: D2, id: 'a', tier: E, plan: 'paid', mrr: 1000, direct: 20 },
+  { date: D1, id: 'b', tier: G, plan: 'paid', mrr: 150, direct: 50, name: TRICKY_NAME },
+  { date: D2, id: 'b', tier: G, plan: 'paid', mrr: 200, direct: 30, shared: 10, name: TRICKY_NAME },
+  { date: D1, id: 'c', tier: G, plan: 'paid', mrr: 100, direct: 10 },
+  { date: D1, id: 'f1', tier: S, plan: 'free', mrr: 0, direct: 8 },
+  { date: D2, id: 'f1', tier: S, plan: 'free', mrr: 0, direct: 12 },
+  { date: D1, id: 't1', tier: S, plan: 'trial', mrr: 0, direct: 15 },
+  { date: D2, id: 'f2', tier: S, plan: 'free', mrr: 0, direct: 5 },
+  { date: D1, id: 'f3', tier: S, plan: 'free', mrr: 0, direct: 4 },
+  { date: D2, id: 'f4', tier: S, plan: 'free', mrr: 0, direct: 3 },
+  { date: D2, id: 't2', tier: S, plan: 'trial', mrr: 0, direct: 3 },
+];
+// D1: customers 127 + unattributed 13 + excluded 10 = 150, share 13 / (150 - 10) = 0.092857...
+// D2: customers 83 + unattributed 17 = 100, share 0.17.
+const SUMMARY_DAYS: SummaryDay[] = [
+  { date: '2026-09-30', direct: 1000, shared: 0, unattributed: 500, excluded: 0, total: 1500 },
+  { date: D1, direct: 117, shared: 10, unattributed: 13, excluded: 10, total: 150 },
+  { date: D2, direct: 73, shared: 10, unattributed: 17, excluded: 0, total: 100 },
+];
+
+const ALERTS = [
+  alert('cost_trend_7d', 'P2', 'b'),
+  alert('freemium_cliff', 'WARNING', null),
+  alert('cost_to_mrr', 'P2', 'c'),
+  alert('cost_to_mrr', 'P1', 'b'),
+];
+
+const near = (value: number) => expect.closeTo(value, 9);
+
+let engine: DuckDbEngine;
+let queriesRun: string[];
+/** What the deployed pipeline hands over: only tableRef and query, here counting the queries. */
+let narrowEngine: Pick<QueryEngine, 'tableRef' | 'query'>;
+
+beforeAll(async () => {
+  engine = await DuckDbEngine.create({ threads: 2 });
+  narrowEngine = {
+    tableRef: (name) => engine.tableRef(name),
+    query: (select) => {
+      queriesRun.push(select);
+      return engine.query(select);
+    },
+  };
+});
+
+afterAll(() => {
+  engine.close();
+});
+
+async function october(maxCustomers?: number): Promise<ReportData> {
+  await load(engine, CUSTOMER_DAYS, SUMMARY_DAYS);
+  queriesRun = [];
+  return buildReportData(narrowEngine, {
+    billingPeriod: '2026-10',
+    runBillingPeriods: ['2026-09', '2026-10'],
+    runId: 'run-1',
+    rulesVersion: 'v1',
+    alerts: ALERTS,
+    ...(maxCustomers !== undefined ? { maxCustomers } : {}),
+  });
+}
+
+describe('buildReportData', () => {
+  it('lists the billing periods of the results, oldest first', async () => {
+    await load(engine, CUSTOMER_DAYS, SUMMARY_DAYS);
+    expect(await billingPeriodsOf(engine)).toEqual(['2026-09', '2026-10']);
+  });
+
+  it('runs four queries through nothing but tableRef and query', async () => {
+    await october();
+    expect(queriesRun).toHaveLength(4);
+  });
+
+  it('sums the header totals over the days of the billing period only', async () => {
+    const data = await october();
+    expect(data).toMatchObject({
+      billingPeriod: '2026-10',
+      runBillingPeriods: ['2026-09', '2026-10'],
+      runId: 'run-1',
+      rulesVersion: 'v1',
+      firstDay: D1,
+      lastDay: D2,
+      // Two days of October and no later month: the month is still open.
+      isComplete: false,
+      customerCount: 9,
+      // Not given: the evaluation day of the alerts.
+      alertsAsOf: '2026-10-01',
+    });
+    // total 150 + 100 = 250, excluded 10, unattributed 13 + 17 = 30, share 30 / (250 - 10) = 0.125.
+    expect(data.totals).toEqual({
+      totalCost: near(250),
+      directCost: near(190),
+      sharedCost: near(20),
+      attributedCost: near(210),
+      unattributedCost: near(30),
+      excludedCost: near(10),
+      unattributedShare: near(0.125),
+    });
+    expect(data.conservation).toEqual({
+      holds: true,
+      daysChecked: 2,
+      breachDays: [],
+      maxAbsDifference: near(0),
+    });
+  });
+
+  it('gives the daily trend with the unattributed share of attributable cost', async () => {
+    const data = await october();
+    expect(
+      data.days.map((d) => [d.date, d.totalCost, d.attributedCost, d.unattributedCost, d.excludedCost]),
+    ).toEqual([
+      [D1, near(150), near(127), near(13), near(10)],
+      [D2, near(100), near(83), near(17), near(0)],
+    ]);
+    expect(data.days.map((d) => d.unattributedPct)).toEqual([near(13 / 140), near(0.17)]);
+  });
+
+  it('lists customers by monthly cost with cost / MRR (null without MRR) and their alerts', async () => {
+    const data = await october();
+    expect(data.customers.map((c) => [c.customerId, c.totalCost, c.costToMrr])).toEqual([
+      ['b', near(90), near(0.45)],
+      ['a', near(60), near(0.06)],
+      ['f1', near(20), null],
+      ['t1', near(15), null],
+      ['c', near(10), near(0.1)],
+      ['f2', near(5), null],
+      ['f3', near(4), null],
+      ['f4', near(3), null],
+      ['t2', near(3), null],
+    ]);
+    const b = data.customers[0];
+    expect(b).toMatchObject({
+      name: TRICKY_NAME,
+      tier: G,
+      planStatus: 'paid',
+      mrr: 200,
+      directCost: near(80),
+      sharedCost: near(10),
+      daysWithCost: 2,
+      // Most severe first.
+      alerts: [
+        { type: 'cost_to_mrr', severity: 'P1' },
+        { type: 'cost_trend_7d', severity: 'P2' },
+      ],
+    });
+    expect(data.customers.find((c) => c.customerId === 'c')?.alerts).toEqual([
+      { type: 'cost_to_mrr', severity: 'P2' },
+    ]);
+    expect(data.customers.find((c) => c.customerId === 'a')?.alerts).toEqual([]);
+    // Every alert is listed once, the account-level one too.
+    expect(data.alerts.map((a) => [a.severity, a.type, a.customerId])).toEqual([
+      ['P1', 'cost_to_mrr', 'b'],
+      ['P2', 'cost_to_mrr', 'c'],
+      ['P2', 'cost_trend_7d', 'b'],
+      ['WARNING', 'freemium_cliff', null],
+    ]);
+  });
+
+  it('gives the margin by tier and plan status', async () => {
+    const data = await october();
+    // enterprise/paid: a, cost 60, MRR 1000, margin 1 - 60/1000 = 0.94.
+    // growth/paid: b 90 + c 10 = 100, MRR 200 + 100 = 300, margin 1 - 100/300 = 2/3, median (10 + 90) / 2 = 50.
+    // self-serve/free: 20 + 5 + 4 + 3 = 32 over 4, median (4 + 5) / 2 = 4.5, no MRR: no margin.
+    // self-serve/trial: 15 + 3 = 18 over 2, median 9.
+    expect(
+      data.tiers.map((t) => [
+        t.tier,
+        t.planStatus,
+        t.customers,
+        t.totalCost,
+        t.totalMrr,
+        t.medianCostPerCustomer,
+        t.margin,
+      ]),
+    ).toEqual([
+      [E, 'paid', 1, near(60), near(1000), near(60), near(0.94)],
+      [G, 'paid', 2, near(100), near(300), near(50), near(2 / 3)],
+      [S, 'free', 4, near(32), near(0), near(4.5), null],
+      [S, 'trial', 2, near(18), near(0), near(9), null],
+    ]);
+  });
+
+  it('gives the free-tier concentration', async () => {
+    const data = await october();
+    // Free and trial: f1 20, t1 15, f2 5, f3 4, f4 3, t2 3: n = 6, cost 50 (free 32, trial 18),
+    // share of customer cost 50 / 210. Top 10%: ceil(0.6) = 1 account (f1), 20 / 50 = 0.4.
+    // Top 20%: ceil(1.2) = 2 accounts (f1, t1), 35 / 50 = 0.7.
+    expect(data.freeTier).toEqual({
+      accounts: 6,
+      freeCost: near(32),
+      trialCost: near(18),
+      freeTrialCost: near(50),
+      customerCost: near(210),
+      shareOfCustomerCost: near(50 / 210),
+      top10PctAccounts: 1,
+      top10PctShare: near(0.4),
+      top20PctAccounts: 2,
+      top20PctShare: near(0.7),
+    });
+  });
+
+  it('lists at most maxCustomers customers but counts them all', async () => {
+    const data = await october(3);
+    expect(data.customers.map((c) => c.customerId)).toEqual(['b', 'a', 'f1']);
+    expect(data.customerCount).toBe(9);
+  });
+
+  it('reports the days on which conservation does not hold', async () => {
+    // D2's parts add up to 100 but its total says 101: off by -1, beyond 1e-6 x 101.
+    await load(engine, CUSTOMER_DAYS, [
+      SUMMARY_DAYS[1] as SummaryDay,
+      { date: D2, direct: 73, shared: 10, unattributed: 17, excluded: 0, total: 101 },
+    ]);
+    const data = await buildReportData(engine, {
+      billingPeriod: '2026-10',
+      runId: 'run-1',
+      rulesVersion: 'v1',
+      alerts: [],
+    });
+    expect(data.conservation).toEqual({
+      holds: false,
+      daysChecked: 2,
+      breachDays: [D2],
+      maxAbsDifference: near(1),
+    });
+    expect(data.runBillingPeriods).toEqual(['2026-10']);
+  });
+
+  it('gives an empty report for a month without data and for a run without billing data', async () => {
+    await load(engine, CUSTOMER_DAYS, SUMMARY_DAYS);
+    const emptyMonth = await buildReportData(engine, {
+      billingPeriod: '2026-12',
+      runId: 'run-1',
+      rulesVersion: 'v1',
+      alerts: [],
+    });
+    queriesRun = [];
+    const noData = await buildReportData(narrowEngine, {
+      billingPeriod: null,
+      runId: 'run-1',
+      rulesVersion: 'v1',
+      alerts: [],
+    });
+    expect(queriesRun).toEqual([]);
+    for (const data of [emptyMonth, noData]) {
+      expect(data).toMatchObject({
+        isComplete: null,
+        firstDay: null,
+        lastDay: null,
+        customerCount: 0,
+        customers: [],
+        tiers: [],
+        days: [],
+        freeTier: null,
+        conservation: { holds: true, daysChecked: 0, breachDays: [] },
+        totals: { totalCost: 0, unattributedCost: 0, unattributedShare: null },
+      });
+    }
+    expect(noData.runBillingPeriods).toEqual([]);
+    expect(noData.alertsAsOf).toBeNull();
+  });
+
+  it('refuses a billing period that is not YYYY-MM', async () => {
+    await expect(
+      buildReportData(engine, { billingPeriod: "2026-10' OR '1", runId: 'r', rulesVersion: 'v', alerts: [] }),
+    ).rejects.toThrow(/YYYY-MM/);
+  });
+});
+
+describe('the report queries are Trino (Athena engine v3) SQL', () => {
+  const parser = new TrinoSQL();
+  const athenaRef = (name: string) => `"cost_per_customer"."${name}"`;
+  // The deployed pipeline reads the published results through this engine, whose table references are
+  // subqueries restricted to the run's billing periods.
+  const published = new PublishedResultsEngine({
+    inputs: { tableRef: athenaRef, query: async () => [] },
+    database: 'cost_per_customer',
+    billingPeriods: ['2026-09', '2026-10'],
+  });
+
+  for (const [label, tableRef] of [
+    ['tables', athenaRef],
+    ['published results', (name: string) => published.tableRef(name)],
+  ] as const) {
+    it(`parses every rendered report query over ${label}`, () => {
+      const queries = {
+        ...renderReportQueries(tableRef, '2026-10', 500),
+        periods: renderBillingPeriodsQuery(tableRef),
+      };
+      expect(Object.keys(queries)).toEqual(['days', 'customers', 'tierMargin', 'freeTier', 'periods']);
+      for (const [name, sql] of Object.entries(queries)) {
+        expect(sql).not.toContain('${');
+        expect({ name, errors: parser.validate(sql) }).toEqual({ name, errors: [] });
+      }
+    });
+  }
+
+  it('the parse check can fail', () => {
+    const [days] = Object.values(renderReportQueries(athenaRef, '2026-10'));
+    expect(parser.validate(`${days} LIMIT`).length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { renderReportHtml, reportJson } from '../../lib/report/render-report.ts';
+import type { ReportCustomer, ReportData } from '../../lib/report/report-data.ts';
+
+const SCRIPT_NAME = '</script><script>alert(1)</script>';
+const QUOTED_NAME = 'O\'Brien & "Söhne" zürich <!-- \u2028 \u2029 end';
+
+function customer(customerId: string, name: string, totalCost: number): ReportCustomer {
+  return {
+    customerId,
+    name,
+    tier: 'growth',
+    planStatus: 'paid',
+    mrr: 100,
+    totalCost,
+    directCost: totalCost,
+    sharedCost: 0,
+    costToMrr: totalCost / 100,
+    daysWithCost: 1,
+    alerts: [{ type: 'cost_to_mrr', severity: 'P1' }],
+  };
+}
+
+function emptyData(): ReportData {
+  return {
+    version: 1,
+    runId: 'run-1',
+    rulesVersion: 'v1',
+    billingPeriod: null,
+    runBillingPeriods: [],
+    isComplete: null,
+    firstDay: null,
+    lastDay: null,
+    totals: {
+      totalCost: 0,
+      directCost: 0,
+      sharedCost: 0,
+      attributedCost: 0,
+      unattributedCost: 0,
+      excludedCost: 0,
+      unattributedShare: null,
+    },
+    conservation: { holds: true, daysChecked: 0, breachDays: [], maxAbsDifference: 0 },
+    customerCount: 0,
+    customers: [],
+    tiers: [],
+    days: [],
+    freeTier: null,
+    alertsAsOf: null,
+    alerts: [],
+  };
+}
+
+function trickyData(): ReportData {
+  return {
+    ...emptyData(),
+    runId: 'run-<b>',
+    billingPeriod: '2026-10',
+    runBillingPeriods: ['2026-10'],
+    customerCount: 2,
+    customers: [customer('x', SCRIPT_NAME, 30), customer('y', QUOTED_NAME, 20)],
+    alerts: [
+      {
+        type: 'cost_to_mrr',
+        severity: 'P1',
+        asOf: '2026-10-01',
+        subject: 'x',
+        customerId: 'x',
+        customerName: SCRIPT_NAME,
+        value: 0.3,
+        threshold: 0.25,
+        explanation: `${SCRIPT_NAME} costs too much`,
+      },
+    ],
+  };
+}
+
+/** The text of the JSON data element: everything up to the first `</script` after its start tag. */
+function dataElementText(html: string): string {
+  const start = html.indexOf('<script type="application/json" id="report-data"');
+  expect(start).toBeGreaterThan(0);
+  const open = html.indexOf('>', start) + 1;
+  return html.slice(open, html.indexOf('</script', open));
+}
+
+/** The HTML with the content of every script element removed. */
+function markupOnly(html: string): string {
+  return html.replace(/(<script[^>]*>)[\s\S]*?(<\/script>)/g, '$1$2');
+}
+
+describe('renderReportHtml', () => {
+  it('keeps names with </script>, quotes, comments, U+2028 and non-ASCII inside the JSON data', () => {
+    const data = trickyData();
+    const html = renderReportHtml(data);
+    // The data element ends where it should: what it holds parses back to exactly the data.
+    expect(JSON.parse(dataElementText(html))).toEqual(data);
+    expect(html).not.toContain(SCRIPT_NAME);
+    expect(html).not.toContain('<!-- ');
+    expect(html).not.toContain('\u2028');
+    expect(html).not.toContain('\u2029');
+    // Three scripts, all ours: the data, ECharts and the page script.
+    expect(html.match(/<script/g)).toHaveLength(3);
+    expect(html.match(/<\/script>/g)).toHaveLength(3);
+    // The title is HTML-escaped.
+    expect(html).toContain('<title>Cost per customer – 2026-10 – run run-&lt;b&gt;</title>');
+  });
+
+  it('escapes only what it must: the JSON text is still the same JSON', () => {
+    const data = trickyData();
+    expect(JSON.parse(reportJson(data))).toEqual(data);
+    expect(reportJson(data)).toMatch(/^\{"version":1,/);
+    expect(reportJson(data)).toContain('z\u00fcrich');
+    expect(reportJson(data)).toContain('\\u003c/script\\u003e');
+  });
+
+  it('inlines ECharts and loads nothing from the network', () => {
+    const html = renderReportHtml(trickyData());
+    const echarts = readFileSync(
+      createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'),
+      'utf8',
+    );
+    expect(html).toContain(`<script>${echarts}</script>`);
+    const markup = markupOnly(html);
+    expect(markup).not.toMatch(/\s(src|href)\s*=/i);
+    expect(html).not.toContain('src="http');
+    expect(markup).toContain("default-src 'none'");
+  });
+
+  it('renders a run without cost', () => {
+    const data = emptyData();
+    const html = renderReportHtml(data);
+    expect(JSON.parse(dataElementText(html))).toEqual(data);
+    expect(html).toContain('No cost in this run');
+    expect(html).toContain('<title>Cost per customer – run run-1</title>');
+  });
+});
