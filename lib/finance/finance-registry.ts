@@ -42,6 +42,11 @@ export interface FinanceView {
   readonly tables: readonly FinanceSourceTable[];
   /** Finance views the SQL reads as `${name}`; they are inlined as subqueries when rendered. */
   readonly views: readonly FinanceViewName[];
+  /**
+   * A question finance asks of the view, as a query over `${view}`: saved as a named query in the
+   * Athena workgroup and shown in the README.
+   */
+  readonly example: { readonly title: string; readonly sql: string };
 }
 
 /**
@@ -56,6 +61,10 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     grain: ['billing_period', 'customer_id'],
     tables: ['customer_daily_cost', 'daily_summary'],
     views: [],
+    example: {
+      title: 'Customers costing the most against what they pay, last complete month',
+      sql: 'SELECT customer_id, customer_name, tier, total_cost, mrr, cost_to_mrr, margin\nFROM ${view}\nWHERE billing_period = (SELECT max(billing_period) FROM ${view} WHERE is_complete)\nORDER BY cost_to_mrr DESC\nLIMIT 20',
+    },
   },
   tier_margin: {
     file: 'finance/tier_margin.sql',
@@ -63,6 +72,10 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     grain: ['billing_period', 'tier', 'plan_status'],
     tables: [],
     views: ['customer_monthly_cost'],
+    example: {
+      title: 'Infrastructure margin by tier and plan status, month by month',
+      sql: 'SELECT billing_period, tier, plan_status, customers, total_cost, total_mrr, median_cost_per_customer, margin, is_complete\nFROM ${view}\nORDER BY billing_period DESC, margin',
+    },
   },
   cost_outliers: {
     file: 'finance/cost_outliers.sql',
@@ -70,6 +83,10 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     grain: ['billing_period', 'customer_id'],
     tables: [],
     views: ['customer_monthly_cost'],
+    example: {
+      title: "Customers whose cost / MRR is far above their tier's",
+      sql: 'SELECT billing_period, customer_name, tier, cost_to_mrr, upper_fence, is_complete\nFROM ${view}\nORDER BY billing_period DESC, cost_to_mrr DESC',
+    },
   },
   free_tier_economics: {
     file: 'finance/free_tier_economics.sql',
@@ -77,6 +94,10 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     grain: ['billing_period'],
     tables: [],
     views: ['customer_monthly_cost'],
+    example: {
+      title: 'What free and trial accounts cost, and how concentrated it is',
+      sql: 'SELECT billing_period, free_trial_accounts, free_trial_cost, share_of_customer_cost, top_10pct_share, top_20pct_share, is_complete\nFROM ${view}\nORDER BY billing_period DESC',
+    },
   },
   customer_service_breakdown: {
     file: 'finance/customer_service_breakdown.sql',
@@ -84,6 +105,10 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     grain: ['billing_period', 'customer_id', 'service'],
     tables: ['customer_daily_service_cost', 'daily_summary'],
     views: [],
+    example: {
+      title: 'Customers whose cost is mostly one service, latest month',
+      sql: 'SELECT customer_id, service, cost, share_of_customer_cost\nFROM ${view}\nWHERE billing_period = (SELECT max(billing_period) FROM ${view}) AND share_of_customer_cost >= 0.5\nORDER BY cost DESC',
+    },
   },
   customer_cost_trend: {
     file: 'finance/customer_cost_trend.sql',
@@ -91,6 +116,10 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     grain: ['billing_period', 'customer_id'],
     tables: [],
     views: ['customer_monthly_cost'],
+    example: {
+      title: 'Customers whose cost grows faster than their revenue',
+      sql: 'SELECT billing_period, customer_name, total_cost, cost_growth, mrr_growth, is_complete\nFROM ${view}\nWHERE cost_outgrows_mrr\nORDER BY billing_period DESC, cost_growth DESC',
+    },
   },
   cost_growth_vs_customer_growth: {
     file: 'finance/cost_growth_vs_customer_growth.sql',
@@ -98,6 +127,10 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     grain: ['usage_date'],
     tables: ['daily_summary', 'customers'],
     views: [],
+    example: {
+      title: 'Is infrastructure getting more efficient as we grow? (below 1: yes)',
+      sql: 'SELECT usage_date, cost_growth, customer_growth, efficiency\nFROM ${view}\nWHERE window_complete\nORDER BY usage_date DESC\nLIMIT 30',
+    },
   },
   unattributed_cost: {
     file: 'finance/unattributed_cost.sql',
@@ -106,6 +139,10 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     grain: ['usage_date', 'reason', 'service'],
     tables: ['unattributed_cost', 'daily_summary'],
     views: [],
+    example: {
+      title: 'Where cost that reaches no customer came from, last 30 days',
+      sql: "SELECT reason, service, sum(cost) AS cost\nFROM ${view}\nWHERE usage_date >= current_date - INTERVAL '30' DAY\nGROUP BY reason, service\nORDER BY cost DESC",
+    },
   },
 };
 
@@ -136,6 +173,11 @@ export function renderFinanceView(name: FinanceViewName, tableRef: (table: strin
     values[dependency] = trustedSql(`(\n${renderFinanceView(dependency, tableRef)}\n)`);
   }
   return renderSql(loadSqlFile(view.file), values, view.file);
+}
+
+/** The example query of a view (see {@link FinanceView.example}), over the view at `viewRef`. */
+export function renderFinanceExample(name: FinanceViewName, viewRef: string): string {
+  return renderSql(FINANCE_VIEWS[name].example.sql, { view: trustedSql(viewRef) }, `${name} example`);
 }
 
 /** `SELECT * FROM <from>` in the order of the view's grain. */

@@ -5,7 +5,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { TrinoSQL } from 'dt-sql-parser';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AthenaEngine, AthenaQueryError } from '../../lib/engine/athena-engine.ts';
-import { FINANCE_VIEW_NAMES } from '../../lib/finance/finance-registry.ts';
+import { FINANCE_VIEW_NAMES, renderFinanceExample } from '../../lib/finance/finance-registry.ts';
 import {
   applyFinanceViews,
   createFinanceViewStatements,
@@ -93,6 +93,17 @@ describe('the finance views statements', () => {
     const parser = new TrinoSQL();
     for (const { view, sql } of statements)
       expect({ view, errors: parser.validate(sql) }).toEqual({ view, errors: [] });
+  });
+});
+
+describe('the example queries saved with the views', () => {
+  it('read their own view and parse as Trino SQL', () => {
+    const parser = new TrinoSQL();
+    for (const view of FINANCE_VIEW_NAMES) {
+      const sql = renderFinanceExample(view, `"cost_per_customer_finance"."${view}"`);
+      expect(sql).toContain(`FROM "cost_per_customer_finance"."${view}"`);
+      expect({ view, errors: parser.validate(sql) }).toEqual({ view, errors: [] });
+    }
   });
 });
 
