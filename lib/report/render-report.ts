@@ -59,8 +59,8 @@ main { max-width: 1200px; margin: 0 auto; padding: 24px 20px 40px; }
 h1 { font-size: 1.6rem; margin: 0 0 4px; font-weight: 600; }
 h2 { font-size: 1.15rem; margin: 0 0 4px; font-weight: 600; }
 p { margin: 0 0 8px; }
-.meta { color: var(--muted); font-size: 0.9rem; margin-bottom: 16px; }
-.meta span + span::before { content: "·"; margin: 0 8px; color: var(--line); }
+.meta { display: flex; flex-wrap: wrap; gap: 2px 20px; color: var(--muted); font-size: 0.9rem; margin-bottom: 16px; }
+.meta span { white-space: nowrap; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(190px, 1fr)); gap: 12px; margin: 12px 0; }
 .tile { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 10px 14px; }
 .tile .label { color: var(--muted); font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; }
@@ -88,6 +88,9 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 .empty { padding: 24px; background: var(--panel); border: 1px dashed var(--line); border-radius: 6px;
   color: var(--muted); text-align: center; }
 footer { margin-top: 36px; color: var(--muted); font-size: 0.85rem; border-top: 1px solid var(--line); padding-top: 10px; }
+@media (max-width: 700px) {
+  table { display: block; overflow-x: auto; }
+}
 @media print {
   body { font-size: 11pt; }
   main { max-width: none; padding: 0; }
