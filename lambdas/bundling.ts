@@ -18,7 +18,7 @@
 import { execSync } from 'node:child_process';
 import { join } from 'node:path';
 
-/** The handlers in this folder, one per pipeline step (README.md here). */
+/** The handlers in this folder: one per pipeline step, and the finance views' deploy-time resource (README.md here). */
 export const PIPELINE_HANDLERS = [
   'on-delivery',
   'prepare-run',
@@ -27,6 +27,7 @@ export const PIPELINE_HANDLERS = [
   'load-serving-table',
   'evaluate-alerts',
   'cleanup',
+  'create-finance-views',
 ] as const;
 export type PipelineHandlerName = (typeof PIPELINE_HANDLERS)[number];
 

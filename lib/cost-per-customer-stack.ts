@@ -5,8 +5,12 @@ import { Alerting } from './constructs/alerting.ts';
 import { Catalog } from './constructs/catalog.ts';
 import { CurExport } from './constructs/cur-export.ts';
 import { EncryptionKey } from './constructs/encryption-key.ts';
+import { FinanceViews } from './constructs/finance-views.ts';
 import { cur2Columns } from './constructs/glue-schemas.ts';
-import { acknowledgeRunPipelineFindings } from './constructs/nag-findings.ts';
+import {
+  acknowledgeFinanceViewsFindings,
+  acknowledgeRunPipelineFindings,
+} from './constructs/nag-findings.ts';
 import { QueryWorkgroup } from './constructs/query-workgroup.ts';
 import { RunPipeline } from './constructs/run-pipeline.ts';
 import { ServingTable } from './constructs/serving-table.ts';
@@ -31,6 +35,8 @@ export class CostPerCustomer extends Construct {
   readonly alerting: Alerting;
   /** The attribution run: Lambdas, state machine, S3 trigger, dead-letter queue and alarms. */
   readonly pipeline: RunPipeline;
+  /** The finance views and their saved queries in the workgroup. */
+  readonly financeViews: FinanceViews;
   /** Present when `createCurExport` is true. */
   readonly curExport?: CurExport;
 
@@ -96,6 +102,23 @@ export class CostPerCustomer extends Construct {
     this.pipeline.node.addDependency(this.queryWorkgroup.workgroup, this.catalog.database);
     acknowledgeRunPipelineFindings(this.pipeline);
 
+    this.financeViews = new FinanceViews(this, 'FinanceViews', {
+      databaseName: this.catalog.databaseName,
+      financeDatabaseName: this.catalog.financeDatabaseName,
+      workgroupName: this.queryWorkgroup.workgroupName,
+      queryResultsBucket: this.storage.queryResultsBucket,
+      resultsBucket: this.storage.resultsBucket,
+      encryptionKey,
+      dependsOn: [
+        this.queryWorkgroup.workgroup,
+        this.catalog.database,
+        this.catalog.financeDatabase,
+        ...Object.values(this.catalog.tables),
+      ],
+      removalPolicy,
+    });
+    acknowledgeFinanceViewsFindings(this.financeViews);
+
     if (config.createCurExport) {
       const curBucket = this.storage.curBucket;
       this.curExport = new CurExport(this, 'CurExport', {
@@ -143,6 +166,7 @@ export class CostPerCustomerStack extends Stack {
         'Upload telemetry/, customers/ and rules/ here',
       ],
       GlueDatabaseName: [product.catalog.databaseName, 'Glue database of the CUR, input and result tables'],
+      FinanceDatabaseName: [product.catalog.financeDatabaseName, 'Glue database of the finance views'],
       AthenaWorkgroupName: [product.queryWorkgroup.workgroupName, 'Athena workgroup to query the results in'],
       ServingTableName: [product.servingTable.table.tableName, 'DynamoDB table serving per-customer results'],
       AlertTopicArn: [

@@ -55,6 +55,12 @@ export interface CatalogProps {
 export class Catalog extends Construct {
   readonly database: glue.CfnDatabase;
   readonly databaseName: string;
+  /**
+   * The database of the finance views (`<databaseName>_finance`): their own, because the view
+   * `unattributed_cost` shares its name with a results table.
+   */
+  readonly financeDatabase: glue.CfnDatabase;
+  readonly financeDatabaseName: string;
   readonly tables: Readonly<Record<CatalogTableName, glue.CfnTable>>;
 
   constructor(scope: Construct, id: string, props: CatalogProps) {
@@ -75,6 +81,14 @@ export class Catalog extends Construct {
       databaseInput: {
         name: props.databaseName,
         description: 'Cost per customer: CUR 2.0, telemetry and customers in; attribution results out',
+      },
+    });
+    this.financeDatabaseName = `${props.databaseName}_finance`.slice(0, 255);
+    this.financeDatabase = new glue.CfnDatabase(this, 'FinanceDatabase', {
+      catalogId,
+      databaseInput: {
+        name: this.financeDatabaseName,
+        description: 'Cost per customer: finance views over the published results (finance.md)',
       },
     });
 

@@ -1,5 +1,6 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import type { FinanceViews } from './finance-views.ts';
 import type { RunPipeline } from './run-pipeline.ts';
 
 /**
@@ -34,37 +35,12 @@ export function nagFindingText(scope: IConstruct, value: unknown): string {
 export function acknowledgeRunPipelineFindings(pipeline: RunPipeline): void {
   const acknowledge = (id: string, reason: string, scope: IConstruct = pipeline) =>
     Validations.of(scope).acknowledge({ id, reason });
-  const iam5 = (detail: string) => `AwsSolutions-IAM5[${detail}]`;
 
-  acknowledge(
-    'AwsSolutions-L1',
-    'The pipeline functions run on Node.js 22 (a supported LTS runtime): the bundling targets node22 and the integration test loads the bundles on it.',
-  );
+  acknowledgePipelineFunctionFindings(pipeline);
   acknowledge(
     'AwsSolutions-SQS3',
     'This queue is the dead-letter destination of on-delivery (Lambda on-failure destination), which cdk-nag does not see as a DLQ use; a DLQ of a DLQ would only hide the messages further.',
   );
-  acknowledge(
-    iam5('Resource::*'),
-    'X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs delivery actions of the state machine have no resource-level permissions.',
-  );
-  for (const [action, reason] of [
-    ['s3:GetObject*', 'from bucket.grantRead/grantReadWrite, limited to one key prefix of one bucket'],
-    ['s3:GetBucket*', 'from bucket.grantRead/grantReadWrite, on the pipeline buckets only'],
-    ['s3:List*', 'from bucket.grantRead/grantReadWrite, on the pipeline buckets only'],
-    [
-      's3:DeleteObject*',
-      'from bucket.grantReadWrite, limited to runs/ or athena/ (Athena replaces its own output)',
-    ],
-    [
-      's3:Abort*',
-      'from bucket.grantReadWrite: multipart uploads of Athena output, limited to runs/ or athena/',
-    ],
-    ['kms:GenerateDataKey*', 'from the key grants of bucket, table and topic grants: the stack CMK only'],
-    ['kms:ReEncrypt*', 'from the key grants of bucket and table grants: the stack CMK only'],
-  ] as const) {
-    acknowledge(iam5(`Action::${action}`), `Wildcard action ${reason}.`);
-  }
   for (const { bucket, pattern } of pipeline.grantedPrefixes) {
     acknowledge(
       iam5(`Resource::${nagFindingText(pipeline, bucket.arnForObjects(pattern))}`),
@@ -97,4 +73,59 @@ export function acknowledgeRunPipelineFindings(pipeline: RunPipeline): void {
       notificationsHandler,
     );
   }
+}
+
+const iam5 = (detail: string) => `AwsSolutions-IAM5[${detail}]`;
+
+/**
+ * The findings every PipelineFunction's role has, acknowledged on `scope` (the construct that owns the
+ * functions): the runtime check, X-Ray's `*`, and the wildcard actions of the bucket, table, topic and
+ * key grants.
+ */
+function acknowledgePipelineFunctionFindings(scope: IConstruct): void {
+  const acknowledge = (id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
+  acknowledge(
+    'AwsSolutions-L1',
+    'The pipeline functions run on Node.js 22 (a supported LTS runtime): the bundling targets node22 and the integration test loads the bundles on it.',
+  );
+  acknowledge(
+    iam5('Resource::*'),
+    'X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs delivery actions of the state machine have no resource-level permissions.',
+  );
+  for (const [action, reason] of [
+    ['s3:GetObject*', 'from bucket.grantRead/grantReadWrite, limited to one key prefix of one bucket'],
+    ['s3:GetBucket*', 'from bucket.grantRead/grantReadWrite, on the pipeline buckets only'],
+    ['s3:List*', 'from bucket.grantRead/grantReadWrite, on the pipeline buckets only'],
+    [
+      's3:DeleteObject*',
+      'from bucket.grantReadWrite, limited to runs/ or athena/ (Athena replaces its own output)',
+    ],
+    [
+      's3:Abort*',
+      'from bucket.grantReadWrite: multipart uploads of Athena output, limited to runs/ or athena/',
+    ],
+    ['kms:GenerateDataKey*', 'from the key grants of bucket, table and topic grants: the stack CMK only'],
+    ['kms:ReEncrypt*', 'from the key grants of bucket and table grants: the stack CMK only'],
+  ] as const) {
+    acknowledge(iam5(`Action::${action}`), `Wildcard action ${reason}.`);
+  }
+}
+
+/** The cdk-nag findings of the finance views' function and its CDK Provider framework. */
+export function acknowledgeFinanceViewsFindings(financeViews: FinanceViews): void {
+  acknowledgePipelineFunctionFindings(financeViews);
+  const acknowledge = (id: string, reason: string) =>
+    Validations.of(financeViews).acknowledge({ id, reason });
+  acknowledge(
+    iam5(`Resource::${nagFindingText(financeViews, `${financeViews.queryResultsBucketArn}/athena/*`)}`),
+    'Objects under one prefix (athena/) of the query-results bucket: Athena names each result file after its query id.',
+  );
+  acknowledge(
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    "The CDK Provider framework's function only relays CloudFormation events to create-finance-views; the managed policy lets it write its own logs.",
+  );
+  acknowledge(
+    iam5(`Resource::${nagFindingText(financeViews, `${financeViews.function.functionArn}:*`)}`),
+    'From the Provider framework: invoking versions and aliases of the create-finance-views function only.',
+  );
 }

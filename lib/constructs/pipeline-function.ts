@@ -117,4 +117,6 @@ export const PIPELINE_TIMEOUTS: Readonly<Record<PipelineFunctionName, Duration>>
   'load-serving-table': Duration.seconds(900),
   'evaluate-alerts': Duration.seconds(300),
   cleanup: Duration.seconds(120),
+  // Eight CREATE VIEW statements of a second or two each, with room for Athena queueing.
+  'create-finance-views': Duration.seconds(600),
 };

@@ -68,6 +68,9 @@ export interface RunPipelineProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** The functions of a run (create-finance-views runs at deploy time, in FinanceViews). */
+export type RunStepName = Exclude<PipelineFunctionName, 'create-finance-views'>;
+
 /** Errors of a failed Lambda invocation that Step Functions should retry (lambdas/README.md). */
 const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ServiceException',
@@ -114,7 +117,7 @@ class CtasQuery extends tasks.AthenaStartQueryExecution {
  * invocations land in an encrypted dead-letter queue, also alarmed.
  */
 export class RunPipeline extends Construct {
-  readonly functions: Readonly<Record<PipelineFunctionName, PipelineFunction>>;
+  readonly functions: Readonly<Record<RunStepName, PipelineFunction>>;
   readonly stateMachine: sfn.StateMachine;
   readonly deadLetterQueue: sqs.Queue;
   readonly executionsFailedAlarm: cloudwatch.Alarm;
@@ -178,7 +181,7 @@ export class RunPipeline extends Construct {
       new iam.PolicyStatement({ sid, actions, resources: [catalogArn, databaseArn, ...tables] });
 
     const fn = (
-      name: PipelineFunctionName,
+      name: RunStepName,
       memorySize: number,
       environment: Record<string, string>,
       extra: Partial<PipelineFunctionProps> = {},

@@ -78,7 +78,7 @@ describe('pipeline functions', () => {
 
   it('log to their own log groups, kept a month and encrypted with the CMK', () => {
     const groups = resourcesOf('AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(8); // seven functions and the state machine
+    expect(groups).toHaveLength(10); // seven functions, the state machine, create-finance-views and its provider
     for (const [id, group] of groups) {
       expect(group.Properties.RetentionInDays, id).toBe(30);
       expect(group.Properties.KmsKeyId['Fn::GetAtt'], id).toEqual([
@@ -322,7 +322,7 @@ describe('IAM', () => {
     const athena = statements.filter(({ statement }) =>
       actionsOf(statement).some((action) => action.startsWith('athena:')),
     );
-    expect(athena).toHaveLength(4); // three query functions and the state machine
+    expect(athena).toHaveLength(5); // three query functions, the state machine, create-finance-views
     for (const { id, statement } of athena) {
       expect(statement.Resource, id).toBe(`arn:aws:athena:eu-west-1:${ACCOUNT}:workgroup/Test`);
     }
@@ -335,7 +335,9 @@ describe('IAM', () => {
     expect(glueResources).toContain(`arn:aws:glue:eu-west-1:${ACCOUNT}:table/test/run_*`);
     for (const resource of glueResources) {
       expect(resource).toMatch(
-        new RegExp(`^arn:aws:glue:eu-west-1:${ACCOUNT}:(catalog|database/test|table/test/)`),
+        new RegExp(
+          `^arn:aws:glue:eu-west-1:${ACCOUNT}:(catalog|database/test(_finance)?$|table/test(_finance)?/)`,
+        ),
       );
     }
   });

@@ -1,0 +1,156 @@
+import { CustomResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct, type IDependable } from 'constructs';
+import {
+  FINANCE_SOURCE_TABLES,
+  FINANCE_VIEW_NAMES,
+  FINANCE_VIEWS,
+  renderFinanceExample,
+} from '../finance/finance-registry.ts';
+import { financeViewsFingerprint } from '../pipeline/finance-views.ts';
+import { PIPELINE_TIMEOUTS, PipelineFunction } from './pipeline-function.ts';
+import { QUERY_RESULTS_PREFIX } from './storage.ts';
+
+export interface FinanceViewsProps {
+  /** Glue database of the published results tables and the customers table. */
+  readonly databaseName: string;
+  /** Glue database the views are created in (its own: `unattributed_cost` is a view and a table). */
+  readonly financeDatabaseName: string;
+  /** The Athena workgroup the views are created in and the named queries are saved to. */
+  readonly workgroupName: string;
+  /** The bucket of the workgroup's query results (`athena/`). */
+  readonly queryResultsBucket: s3.IBucket;
+  /** The bucket of the runs' results (the Athena engine names it; views read no file at creation). */
+  readonly resultsBucket: s3.IBucket;
+  /** Encrypts the function's and the provider's logs. */
+  readonly encryptionKey: kms.IKey;
+  /** Created before the views: the databases, the tables the views read, the workgroup. */
+  readonly dependsOn: readonly IDependable[];
+  /**
+   * `DESTROY` drops the views with the stack; otherwise they stay, like the data they read.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The finance views of finance.md in Athena after deploy: a custom resource whose handler
+ * (lambdas/create-finance-views.ts) runs `CREATE OR REPLACE VIEW` for each view over the published
+ * results, and one saved (named) query per view in the workgroup with the question it answers. The
+ * resource carries a fingerprint of the views' SQL, so a deploy that changes a view replaces it.
+ */
+export class FinanceViews extends Construct {
+  readonly function: PipelineFunction;
+  readonly resource: CustomResource;
+  readonly namedQueries: Readonly<Record<string, athena.CfnNamedQuery>>;
+  /** The Provider framework that invokes the function for CloudFormation (its function is acknowledged in nag-findings.ts). */
+  readonly provider: cr.Provider;
+  /** ARN of the query-results bucket, whose `athena/` objects the function writes. */
+  readonly queryResultsBucketArn: string;
+
+  constructor(scope: Construct, id: string, props: FinanceViewsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const glueArn = (resource: string, resourceName?: string) =>
+      stack.formatArn({ service: 'glue', resource, ...(resourceName ? { resourceName } : {}) });
+
+    this.function = new PipelineFunction(this, 'CreateFinanceViewsFunction', {
+      handlerName: 'create-finance-views',
+      memorySize: 256,
+      timeout: PIPELINE_TIMEOUTS['create-finance-views'],
+      environment: {
+        WORKGROUP: props.workgroupName,
+        RESULTS_BUCKET: props.resultsBucket.bucketName,
+      },
+      encryptionKey: props.encryptionKey,
+      removalPolicy,
+    });
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AthenaDdlInTheWorkgroup',
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
+        resources: [
+          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.workgroupName }),
+        ],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'GlueFinanceViews',
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:CreateTable',
+          'glue:UpdateTable',
+          'glue:DeleteTable',
+        ],
+        resources: [
+          glueArn('catalog'),
+          glueArn('database', props.financeDatabaseName),
+          ...FINANCE_VIEW_NAMES.map((view) => glueArn('table', `${props.financeDatabaseName}/${view}`)),
+        ],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'GlueTablesTheViewsRead',
+        actions: ['glue:GetDatabase', 'glue:GetTable'],
+        resources: [
+          glueArn('catalog'),
+          glueArn('database', props.databaseName),
+          ...FINANCE_SOURCE_TABLES.map((table) => glueArn('table', `${props.databaseName}/${table}`)),
+        ],
+      }),
+    );
+    props.queryResultsBucket.grantReadWrite(this.function, `${QUERY_RESULTS_PREFIX}*`);
+    this.queryResultsBucketArn = props.queryResultsBucket.bucketArn;
+
+    this.provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.function,
+      logGroup: new logs.LogGroup(this, 'ProviderLogGroup', {
+        retention: logs.RetentionDays.ONE_MONTH,
+        encryptionKey: props.encryptionKey,
+        removalPolicy,
+      }),
+    });
+    this.resource = new CustomResource(this, 'Views', {
+      serviceToken: this.provider.serviceToken,
+      resourceType: 'Custom::FinanceViews',
+      properties: {
+        Database: props.databaseName,
+        FinanceDatabase: props.financeDatabaseName,
+        Fingerprint: financeViewsFingerprint(),
+        DropOnDelete: String(removalPolicy === RemovalPolicy.DESTROY),
+      },
+    });
+    this.resource.node.addDependency(...props.dependsOn);
+
+    const queries: Record<string, athena.CfnNamedQuery> = {};
+    for (const view of FINANCE_VIEW_NAMES) {
+      const query = new athena.CfnNamedQuery(this, `${pascal(view)}Query`, {
+        name: `Finance: ${FINANCE_VIEWS[view].example.title}`.slice(0, 128),
+        description: `${view}: ${FINANCE_VIEWS[view].description}`.slice(0, 1024),
+        database: props.financeDatabaseName,
+        workGroup: props.workgroupName,
+        queryString: renderFinanceExample(view, `"${props.financeDatabaseName}"."${view}"`),
+      });
+      query.node.addDependency(this.resource);
+      queries[view] = query;
+    }
+    this.namedQueries = queries;
+  }
+}
+
+/** `tier_margin` -> `TierMargin`: construct ids are PascalCase. */
+function pascal(name: string): string {
+  return name
+    .split('_')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
