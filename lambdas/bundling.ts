@@ -16,7 +16,7 @@
  */
 
 import { execSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The handlers in this folder: one per pipeline step, and the finance views' deploy-time resource (README.md here). */
 export const PIPELINE_HANDLERS = [
@@ -27,6 +27,7 @@ export const PIPELINE_HANDLERS = [
   'load-serving-table',
   'evaluate-alerts',
   'cleanup',
+  'write-report',
   'create-finance-views',
 ] as const;
 export type PipelineHandlerName = (typeof PIPELINE_HANDLERS)[number];
@@ -45,10 +46,23 @@ export interface PipelineBundling {
 }
 
 /**
+ * Files a handler reads at run time besides the SQL, copied into its asset at the same path below
+ * node_modules so that they resolve as they do in this project: the report inlines ECharts into the HTML
+ * (lib/report/render-report.ts resolves `echarts/dist/echarts.min.js`).
+ */
+const RUNTIME_FILES: Partial<Record<PipelineHandlerName, readonly string[]>> = {
+  'write-report': ['node_modules/echarts/package.json', 'node_modules/echarts/dist/echarts.min.js'],
+};
+
+/**
  * The bundling settings for a pipeline Lambda.
+ * @param handler the handler bundled: decides the run-time files copied beside the SQL
  * @param taskRoot where the bundle's folder will be at run time. @default '/var/task'
  */
-export function pipelineBundling(taskRoot: string = LAMBDA_TASK_ROOT): PipelineBundling {
+export function pipelineBundling(
+  handler: PipelineHandlerName,
+  taskRoot: string = LAMBDA_TASK_ROOT,
+): PipelineBundling {
   return {
     banner:
       "import { createRequire as __cpcCreateRequire } from 'node:module'; " +
@@ -57,7 +71,13 @@ export function pipelineBundling(taskRoot: string = LAMBDA_TASK_ROOT): PipelineB
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
-      afterBundling: (inputDir, outputDir) => [`cp -R "${inputDir}/athena" "${outputDir}/athena"`],
+      afterBundling: (inputDir, outputDir) => [
+        `cp -R "${inputDir}/athena" "${outputDir}/athena"`,
+        ...(RUNTIME_FILES[handler] ?? []).flatMap((file) => [
+          `mkdir -p "${dirname(join(outputDir, file))}"`,
+          `cp "${join(inputDir, file)}" "${join(outputDir, file)}"`,
+        ]),
+      ],
     },
   };
 }
@@ -84,7 +104,7 @@ export async function bundleHandler(
 ): Promise<string> {
   const { build } = await import('esbuild');
   const projectRoot = join(import.meta.dirname, '..');
-  const settings = pipelineBundling(taskRoot);
+  const settings = pipelineBundling(handler, taskRoot);
   const outfile = join(taskRoot, 'index.mjs');
   await build({
     entryPoints: [join(projectRoot, 'lambdas', `${handler}.ts`)],

@@ -71,7 +71,7 @@ export class PipelineFunction extends nodejs.NodejsFunction {
       description: `Cost per customer pipeline function ${props.handlerName}`,
     });
     logGroup.grantWrite(role);
-    const bundling = pipelineBundling();
+    const bundling = pipelineBundling(props.handlerName);
     super(scope, id, {
       entry: fileURLToPath(new URL(`../../lambdas/${props.handlerName}.ts`, import.meta.url)),
       handler: 'handler',
@@ -117,6 +117,7 @@ export const PIPELINE_TIMEOUTS: Readonly<Record<PipelineFunctionName, Duration>>
   'load-serving-table': Duration.seconds(900),
   'evaluate-alerts': Duration.seconds(300),
   cleanup: Duration.seconds(120),
+  'write-report': Duration.seconds(300),
   // Eight CREATE VIEW statements of a second or two each, with room for Athena queueing.
   'create-finance-views': Duration.seconds(600),
 };

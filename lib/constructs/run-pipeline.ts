@@ -22,7 +22,7 @@ import {
   type PipelineFunctionName,
   type PipelineFunctionProps,
 } from './pipeline-function.ts';
-import { DATA_PREFIXES, QUERY_RESULTS_PREFIX, RUNS_PREFIX } from './storage.ts';
+import { DATA_PREFIXES, QUERY_RESULTS_PREFIX, REPORTS_PREFIX, RUNS_PREFIX } from './storage.ts';
 
 /** The part of the product configuration the pipeline reads. */
 export interface RunPipelineConfig {
@@ -278,6 +278,25 @@ export class RunPipeline extends Construct {
     props.servingTable.grantReadWriteData(evaluateAlerts);
     props.alertTopic.grantPublish(evaluateAlerts);
 
+    // write-report: the run's HTML report, from its own tables, with the alerts of the published results.
+    const writeReport = fn('write-report', 1024, {
+      ...queryEnv,
+      ALERT_CONFIG: JSON.stringify(config.alerts),
+    });
+    resultsBucket.grantRead(writeReport, runs);
+    resultsBucket.grantPut(writeReport, runs);
+    resultsBucket.grantPut(writeReport, `${REPORTS_PREFIX}*`);
+    dataBucket.grantRead(writeReport, `${DATA_PREFIXES.customers}*`);
+    queryResultsBucket.grantReadWrite(writeReport, queryResults);
+    writeReport.addToRolePolicy(athenaQueries);
+    writeReport.addToRolePolicy(
+      glue(
+        'GlueRunAndPublishedTables',
+        ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+        [runTablesArn, ...resultTableArns, tableArn('customers')],
+      ),
+    );
+
     // cleanup: deletes the run's tables and tags its files when it is not the published run.
     const cleanup = fn('cleanup', 256, {
       DATABASE: database,
@@ -398,6 +417,17 @@ export class RunPipeline extends Construct {
     });
     alerts.addCatch(cleanupAfterFailure, onFailure);
 
+    const report = invoke('WriteReport', writeReport, {
+      payload: sfn.TaskInput.fromObject({
+        ...runRef,
+        rulesVersion: sfn.JsonPath.stringAt('$.rulesVersion'),
+        published: sfn.JsonPath.stringAt('$.publish.published'),
+      }),
+      resultPath: '$.report',
+      retryErrors: ATHENA_QUERY_ERRORS,
+    });
+    report.addCatch(cleanupAfterFailure, onFailure);
+
     const finish = invoke('Cleanup', cleanup, {
       payload: sfn.TaskInput.fromObject(runRef),
       resultPath: '$.cleanup',
@@ -405,7 +435,7 @@ export class RunPipeline extends Construct {
     });
     finish.addCatch(cleanupAfterFailure, onFailure);
     finish.next(new sfn.Succeed(this, 'RunSucceeded'));
-    load.next(alerts).next(finish);
+    load.next(alerts).next(report).next(finish);
 
     const definition = prepare
       .next(statements)
@@ -489,6 +519,7 @@ export class RunPipeline extends Construct {
       { bucket: dataBucket, pattern: `${DATA_PREFIXES.telemetry}*` },
       { bucket: resultsBucket, pattern: runs },
       { bucket: queryResultsBucket, pattern: queryResults },
+      { bucket: resultsBucket, pattern: `${REPORTS_PREFIX}*` },
     ];
     this.servingTableArn = props.servingTable.tableArn;
 
@@ -499,6 +530,7 @@ export class RunPipeline extends Construct {
       'publish-run': publishRun,
       'load-serving-table': loadServingTable,
       'evaluate-alerts': evaluateAlerts,
+      'write-report': writeReport,
       cleanup,
     };
 

@@ -16,6 +16,9 @@ export const RUNS_PREFIX = 'runs/';
  */
 export const SUPERSEDED_RUN_TAG = { key: 'cost-per-customer:run-state', value: 'superseded' } as const;
 
+/** Where each billing period's latest HTML report is kept in the results bucket (never expired). */
+export const REPORTS_PREFIX = 'reports/';
+
 /** Where Athena writes query results in the query-results bucket. */
 export const QUERY_RESULTS_PREFIX = 'athena/';
 

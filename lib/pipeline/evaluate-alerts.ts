@@ -41,12 +41,8 @@ export interface EvaluateRunAlertsResult {
 }
 
 /**
- * Evaluates the alert rules on the published results as of D = the latest usage day with billing data,
- * minus one (that day's delivery is still incomplete), and sends what should go out: SNS publish with
- * routing attributes, then the sent-state record, alert by alert (see `sendAlerts`).
- *
- * D is taken over every published period (a late delivery for an old month does not move the alerts
- * back in time), and the rules then read only the periods their 30-day window touches.
+ * Evaluates the alert rules on the published results ({@link publishedAlerts}) and sends what should go
+ * out: SNS publish with routing attributes, then the sent-state record, alert by alert (see `sendAlerts`).
  */
 export async function evaluateRunAlerts(
   input: unknown,
@@ -62,13 +58,11 @@ export async function evaluateRunAlerts(
     options.logger?.info('Run was not published; alerts not evaluated', { runId, billingPeriod });
     return { ...none, asOf: null };
   }
-  const asOf = await defaultAsOf(options.engine);
+  const { asOf, alerts } = await publishedAlerts(options.engine, options.config);
   if (asOf === null) {
     options.logger?.warn('No published billing data; alerts not evaluated', { runId, billingPeriod });
     return { ...none, asOf: null };
   }
-  const window = options.engine.forPeriods(billingPeriodsBetween(addDays(asOf, 1 - ALERT_WINDOW_DAYS), asOf));
-  const alerts = await evaluateAlerts(window, asOf, options.config);
   const { sent, suppressed } = await sendAlerts(alerts, options.store, {
     now: (options.now ?? (() => new Date()))(),
     renotifyDays: options.config.renotifyDays,
@@ -91,4 +85,20 @@ export async function evaluateRunAlerts(
     suppressed: suppressed.length,
     sentAlerts: sent.slice(0, 50).map(describe),
   };
+}
+
+/**
+ * The alerts that fire on the published results as of D = the latest usage day with billing data, minus
+ * one (that day's delivery is still incomplete). D is taken over every published period (a late delivery
+ * for an old month does not move the alerts back in time), and the rules then read only the periods
+ * their 30-day window touches. `asOf` is null when nothing is published.
+ */
+export async function publishedAlerts(
+  engine: PublishedResultsEngine,
+  config: AlertConfig,
+): Promise<{ readonly asOf: string | null; readonly alerts: readonly Alert[] }> {
+  const asOf = await defaultAsOf(engine);
+  if (asOf === null) return { asOf, alerts: [] };
+  const window = engine.forPeriods(billingPeriodsBetween(addDays(asOf, 1 - ALERT_WINDOW_DAYS), asOf));
+  return { asOf, alerts: await evaluateAlerts(window, asOf, config) };
 }

@@ -9,6 +9,9 @@ import * as z from 'zod';
 /** Prefix of every run's results in the results bucket: `runs/run=<run id>/<table>/`. */
 export const RUNS_PREFIX = 'runs/';
 
+/** Where each billing period's latest HTML report is kept in the results bucket. */
+export const REPORTS_PREFIX = 'reports/';
+
 /** The object tag the results bucket's lifecycle rule expires (see `SUPERSEDED_RUN_TAG` in storage.ts). */
 export const SUPERSEDED_RUN_TAG = { key: 'cost-per-customer:run-state', value: 'superseded' } as const;
 

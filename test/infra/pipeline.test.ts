@@ -62,8 +62,8 @@ function definition(): { StartAt: string; States: Record<string, State> } {
 describe('pipeline functions', () => {
   const functions = resourcesOf('AWS::Lambda::Function').filter(([id]) => id.includes('Pipeline'));
 
-  it('are seven Node.js 22 arm64 functions with active tracing and Powertools settings', () => {
-    expect(functions).toHaveLength(7);
+  it('are eight Node.js 22 arm64 functions with active tracing and Powertools settings', () => {
+    expect(functions).toHaveLength(8);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -78,7 +78,7 @@ describe('pipeline functions', () => {
 
   it('log to their own log groups, kept a month and encrypted with the CMK', () => {
     const groups = resourcesOf('AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(10); // seven functions, the state machine, create-finance-views and its provider
+    expect(groups).toHaveLength(11); // eight run functions, the state machine, create-finance-views and its provider
     for (const [id, group] of groups) {
       expect(group.Properties.RetentionInDays, id).toBe(30);
       expect(group.Properties.KmsKeyId['Fn::GetAtt'], id).toEqual([
@@ -199,7 +199,7 @@ describe('state machine', () => {
     expect(map.ItemProcessor?.States.RunCheck?.ResultPath).toBeNull();
   });
 
-  it('follows the contract: prepare, statements, publish, choice, load, alerts, cleanup', () => {
+  it('follows the contract: prepare, statements, publish, choice, load, alerts, report, cleanup', () => {
     expect(definition().StartAt).toBe('PrepareRun');
     expect(states.PrepareRun?.Next).toBe('RunStatements');
     expect(states.RunStatements?.Next).toBe('PublishRun');
@@ -210,7 +210,14 @@ describe('state machine', () => {
       Default: 'Cleanup',
     });
     expect(states.LoadServingTable?.Next).toBe('EvaluateAlerts');
-    expect(states.EvaluateAlerts?.Next).toBe('Cleanup');
+    expect(states.EvaluateAlerts?.Next).toBe('WriteReport');
+    expect(states.WriteReport?.Next).toBe('Cleanup');
+    expect(states.WriteReport?.Parameters).toEqual({
+      'runId.$': '$.runId',
+      'billingPeriod.$': '$.billingPeriod',
+      'rulesVersion.$': '$.rulesVersion',
+      'published.$': '$.publish.published',
+    });
     expect(states.Cleanup?.Next).toBe('RunSucceeded');
     expect(states.CleanupAfterFailure?.Next).toBe('RunFailed');
     expect(states.RunFailed?.Type).toBe('Fail');
@@ -223,6 +230,7 @@ describe('state machine', () => {
       'PublishRun',
       'LoadServingTable',
       'EvaluateAlerts',
+      'WriteReport',
       'Cleanup',
     ]) {
       expect(states[name]?.Catch, name).toEqual(
@@ -239,7 +247,14 @@ describe('state machine', () => {
   });
 
   it('invokes Lambdas for their result only, retrying Lambda service errors with backoff', () => {
-    for (const name of ['PrepareRun', 'PublishRun', 'LoadServingTable', 'EvaluateAlerts', 'Cleanup']) {
+    for (const name of [
+      'PrepareRun',
+      'PublishRun',
+      'LoadServingTable',
+      'EvaluateAlerts',
+      'WriteReport',
+      'Cleanup',
+    ]) {
       const state = states[name] as State;
       expect(state.Resource, name).toBe('INTRINSIC'); // the function ARN: payloadResponseOnly
       expect(state.Retry?.[0], name).toMatchObject({
@@ -322,7 +337,7 @@ describe('IAM', () => {
     const athena = statements.filter(({ statement }) =>
       actionsOf(statement).some((action) => action.startsWith('athena:')),
     );
-    expect(athena).toHaveLength(5); // three query functions, the state machine, create-finance-views
+    expect(athena).toHaveLength(6); // four query functions, the state machine, create-finance-views
     for (const { id, statement } of athena) {
       expect(statement.Resource, id).toBe(`arn:aws:athena:eu-west-1:${ACCOUNT}:workgroup/Test`);
     }

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleHandler, PIPELINE_HANDLERS, type PipelineHandlerName } from '../../lambdas/bundling.ts';
 import { SAMPLE_PIPELINE_ENVIRONMENT } from '../support/pipeline-environment.ts';
@@ -48,5 +49,23 @@ describe('the bundled handlers', () => {
       root,
     );
     expect(printed).toBe('UnexpectedCheckSqlError');
+  });
+
+  it('ships ECharts in the write-report asset, where the report resolves it from inside the bundle', async () => {
+    const file = await bundle('write-report');
+    const taskRoot = join(root, 'write-report');
+    // The bundle's import.meta.url (see lambdas/bundling.ts); resolution must not leave the asset.
+    const moduleUrl = pathToFileURL(join(taskRoot, 'lib', 'sql', 'sql-template.js')).href;
+    const resolved = runModule(
+      "import { createRequire } from 'node:module';" +
+        `console.log(createRequire(${JSON.stringify(moduleUrl)}).resolve('echarts/dist/echarts.min.js'));`,
+      root,
+    );
+    expect(resolved).toBe(join(taskRoot, 'node_modules', 'echarts', 'dist', 'echarts.min.js'));
+    expect(statSync(resolved).size).toBeGreaterThan(500_000);
+    expect(file.startsWith(taskRoot)).toBe(true);
+    // Only the report needs it: other assets stay small.
+    await bundle('cleanup');
+    expect(existsSync(join(root, 'cleanup', 'node_modules'))).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import { defaultRules } from '../../lib/attribution/rules.ts';
 import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
 import {
   DATA_PREFIXES,
+  REPORTS_PREFIX as STORAGE_REPORTS_PREFIX,
   RUNS_PREFIX as STORAGE_RUNS_PREFIX,
   SUPERSEDED_RUN_TAG as STORAGE_TAG,
 } from '../../lib/constructs/storage.ts';
@@ -17,6 +18,7 @@ import {
   deliveredAtSchema,
   PipelineInputError,
   parseInput,
+  REPORTS_PREFIX,
   RULES_KEY,
   RUNS_PREFIX,
   runPrefix,
@@ -26,6 +28,7 @@ import {
 describe('names the Lambdas share with the constructs', () => {
   it('agree with storage.ts, which Lambda bundles must not import', () => {
     expect(RUNS_PREFIX).toBe(STORAGE_RUNS_PREFIX);
+    expect(REPORTS_PREFIX).toBe(STORAGE_REPORTS_PREFIX);
     expect(SUPERSEDED_RUN_TAG).toEqual(STORAGE_TAG);
     expect(CUSTOMERS_PREFIX).toBe(DATA_PREFIXES.customers);
     expect(RULES_KEY.startsWith(DATA_PREFIXES.rules)).toBe(true);

@@ -1,0 +1,85 @@
+/**
+ * **write-report**: writes the HTML report of a published run (lib/pipeline/write-report.ts) to the
+ * results bucket, at `runs/run=<runId>/report.html` and `reports/billing_period=<period>/report.html`.
+ *
+ * Input: `{ runId, billingPeriod, rulesVersion, published }` (published false: nothing is written).
+ * Output: `{ runId, billingPeriod, keys, bytes }`.
+ * Effect: four Athena queries on the run's tables (daily summary, customers, tier margin, free tier) and
+ * the alert queries on the published tables; two PutObject.
+ * Errors: `AthenaQueryError`, `AthenaQueryTimeoutError` (retried by the state machine).
+ *
+ * Environment: `DATABASE`, `WORKGROUP`, `RESULTS_BUCKET`, `ALERT_CONFIG` (JSON, `{}` = defaults);
+ * `ATHENA_MAX_WAIT_SECONDS` (120); `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`).
+ * Metrics: `ReportsWritten`, `ReportBytes`.
+ *
+ * Permissions: results bucket `GetObject` on `runs/*`, `PutObject` on `runs/*` and `reports/*`;
+ * data bucket read on `customers/*`; query results as run-check; Athena on the workgroup; Glue
+ * `GetDatabase`, `GetTable`, `GetPartitions` on the run tables, the result tables and `customers`;
+ * `kms:Decrypt`, `kms:GenerateDataKey`.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { S3Client } from '@aws-sdk/client-s3';
+import * as z from 'zod';
+import { parseAlertConfig } from '../lib/alerts/alert-config.ts';
+import { AthenaEngine } from '../lib/engine/athena-engine.ts';
+import { ConfigurationError, env, readConfig } from '../lib/pipeline/config.ts';
+import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
+import { parseInput } from '../lib/pipeline/run-contract.ts';
+import {
+  type WriteRunReportResult,
+  writeReportInputSchema,
+  writeRunReport,
+} from '../lib/pipeline/write-report.ts';
+import { observability } from './observability.ts';
+
+const SERVICE = 'write-report';
+const config = readConfig({
+  DATABASE: env.database(),
+  WORKGROUP: env.workgroup(),
+  RESULTS_BUCKET: env.bucket(),
+  ALERT_CONFIG: env.json(),
+  ATHENA_MAX_WAIT_SECONDS: env.positiveInt(120),
+  POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
+});
+const alertConfig = (() => {
+  try {
+    return parseAlertConfig(config.ALERT_CONFIG, 'ALERT_CONFIG');
+  } catch (error: unknown) {
+    throw new ConfigurationError([`ALERT_CONFIG: ${error instanceof Error ? error.message : String(error)}`]);
+  }
+})();
+
+const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
+const athena = tracer.captureAWSv3Client(new AthenaClient({}));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+export const lambdaHandler = async (event: unknown): Promise<WriteRunReportResult> => {
+  const { runId, billingPeriod } = parseInput(writeReportInputSchema, event, 'write-report input');
+  const engineOptions = {
+    client: athena,
+    workgroup: config.WORKGROUP,
+    database: config.DATABASE,
+    resultsBucket: config.RESULTS_BUCKET,
+    runId,
+    maxWaitMs: config.ATHENA_MAX_WAIT_SECONDS * 1000,
+  };
+  const runResults = new AthenaEngine({ ...engineOptions, billingPeriod });
+  const published = new PublishedResultsEngine({
+    inputs: new AthenaEngine(engineOptions),
+    database: config.DATABASE,
+  });
+  const result = await writeRunReport(event, {
+    runResults,
+    published,
+    alertConfig,
+    s3,
+    resultsBucket: config.RESULTS_BUCKET,
+    logger: log,
+  });
+  metrics.addMetric('ReportsWritten', MetricUnit.Count, result.keys.length > 0 ? 1 : 0);
+  metrics.addMetric('ReportBytes', MetricUnit.Bytes, result.bytes);
+  return result;
+};
+
+export const handler = wrap(lambdaHandler, { captureResponse: true });
