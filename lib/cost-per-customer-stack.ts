@@ -165,6 +165,10 @@ export class CostPerCustomerStack extends Stack {
         product.storage.dataBucket.bucketName,
         'Upload telemetry/, customers/ and rules/ here',
       ],
+      ResultsBucketName: [
+        product.storage.resultsBucket.bucketName,
+        'Run results (runs/) and each billing period\'s HTML report (reports/billing_period=YYYY-MM/report.html)',
+      ],
       GlueDatabaseName: [product.catalog.databaseName, 'Glue database of the CUR, input and result tables'],
       FinanceDatabaseName: [product.catalog.financeDatabaseName, 'Glue database of the finance views'],
       AthenaWorkgroupName: [product.queryWorkgroup.workgroupName, 'Athena workgroup to query the results in'],
