@@ -31,11 +31,10 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
-import { parseAlertConfig } from '../lib/alerts/alert-config.ts';
 import { DynamoDbStateStore } from '../lib/alerts/dynamodb-state-store.ts';
 import { snsPublisher } from '../lib/alerts/sns-publisher.ts';
 import { AthenaEngine } from '../lib/engine/athena-engine.ts';
-import { ConfigurationError, env, readConfig } from '../lib/pipeline/config.ts';
+import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
   type EvaluateRunAlertsResult,
   evaluateAlertsInputSchema,
@@ -52,17 +51,11 @@ const config = readConfig({
   RESULTS_BUCKET: env.bucket(),
   TABLE_NAME: env.table(),
   ALERT_TOPIC_ARN: env.arn('sns'),
-  ALERT_CONFIG: env.json(),
+  ALERT_CONFIG: env.alertConfig(),
   ATHENA_MAX_WAIT_SECONDS: env.positiveInt(120),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
-const alertConfig = (() => {
-  try {
-    return parseAlertConfig(config.ALERT_CONFIG, 'ALERT_CONFIG');
-  } catch (error: unknown) {
-    throw new ConfigurationError([`ALERT_CONFIG: ${error instanceof Error ? error.message : String(error)}`]);
-  }
-})();
+const alertConfig = config.ALERT_CONFIG;
 
 const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));

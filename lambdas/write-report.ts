@@ -21,9 +21,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { parseAlertConfig } from '../lib/alerts/alert-config.ts';
 import { AthenaEngine } from '../lib/engine/athena-engine.ts';
-import { ConfigurationError, env, readConfig } from '../lib/pipeline/config.ts';
+import { env, readConfig } from '../lib/pipeline/config.ts';
 import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
 import {
@@ -38,17 +37,11 @@ const config = readConfig({
   DATABASE: env.database(),
   WORKGROUP: env.workgroup(),
   RESULTS_BUCKET: env.bucket(),
-  ALERT_CONFIG: env.json(),
+  ALERT_CONFIG: env.alertConfig(),
   ATHENA_MAX_WAIT_SECONDS: env.positiveInt(120),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
-const alertConfig = (() => {
-  try {
-    return parseAlertConfig(config.ALERT_CONFIG, 'ALERT_CONFIG');
-  } catch (error: unknown) {
-    throw new ConfigurationError([`ALERT_CONFIG: ${error instanceof Error ? error.message : String(error)}`]);
-  }
-})();
+const alertConfig = config.ALERT_CONFIG;
 
 const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type AlertConfig, parseAlertConfig } from '../alerts/alert-config.ts';
 
 /**
  * A Lambda's environment is missing a variable or holds an invalid one. Raised while the module loads, so
@@ -44,6 +45,16 @@ export const env = {
           code: 'custom',
           message: `is not JSON (${error instanceof Error ? error.message : String(error)})`,
         });
+        return z.NEVER;
+      }
+    }),
+  /** Alert thresholds and routing as JSON (`{}` = the alerts.md defaults), validated as `--alerts-config` is. */
+  alertConfig: () =>
+    env.json().transform((document, ctx): AlertConfig => {
+      try {
+        return parseAlertConfig(document, 'ALERT_CONFIG');
+      } catch (error: unknown) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
         return z.NEVER;
       }
     }),
