@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +11,10 @@ import {
   runFinanceView,
 } from '../../lib/finance/finance-registry.ts';
 import { loadRunResults, RUN_RESULT_FILES } from '../../lib/finance/finance-views.ts';
-import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
-import { runLocal } from '../../lib/local/run-local.ts';
 import { applyFinanceViews } from '../../lib/pipeline/finance-views.ts';
 import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
-import { tempDir } from '../support/fixtures.ts';
+import { generatedRun } from '../support/generated-run.ts';
 
 // The statements the stack's custom resource runs in Athena (CREATE OR REPLACE VIEW over the published
 // tables and the all-text customers table, read typed), run here on DuckDB over a real local run's
@@ -26,21 +23,7 @@ import { tempDir } from '../support/fixtures.ts';
 let engine: DuckDbEngine;
 
 beforeAll(async () => {
-  const dir = tempDir();
-  const files = await generateSyntheticMonth({
-    outDir: join(dir, 'in'),
-    month: '2026-10',
-    seed: 11,
-    lineItems: 5_000,
-    customers: 30,
-  });
-  const out = join(dir, 'out');
-  await runLocal({
-    billing: files.curFiles,
-    telemetry: files.telemetryFiles,
-    customers: files.customersFile,
-    outDir: out,
-  });
+  const { files, outDir: out } = await generatedRun({ seed: 11, lineItems: 5_000, customers: 30 });
   engine = await DuckDbEngine.create();
   // The local results, as `cpc query` reads them (schema main).
   await loadRunResults(engine, out, { customers: files.customersFile });

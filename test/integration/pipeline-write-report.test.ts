@@ -7,13 +7,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { loadRunResults } from '../../lib/finance/finance-views.ts';
-import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
-import { runLocal } from '../../lib/local/run-local.ts';
 import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 import { writeRunReport } from '../../lib/pipeline/write-report.ts';
 import type { ReportData } from '../../lib/report/report-data.ts';
-import { tempDir } from '../support/fixtures.ts';
+import { generatedRun } from '../support/generated-run.ts';
 import { readCsv } from '../support/run-scenario.ts';
 
 // The deployed report step on DuckDB: a real local run's results stand in for the run's Athena tables
@@ -26,22 +24,9 @@ let engine: DuckDbEngine;
 let out: string;
 
 beforeAll(async () => {
-  const dir = tempDir();
-  const files = await generateSyntheticMonth({
-    outDir: join(dir, 'in'),
-    month: '2026-10',
-    seed: 5,
-    lineItems: 5_000,
-    customers: 30,
-  });
-  out = join(dir, 'out');
-  await runLocal({
-    billing: files.curFiles,
-    telemetry: files.telemetryFiles,
-    customers: files.customersFile,
-    outDir: out,
-    runId: 'local-run',
-  });
+  const run = await generatedRun({ seed: 5, lineItems: 5_000, customers: 30, runId: 'local-run' });
+  out = run.outDir;
+  const files = run.files;
   engine = await DuckDbEngine.create();
   await loadRunResults(engine, out, { customers: files.customersFile });
 });

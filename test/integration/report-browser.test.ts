@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
 import { REPORT_FILE, runLocal } from '../../lib/local/run-local.ts';
 import { tempDir, writeCur2, writeCustomersCsv, writeTelemetryCsv } from '../support/fixtures.ts';
+import { generatedRun } from '../support/generated-run.ts';
 import { readCsv } from '../support/run-scenario.ts';
 
 /**
@@ -75,20 +75,10 @@ async function open(file: string): Promise<OpenedReport> {
 describe('the HTML report in a browser', () => {
   it('shows the run of a generated month: charts drawn, header and top customer as in the CSV files', async () => {
     await launched();
-    const dir = tempDir();
-    const files = await generateSyntheticMonth({
-      outDir: join(dir, 'in'),
-      month: '2026-10',
+    const { outDir } = await generatedRun({
       seed: 11,
       lineItems: 4_000,
       customers: 30,
-    });
-    const outDir = join(dir, 'out');
-    await runLocal({
-      billing: files.curFiles,
-      telemetry: files.telemetryFiles,
-      customers: files.customersFile,
-      outDir,
       runId: 'browser-run',
       engine: { threads: 1 },
     });

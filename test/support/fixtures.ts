@@ -165,7 +165,7 @@ export function writeTelemetryCsv(path: string, usage: readonly TestUsage[]): st
   const lines = usage.map((u) =>
     [u.date, csvText(u.tenant), csvText(u.metric), String(u.quantity)].join(','),
   );
-  writeFileSync(path, ['usage_date,tenant_id,metric,quantity', ...lines].join('\n') + '\n');
+  writeFileSync(path, `${['usage_date,tenant_id,metric,quantity', ...lines].join('\n')}\n`);
   return path;
 }
 
