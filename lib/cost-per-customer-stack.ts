@@ -167,7 +167,7 @@ export class CostPerCustomerStack extends Stack {
       ],
       ResultsBucketName: [
         product.storage.resultsBucket.bucketName,
-        'Run results (runs/) and each billing period\'s HTML report (reports/billing_period=YYYY-MM/report.html)',
+        "Run results (runs/) and each billing period's HTML report (reports/billing_period=YYYY-MM/report.html)",
       ],
       GlueDatabaseName: [product.catalog.databaseName, 'Glue database of the CUR, input and result tables'],
       FinanceDatabaseName: [product.catalog.financeDatabaseName, 'Glue database of the finance views'],
