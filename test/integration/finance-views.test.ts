@@ -9,12 +9,11 @@ import {
   queryCommand,
   runFinanceView,
 } from '../../lib/finance/finance-views.ts';
-import { sqlIdentifier, sqlNumber, sqlString } from '../../lib/sql/sql-template.ts';
+import { sqlIdentifier, sqlString } from '../../lib/sql/sql-template.ts';
 import { tempDir } from '../support/fixtures.ts';
+import { writeTable } from '../support/results-tables.ts';
 
 // Small results tables written by hand; every expected number below is worked out in the comments.
-
-type Value = string | number | null;
 
 interface CustomerDay {
   readonly date: string;
@@ -74,29 +73,13 @@ interface Results {
 
 const month = (date: string) => date.slice(0, 7);
 
-function literal(value: Value): string {
-  if (value === null) return 'NULL';
-  return typeof value === 'number' ? sqlNumber(value).sql : sqlString(value).sql;
-}
-
-async function table(engine: DuckDbEngine, name: string, columns: string, rows: readonly Value[][]) {
-  const ref = sqlIdentifier(name).sql;
-  await engine.run(`CREATE OR REPLACE TABLE ${ref} (${columns})`);
-  if (rows.length === 0) return;
-  const values = rows.map((row) => `(${row.map(literal).join(', ')})`).join(',\n');
-  await engine.run(`INSERT INTO ${ref} VALUES ${values}`);
-}
-
 /** Replaces the five source tables with the given rows (tables not given are empty). */
 async function load(engine: DuckDbEngine, results: Results): Promise<void> {
   const customerDays = results.customerDays ?? [];
   const serviceDays = results.serviceDays ?? [];
-  await table(
+  await writeTable(
     engine,
     'customer_daily_cost',
-    'usage_date DATE, billing_period VARCHAR, customer_id VARCHAR, customer_name VARCHAR, tier VARCHAR,' +
-      ' plan_status VARCHAR, mrr DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE, total_cost DOUBLE,' +
-      ' rules_version VARCHAR, run_id VARCHAR',
     customerDays.map((d) => {
       const plan = d.plan ?? 'paid';
       const direct = d.direct ?? 0;
@@ -117,11 +100,9 @@ async function load(engine: DuckDbEngine, results: Results): Promise<void> {
       ];
     }),
   );
-  await table(
+  await writeTable(
     engine,
     'customer_daily_service_cost',
-    'usage_date DATE, billing_period VARCHAR, customer_id VARCHAR, service VARCHAR, rule_id VARCHAR,' +
-      ' driver VARCHAR, cost DOUBLE, rules_version VARCHAR, run_id VARCHAR',
     serviceDays.map((d) => {
       const rule = d.rule ?? 'direct';
       return [
@@ -142,12 +123,9 @@ async function load(engine: DuckDbEngine, results: Results): Promise<void> {
     derived.set(d.date, { date: d.date, period: d.period ?? month(d.date), total: 0 });
   }
   const summaryDays = results.summaryDays ?? [...derived.values()];
-  await table(
+  await writeTable(
     engine,
     'daily_summary',
-    'usage_date DATE, billing_period VARCHAR, total_cost DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE,' +
-      ' unattributed_cost DOUBLE, excluded_cost DOUBLE, unattributed_pct DOUBLE, rules_version VARCHAR,' +
-      ' run_id VARCHAR',
     summaryDays.map((d) => {
       const excluded = d.excluded ?? 0;
       const unattributed = d.unattributed ?? 0;
@@ -166,11 +144,9 @@ async function load(engine: DuckDbEngine, results: Results): Promise<void> {
       ];
     }),
   );
-  await table(
+  await writeTable(
     engine,
     'unattributed_cost',
-    'usage_date DATE, billing_period VARCHAR, reason VARCHAR, service VARCHAR, cost DOUBLE,' +
-      ' rules_version VARCHAR, run_id VARCHAR',
     (results.unattributed ?? []).map((u) => [
       u.date,
       month(u.date),
@@ -181,11 +157,9 @@ async function load(engine: DuckDbEngine, results: Results): Promise<void> {
       'run-1',
     ]),
   );
-  await table(
+  await writeTable(
     engine,
     'customers',
-    'customer_id VARCHAR, tenant_id VARCHAR, name VARCHAR, tier VARCHAR, plan_status VARCHAR, mrr DOUBLE,' +
-      ' start_date DATE, end_date DATE, owner_team VARCHAR',
     (results.customers ?? []).map((c) => [
       c.id,
       c.tenant ?? c.id,

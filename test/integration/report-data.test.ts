@@ -11,22 +11,9 @@ import {
   renderBillingPeriodsQuery,
   renderReportQueries,
 } from '../../lib/report/report-data.ts';
-import { sqlIdentifier, sqlNumber, sqlString } from '../../lib/sql/sql-template.ts';
+import { writeTable } from '../support/results-tables.ts';
 
 // Small results tables written by hand; every expected number is worked out in the comments.
-
-type Value = string | number | null;
-
-async function table(engine: DuckDbEngine, name: string, columns: string, rows: readonly Value[][]) {
-  const ref = sqlIdentifier(name).sql;
-  await engine.run(`CREATE OR REPLACE TABLE ${ref} (${columns})`);
-  if (rows.length === 0) return;
-  const literal = (v: Value) =>
-    v === null ? 'NULL' : typeof v === 'number' ? sqlNumber(v).sql : sqlString(v).sql;
-  await engine.run(
-    `INSERT INTO ${ref} VALUES ${rows.map((r) => `(${r.map(literal).join(', ')})`).join(',\n')}`,
-  );
-}
 
 interface CustomerDay {
   readonly date: string;
@@ -53,12 +40,9 @@ async function load(
   customerDays: readonly CustomerDay[],
   summaryDays: readonly SummaryDay[],
 ): Promise<void> {
-  await table(
+  await writeTable(
     engine,
     'customer_daily_cost',
-    'usage_date DATE, billing_period VARCHAR, customer_id VARCHAR, customer_name VARCHAR, tier VARCHAR,' +
-      ' plan_status VARCHAR, mrr DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE, total_cost DOUBLE,' +
-      ' rules_version VARCHAR, run_id VARCHAR',
     customerDays.map((d) => [
       d.date,
       d.date.slice(0, 7),
@@ -74,12 +58,9 @@ async function load(
       'run-1',
     ]),
   );
-  await table(
+  await writeTable(
     engine,
     'daily_summary',
-    'usage_date DATE, billing_period VARCHAR, total_cost DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE,' +
-      ' unattributed_cost DOUBLE, excluded_cost DOUBLE, unattributed_pct DOUBLE, rules_version VARCHAR,' +
-      ' run_id VARCHAR',
     summaryDays.map((d) => [
       d.date,
       d.date.slice(0, 7),
