@@ -14,9 +14,18 @@ const ORPHAN_TENANT = 'deleted-tenant-showcase';
 const ORPHAN_DAILY_COST = 40;
 
 /**
- * Adds to a generated month what the demo needs to show every alert type that the generated population
- * does not raise on its own: heavy trial customers (freemium_cliff) and an orphaned tenant that keeps
- * costing money in the last week (unattributed_share). Over-MRR and growing customers arise naturally.
+ * A paid customer whose usage doubles over the last 8 days of the month (cost_trend_7d): $10 of direct
+ * cost a day, then $20, so the last 7 days before D cost twice the 7 before them, whatever the month's
+ * length. Its MRR keeps it well below the cost_to_mrr thresholds (about $370 / $5,000).
+ */
+const GROWING_CUSTOMER = { tenant: 'showcase-growing', name: 'Rampart Analytics', mrr: 5000 };
+const GROWING_DAILY_COST = 10;
+
+/**
+ * Adds to a generated month what the demo needs to show every alert type, whatever the month: heavy
+ * trial customers (freemium_cliff), a customer whose cost doubles in the last week (cost_trend_7d) and
+ * an orphaned tenant that keeps costing money in the last week (unattributed_share). Over-MRR customers
+ * (cost_to_mrr) arise from the generated population.
  * Writes one more CUR 2.0 Parquet file beside the others and appends the trials to customers.csv.
  */
 export async function addAlertShowcase(
@@ -31,6 +40,8 @@ export async function addAlertShowcase(
       firstDay: 0,
       cost: HEAVY_TRIAL_DAILY_COST,
     })),
+    { tenant: GROWING_CUSTOMER.tenant, firstDay: 0, cost: GROWING_DAILY_COST },
+    { tenant: GROWING_CUSTOMER.tenant, firstDay: -8, cost: GROWING_DAILY_COST },
     { tenant: ORPHAN_TENANT, firstDay: -8, cost: ORPHAN_DAILY_COST },
   ];
   const spans = rows.map((r) => `(${sqlString(r.tenant).sql}, ${r.firstDay}, ${r.cost})`).join(', ');
@@ -74,9 +85,12 @@ export async function addAlertShowcase(
   }
   appendFileSync(
     customersFile,
-    HEAVY_TRIALS.map(
-      (name, i) => `showcase-trial-${i + 1},,${name},self-serve,trial,0,${monthStart},,team-growth\n`,
-    ).join(''),
+    [
+      ...HEAVY_TRIALS.map(
+        (name, i) => `showcase-trial-${i + 1},,${name},self-serve,trial,0,${monthStart},,team-growth\n`,
+      ),
+      `${GROWING_CUSTOMER.tenant},,${GROWING_CUSTOMER.name},growth,paid,${GROWING_CUSTOMER.mrr},${monthStart},,team-data\n`,
+    ].join(''),
   );
   return file;
 }

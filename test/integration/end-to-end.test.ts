@@ -227,5 +227,32 @@ describe('generated CUR 2.0 data through the CLI', () => {
       ]),
     );
     expect(result.asOf).toBe('2026-10-30');
+    const rampart = result.alerts.find((a) => a.customerName === 'Rampart Analytics');
+    expect(rampart?.type).toBe('cost_trend_7d');
   });
+
+  // The alert showcase must not depend on the month: npm start runs on the previous month, whatever it is.
+  it.each([
+    ['2026-02', '2026-02-27'],
+    ['2026-11', '2026-11-29'],
+  ])(
+    'the demo of %s raises the showcase alerts (trend, freemium cliff, unattributed share)',
+    async (month, asOf) => {
+      const result = await runDemo({
+        outDir: join(tempDir(), 'out'),
+        seed: 7,
+        customers: 20,
+        lineItems: 4_000,
+        month,
+      });
+      expect(result.asOf).toBe(asOf);
+      const types = new Set(result.alerts.map((a) => a.type));
+      expect(types).toContain('freemium_cliff');
+      expect(types).toContain('unattributed_share');
+      const rampart = result.alerts.find((a) => a.customerName === 'Rampart Analytics');
+      expect(rampart).toMatchObject({ type: 'cost_trend_7d', severity: 'WARNING' });
+      // Its direct cost doubles ($70 -> $140 over the two weeks); its share of the even pools moves a little.
+      expect(rampart?.value).toBeGreaterThan(0.5);
+    },
+  );
 });
