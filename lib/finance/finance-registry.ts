@@ -175,6 +175,33 @@ export function renderFinanceView(name: FinanceViewName, tableRef: (table: strin
   return renderSql(loadSqlFile(view.file), values, view.file);
 }
 
+/** The reference to a finance view in a schema (DuckDB) or database (Athena). */
+export function financeViewRef(name: FinanceViewName, schema: string = FINANCE_SCHEMA): string {
+  return `${sqlIdentifier(schema).sql}.${sqlIdentifier(name).sql}`;
+}
+
+/** One `CREATE OR REPLACE VIEW` statement, named after its view. */
+export interface FinanceViewStatement {
+  readonly view: FinanceViewName;
+  readonly sql: string;
+}
+
+/**
+ * `CREATE OR REPLACE VIEW "<schema>"."<view>" AS <select>` for each view, in registry order, each SELECT
+ * rendered with `tableRef`: the same statements create the views in DuckDB (`cpc query`) and in Athena
+ * (the stack's custom resource).
+ */
+export function createFinanceViewStatements(
+  schema: string,
+  tableRef: (table: string) => string,
+  names: readonly FinanceViewName[] = FINANCE_VIEW_NAMES,
+): FinanceViewStatement[] {
+  return names.map((view) => ({
+    view,
+    sql: `CREATE OR REPLACE VIEW ${financeViewRef(view, schema)} AS\n${renderFinanceView(view, tableRef)}`,
+  }));
+}
+
 /** The example query of a view (see {@link FinanceView.example}), over the view at `viewRef`. */
 export function renderFinanceExample(name: FinanceViewName, viewRef: string): string {
   return renderSql(FINANCE_VIEWS[name].example.sql, { view: trustedSql(viewRef) }, `${name} example`);

@@ -7,25 +7,21 @@ import { defineCustomers } from '../local/customers-table.ts';
 import { PLAIN_DECIMAL_MACROS } from '../local/output-files.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 import {
+  createFinanceViewStatements,
   FINANCE_SCHEMA,
   FINANCE_VIEW_NAMES,
   FINANCE_VIEWS,
   type FinanceSourceTable,
   type FinanceViewName,
+  financeViewRef,
   isFinanceViewName,
   orderedSelect,
-  renderFinanceView,
   sourceTablesOf,
 } from './finance-registry.ts';
 import { formatTable } from './format-table.ts';
 
 export * from './finance-registry.ts';
 export { formatTable } from './format-table.ts';
-
-/** The reference to a finance view created by {@link createFinanceViews}. */
-export function financeViewRef(name: FinanceViewName): string {
-  return `${sqlIdentifier(FINANCE_SCHEMA).sql}.${sqlIdentifier(name).sql}`;
-}
 
 /**
  * Creates finance views as DuckDB views in the schema {@link FINANCE_SCHEMA}, over the engine's tables
@@ -40,9 +36,8 @@ export async function createFinanceViews(
   // Qualified: DuckDB resolves a view's unqualified names in the view's own schema first, so the view
   // finance.unattributed_cost would otherwise read itself instead of the results table.
   const tableRef = (table: string) => `${sqlIdentifier('main').sql}.${engine.tableRef(table)}`;
-  for (const name of names) {
-    const select = renderFinanceView(name, tableRef);
-    await engine.run(`CREATE OR REPLACE VIEW ${financeViewRef(name)} AS\n${select}`);
+  for (const statement of createFinanceViewStatements(FINANCE_SCHEMA, tableRef, names)) {
+    await engine.run(statement.sql);
   }
 }
 

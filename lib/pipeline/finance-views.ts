@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { FINANCE_VIEW_NAMES, type FinanceViewName, renderFinanceView } from '../finance/finance-registry.ts';
-import { sqlIdentifier } from '../sql/sql-template.ts';
+import {
+  createFinanceViewStatements,
+  FINANCE_VIEW_NAMES,
+  type FinanceViewStatement,
+  financeViewRef,
+} from '../finance/finance-registry.ts';
 import { parseInput } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
@@ -29,35 +33,10 @@ export const financeViewsPropertiesSchema = z.object({
 });
 export type FinanceViewsProperties = z.infer<typeof financeViewsPropertiesSchema>;
 
-/** One statement the resource runs, named after its view. */
-export interface FinanceViewStatement {
-  readonly view: FinanceViewName;
-  readonly sql: string;
-}
-
-/** The reference to a view in the finance database. */
-function viewRef(financeDatabase: string, view: FinanceViewName): string {
-  return `${sqlIdentifier(financeDatabase).sql}.${sqlIdentifier(view).sql}`;
-}
-
-/**
- * `CREATE OR REPLACE VIEW` for every finance view, in registry order, each SELECT rendered with
- * `tableRef` (the published results engine's: `"db"."customer_daily_cost"`, and the typed customers).
- */
-export function createFinanceViewStatements(
-  financeDatabase: string,
-  tableRef: (table: string) => string,
-): FinanceViewStatement[] {
-  return FINANCE_VIEW_NAMES.map((view) => ({
-    view,
-    sql: `CREATE OR REPLACE VIEW ${viewRef(financeDatabase, view)} AS\n${renderFinanceView(view, tableRef)}`,
-  }));
-}
-
 export function dropFinanceViewStatements(financeDatabase: string): FinanceViewStatement[] {
   return FINANCE_VIEW_NAMES.map((view) => ({
     view,
-    sql: `DROP VIEW IF EXISTS ${viewRef(financeDatabase, view)}`,
+    sql: `DROP VIEW IF EXISTS ${financeViewRef(view, financeDatabase)}`,
   }));
 }
 

@@ -5,12 +5,12 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { TrinoSQL } from 'dt-sql-parser';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AthenaEngine, AthenaQueryError } from '../../lib/engine/athena-engine.ts';
-import { FINANCE_VIEW_NAMES, renderFinanceExample } from '../../lib/finance/finance-registry.ts';
 import {
-  applyFinanceViews,
   createFinanceViewStatements,
-  type ViewEngine,
-} from '../../lib/pipeline/finance-views.ts';
+  FINANCE_VIEW_NAMES,
+  renderFinanceExample,
+} from '../../lib/finance/finance-registry.ts';
+import { applyFinanceViews, type ViewEngine } from '../../lib/pipeline/finance-views.ts';
 import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 
