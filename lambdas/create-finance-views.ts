@@ -21,7 +21,6 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { AthenaEngine } from '../lib/engine/athena-engine.ts';
 import { FINANCE_VIEW_NAMES } from '../lib/finance/finance-registry.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
@@ -30,6 +29,7 @@ import {
   type ViewEngine,
 } from '../lib/pipeline/finance-views.ts';
 import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
+import { athenaEngine } from './athena-engine.ts';
 import { observability } from './observability.ts';
 
 const SERVICE = 'create-finance-views';
@@ -48,16 +48,9 @@ const athena = tracer.captureAWSv3Client(new AthenaClient({}));
  * as the run's readers see them. The run id only names run tables, which views never create.
  */
 function engineFor(database: string): ViewEngine {
-  const athenaEngine = new AthenaEngine({
-    client: athena,
-    workgroup: config.WORKGROUP,
-    database,
-    resultsBucket: config.RESULTS_BUCKET,
-    runId: SERVICE,
-    maxWaitMs: config.ATHENA_MAX_WAIT_SECONDS * 1000,
-  });
-  const published = new PublishedResultsEngine({ inputs: athenaEngine, database });
-  return { run: (sql) => athenaEngine.run(sql), tableRef: (table) => published.tableRef(table) };
+  const engine = athenaEngine(athena, config, { database, runId: SERVICE });
+  const published = new PublishedResultsEngine({ inputs: engine, database });
+  return { run: (sql) => engine.run(sql), tableRef: (table) => published.tableRef(table) };
 }
 
 export const lambdaHandler = async (

@@ -33,7 +33,6 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import { DynamoDbStateStore } from '../lib/alerts/dynamodb-state-store.ts';
 import { snsPublisher } from '../lib/alerts/sns-publisher.ts';
-import { AthenaEngine } from '../lib/engine/athena-engine.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
   type EvaluateRunAlertsResult,
@@ -42,6 +41,7 @@ import {
 } from '../lib/pipeline/evaluate-alerts.ts';
 import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
+import { athenaEngine } from './athena-engine.ts';
 import { observability } from './observability.ts';
 
 const SERVICE = 'evaluate-alerts';
@@ -69,14 +69,7 @@ const publish = snsPublisher(sns, config.ALERT_TOPIC_ARN);
 
 export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsResult> => {
   const { runId } = parseInput(evaluateAlertsInputSchema, event, 'evaluate-alerts input');
-  const inputs = new AthenaEngine({
-    client: athena,
-    workgroup: config.WORKGROUP,
-    database: config.DATABASE,
-    resultsBucket: config.RESULTS_BUCKET,
-    runId,
-    maxWaitMs: config.ATHENA_MAX_WAIT_SECONDS * 1000,
-  });
+  const inputs = athenaEngine(athena, config, { database: config.DATABASE, runId });
   const result = await evaluateRunAlerts(event, {
     engine: new PublishedResultsEngine({ inputs, database: config.DATABASE }),
     config: alertConfig,

@@ -41,7 +41,6 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { AthenaEngine } from '../lib/engine/athena-engine.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
   type LoadServingResult,
@@ -49,6 +48,7 @@ import {
   loadServingTable,
 } from '../lib/pipeline/load-serving-table.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
+import { athenaEngine } from './athena-engine.ts';
 import { observability } from './observability.ts';
 
 const SERVICE = 'load-serving-table';
@@ -68,15 +68,7 @@ const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 
 export const lambdaHandler = async (event: unknown): Promise<LoadServingResult> => {
   const { runId, billingPeriod } = parseInput(loadServingInputSchema, event, 'load-serving-table input');
-  const engine = new AthenaEngine({
-    client: athena,
-    workgroup: config.WORKGROUP,
-    database: config.DATABASE,
-    resultsBucket: config.RESULTS_BUCKET,
-    runId,
-    billingPeriod,
-    maxWaitMs: config.ATHENA_MAX_WAIT_SECONDS * 1000,
-  });
+  const engine = athenaEngine(athena, config, { database: config.DATABASE, runId, billingPeriod });
   const result = await loadServingTable(event, {
     engine,
     s3,

@@ -28,10 +28,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import * as z from 'zod';
 import { ConservationError, InvalidLineItemsError } from '../lib/attribution/pipeline.ts';
-import { AthenaEngine } from '../lib/engine/athena-engine.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { type RunCheckResult, runCheck, runCheckInputSchema } from '../lib/pipeline/run-check.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
+import { athenaEngine } from './athena-engine.ts';
 import { observability } from './observability.ts';
 
 const SERVICE = 'run-check';
@@ -48,15 +48,7 @@ const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 
 export const lambdaHandler = async (event: unknown): Promise<RunCheckResult> => {
   const { runId, billingPeriod } = parseInput(runCheckInputSchema, event, 'run-check input');
-  const engine = new AthenaEngine({
-    client: athena,
-    workgroup: config.WORKGROUP,
-    database: config.DATABASE,
-    resultsBucket: config.RESULTS_BUCKET,
-    runId,
-    billingPeriod,
-    maxWaitMs: config.ATHENA_MAX_WAIT_SECONDS * 1000,
-  });
+  const engine = athenaEngine(athena, config, { database: config.DATABASE, runId, billingPeriod });
   try {
     const result = await runCheck(event, {
       engine,

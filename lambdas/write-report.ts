@@ -21,7 +21,6 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { AthenaEngine } from '../lib/engine/athena-engine.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
@@ -30,6 +29,7 @@ import {
   writeReportInputSchema,
   writeRunReport,
 } from '../lib/pipeline/write-report.ts';
+import { athenaEngine } from './athena-engine.ts';
 import { observability } from './observability.ts';
 
 const SERVICE = 'write-report';
@@ -49,17 +49,9 @@ const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
 export const lambdaHandler = async (event: unknown): Promise<WriteRunReportResult> => {
   const { runId, billingPeriod } = parseInput(writeReportInputSchema, event, 'write-report input');
-  const engineOptions = {
-    client: athena,
-    workgroup: config.WORKGROUP,
-    database: config.DATABASE,
-    resultsBucket: config.RESULTS_BUCKET,
-    runId,
-    maxWaitMs: config.ATHENA_MAX_WAIT_SECONDS * 1000,
-  };
-  const runResults = new AthenaEngine({ ...engineOptions, billingPeriod });
+  const runResults = athenaEngine(athena, config, { database: config.DATABASE, runId, billingPeriod });
   const published = new PublishedResultsEngine({
-    inputs: new AthenaEngine(engineOptions),
+    inputs: athenaEngine(athena, config, { database: config.DATABASE, runId }),
     database: config.DATABASE,
   });
   const result = await writeRunReport(event, {
@@ -75,4 +67,4 @@ export const lambdaHandler = async (event: unknown): Promise<WriteRunReportResul
   return result;
 };
 
-export const handler = wrap(lambdaHandler, { captureResponse: true });
+export const handler = wrap(lambdaHandler);
