@@ -202,6 +202,20 @@ export class RunPipeline extends Construct {
     };
     const runs = `${RUNS_PREFIX}*`;
     const queryResults = `${QUERY_RESULTS_PREFIX}*`;
+    /**
+     * What a function needs to run queries in the workgroup: Athena there, its query-results prefix, and
+     * Glue read access to the tables its queries name.
+     */
+    const grantQueries = (
+      queryFunction: PipelineFunction,
+      glueSid: string,
+      glueActions: string[],
+      tables: string[],
+    ) => {
+      queryResultsBucket.grantReadWrite(queryFunction, queryResults);
+      queryFunction.addToRolePolicy(athenaQueries);
+      queryFunction.addToRolePolicy(glue(glueSid, glueActions, tables));
+    };
     const tagRunObjects = new iam.PolicyStatement({
       sid: 'TagRunObjects',
       actions: ['s3:PutObjectTagging'],
@@ -223,9 +237,7 @@ export class RunPipeline extends Construct {
     // run-check: runs a check query on the run's tables.
     const runCheck = fn('run-check', 256, queryEnv);
     resultsBucket.grantRead(runCheck, runs);
-    queryResultsBucket.grantReadWrite(runCheck, queryResults);
-    runCheck.addToRolePolicy(athenaQueries);
-    runCheck.addToRolePolicy(glue('GlueRunTables', ['glue:GetDatabase', 'glue:GetTable'], [runTablesArn]));
+    grantQueries(runCheck, 'GlueRunTables', ['glue:GetDatabase', 'glue:GetTable'], [runTablesArn]);
 
     // publish-run: points the result tables' partitions at the run and writes the published marker.
     const publishRun = fn('publish-run', 256, {
@@ -250,11 +262,7 @@ export class RunPipeline extends Construct {
       TABLE_NAME: props.servingTable.tableName,
     });
     resultsBucket.grantReadWrite(loadServingTable, runs);
-    queryResultsBucket.grantReadWrite(loadServingTable, queryResults);
-    loadServingTable.addToRolePolicy(athenaQueries);
-    loadServingTable.addToRolePolicy(
-      glue('GlueRunTables', ['glue:GetDatabase', 'glue:GetTable'], [runTablesArn]),
-    );
+    grantQueries(loadServingTable, 'GlueRunTables', ['glue:GetDatabase', 'glue:GetTable'], [runTablesArn]);
     props.servingTable.grantReadWriteData(loadServingTable);
 
     // evaluate-alerts: queries the published tables and publishes alerts.
@@ -266,14 +274,11 @@ export class RunPipeline extends Construct {
     });
     resultsBucket.grantRead(evaluateAlerts, runs);
     dataBucket.grantRead(evaluateAlerts, `${DATA_PREFIXES.customers}*`);
-    queryResultsBucket.grantReadWrite(evaluateAlerts, queryResults);
-    evaluateAlerts.addToRolePolicy(athenaQueries);
-    evaluateAlerts.addToRolePolicy(
-      glue(
-        'GluePublishedTables',
-        ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-        [...resultTableArns, tableArn('customers')],
-      ),
+    grantQueries(
+      evaluateAlerts,
+      'GluePublishedTables',
+      ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      [...resultTableArns, tableArn('customers')],
     );
     props.servingTable.grantReadWriteData(evaluateAlerts);
     props.alertTopic.grantPublish(evaluateAlerts);
@@ -287,14 +292,11 @@ export class RunPipeline extends Construct {
     resultsBucket.grantPut(writeReport, runs);
     resultsBucket.grantPut(writeReport, `${REPORTS_PREFIX}*`);
     dataBucket.grantRead(writeReport, `${DATA_PREFIXES.customers}*`);
-    queryResultsBucket.grantReadWrite(writeReport, queryResults);
-    writeReport.addToRolePolicy(athenaQueries);
-    writeReport.addToRolePolicy(
-      glue(
-        'GlueRunAndPublishedTables',
-        ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-        [runTablesArn, ...resultTableArns, tableArn('customers')],
-      ),
+    grantQueries(
+      writeReport,
+      'GlueRunAndPublishedTables',
+      ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      [runTablesArn, ...resultTableArns, tableArn('customers')],
     );
 
     // cleanup: deletes the run's tables and tags its files when it is not the published run.
