@@ -8,7 +8,8 @@
  * the 30-day window reaches into earlier months), restricted to the billing periods of the window, and
  * the customers input table. D = latest usage day of `daily_summary` minus one. Each alert is published
  * with message attributes `severity`, `alert_type`, `team` (+ `customer_id`, `tier`), then recorded as
- * sent in the serving table (pk `ALERT#<type>|<subject>`, sk `SENT`, TTL `expires_at`).
+ * sent in the serving table (pk `ALERT#<type>|<subject>`, sk `SENT`, TTL `expires_at`). Every evaluated
+ * alert, with `notify` (sent by this evaluation), is then written to `runs/run=<runId>/alerts.json`.
  * Errors: `AthenaQueryError`, `AthenaQueryTimeoutError`, SNS and DynamoDB errors: retry. Alerts already
  * sent are recorded, so a retry does not send them twice (within the renotify period).
  *
@@ -22,13 +23,14 @@
  *   `athena:StopQueryExecution` on the workgroup; `glue:GetDatabase`, `glue:GetTable`,
  *   `glue:GetPartitions` on the database, the four result tables and `customers`;
  * - `s3:GetObject` + `s3:ListBucket` on the results bucket (`runs/*`) and the data bucket
- *   (`customers/*`); query-results bucket as run-check; `kms:Decrypt`, `kms:GenerateDataKey`;
+ *   (`customers/*`); `s3:PutObject` on `runs/*`; query-results bucket as run-check; `kms:Decrypt`, `kms:GenerateDataKey`;
  * - `dynamodb:BatchGetItem`, `dynamodb:PutItem` on the serving table;
  * - `sns:Publish` on the alert topic (+ `kms:GenerateDataKey`, `kms:Decrypt` on its key).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import { DynamoDbStateStore } from '../lib/alerts/dynamodb-state-store.ts';
@@ -40,6 +42,7 @@ import {
   evaluateRunAlerts,
 } from '../lib/pipeline/evaluate-alerts.ts';
 import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
+import { writeRunAlerts } from '../lib/pipeline/run-alerts.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
 import { athenaEngine } from './athena-engine.ts';
 import { observability } from './observability.ts';
@@ -61,6 +64,7 @@ const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 const sns = tracer.captureAWSv3Client(new SNSClient({}));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const store = new DynamoDbStateStore(dynamodb, {
   tableName: config.TABLE_NAME,
   renotifyDays: alertConfig.renotifyDays,
@@ -75,6 +79,7 @@ export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsRe
     config: alertConfig,
     store,
     publish,
+    saveAlerts: (alerts) => writeRunAlerts(s3, config.RESULTS_BUCKET, runId, alerts),
     logger: log,
   });
   metrics.addMetric('AlertsSent', MetricUnit.Count, result.sent);

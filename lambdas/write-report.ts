@@ -2,19 +2,19 @@
  * **write-report**: writes the HTML report of a published run (lib/pipeline/write-report.ts) to the
  * results bucket, at `runs/run=<runId>/report.html` and `reports/billing_period=<period>/report.html`.
  *
- * Input: `{ runId, billingPeriod, rulesVersion, published }` (published false: nothing is written).
+ * Input: `{ runId, billingPeriod, rulesVersion, alertsAsOf, published }` (published false: nothing is
+ * written; `alertsAsOf` is evaluate-alerts' `asOf`).
  * Output: `{ runId, billingPeriod, keys, bytes }`.
- * Effect: four Athena queries on the run's tables (daily summary, customers, tier margin, free tier) and
- * the alert queries on the published tables; two PutObject.
+ * Effect: four Athena queries on the run's tables (daily summary, customers, tier margin, free tier),
+ * GetObject of the run's `alerts.json` (written by evaluate-alerts), two PutObject.
  * Errors: `AthenaQueryError`, `AthenaQueryTimeoutError` (retried by the state machine).
  *
- * Environment: `DATABASE`, `WORKGROUP`, `RESULTS_BUCKET`, `ALERT_CONFIG` (JSON, `{}` = defaults);
- * `ATHENA_MAX_WAIT_SECONDS` (120); `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`).
+ * Environment: `DATABASE`, `WORKGROUP`, `RESULTS_BUCKET`; `ATHENA_MAX_WAIT_SECONDS` (120);
+ * `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`).
  * Metrics: `ReportsWritten`, `ReportBytes`.
  *
- * Permissions: results bucket `GetObject` on `runs/*`, `PutObject` on `runs/*` and `reports/*`;
- * data bucket read on `customers/*`; query results as run-check; Athena on the workgroup; Glue
- * `GetDatabase`, `GetTable`, `GetPartitions` on the run tables, the result tables and `customers`;
+ * Permissions: results bucket `GetObject` on `runs/*`, `PutObject` on `runs/*` and `reports/*`; query
+ * results as run-check; Athena on the workgroup; Glue `GetDatabase`, `GetTable` on the run tables;
  * `kms:Decrypt`, `kms:GenerateDataKey`.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -22,7 +22,6 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { env, readConfig } from '../lib/pipeline/config.ts';
-import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
 import {
   type WriteRunReportResult,
@@ -37,11 +36,9 @@ const config = readConfig({
   DATABASE: env.database(),
   WORKGROUP: env.workgroup(),
   RESULTS_BUCKET: env.bucket(),
-  ALERT_CONFIG: env.alertConfig(),
   ATHENA_MAX_WAIT_SECONDS: env.positiveInt(120),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
-const alertConfig = config.ALERT_CONFIG;
 
 const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));
@@ -50,14 +47,8 @@ const s3 = tracer.captureAWSv3Client(new S3Client({}));
 export const lambdaHandler = async (event: unknown): Promise<WriteRunReportResult> => {
   const { runId, billingPeriod } = parseInput(writeReportInputSchema, event, 'write-report input');
   const runResults = athenaEngine(athena, config, { database: config.DATABASE, runId, billingPeriod });
-  const published = new PublishedResultsEngine({
-    inputs: athenaEngine(athena, config, { database: config.DATABASE, runId }),
-    database: config.DATABASE,
-  });
   const result = await writeRunReport(event, {
     runResults,
-    published,
-    alertConfig,
     s3,
     resultsBucket: config.RESULTS_BUCKET,
     logger: log,

@@ -38,6 +38,9 @@ export interface Alert {
   readonly explanation: string;
 }
 
+/** An alert of a run, with whether that run sent it (false: sent recently, or not the run's to send). */
+export type NotifiedAlert = Alert & { readonly notify: boolean };
+
 export function alertKey(alert: Pick<Alert, 'type' | 'subject'>): string {
   return `${alert.type}|${alert.subject}`;
 }

@@ -280,24 +280,16 @@ export class RunPipeline extends Construct {
       ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
       [...resultTableArns, tableArn('customers')],
     );
+    resultsBucket.grantPut(evaluateAlerts, runs);
     props.servingTable.grantReadWriteData(evaluateAlerts);
     props.alertTopic.grantPublish(evaluateAlerts);
 
-    // write-report: the run's HTML report, from its own tables, with the alerts of the published results.
-    const writeReport = fn('write-report', 1024, {
-      ...queryEnv,
-      ALERT_CONFIG: JSON.stringify(config.alerts),
-    });
+    // write-report: the run's HTML report, from its own tables, with the alerts evaluate-alerts saved.
+    const writeReport = fn('write-report', 1024, queryEnv);
     resultsBucket.grantRead(writeReport, runs);
     resultsBucket.grantPut(writeReport, runs);
     resultsBucket.grantPut(writeReport, `${REPORTS_PREFIX}*`);
-    dataBucket.grantRead(writeReport, `${DATA_PREFIXES.customers}*`);
-    grantQueries(
-      writeReport,
-      'GlueRunAndPublishedTables',
-      ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-      [runTablesArn, ...resultTableArns, tableArn('customers')],
-    );
+    grantQueries(writeReport, 'GlueRunTables', ['glue:GetDatabase', 'glue:GetTable'], [runTablesArn]);
 
     // cleanup: deletes the run's tables and tags its files when it is not the published run.
     const cleanup = fn('cleanup', 256, {
@@ -423,6 +415,7 @@ export class RunPipeline extends Construct {
       payload: sfn.TaskInput.fromObject({
         ...runRef,
         rulesVersion: sfn.JsonPath.stringAt('$.rulesVersion'),
+        alertsAsOf: sfn.JsonPath.stringAt('$.alerts.asOf'),
         published: sfn.JsonPath.stringAt('$.publish.published'),
       }),
       resultPath: '$.report',

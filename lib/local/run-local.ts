@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Alert, alertKey } from '../alerts/alert.ts';
+import { alertKey, type NotifiedAlert } from '../alerts/alert.ts';
 import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts';
 import { FileStateStore, shouldSend } from '../alerts/alert-state.ts';
 import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
@@ -52,8 +52,6 @@ export interface LocalRunOptions {
   readonly runId?: string;
   readonly engine?: DuckDbEngineOptions;
 }
-
-export type NotifiedAlert = Alert & { readonly notify: boolean };
 
 export interface LocalRunResult {
   readonly runId: string;

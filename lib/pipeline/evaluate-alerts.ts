@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { Alert } from '../alerts/alert.ts';
+import type { Alert, NotifiedAlert } from '../alerts/alert.ts';
 import type { AlertConfig } from '../alerts/alert-config.ts';
 import { type SentStateStore, sendAlerts } from '../alerts/alert-state.ts';
 import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
@@ -23,6 +23,8 @@ export interface EvaluateRunAlertsOptions {
   readonly config: AlertConfig;
   readonly store: SentStateStore;
   readonly publish: (alert: Alert) => Promise<void>;
+  /** Keeps the evaluated alerts, each with whether this evaluation sent it (`writeRunAlerts`). */
+  readonly saveAlerts: (alerts: readonly NotifiedAlert[]) => Promise<void>;
   /** @default () => new Date() */
   readonly now?: () => Date;
   readonly logger?: RunLogger;
@@ -43,6 +45,7 @@ export interface EvaluateRunAlertsResult {
 /**
  * Evaluates the alert rules on the published results ({@link publishedAlerts}) and sends what should go
  * out: SNS publish with routing attributes, then the sent-state record, alert by alert (see `sendAlerts`).
+ * Then saves every evaluated alert with whether it was sent, for the run's report.
  */
 export async function evaluateRunAlerts(
   input: unknown,
@@ -68,6 +71,7 @@ export async function evaluateRunAlerts(
     renotifyDays: options.config.renotifyDays,
     publish: options.publish,
   });
+  await options.saveAlerts(alerts.map((alert) => ({ ...alert, notify: sent.includes(alert) })));
   const describe = (alert: Alert) => `${alert.type}|${alert.subject}|${alert.severity}`;
   options.logger?.info('Alerts evaluated', {
     runId,
@@ -93,7 +97,7 @@ export async function evaluateRunAlerts(
  * for an old month does not move the alerts back in time), and the rules then read only the periods
  * their 30-day window touches. `asOf` is null when nothing is published.
  */
-export async function publishedAlerts(
+async function publishedAlerts(
   engine: PublishedResultsEngine,
   config: AlertConfig,
 ): Promise<{ readonly asOf: string | null; readonly alerts: readonly Alert[] }> {

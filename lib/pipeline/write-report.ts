@@ -1,11 +1,9 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import type { AlertConfig } from '../alerts/alert-config.ts';
 import type { QueryEngine } from '../engine/query-engine.ts';
 import { renderReportHtml } from '../report/render-report.ts';
 import { buildReportData } from '../report/report-data.ts';
-import { publishedAlerts } from './evaluate-alerts.ts';
-import type { PublishedResultsEngine } from './published-results-engine.ts';
+import { readRunAlerts } from './run-alerts.ts';
 import { billingPeriodSchema, parseInput, REPORTS_PREFIX, runIdSchema, runPrefix } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
@@ -13,6 +11,11 @@ export const writeReportInputSchema = z.object({
   runId: runIdSchema,
   billingPeriod: billingPeriodSchema,
   rulesVersion: z.string().min(1),
+  /** evaluate-alerts' `asOf`: the day the alerts were evaluated as of; null when none were. */
+  alertsAsOf: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'is not a date (YYYY-MM-DD)')
+    .nullable(),
   /** publish-run's `published`; `false` writes nothing (the run's numbers are not the published ones). */
   published: z.boolean().optional(),
 });
@@ -30,9 +33,6 @@ export function runReportKey(runId: string): string {
 export interface WriteRunReportOptions {
   /** The run's own results tables (an AthenaEngine of the run, for its billing period). */
   readonly runResults: Pick<QueryEngine, 'tableRef' | 'query'>;
-  /** Every published period, for the alerts' 30-day window (which reaches into earlier months). */
-  readonly published: PublishedResultsEngine;
-  readonly alertConfig: AlertConfig;
   readonly s3: S3Client;
   readonly resultsBucket: string;
   readonly logger?: RunLogger;
@@ -48,14 +48,15 @@ export interface WriteRunReportResult {
 
 /**
  * The HTML report of a published run (lib/report): the run's own numbers for its billing month, with
- * the alerts that fire on the published results, as the local run writes `report.html`. Written twice
- * in the results bucket: next to the run's results, and as the period's latest report.
+ * the alerts evaluate-alerts saved for the run (`runs/run=<runId>/alerts.json`), as the local run writes
+ * `report.html`. Written twice in the results bucket: next to the run's results, and as the period's
+ * latest report.
  */
 export async function writeRunReport(
   input: unknown,
   options: WriteRunReportOptions,
 ): Promise<WriteRunReportResult> {
-  const { runId, billingPeriod, rulesVersion, published } = parseInput(
+  const { runId, billingPeriod, rulesVersion, alertsAsOf, published } = parseInput(
     writeReportInputSchema,
     input,
     'write-report input',
@@ -64,13 +65,13 @@ export async function writeRunReport(
     options.logger?.info('Run was not published; no report written', { runId, billingPeriod });
     return { runId, billingPeriod, keys: [], bytes: 0 };
   }
-  const { asOf, alerts } = await publishedAlerts(options.published, options.alertConfig);
+  const alerts = await readRunAlerts(options.s3, options.resultsBucket, runId);
   const data = await buildReportData(options.runResults, {
     billingPeriod,
     runId,
     rulesVersion,
     alerts,
-    alertsAsOf: asOf,
+    alertsAsOf,
   });
   const html = renderReportHtml(data);
   const keys = [runReportKey(runId), latestReportKey(billingPeriod)];

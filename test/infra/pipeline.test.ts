@@ -216,6 +216,7 @@ describe('state machine', () => {
       'runId.$': '$.runId',
       'billingPeriod.$': '$.billingPeriod',
       'rulesVersion.$': '$.rulesVersion',
+      'alertsAsOf.$': '$.alerts.asOf',
       'published.$': '$.publish.published',
     });
     expect(states.Cleanup?.Next).toBe('RunSucceeded');
@@ -331,6 +332,23 @@ describe('IAM', () => {
     expect(onEverything.filter((entry) => !actionsWithoutResources.has(entry.split(': ')[1] ?? ''))).toEqual(
       [],
     );
+  });
+
+  it("lets evaluate-alerts save the run's alerts under runs/, which write-report reads", () => {
+    const s3Resources = (role: string, action: string) =>
+      JSON.stringify(
+        statements
+          .filter(({ id }) => id.includes(role))
+          .filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith(action)))
+          .flatMap(({ statement }) => resourcesOfStatement(statement)),
+      );
+    expect(s3Resources('EvaluateAlerts', 's3:PutObject')).toContain('/runs/*');
+    expect(s3Resources('WriteReport', 's3:GetObject')).toContain('/runs/*');
+    // The report reads the saved alerts, so it needs no alert configuration of its own.
+    const writeReport = resourcesOf('AWS::Lambda::Function').find(
+      ([, fn]) => fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'write-report',
+    );
+    expect(writeReport?.[1].Properties.Environment.Variables.ALERT_CONFIG).toBeUndefined();
   });
 
   it('scopes Athena to the workgroup', () => {

@@ -1,13 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { loadRunResults } from '../../lib/finance/finance-views.ts';
-import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
+import { runAlertsKey } from '../../lib/pipeline/run-alerts.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 import { writeRunReport } from '../../lib/pipeline/write-report.ts';
 import type { ReportData } from '../../lib/report/report-data.ts';
@@ -15,33 +20,35 @@ import { generatedRun } from '../support/generated-run.ts';
 import { readCsv } from '../support/run-scenario.ts';
 
 // The deployed report step on DuckDB: a real local run's results stand in for the run's Athena tables
-// and for the published tables (same SQL, same seam). What it writes must agree with the run's own files.
+// (same SQL, same seam), and its alerts.json for the one evaluate-alerts saved. What the step writes must
+// agree with the run's own files.
 
 const s3 = mockClient(S3Client);
 beforeEach(() => s3.reset());
 
+const BUCKET = 'cpc-results-111122223333';
+const RUN = { runId: '2026-10_exec_abc', billingPeriod: '2026-10', rulesVersion: 'rules-7' };
+
 let engine: DuckDbEngine;
 let out: string;
+let localAlertsJson: string;
+let localAsOf: string | null;
 
 beforeAll(async () => {
   const run = await generatedRun({ seed: 5, lineItems: 5_000, customers: 30, runId: 'local-run' });
   out = run.outDir;
-  const files = run.files;
+  localAsOf = run.result.asOf;
+  localAlertsJson = readFileSync(join(out, 'alerts.json'), 'utf8');
   engine = await DuckDbEngine.create();
-  await loadRunResults(engine, out, { customers: files.customersFile });
+  await loadRunResults(engine, out, { customers: run.files.customersFile });
 });
 afterAll(() => engine?.close());
 
-const RUN = { runId: '2026-10_exec_abc', billingPeriod: '2026-10', rulesVersion: 'rules-7' };
+const body = (text: string) =>
+  ({ transformToString: async () => text }) as unknown as GetObjectCommandOutput['Body'];
 
 function options() {
-  return {
-    runResults: engine,
-    published: new PublishedResultsEngine({ inputs: engine, database: 'main' }),
-    alertConfig: DEFAULT_ALERT_CONFIG,
-    s3: new S3Client({ region: 'eu-west-1' }),
-    resultsBucket: 'cpc-results-111122223333',
-  };
+  return { runResults: engine, s3: new S3Client({ region: 'eu-west-1' }), resultsBucket: BUCKET };
 }
 
 function reportOf(html: string): ReportData {
@@ -51,9 +58,12 @@ function reportOf(html: string): ReportData {
 }
 
 describe('writeRunReport', () => {
-  it("writes the run's report next to its results and as the period's latest, with the run's numbers", async () => {
+  it("writes the run's report next to its results and as the period's latest, with the run's numbers and alerts", async () => {
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: runAlertsKey(RUN.runId) }).resolves({
+      Body: body(localAlertsJson),
+    });
     s3.on(PutObjectCommand).resolves({});
-    const result = await writeRunReport({ ...RUN, published: true }, options());
+    const result = await writeRunReport({ ...RUN, alertsAsOf: localAsOf, published: true }, options());
 
     expect(result.keys).toEqual([
       'runs/run=2026-10_exec_abc/report.html',
@@ -63,40 +73,53 @@ describe('writeRunReport', () => {
     const calls = s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
     expect(calls.map((input) => input.Key)).toEqual(result.keys);
     for (const input of calls) {
-      expect(input).toMatchObject({
-        Bucket: 'cpc-results-111122223333',
-        ContentType: 'text/html; charset=utf-8',
-      });
+      expect(input).toMatchObject({ Bucket: BUCKET, ContentType: 'text/html; charset=utf-8' });
     }
     const html = String(calls[0]?.Body);
     expect(Buffer.byteLength(html)).toBe(result.bytes);
     const data = reportOf(html);
-    expect(data).toMatchObject({ runId: RUN.runId, rulesVersion: 'rules-7', billingPeriod: '2026-10' });
+    expect(data).toMatchObject({
+      runId: RUN.runId,
+      rulesVersion: 'rules-7',
+      billingPeriod: '2026-10',
+      alertsAsOf: localAsOf,
+    });
 
     // The month's total, summed independently from the run's daily_summary.csv.
     const days = readCsv(join(out, 'daily_summary.csv'));
     const total = days.reduce((sum, row) => sum + Number(row.total_cost), 0);
     expect(total).toBeGreaterThan(0);
     expect(data.totals.totalCost).toBeCloseTo(total, 6);
-    // The alerts are those the local run evaluated on the same results (same rules, same day).
-    const localAlerts = JSON.parse(readFileSync(join(out, 'alerts.json'), 'utf8')) as { type: string }[];
+    // The alerts are the ones saved for the run.
+    const localAlerts = JSON.parse(localAlertsJson) as { type: string; subject: string }[];
     expect(localAlerts.length).toBeGreaterThan(0);
-    expect(data.alerts.length).toBe(localAlerts.length);
-    expect(data.alerts.map((alert) => alert.type).sort()).toEqual(localAlerts.map((a) => a.type).sort());
+    expect(data.alerts.map((a) => `${a.type}|${a.subject}`).sort()).toEqual(
+      localAlerts.map((a) => `${a.type}|${a.subject}`).sort(),
+    );
+  });
+
+  it('writes a report without alerts when none were saved for the run', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+    s3.on(PutObjectCommand).resolves({});
+    await writeRunReport({ ...RUN, alertsAsOf: null, published: true }, options());
+    const data = reportOf(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body));
+    expect(data.alerts).toEqual([]);
+    expect(data.alertsAsOf).toBeNull();
+    expect(data.totals.totalCost).toBeGreaterThan(0);
   });
 
   it('writes nothing for a run that was not published', async () => {
-    const result = await writeRunReport({ ...RUN, published: false }, options());
+    const result = await writeRunReport({ ...RUN, alertsAsOf: null, published: false }, options());
     expect(result).toEqual({ runId: RUN.runId, billingPeriod: '2026-10', keys: [], bytes: 0 });
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
   });
 
-  it('refuses an input without the rules version, naming it', async () => {
+  it('refuses an input without the rules version or the alerts day, naming them', async () => {
+    const bad = writeRunReport({ runId: RUN.runId, billingPeriod: '2026-10' }, options());
+    await expect(bad).rejects.toThrow(PipelineInputError);
     await expect(writeRunReport({ runId: RUN.runId, billingPeriod: '2026-10' }, options())).rejects.toThrow(
-      PipelineInputError,
-    );
-    await expect(writeRunReport({ runId: RUN.runId, billingPeriod: '2026-10' }, options())).rejects.toThrow(
-      /rulesVersion/,
+      /rulesVersion.*alertsAsOf/,
     );
   });
 });

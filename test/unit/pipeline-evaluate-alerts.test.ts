@@ -10,7 +10,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Alert } from '../../lib/alerts/alert.ts';
+import type { Alert, NotifiedAlert } from '../../lib/alerts/alert.ts';
 import { parseAlertConfig } from '../../lib/alerts/alert-config.ts';
 import { messageAttributes } from '../../lib/alerts/alert-message.ts';
 import { DynamoDbStateStore } from '../../lib/alerts/dynamodb-state-store.ts';
@@ -149,6 +149,12 @@ function athenaAnswers(): string[] {
   return ANSWERS.map((a) => a.id).map((id) => sqlById.get(id) ?? '');
 }
 
+/** What evaluateRunAlerts saved for the run's report, per call. */
+let saved: (readonly NotifiedAlert[])[] = [];
+beforeEach(() => {
+  saved = [];
+});
+
 function options(): EvaluateRunAlertsOptions {
   const inputs = new AthenaEngine({
     client: new AthenaClient({ region: 'eu-west-1' }),
@@ -165,6 +171,9 @@ function options(): EvaluateRunAlertsOptions {
     store: new DynamoDbStateStore(ddb, { tableName: 'cpc-serving', renotifyDays: config.renotifyDays }),
     publish: snsPublisher(new SNSClient({ region: 'eu-west-1' }), TOPIC),
     now: () => NOW,
+    saveAlerts: async (alerts) => {
+      saved.push(alerts);
+    },
   };
 }
 
@@ -250,6 +259,13 @@ describe('evaluateRunAlerts', () => {
         expires_at: { N: String(NOW.getTime() / 1000 + 8 * 86_400) },
       }),
     });
+
+    // Both evaluated alerts are saved for the report, each saying whether this run sent it.
+    expect(saved).toHaveLength(1);
+    expect(saved[0]?.map((a) => `${a.type}|${a.subject}|${a.notify}`).sort()).toEqual([
+      'cost_to_mrr|acme|true',
+      'unattributed_share|account|false',
+    ]);
   });
 
   it('evaluates nothing for a run that was not published', async () => {
@@ -259,6 +275,7 @@ describe('evaluateRunAlerts', () => {
     );
     expect(result).toMatchObject({ asOf: null, evaluated: 0, sent: 0 });
     expect(athena).toHaveReceivedCommandTimes(StartQueryExecutionCommand, 0);
+    expect(saved).toEqual([]);
   });
 });
 
