@@ -28,7 +28,7 @@ program
   .option('--as-of <date>', 'alert evaluation day, YYYY-MM-DD (default: latest usage day - 1)')
   .option(
     '--alerts-config <json>',
-    'alert thresholds, service owners and renotify period (default: alerts.md)',
+    'alert thresholds, service owners and renotify period (default: docs/alerts.md)',
   )
   .option('--state <json>', 'sent-alert state file: do not repeat an alert sent within the renotify period')
   .requiredOption('--out <dir>', 'output directory (replaced only when the run succeeds)')
@@ -72,7 +72,7 @@ program
 
 program
   .command('query')
-  .description('Run a finance view (finance.md) on the results of a local run and print it')
+  .description('Run a finance view (docs/finance.md) on the results of a local run and print it')
   .addArgument(new Argument('<view>', 'finance view').choices(FINANCE_VIEW_NAMES))
   .requiredOption('--out <dir>', 'output directory of a run (cpc run, npm start)')
   .option('--csv <file>', 'write the result as CSV (plain decimals) instead of printing it')

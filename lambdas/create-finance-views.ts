@@ -1,6 +1,6 @@
 /**
  * **create-finance-views**: the `onEvent` handler of the custom resource that creates the finance views
- * of finance.md in Athena at deploy time (lib/pipeline/finance-views.ts), so finance can query them right
+ * of docs/finance.md in Athena at deploy time (lib/pipeline/finance-views.ts), so finance can query them right
  * after `cdk deploy`, before the first run.
  *
  * Input: a CloudFormation custom resource event (CDK Provider framework) whose properties are

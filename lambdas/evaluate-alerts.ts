@@ -1,5 +1,5 @@
 /**
- * **evaluate-alerts**: evaluates the alert rules (../shared/spec/alerts.md) on the published results and
+ * **evaluate-alerts**: evaluates the alert rules (docs/alerts.md) on the published results and
  * publishes what should go out to SNS (see lambdas/README.md).
  *
  * Input: `{ runId, billingPeriod, published? }` (`published: false` from publish-run skips evaluation).

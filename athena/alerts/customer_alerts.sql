@@ -1,4 +1,4 @@
--- Customer alerts as of day D (alerts.md): cost_to_mrr (P1, P2) and cost_trend_7d, for customers active
+-- Customer alerts as of day D (docs/alerts.md): cost_to_mrr (P1, P2) and cost_trend_7d, for customers active
 -- on D only. Window bounds arrive as DATE literals: ${window_start} = D-29, ${trend_start} = D-13,
 -- ${current_start} = D-6, ${as_of} = D. Only alerts that fire are returned, so evaluation stays one
 -- small result even for 100,000 customers.
@@ -33,7 +33,7 @@ window_costs AS (
 facts AS (
   SELECT
     a.customer_id, a.name, a.tier, a.plan_status, a.mrr, a.owner_team,
-    -- Fewer than 30 days of billing data: scale to 30 days (alerts.md).
+    -- Fewer than 30 days of billing data: scale to 30 days (docs/alerts.md).
     coalesce(w.cost_in_window, 0) * 30 / NULLIF(CAST(d.days_with_data AS double), 0) AS cost_30d,
     coalesce(w.previous_7d, 0) AS previous_7d,
     coalesce(w.current_7d, 0) AS current_7d,

@@ -1,4 +1,4 @@
--- Freemium cliff as of day D (alerts.md): the median 30-day cost of active trial customers against that
+-- Freemium cliff as of day D (docs/alerts.md): the median 30-day cost of active trial customers against that
 -- of active paid customers. A customer with no cost in the window counts as 0. The median of an even
 -- count is the mean of the two middle values; it is computed exactly with window functions (no
 -- approx_percentile), the same way on both engines. One row per plan status present.

@@ -1,4 +1,4 @@
--- Share of attributable cost that reached no customer over the last 7 days [D-6, D] (alerts.md).
+-- Share of attributable cost that reached no customer over the last 7 days [D-6, D] (docs/alerts.md).
 SELECT
   sum(unattributed_cost) AS unattributed_cost,
   sum(total_cost) - sum(excluded_cost) AS attributable_cost,

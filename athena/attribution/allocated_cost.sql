@@ -1,4 +1,4 @@
--- The allocation ledger (attribution.md sections 3 and 4): every cost of every day lands in exactly one
+-- The allocation ledger (docs/attribution.md sections 3 and 4): every cost of every day lands in exactly one
 -- outcome: a customer, unattributed (with a reason) or excluded. All outputs are sums over this table,
 -- and the conservation check compares it with the line items it came from.
 -- Customer rows are unique per (day, customer, service, rule) by construction (usage and direct cost are

@@ -1,4 +1,4 @@
--- Classification (attribution.md section 3), aggregated as early as possible: everything after this
+-- Classification (docs/attribution.md section 3), aggregated as early as possible: everything after this
 -- step works on (day, service, tenant, rule) groups instead of line items.
 -- exclude_rule_id: the first exclude rule that matches (any match excludes the item);
 -- driver_rule_id: the first rule with a driver that matches; both NULL when no rule matches.

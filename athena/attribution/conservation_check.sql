@@ -1,4 +1,4 @@
--- The conservation law (attribution.md section 5): per day, customers + unattributed + excluded equals
+-- The conservation law (docs/attribution.md section 5): per day, customers + unattributed + excluded equals
 -- the day's total cost of all line items, within 1e-6 x max(1, |total|). Returns only the days that
 -- break it; a run with any row here must not publish.
 WITH line_item_totals AS (

@@ -1,4 +1,4 @@
--- Cost per customer per day (attribution.md section 5), with the customer's dimension fields.
+-- Cost per customer per day (docs/attribution.md section 5), with the customer's dimension fields.
 -- Outputs are per usage day; a day whose line items span two billing periods (seen in real FOCUS data)
 -- is labelled with the later one, so a day never appears twice.
 WITH customer_totals AS (

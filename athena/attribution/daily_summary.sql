@@ -1,4 +1,4 @@
--- One row per day with billing data (attribution.md section 5). total_cost comes from the classified
+-- One row per day with billing data (docs/attribution.md section 5). total_cost comes from the classified
 -- line items, not from the ledger, so that the conservation check compares two independent sums.
 WITH day_totals AS (
   SELECT usage_date, max(billing_period) AS billing_period, sum(cost) AS total_cost

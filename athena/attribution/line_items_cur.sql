@@ -1,4 +1,4 @@
--- Canonical line items (attribution.md section 2) from a CUR 2.0 or legacy CUR table. The billing period
+-- Canonical line items (docs/attribution.md section 2) from a CUR 2.0 or legacy CUR table. The billing period
 -- is carried as its start date and written as YYYY-MM after aggregation (cheaper to group by).
 -- ${tenant_tag} is the format's tag expression: element_at(resource_tags, 'user_<key>') for CUR 2.0,
 -- the resource_tags_user_<key> column for legacy CUR. element_at, never m['k']: Trino's subscript

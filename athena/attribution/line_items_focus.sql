@@ -1,4 +1,4 @@
--- Canonical line items (attribution.md section 2) from a FOCUS 1.x table. The billing period is carried
+-- Canonical line items (docs/attribution.md section 2) from a FOCUS 1.x table. The billing period is carried
 -- as its start date and written as YYYY-MM after aggregation (cheaper to group by).
 -- Tags may carry the key bare (tenant_id) or with the AWS "user:" prefix (user:tenant_id).
 -- FOCUS has no net columns: EffectiveCost already includes negotiated discounts, so net_amortized

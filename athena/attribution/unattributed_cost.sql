@@ -1,4 +1,4 @@
--- Cost that reaches no customer, and why (attribution.md sections 3 and 4).
+-- Cost that reaches no customer, and why (docs/attribution.md sections 3 and 4).
 SELECT
   usage_date,
   max(billing_period) AS billing_period,

@@ -1,4 +1,4 @@
--- cost_growth_vs_customer_growth (finance.md): whether infrastructure gets more efficient as the customer
+-- cost_growth_vs_customer_growth (docs/finance.md): whether infrastructure gets more efficient as the customer
 -- base grows. One row per usage_date of daily_summary (every day with billing data).
 --
 -- Definitions, for a day d:
@@ -11,7 +11,7 @@
 -- - cost_growth = cost_90d / prior_cost_90d, a ratio (1.10 = the last 90 days cost 10% more than the 90
 --   before). NULL unless window_complete, and when prior_cost_90d is 0.
 -- - active_customers: distinct customers of the customer dimension active on d (start_date <= d <=
---   end_date, open ends allowed: the rule attribution.md uses for even sharing).
+--   end_date, open ends allowed: the rule docs/attribution.md uses for even sharing).
 --   active_customers_90d_earlier: the same on d - 90. The dimension only knows start and end dates, so
 --   history is as good as those dates.
 -- - customer_growth = active_customers / active_customers_90d_earlier (NULL when that is 0).

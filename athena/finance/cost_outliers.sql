@@ -1,4 +1,4 @@
--- cost_outliers (finance.md): paid customers whose cost-to-revenue ratio is above the normal range of
+-- cost_outliers (docs/finance.md): paid customers whose cost-to-revenue ratio is above the normal range of
 -- their tier in a billing month. One row per (billing_period, customer_id) that is an outlier.
 --
 -- Definitions:

@@ -1,4 +1,4 @@
--- customer_cost_trend (finance.md): whether a customer's cost grows faster than their revenue. One row
+-- customer_cost_trend (docs/finance.md): whether a customer's cost grows faster than their revenue. One row
 -- per (billing_period, customer_id) of customer_monthly_cost.
 --
 -- Definitions:

@@ -1,4 +1,4 @@
--- customer_monthly_cost (finance.md): what each customer costs to serve in a billing month, against what
+-- customer_monthly_cost (docs/finance.md): what each customer costs to serve in a billing month, against what
 -- they pay. One row per (billing_period, customer_id) for every customer with a cost row in the month.
 --
 -- Definitions:

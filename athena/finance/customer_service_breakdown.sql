@@ -1,4 +1,4 @@
--- customer_service_breakdown (finance.md): whether a customer is compute-, storage- or transfer-heavy.
+-- customer_service_breakdown (docs/finance.md): whether a customer is compute-, storage- or transfer-heavy.
 -- One row per (billing_period, customer_id, service) with cost.
 --
 -- Definitions:

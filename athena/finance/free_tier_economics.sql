@@ -1,4 +1,4 @@
--- free_tier_economics (finance.md): what free and trial accounts cost, and how concentrated that cost is.
+-- free_tier_economics (docs/finance.md): what free and trial accounts cost, and how concentrated that cost is.
 -- One row per billing_period that has customer cost.
 --
 -- Definitions (over customer_monthly_cost, so plan_status is as on the customer's latest usage day):

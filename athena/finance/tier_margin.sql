@@ -1,4 +1,4 @@
--- tier_margin (finance.md): infrastructure gross margin by tier and plan status. One row per
+-- tier_margin (docs/finance.md): infrastructure gross margin by tier and plan status. One row per
 -- (billing_period, tier, plan_status) that has at least one customer with cost in the month.
 --
 -- Definitions (over the rows of customer_monthly_cost, so tier, plan_status and mrr are as on each

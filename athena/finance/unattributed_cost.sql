@@ -1,17 +1,17 @@
--- unattributed_cost (finance.md): where cost that reaches no customer comes from. One row per
+-- unattributed_cost (docs/finance.md): where cost that reaches no customer comes from. One row per
 -- (usage_date, reason, service) with unattributed cost.
 --
--- The view has the name finance.md gives it, which is also the name of the results table it reads: it
+-- The view has the name docs/finance.md gives it, which is also the name of the results table it reads: it
 -- lives in the finance namespace (the `finance` schema locally, the finance views' own database or
 -- prefix in Athena), never beside the results table.
 --
 -- Definitions:
--- - reason: why no customer got the cost (attribution.md sections 3 and 4: unknown_tenant, no_rule,
+-- - reason: why no customer got the cost (docs/attribution.md sections 3 and 4: unknown_tenant, no_rule,
 --   no_usage_signal, no_active_customers). cost: the results table's cost, unrounded, summed over the
 --   grain (the table is already unique at it, the sum only guards the grain).
 -- - billing_period: the day's label in daily_summary (the later one on a day that spans two periods).
 -- - attributable_cost: the day's total_cost - excluded_cost, the denominator of unattributed_pct
---   (attribution.md section 5). share_of_attributable_cost = cost / attributable_cost, NULL when that is
+--   (docs/attribution.md section 5). share_of_attributable_cost = cost / attributable_cost, NULL when that is
 --   0, so the shares of one day sum to that day's unattributed_pct.
 WITH unattributed AS (
   SELECT

@@ -33,7 +33,7 @@ export type AlertConfig = z.infer<typeof alertConfigSchema>;
 /** An alert configuration as a user writes it: any field may be left out. */
 export type AlertConfigInput = z.input<typeof alertConfigSchema>;
 
-/** Validates an alert configuration document; every field has the default of alerts.md. */
+/** Validates an alert configuration document; every field has the default of docs/alerts.md. */
 export function parseAlertConfig(document: unknown, source: string): AlertConfig {
   const result = alertConfigSchema.safeParse(document);
   if (!result.success) {

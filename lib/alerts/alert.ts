@@ -12,7 +12,7 @@ export interface ServiceCost {
   readonly team: string | null;
 }
 
-/** One alert (alerts.md "What an alert carries"). */
+/** One alert (docs/alerts.md "What an alert carries"). */
 export interface Alert {
   readonly type: AlertType;
   readonly severity: Severity;

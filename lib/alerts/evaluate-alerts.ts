@@ -58,7 +58,7 @@ export function alertPlaceholderValues(
 }
 
 /**
- * Evaluates the alert rules of alerts.md as of day `asOf` on the results tables of a finished run.
+ * Evaluates the alert rules of docs/alerts.md as of day `asOf` on the results tables of a finished run.
  * The window sums and thresholds run as SQL on the engine (one small result whatever the number of
  * customers); routing and wording happen here. Returns alerts sorted by severity, then type and subject.
  */

@@ -92,7 +92,7 @@ export function loadRulesFile(path: string): AllocationRules {
   return parseRules(document, path);
 }
 
-/** The shipped default rules (attribution.md section 1.4). */
+/** The shipped default rules (docs/attribution.md section 1.4). */
 export function defaultRules(): AllocationRules {
   return parseRules(defaultRulesJson, 'default-rules.json');
 }

@@ -9,18 +9,18 @@ import {
 import { COST_BASES, type CostBasis } from '../attribution/rules.ts';
 
 /**
- * Everything a user sets for the deployed pipeline (aws-pipeline.md, "Configuration"). These are the
+ * Everything a user sets for the deployed pipeline (docs/aws-pipeline.md, "Configuration"). These are the
  * props of the `CostPerCustomer` construct; `bin/app.ts` reads them from `cdk.json` context, where each
  * key is the field name prefixed with `cpc:` (for example `cpc:tenantTagKey`).
  */
 export interface CostPerCustomerConfig {
   /**
-   * The cost allocation tag that carries the tenant id on AWS resources (attribution.md 1.1).
+   * The cost allocation tag that carries the tenant id on AWS resources (docs/attribution.md 1.1).
    * @default 'tenant_id'
    */
   readonly tenantTagKey?: string;
   /**
-   * Which cost the attribution uses (attribution.md 2): `amortized`, `net_amortized` or `unblended`.
+   * Which cost the attribution uses (docs/attribution.md 2): `amortized`, `net_amortized` or `unblended`.
    * @default 'amortized'
    */
   readonly costBasis?: CostBasis;
@@ -56,7 +56,7 @@ export interface CostPerCustomerConfig {
   /**
    * Alert thresholds, routing (service owners, default team) and renotify period: the same settings,
    * names and defaults as the local `--alerts-config` file (see the README, "Alerts").
-   * @default - the alerts.md defaults
+   * @default - the docs/alerts.md defaults
    */
   readonly alerts?: AlertConfigInput;
   /**

@@ -17,7 +17,7 @@ export interface AlertingProps {
 }
 
 /**
- * Where alerts go. The alert topic carries customer and account alerts (alerts.md) with routing
+ * Where alerts go. The alert topic carries customer and account alerts (docs/alerts.md) with routing
  * message attributes; teams subscribe with filter policies. The operations topic carries pipeline
  * failures from CloudWatch alarms. Both are encrypted with the CMK and refuse non-TLS requests.
  * Optionally a Slack channel (AWS Chatbot) is subscribed to the alert topic.

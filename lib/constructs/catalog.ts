@@ -88,7 +88,7 @@ export class Catalog extends Construct {
       catalogId,
       databaseInput: {
         name: this.financeDatabaseName,
-        description: 'Cost per customer: finance views over the published results (finance.md)',
+        description: 'Cost per customer: finance views over the published results (docs/finance.md)',
       },
     });
 

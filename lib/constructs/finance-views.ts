@@ -39,7 +39,7 @@ export interface FinanceViewsProps {
 }
 
 /**
- * The finance views of finance.md in Athena after deploy: a custom resource whose handler
+ * The finance views of docs/finance.md in Athena after deploy: a custom resource whose handler
  * (lambdas/create-finance-views.ts) runs `CREATE OR REPLACE VIEW` for each view over the published
  * results, and one saved (named) query per view in the workgroup with the question it answers. The
  * resource carries a fingerprint of the views' SQL, so a deploy that changes a view replaces it.

@@ -28,7 +28,7 @@ export function cur2Columns(tenantTagKey: string): GlueColumn[] {
 }
 
 /**
- * Usage telemetry (attribution.md 1.2), one JSON object per line. `usage_day` (the partition) repeats
+ * Usage telemetry (docs/attribution.md 1.2), one JSON object per line. `usage_day` (the partition) repeats
  * the date of the file's folder; `usage_date` in the rows is what the SQL reads.
  */
 export const TELEMETRY_COLUMNS: readonly GlueColumn[] = [
@@ -39,7 +39,7 @@ export const TELEMETRY_COLUMNS: readonly GlueColumn[] = [
 ];
 
 /**
- * The customer dimension (attribution.md 1.3), CSV with a header row, columns in this order. Every
+ * The customer dimension (docs/attribution.md 1.3), CSV with a header row, columns in this order. Every
  * column is a string: the Open CSV SerDe (needed for quoted names with commas) reads DATE only as
  * days since 1970 and fails on an empty number, so the engine casts `mrr`, `start_date` and
  * `end_date` when it reads the table.

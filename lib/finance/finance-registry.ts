@@ -2,7 +2,7 @@ import type { QueryEngine, Row } from '../engine/query-engine.ts';
 import { loadSqlFile, renderSql, type SqlFragment, sqlIdentifier, trustedSql } from '../sql/sql-template.ts';
 
 /*
- * The finance views of finance.md: their registry and their SQL, for every engine. Free of DuckDB and
+ * The finance views of docs/finance.md: their registry and their SQL, for every engine. Free of DuckDB and
  * of the file system beyond the SQL files, so a Lambda can bundle it (the stack creates the views in
  * Athena, lambdas/create-finance-views.ts); lib/finance/finance-views.ts adds the local commands.
  */
@@ -17,7 +17,7 @@ export const FINANCE_SOURCE_TABLES = [
 ] as const;
 export type FinanceSourceTable = (typeof FINANCE_SOURCE_TABLES)[number];
 
-/** The views of finance.md, in dependency order (a view only depends on views listed before it). */
+/** The views of docs/finance.md, in dependency order (a view only depends on views listed before it). */
 export const FINANCE_VIEW_NAMES = [
   'customer_monthly_cost',
   'tier_margin',
@@ -36,7 +36,7 @@ export interface FinanceView {
   readonly file: string;
   /** What the view answers, in one line. */
   readonly description: string;
-  /** The columns that identify a row (the grain of finance.md); also the order rows are listed in. */
+  /** The columns that identify a row (the grain of docs/finance.md); also the order rows are listed in. */
   readonly grain: readonly string[];
   /** Source tables, each referenced as the placeholder `${name}`. */
   readonly tables: readonly FinanceSourceTable[];
@@ -50,7 +50,7 @@ export interface FinanceView {
 }
 
 /**
- * The registry. `unattributed_cost` has the name finance.md gives it, which is also the name of the
+ * The registry. `unattributed_cost` has the name docs/finance.md gives it, which is also the name of the
  * results table it reads, so finance views live in their own namespace: the schema
  * {@link FINANCE_SCHEMA} locally, their own database (or a prefix) in Athena.
  */

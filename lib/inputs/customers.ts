@@ -4,7 +4,7 @@ import { InputError } from './input-error.ts';
 export const PLAN_STATUSES = ['paid', 'trial', 'free'] as const;
 export type PlanStatus = (typeof PLAN_STATUSES)[number];
 
-/** One tenant of one customer (attribution.md section 1.3), validated. */
+/** One tenant of one customer (docs/attribution.md section 1.3), validated. */
 export interface CustomerTenant {
   readonly customerId: string;
   /** Never empty: an empty tenant_id in the file means the customer id. */

@@ -114,7 +114,7 @@ export async function defineBillingSource(
   return { files, kind, format: billingFormat.name, columns };
 }
 
-/** Telemetry columns (attribution.md section 1.2) and what their values must be. */
+/** Telemetry columns (docs/attribution.md section 1.2) and what their values must be. */
 const TELEMETRY_COLUMNS: readonly { name: string; rule: ValueRule }[] = [
   { name: 'usage_date', rule: 'date' },
   { name: 'tenant_id', rule: 'non_empty_text' },

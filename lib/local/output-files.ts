@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 
-/** A CSV output of local-run.md: its file name, source table, exact columns and row order. */
+/** A CSV output of docs/local-run.md: its file name, source table, exact columns and row order. */
 export interface CsvOutput {
   readonly file: string;
   readonly table: string;

@@ -39,7 +39,7 @@ export interface LocalRunOptions {
   readonly rulesFile?: string;
   /** Evaluation day for alerts (YYYY-MM-DD). @default the latest usage day minus one */
   readonly asOf?: string;
-  /** Alert thresholds, routing and renotify period (JSON). @default the thresholds of alerts.md */
+  /** Alert thresholds, routing and renotify period (JSON). @default the thresholds of docs/alerts.md */
   readonly alertsConfigFile?: string;
   /**
    * Sent-alert state file: alerts sent within the renotify period are marked `notify: false`, and the

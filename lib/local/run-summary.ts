@@ -20,7 +20,7 @@ export interface RunSummary {
   readonly sharedCost: number;
   readonly unattributedCost: number;
   readonly excludedCost: number;
-  /** unattributed / (total - excluded), 0 when that is 0 (attribution.md section 5). */
+  /** unattributed / (total - excluded), 0 when that is 0 (docs/attribution.md section 5). */
   readonly unattributedPct: number;
   readonly unattributedByReason: Readonly<Record<string, number>>;
   readonly topCustomers: readonly CustomerCostLine[];

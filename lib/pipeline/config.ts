@@ -48,7 +48,7 @@ export const env = {
         return z.NEVER;
       }
     }),
-  /** Alert thresholds and routing as JSON (`{}` = the alerts.md defaults), validated as `--alerts-config` is. */
+  /** Alert thresholds and routing as JSON (`{}` = the docs/alerts.md defaults), validated as `--alerts-config` is. */
   alertConfig: () =>
     env.json().transform((document, ctx): AlertConfig => {
       try {

@@ -14,7 +14,7 @@ export const evaluateAlertsInputSchema = z.object({
   published: z.boolean().optional(),
 });
 
-/** The days of billing data the rules look back over (alerts.md: [D-29, D]). */
+/** The days of billing data the rules look back over (docs/alerts.md: [D-29, D]). */
 export const ALERT_WINDOW_DAYS = 30;
 
 export interface EvaluateRunAlertsOptions {

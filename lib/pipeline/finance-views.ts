@@ -11,7 +11,7 @@ import { parseInput } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
 /**
- * The finance views in Athena (finance.md: "every view exists after deploy"). A CloudFormation custom
+ * The finance views in Athena (docs/finance.md: "every view exists after deploy"). A CloudFormation custom
  * resource runs `CREATE OR REPLACE VIEW` for each view of the registry in its own database, over the
  * published results tables: Athena works out the views' columns and types itself, from the same SQL the
  * local `cpc query` runs. Finance views live in their own database because `unattributed_cost` names a

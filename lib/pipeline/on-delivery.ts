@@ -143,7 +143,7 @@ export interface HandleRerunOptions extends HandleDeliveryOptions {
   readonly now?: () => Date;
 }
 
-/** Where AWS Data Exports writes the CUR 2.0 manifest of a billing period (aws-pipeline.md, step 1). */
+/** Where AWS Data Exports writes the CUR 2.0 manifest of a billing period (docs/aws-pipeline.md, step 1). */
 export function cur2ManifestKey(curPrefix: string, exportName: string, billingPeriod: string): string {
   return `${curPrefix}/${exportName}/metadata/BILLING_PERIOD=${billingPeriod}/${exportName}-Manifest.json`;
 }

@@ -4,7 +4,7 @@ import { errorName, runPrefix } from './run-contract.ts';
 
 /**
  * A run's alerts next to its results, `runs/run=<runId>/alerts.json`: the JSON array the local run
- * writes as `alerts.json` (local-run.md), written by evaluate-alerts and read by write-report, so the
+ * writes as `alerts.json` (docs/local-run.md), written by evaluate-alerts and read by write-report, so the
  * report lists exactly the alerts that were evaluated and sent.
  */
 export function runAlertsKey(runId: string): string {

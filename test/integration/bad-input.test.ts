@@ -19,7 +19,7 @@ import {
 import { type CsvRow, readCsv } from '../support/run-scenario.ts';
 
 /**
- * Section 6 of attribution.md: bad input is refused with an error naming file, column and row, and a
+ * Section 6 of docs/attribution.md: bad input is refused with an error naming file, column and row, and a
  * failed run leaves the previous results as they were. Valid edge cases (no catch-all rule, empty inputs,
  * odd tenant ids) must not be refused.
  */
@@ -288,7 +288,7 @@ describe('bad billing data', () => {
   });
 
   it('refuses a cost that is not a number even where the cost basis does not read it', async () => {
-    // attribution.md section 2: "Non-numeric or non-finite values are bad input", whatever the line item
+    // docs/attribution.md section 2: "Non-numeric or non-finite values are bad input", whatever the line item
     // type. A SavingsPlanNegation costs 0 under every basis but unblended, so "abc" here must not slip
     // through: the same file would otherwise be valid or not depending on costBasis.
     const dir = tempDir();

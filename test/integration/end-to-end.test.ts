@@ -11,7 +11,7 @@ import { sqlString } from '../../lib/sql/sql-template.ts';
 import { tempDir, writeCustomersCsv, writeTelemetryCsv } from '../support/fixtures.ts';
 import { type CsvRow, readCsv } from '../support/run-scenario.ts';
 
-const FOCUS_SAMPLE = resolve('../shared/data/focus-1.0-sample.csv');
+const FOCUS_SAMPLE = resolve(import.meta.dirname, '../fixtures/focus-1.0-sample.csv');
 
 /** Sum of a numeric column over rows, by key. */
 function sumBy(
@@ -24,7 +24,7 @@ function sumBy(
   return totals;
 }
 
-/** Per day: customers + unattributed + excluded must equal the day's total (attribution.md section 5). */
+/** Per day: customers + unattributed + excluded must equal the day's total (docs/attribution.md section 5). */
 function expectConservation(outDir: string): void {
   const customers = sumBy(
     readCsv(join(outDir, 'customer_daily_cost.csv')),
@@ -165,7 +165,7 @@ describe('generated CUR 2.0 data through the CLI', () => {
     expectConservation(out);
 
     // The month's total, computed straight from the Parquet files with the amortized formula of
-    // attribution.md section 2 (written out here, independently of the product's SQL).
+    // docs/attribution.md section 2 (written out here, independently of the product's SQL).
     const engine = await DuckDbEngine.create({ threads: 1 });
     try {
       const list = files.curFiles.map((f) => sqlString(f).sql).join(', ');

@@ -68,7 +68,7 @@ describe('the finance views statements', () => {
     athenaViews('cost_per_customer').tableRef,
   );
 
-  it('create every view of finance.md in the finance database, over the published tables', () => {
+  it('create every view of docs/finance.md in the finance database, over the published tables', () => {
     expect(statements.map((statement) => statement.view)).toEqual([...FINANCE_VIEW_NAMES]);
     for (const { view, sql } of statements) {
       expect(sql.startsWith(`CREATE OR REPLACE VIEW "cost_per_customer_finance"."${view}" AS\n`)).toBe(true);
