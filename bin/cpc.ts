@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { BILLING_FORMAT_NAMES, type BillingFormatName } from '../lib/attribution/billing-formats.ts';
-import { FINANCE_VIEW_NAMES } from '../lib/finance/finance-views.ts';
+import { FINANCE_VIEW_NAMES } from '../lib/finance/finance-registry.ts';
 import { runLocal } from '../lib/local/run-local.ts';
 import { summaryText } from '../lib/local/summary-text.ts';
 
@@ -81,7 +81,7 @@ program
     'customer dimension CSV, for cost_growth_vs_customer_growth (default: <out>/input/customers.csv if present)',
   )
   .action(async (view: string, options) => {
-    const { queryCommand } = await import('../lib/finance/finance-views.ts');
+    const { queryCommand } = await import('../lib/local/query-command.ts');
     const result = await queryCommand({
       view,
       outDir: options.out,

@@ -29,7 +29,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { type CleanupResult, cleanupRun } from '../lib/pipeline/cleanup.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
-import { observability } from './observability.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'cleanup';
 const config = readConfig({

@@ -1,6 +1,6 @@
 /**
  * **create-finance-views**: the `onEvent` handler of the custom resource that creates the finance views
- * of docs/finance.md in Athena at deploy time (lib/pipeline/finance-views.ts), so finance can query them right
+ * of docs/finance.md in Athena at deploy time (lib/pipeline/create-finance-views.ts), so finance can query them right
  * after `cdk deploy`, before the first run.
  *
  * Input: a CloudFormation custom resource event (CDK Provider framework) whose properties are
@@ -27,10 +27,10 @@ import {
   applyFinanceViews,
   type FinanceViewsResponse,
   type ViewEngine,
-} from '../lib/pipeline/finance-views.ts';
+} from '../lib/pipeline/create-finance-views.ts';
 import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
-import { athenaEngine } from './athena-engine.ts';
-import { observability } from './observability.ts';
+import { athenaEngine } from './commons/athena-engine.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'create-finance-views';
 const config = readConfig({

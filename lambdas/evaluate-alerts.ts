@@ -44,8 +44,8 @@ import {
 import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
 import { writeRunAlerts } from '../lib/pipeline/run-alerts.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
-import { athenaEngine } from './athena-engine.ts';
-import { observability } from './observability.ts';
+import { athenaEngine } from './commons/athena-engine.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'evaluate-alerts';
 const config = readConfig({

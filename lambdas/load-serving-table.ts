@@ -48,8 +48,8 @@ import {
   loadServingTable,
 } from '../lib/pipeline/load-serving-table.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
-import { athenaEngine } from './athena-engine.ts';
-import { observability } from './observability.ts';
+import { athenaEngine } from './commons/athena-engine.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'load-serving-table';
 const config = readConfig({

@@ -42,7 +42,7 @@ import {
   isRerunRequest,
 } from '../lib/pipeline/on-delivery.ts';
 import type { StartRunResult } from '../lib/pipeline/start-run.ts';
-import { observability } from './observability.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'on-delivery';
 const config = readConfig({

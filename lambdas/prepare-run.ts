@@ -35,7 +35,7 @@ import { COST_BASES } from '../lib/attribution/rules.ts';
 import { InputError } from '../lib/inputs/input-error.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { type PreparedRun, prepareRun } from '../lib/pipeline/prepare-run.ts';
-import { observability } from './observability.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'prepare-run';
 const glueTable = () => z.string().regex(/^[a-z0-9_]{1,255}$/, 'is not a Glue table name');

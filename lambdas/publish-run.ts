@@ -35,7 +35,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { type PublishRunResult, publishRun } from '../lib/pipeline/publish-run.ts';
-import { observability } from './observability.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'publish-run';
 const config = readConfig({

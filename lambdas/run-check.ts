@@ -27,12 +27,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import * as z from 'zod';
-import { ConservationError, InvalidLineItemsError } from '../lib/attribution/pipeline.ts';
+import { ConservationError, InvalidLineItemsError } from '../lib/attribution/stages.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { type RunCheckResult, runCheck, runCheckInputSchema } from '../lib/pipeline/run-check.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
-import { athenaEngine } from './athena-engine.ts';
-import { observability } from './observability.ts';
+import { athenaEngine } from './commons/athena-engine.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'run-check';
 const config = readConfig({

@@ -28,8 +28,8 @@ import {
   writeReportInputSchema,
   writeRunReport,
 } from '../lib/pipeline/write-report.ts';
-import { athenaEngine } from './athena-engine.ts';
-import { observability } from './observability.ts';
+import { athenaEngine } from './commons/athena-engine.ts';
+import { observability } from './commons/observability.ts';
 
 const SERVICE = 'write-report';
 const config = readConfig({

@@ -1,12 +1,12 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { cur2Columns } from './catalog/glue-schemas.ts';
 import { type CostPerCustomerConfig, type ResolvedConfig, resolveConfig } from './config/stack-config.ts';
 import { Alerting } from './constructs/alerting.ts';
 import { Catalog } from './constructs/catalog.ts';
 import { CurExport } from './constructs/cur-export.ts';
 import { EncryptionKey } from './constructs/encryption-key.ts';
 import { FinanceViews } from './constructs/finance-views.ts';
-import { cur2Columns } from './constructs/glue-schemas.ts';
 import {
   acknowledgeFinanceViewsFindings,
   acknowledgeRunPipelineFindings,

@@ -2,14 +2,14 @@ import { Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RESULT_TABLES, type ResultTable } from '../attribution/pipeline.ts';
+import { RESULT_TABLES, type ResultTable } from '../attribution/stages.ts';
 import {
   CUSTOMER_COLUMNS,
   cur2Columns,
   type GlueColumn,
   RESULT_COLUMNS,
   TELEMETRY_COLUMNS,
-} from './glue-schemas.ts';
+} from '../catalog/glue-schemas.ts';
 
 const PARQUET = {
   inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',

@@ -12,7 +12,7 @@ import {
   FINANCE_VIEWS,
   renderFinanceExample,
 } from '../finance/finance-registry.ts';
-import { financeViewsFingerprint } from '../pipeline/finance-views.ts';
+import { financeViewsFingerprint } from '../pipeline/create-finance-views.ts';
 import { PIPELINE_TIMEOUTS, PipelineFunction } from './pipeline-function.ts';
 import { QUERY_RESULTS_PREFIX } from './storage.ts';
 

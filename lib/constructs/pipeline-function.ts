@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { type PipelineHandlerName, pipelineBundling } from '../../lambdas/bundling.ts';
+import { type PipelineHandlerName, pipelineBundling } from './bundling.ts';
 
 /** The handlers under `lambdas/`, one per pipeline step (lambdas/README.md). */
 export type PipelineFunctionName = PipelineHandlerName;

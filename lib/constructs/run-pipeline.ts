@@ -14,8 +14,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { AlertConfig } from '../alerts/alert-config.ts';
-import { RESULT_TABLES } from '../attribution/pipeline.ts';
 import type { CostBasis } from '../attribution/rules.ts';
+import { RESULT_TABLES } from '../attribution/stages.ts';
 import {
   PIPELINE_TIMEOUTS,
   PipelineFunction,

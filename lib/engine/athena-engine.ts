@@ -8,7 +8,7 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { INPUT_TABLES } from '../attribution/pipeline.ts';
+import { INPUT_TABLES } from '../attribution/stages.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 import type { QueryEngine, Row } from './query-engine.ts';
 

@@ -3,7 +3,7 @@ import {
   type AttributionRun,
   renderAttributionSql,
   runAttribution,
-} from '../attribution/pipeline.ts';
+} from '../attribution/stages.ts';
 import { AthenaRunLayout, type AthenaRunLayoutOptions } from './athena-engine.ts';
 import type { QueryEngine, Row } from './query-engine.ts';
 

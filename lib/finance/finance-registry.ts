@@ -4,7 +4,7 @@ import { loadSqlFile, renderSql, type SqlFragment, sqlIdentifier, trustedSql } f
 /*
  * The finance views of docs/finance.md: their registry and their SQL, for every engine. Free of DuckDB and
  * of the file system beyond the SQL files, so a Lambda can bundle it (the stack creates the views in
- * Athena, lambdas/create-finance-views.ts); lib/finance/finance-views.ts adds the local commands.
+ * Athena, lambdas/create-finance-views.ts); lib/local/query-command.ts adds the local commands.
  */
 
 /** Tables the finance views read: the run's results tables and the customer dimension. */

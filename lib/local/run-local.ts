@@ -6,8 +6,8 @@ import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts
 import { FileStateStore, shouldSend } from '../alerts/alert-state.ts';
 import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
-import { InvalidLineItemsError, runAttribution } from '../attribution/pipeline.ts';
 import { type AllocationRules, defaultRules, loadRulesFile } from '../attribution/rules.ts';
+import { InvalidLineItemsError, runAttribution } from '../attribution/stages.ts';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../engine/duckdb-engine.ts';
 import { isIsoDate } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteTableCommand, EntityNotFoundException, type GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { ATTRIBUTION_STAGES } from '../attribution/pipeline.ts';
+import { ATTRIBUTION_STAGES } from '../attribution/stages.ts';
 import { AthenaRunLayout } from '../engine/athena-engine.ts';
 import { billingPeriodSchema, errorName, parseInput, RUNS_PREFIX, runIdSchema } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';

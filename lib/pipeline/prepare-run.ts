@@ -7,7 +7,7 @@ import {
   type BillingFormatName,
 } from '../attribution/billing-formats.ts';
 import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
-import { CUSTOMER_COLUMNS } from '../constructs/glue-schemas.ts';
+import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
 import {
   type CleanupStatement,
   type PlannedStatement,

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { RESULT_TABLES, type ResultTable } from '../attribution/pipeline.ts';
+import { RESULT_TABLES, type ResultTable } from '../attribution/stages.ts';
 import { AthenaRunLayout } from '../engine/athena-engine.ts';
 import {
   billingPeriodSchema,

@@ -1,4 +1,4 @@
-import { INPUT_TABLES, RESULT_TABLES, type ResultTable } from '../attribution/pipeline.ts';
+import { INPUT_TABLES, RESULT_TABLES, type ResultTable } from '../attribution/stages.ts';
 import type { QueryEngine, Row } from '../engine/query-engine.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 import { billingPeriodSchema } from './run-contract.ts';

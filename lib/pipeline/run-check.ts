@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { BILLING_FORMATS } from '../attribution/billing-formats.ts';
-import { failOnCheckRows, InvalidLineItemsError, renderAttributionSql } from '../attribution/pipeline.ts';
 import { defaultRules } from '../attribution/rules.ts';
+import { failOnCheckRows, InvalidLineItemsError, renderAttributionSql } from '../attribution/stages.ts';
 import { AthenaRunLayout } from '../engine/athena-engine.ts';
 import { RUN_CHECKS, type RunCheckName } from '../engine/athena-run-plan.ts';
 import type { QueryEngine } from '../engine/query-engine.ts';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { settingsFromContext } from '../../lib/config/stack-config.ts';
 import { CostPerCustomerStack } from '../../lib/cost-per-customer-stack.ts';
 import { FINANCE_VIEW_NAMES } from '../../lib/finance/finance-registry.ts';
-import { financeViewsFingerprint } from '../../lib/pipeline/finance-views.ts';
+import { financeViewsFingerprint } from '../../lib/pipeline/create-finance-views.ts';
 
 const ACCOUNT = '123456789012';
 const CDK_CONTEXT: Record<string, unknown> = JSON.parse(

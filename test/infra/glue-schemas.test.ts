@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
-import { RESULT_TABLES } from '../../lib/attribution/pipeline.ts';
-import { cur2Columns, RESULT_COLUMNS } from '../../lib/constructs/glue-schemas.ts';
+import { RESULT_TABLES } from '../../lib/attribution/stages.ts';
+import { cur2Columns, RESULT_COLUMNS } from '../../lib/catalog/glue-schemas.ts';
 
 /**
  * The output column names of a SELECT file: the aliases (or bare column names) of the last top-level

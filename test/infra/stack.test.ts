@@ -3,8 +3,8 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { cur2Columns } from '../../lib/catalog/glue-schemas.ts';
 import { type CostPerCustomerConfig, settingsFromContext } from '../../lib/config/stack-config.ts';
-import { cur2Columns } from '../../lib/constructs/glue-schemas.ts';
 import { SUPERSEDED_RUN_TAG } from '../../lib/constructs/storage.ts';
 import { CostPerCustomerStack } from '../../lib/cost-per-customer-stack.ts';
 

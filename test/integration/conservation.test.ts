@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
-import { ConservationError, runAttribution } from '../../lib/attribution/pipeline.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
+import { ConservationError, runAttribution } from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { defineCustomers } from '../../lib/local/customers-table.ts';
 import { defineBillingSource, defineTelemetry } from '../../lib/local/local-sources.ts';

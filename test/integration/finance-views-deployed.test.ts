@@ -10,8 +10,8 @@ import {
   renderFinanceExample,
   runFinanceView,
 } from '../../lib/finance/finance-registry.ts';
-import { loadRunResults, RUN_RESULT_FILES } from '../../lib/finance/finance-views.ts';
-import { applyFinanceViews } from '../../lib/pipeline/finance-views.ts';
+import { loadRunResults, RUN_RESULT_FILES } from '../../lib/local/query-command.ts';
+import { applyFinanceViews } from '../../lib/pipeline/create-finance-views.ts';
 import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
 import { generatedRun } from '../support/generated-run.ts';

@@ -3,12 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { Row } from '../../lib/engine/query-engine.ts';
-import {
-  createFinanceViews,
-  FINANCE_VIEW_NAMES,
-  queryCommand,
-  runFinanceView,
-} from '../../lib/finance/finance-views.ts';
+import { FINANCE_VIEW_NAMES, runFinanceView } from '../../lib/finance/finance-registry.ts';
+import { createFinanceViews, queryCommand } from '../../lib/local/query-command.ts';
 import { sqlIdentifier, sqlString } from '../../lib/sql/sql-template.ts';
 import { tempDir } from '../support/fixtures.ts';
 import { writeTable } from '../support/results-tables.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleHandler, PIPELINE_HANDLERS, type PipelineHandlerName } from '../../lambdas/bundling.ts';
+import { bundleHandler, PIPELINE_HANDLERS, type PipelineHandlerName } from '../../lib/constructs/bundling.ts';
 import { SAMPLE_PIPELINE_ENVIRONMENT } from '../support/pipeline-environment.ts';
 
 // Each handler bundled as the deployment bundles it (ESM, minified; SDK included here so that the bundle
@@ -54,7 +54,7 @@ describe('the bundled handlers', () => {
   it('ships ECharts in the write-report asset, where the report resolves it from inside the bundle', async () => {
     const file = await bundle('write-report');
     const taskRoot = join(root, 'write-report');
-    // The bundle's import.meta.url (see lambdas/bundling.ts); resolution must not leave the asset.
+    // The bundle's import.meta.url (see lib/constructs/bundling.ts); resolution must not leave the asset.
     const moduleUrl = pathToFileURL(join(taskRoot, 'lib', 'sql', 'sql-template.js')).href;
     const resolved = runModule(
       "import { createRequire } from 'node:module';" +

@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
-import { loadRunResults } from '../../lib/finance/finance-views.ts';
+import { loadRunResults } from '../../lib/local/query-command.ts';
 import { runAlertsKey } from '../../lib/pipeline/run-alerts.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 import { writeRunReport } from '../../lib/pipeline/write-report.ts';

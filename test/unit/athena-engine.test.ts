@@ -14,8 +14,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { TrinoSQL } from 'dt-sql-parser';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
-import { ATTRIBUTION_STAGES, renderAttributionSql, runAttribution } from '../../lib/attribution/pipeline.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
+import { ATTRIBUTION_STAGES, renderAttributionSql, runAttribution } from '../../lib/attribution/stages.ts';
 import {
   AthenaEngine,
   type AthenaEngineOptions,

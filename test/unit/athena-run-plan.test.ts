@@ -2,13 +2,13 @@ import { AthenaClient } from '@aws-sdk/client-athena';
 import { TrinoSQL } from 'dt-sql-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
+import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
 import {
   ATTRIBUTION_STAGES,
   type AttributionRun,
   INPUT_TABLES,
   renderAttributionSql,
-} from '../../lib/attribution/pipeline.ts';
-import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
+} from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
 import { planAthenaCleanup, planAthenaRun } from '../../lib/engine/athena-run-plan.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';

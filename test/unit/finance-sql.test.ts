@@ -4,11 +4,11 @@ import {
   FINANCE_SOURCE_TABLES,
   FINANCE_VIEW_NAMES,
   FINANCE_VIEWS,
-  formatTable,
   isFinanceViewName,
   renderFinanceView,
   sourceTablesOf,
-} from '../../lib/finance/finance-views.ts';
+} from '../../lib/finance/finance-registry.ts';
+import { formatTable } from '../../lib/finance/format-table.ts';
 import { loadSqlFile, placeholdersOf } from '../../lib/sql/sql-template.ts';
 
 /** Table references as Athena has them: database-qualified and quoted. */
@@ -53,7 +53,7 @@ describe('the finance view registry', () => {
   });
 
   it.each(FINANCE_VIEW_NAMES)('%s starts with a header comment that names it', (name) => {
-    expect(loadSqlFile(FINANCE_VIEWS[name].file)).toMatch(new RegExp(`^-- ${name} \\(finance\\.md\\)`));
+    expect(loadSqlFile(FINANCE_VIEWS[name].file)).toMatch(new RegExp(`^-- ${name} \\(docs/finance\\.md\\)`));
   });
 
   it('lists dependencies before the views that use them, and only known tables', () => {

@@ -10,7 +10,7 @@ import {
   FINANCE_VIEW_NAMES,
   renderFinanceExample,
 } from '../../lib/finance/finance-registry.ts';
-import { applyFinanceViews, type ViewEngine } from '../../lib/pipeline/finance-views.ts';
+import { applyFinanceViews, type ViewEngine } from '../../lib/pipeline/create-finance-views.ts';
 import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 

@@ -12,7 +12,7 @@ import { ListObjectsV2Command, PutObjectTaggingCommand, S3Client } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RESULT_TABLES } from '../../lib/attribution/pipeline.ts';
+import { RESULT_TABLES } from '../../lib/attribution/stages.ts';
 import {
   PARTITION_DELIVERED_AT,
   PARTITION_RUN_ID,

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
 import { alertPlaceholderValues } from '../../lib/alerts/evaluate-alerts.ts';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
-import { ATTRIBUTION_STAGES, renderAttributionSql } from '../../lib/attribution/pipeline.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
+import { ATTRIBUTION_STAGES, renderAttributionSql } from '../../lib/attribution/stages.ts';
 import type { QueryEngine } from '../../lib/engine/query-engine.ts';
 import { loadSqlFile, renderSql, SQL_ROOT, sqlStringList } from '../../lib/sql/sql-template.ts';
 

@@ -2,10 +2,6 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import type { Row } from '../engine/query-engine.ts';
-import { InputError } from '../inputs/input-error.ts';
-import { defineCustomers } from '../local/customers-table.ts';
-import { PLAIN_DECIMAL_MACROS } from '../local/output-files.ts';
-import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 import {
   createFinanceViewStatements,
   FINANCE_SCHEMA,
@@ -17,11 +13,12 @@ import {
   isFinanceViewName,
   orderedSelect,
   sourceTablesOf,
-} from './finance-registry.ts';
-import { formatTable } from './format-table.ts';
-
-export * from './finance-registry.ts';
-export { formatTable } from './format-table.ts';
+} from '../finance/finance-registry.ts';
+import { formatTable } from '../finance/format-table.ts';
+import { InputError } from '../inputs/input-error.ts';
+import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
+import { defineCustomers } from './customers-table.ts';
+import { PLAIN_DECIMAL_MACROS } from './output-files.ts';
 
 /**
  * Creates finance views as DuckDB views in the schema {@link FINANCE_SCHEMA}, over the engine's tables

@@ -1,5 +1,5 @@
 import { BILLING_FORMATS, type ColumnType } from '../attribution/billing-formats.ts';
-import type { ResultTable } from '../attribution/pipeline.ts';
+import type { ResultTable } from '../attribution/stages.ts';
 
 /** A column of a Glue table, typed in Hive DDL (what Athena reads from the catalog). */
 export interface GlueColumn {

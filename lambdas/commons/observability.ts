@@ -6,7 +6,7 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { RunLogger } from '../lib/pipeline/start-run.ts';
+import type { RunLogger } from '../../lib/pipeline/start-run.ts';
 
 /**
  * The cores' logging seam over Powertools' Logger. Its `info(message, ...attributes[])` takes a rest

@@ -103,7 +103,7 @@ export async function bundleHandler(
   options: BundleOptions = {},
 ): Promise<string> {
   const { build } = await import('esbuild');
-  const projectRoot = join(import.meta.dirname, '..');
+  const projectRoot = join(import.meta.dirname, '..', '..');
   const settings = pipelineBundling(handler, taskRoot);
   const outfile = join(taskRoot, 'index.mjs');
   await build({

@@ -1,5 +1,5 @@
 import type { AthenaClient } from '@aws-sdk/client-athena';
-import { AthenaEngine } from '../lib/engine/athena-engine.ts';
+import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
 
 /** The validated configuration of a handler that queries Athena (its part the engine needs). */
 export interface AthenaSettings {
