@@ -77,8 +77,11 @@ const phases: Record<string, () => Promise<PhaseReport>> = {
     try {
       const rules = defaultRules();
       await defineBillingSource(engine, inputs().billing, 'cur2', rules.tenantTagKey);
-      const lineItems = placeholderValues(engine, { runId: 'scan', rules, format: BILLING_FORMATS.cur2 })
-        .line_items?.sql;
+      const lineItems = placeholderValues(engine.tableRef, {
+        runId: 'scan',
+        rules,
+        format: BILLING_FORMATS.cur2,
+      }).line_items?.sql;
       const time = async (select: string) => {
         const started = performance.now();
         await engine.query(select);

@@ -28,7 +28,7 @@ import {
   type FinanceViewsResponse,
   type ViewEngine,
 } from '../lib/pipeline/create-finance-views.ts';
-import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
+import { PublishedResultsReader } from '../lib/pipeline/published-results.ts';
 import { athenaEngine } from './commons/athena-engine.ts';
 import { observability } from './commons/observability.ts';
 
@@ -49,7 +49,7 @@ const athena = tracer.captureAWSv3Client(new AthenaClient({}));
  */
 function engineFor(database: string): ViewEngine {
   const engine = athenaEngine(athena, config, { database, runId: SERVICE });
-  const published = new PublishedResultsEngine({ inputs: engine, database });
+  const published = new PublishedResultsReader({ inputs: engine, database });
   return { run: (sql) => engine.run(sql), tableRef: (table) => published.tableRef(table) };
 }
 

@@ -41,7 +41,7 @@ import {
   evaluateAlertsInputSchema,
   evaluateRunAlerts,
 } from '../lib/pipeline/evaluate-alerts.ts';
-import { PublishedResultsEngine } from '../lib/pipeline/published-results-engine.ts';
+import { PublishedResultsReader } from '../lib/pipeline/published-results.ts';
 import { writeRunAlerts } from '../lib/pipeline/run-alerts.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
 import { athenaEngine } from './commons/athena-engine.ts';
@@ -75,7 +75,7 @@ export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsRe
   const { runId } = parseInput(evaluateAlertsInputSchema, event, 'evaluate-alerts input');
   const inputs = athenaEngine(athena, config, { database: config.DATABASE, runId });
   const result = await evaluateRunAlerts(event, {
-    engine: new PublishedResultsEngine({ inputs, database: config.DATABASE }),
+    engine: new PublishedResultsReader({ inputs, database: config.DATABASE }),
     config: alertConfig,
     store,
     publish,

@@ -1,21 +1,7 @@
 /**
- * **write-report**: writes the HTML report of a published run (lib/pipeline/write-report.ts) to the
- * results bucket, at `runs/run=<runId>/report.html` and `reports/billing_period=<period>/report.html`.
- *
- * Input: `{ runId, billingPeriod, rulesVersion, alertsAsOf, published }` (published false: nothing is
- * written; `alertsAsOf` is evaluate-alerts' `asOf`).
- * Output: `{ runId, billingPeriod, keys, bytes }`.
- * Effect: four Athena queries on the run's tables (daily summary, customers, tier margin, free tier),
- * GetObject of the run's `alerts.json` (written by evaluate-alerts), two PutObject.
- * Errors: `AthenaQueryError`, `AthenaQueryTimeoutError` (retried by the state machine).
- *
- * Environment: `DATABASE`, `WORKGROUP`, `RESULTS_BUCKET`; `ATHENA_MAX_WAIT_SECONDS` (120);
- * `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`).
- * Metrics: `ReportsWritten`, `ReportBytes`.
- *
- * Permissions: results bucket `GetObject` on `runs/*`, `PutObject` on `runs/*` and `reports/*`; query
- * results as run-check; Athena on the workgroup; Glue `GetDatabase`, `GetTable` on the run tables;
- * `kms:Decrypt`, `kms:GenerateDataKey`.
+ * **write-report**: writes a published run's HTML report next to its results and as its billing
+ * period's latest report. Contract (input, output, environment, permissions): lambdas/README.md,
+ * "write-report".
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -45,9 +31,10 @@ const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
 export const lambdaHandler = async (event: unknown): Promise<WriteRunReportResult> => {
-  const { runId, billingPeriod } = parseInput(writeReportInputSchema, event, 'write-report input');
+  const input = parseInput(writeReportInputSchema, event, 'write-report input');
+  const { runId, billingPeriod } = input;
   const runResults = athenaEngine(athena, config, { database: config.DATABASE, runId, billingPeriod });
-  const result = await writeRunReport(event, {
+  const result = await writeRunReport(input, {
     runResults,
     s3,
     resultsBucket: config.RESULTS_BUCKET,

@@ -32,62 +32,36 @@ pools AS (
   WHERE exclude_rule_id IS NULL AND tenant = '' AND driver_rule_id IS NOT NULL
   GROUP BY usage_date, service, driver_rule_id, driver
 ),
--- A metric pool is shared over all tenants in the telemetry, known or not (section 4); the shares of
--- unknown tenants are summed into one unattributed row (customer_id NULL).
-customer_usage AS (
-  SELECT u.usage_date, u.metric, t.customer_id, sum(u.quantity) AS quantity
-  FROM ${telemetry} AS u
-  LEFT JOIN tenant_customers AS t ON t.tenant_id = u.tenant_id
-  GROUP BY u.usage_date, u.metric, t.customer_id
+-- The weights of every driver the rules use, one row per (usage_date, driver, customer_id): the UNION ALL
+-- of the driver kinds' SELECTs (athena/attribution/drivers/). customer_id is NULL for a tenant that no
+-- customer has; its share of a pool is unattributed (unknown_tenant).
+driver_weights AS (
+${driver_weights}
 ),
-usage_totals AS (
-  SELECT usage_date, metric, sum(quantity) AS total_quantity
-  FROM customer_usage
-  GROUP BY usage_date, metric
-  HAVING sum(quantity) > 0
+weight_totals AS (
+  SELECT usage_date, driver, sum(weight) AS total_weight
+  FROM driver_weights
+  GROUP BY usage_date, driver
+  HAVING sum(weight) > 0
 ),
-metric_shares AS (
+shares AS (
   SELECT
-    p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, u.customer_id,
-    p.pool_cost * u.quantity / NULLIF(ut.total_quantity, 0) AS cost
+    p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, w.customer_id,
+    p.pool_cost * w.weight / NULLIF(t.total_weight, 0) AS cost
   FROM pools AS p
-  JOIN usage_totals AS ut ON ut.usage_date = p.usage_date AND ut.metric = p.driver
-  JOIN customer_usage AS u ON u.usage_date = p.usage_date AND u.metric = p.driver
-  WHERE p.driver <> 'even'
+  JOIN weight_totals AS t ON t.usage_date = p.usage_date AND t.driver = p.driver
+  JOIN driver_weights AS w ON w.usage_date = p.usage_date AND w.driver = p.driver
 ),
-no_usage_signal AS (
-  SELECT p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, p.pool_cost AS cost
-  FROM pools AS p
-  LEFT JOIN usage_totals AS ut ON ut.usage_date = p.usage_date AND ut.metric = p.driver
-  WHERE p.driver <> 'even' AND ut.metric IS NULL
-),
-even_days AS (
-  SELECT DISTINCT usage_date FROM pools WHERE driver = 'even'
-),
-active_customers AS (
-  SELECT DISTINCT d.usage_date, cp.customer_id
-  FROM even_days AS d
-  JOIN customer_periods AS cp
-    ON (cp.start_date IS NULL OR cp.start_date <= d.usage_date)
-    AND (cp.end_date IS NULL OR d.usage_date <= cp.end_date)
-),
-active_counts AS (
-  SELECT usage_date, count(*) AS customer_count FROM active_customers GROUP BY usage_date
-),
-even_shares AS (
-  SELECT
-    p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, a.customer_id,
-    p.pool_cost / CAST(n.customer_count AS double) AS cost
-  FROM pools AS p
-  JOIN active_counts AS n ON n.usage_date = p.usage_date
-  JOIN active_customers AS a ON a.usage_date = p.usage_date
-  WHERE p.driver = 'even'
-),
-no_active_customers AS (
-  SELECT p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, p.pool_cost AS cost
-  FROM pools AS p
-  LEFT JOIN active_counts AS n ON n.usage_date = p.usage_date
-  WHERE p.driver = 'even' AND n.usage_date IS NULL
+-- A pool whose driver has no weight that day stays whole, with its kind's reason (no_usage_signal for a
+-- metric, no_active_customers for even).
+unshared AS (
+  SELECT usage_date, billing_period, service, rule_id, driver, cost, ${no_weight_reason} AS reason
+  FROM (
+    SELECT p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, p.pool_cost AS cost
+    FROM pools AS p
+    LEFT JOIN weight_totals AS t ON t.usage_date = p.usage_date AND t.driver = p.driver
+    WHERE t.driver IS NULL
+  ) AS unweighted
 ),
 ledger AS (
   SELECT
@@ -104,19 +78,11 @@ ledger AS (
     customer_id,
     CASE WHEN customer_id IS NULL THEN 'unknown_tenant' END AS reason,
     cost
-  FROM metric_shares
+  FROM shares
   UNION ALL
   SELECT usage_date, billing_period, service, rule_id, driver, 'unattributed' AS outcome,
-    CAST(NULL AS varchar) AS customer_id, 'no_usage_signal' AS reason, cost
-  FROM no_usage_signal
-  UNION ALL
-  SELECT usage_date, billing_period, service, rule_id, driver, 'customer' AS outcome, customer_id,
-    CAST(NULL AS varchar) AS reason, cost
-  FROM even_shares
-  UNION ALL
-  SELECT usage_date, billing_period, service, rule_id, driver, 'unattributed' AS outcome,
-    CAST(NULL AS varchar) AS customer_id, 'no_active_customers' AS reason, cost
-  FROM no_active_customers
+    CAST(NULL AS varchar) AS customer_id, reason, cost
+  FROM unshared
   UNION ALL
   SELECT usage_date, max(billing_period) AS billing_period, service, CAST(NULL AS varchar) AS rule_id,
     CAST(NULL AS varchar) AS driver, 'unattributed' AS outcome, CAST(NULL AS varchar) AS customer_id,

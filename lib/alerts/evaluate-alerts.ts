@@ -1,4 +1,4 @@
-import type { QueryEngine, Row } from '../engine/query-engine.ts';
+import type { QueryReader, Row } from '../engine/query-engine.ts';
 import {
   loadSqlFile,
   renderSql,
@@ -19,7 +19,7 @@ export function addDays(isoDate: string, days: number): string {
 }
 
 /** The default evaluation day: the latest usage day minus one (its delivery is still incomplete). */
-export async function defaultAsOf(engine: QueryEngine): Promise<string | null> {
+export async function defaultAsOf(engine: QueryReader): Promise<string | null> {
   const [row] = await engine.query(
     `SELECT CAST(max(usage_date) AS varchar) AS last_day FROM ${engine.tableRef('daily_summary')}`,
   );
@@ -35,7 +35,7 @@ function optionalText(value: Row[string] | undefined): string | null {
 
 /** Placeholder values of the alert SQL files: the windows ending at `asOf`, thresholds, tables. */
 export function alertPlaceholderValues(
-  engine: QueryEngine,
+  engine: QueryReader,
   asOf: string,
   config: AlertConfig,
 ): Record<string, SqlFragment> {
@@ -63,7 +63,7 @@ export function alertPlaceholderValues(
  * customers); routing and wording happen here. Returns alerts sorted by severity, then type and subject.
  */
 export async function evaluateAlerts(
-  engine: QueryEngine,
+  engine: QueryReader,
   asOf: string,
   config: AlertConfig,
 ): Promise<Alert[]> {

@@ -3,12 +3,10 @@ import * as z from 'zod';
 import { InputError } from '../inputs/input-error.ts';
 import { type SqlFragment, sqlString, sqlStringList, trustedSql } from '../sql/sql-template.ts';
 import defaultRulesJson from './default-rules.json' with { type: 'json' };
+import { driverSchema } from './drivers.ts';
 
 export const COST_BASES = ['amortized', 'net_amortized', 'unblended'] as const;
 export type CostBasis = (typeof COST_BASES)[number];
-
-/** The driver that splits a pool equally among the customers active that day. */
-export const EVEN_DRIVER = 'even';
 
 const nonEmptyStrings = z.array(z.string().min(1)).min(1);
 
@@ -29,11 +27,7 @@ const ruleSchema = z
       .refine((id) => id !== 'direct', '"direct" is reserved for tagged cost'),
     match: matchSchema,
     action: z.literal('exclude').optional(),
-    driver: z
-      .string()
-      .min(1)
-      .regex(/^[^\s]+$/, 'a metric name without spaces')
-      .optional(),
+    driver: driverSchema().optional(),
   })
   .strict()
   .refine((rule) => (rule.action === undefined) !== (rule.driver === undefined), {

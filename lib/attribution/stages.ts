@@ -1,35 +1,61 @@
 import type { QueryEngine, Row } from '../engine/query-engine.ts';
 import { loadSqlFile, renderSql, type SqlFragment, sqlString, trustedSql } from '../sql/sql-template.ts';
+import { INPUT_TABLES, RESULT_TABLES, type ResultTable, type TableRef } from '../sql/tables.ts';
 import type { BillingFormat } from './billing-formats.ts';
+import { driverSql } from './drivers.ts';
 import { type AllocationRules, ruleExpressions } from './rules.ts';
 
-/** Tables the engine must provide before a run (engine-specific definitions over the input files). */
-export const INPUT_TABLES = ['billing_source', 'telemetry', 'customers'] as const;
+export { RESULT_TABLES, type ResultTable };
+
+/** The checks of a run, by name; each fails the run as {@link failOnCheckRows} says. */
+export const RUN_CHECK_NAMES = ['invalid_line_items', 'conservation_check'] as const;
+export type RunCheckName = (typeof RUN_CHECK_NAMES)[number];
 
 /**
- * The attribution stages in dependency order. Each is one SELECT in `athena/attribution/`; `inline`
- * stages are spliced into the statements that use them as a subquery instead of being stored, which
- * saves writing ten million canonical line items that only one statement reads. `projection` stages
- * only filter a stored table, so an engine may compute them on read (see QueryEngine.createView).
+ * One step of an attribution run, each one SELECT under `athena/` (path in `file`):
+ * - `inline`: the billing format's canonical line items, spliced as a subquery into the statements that
+ *   read it instead of being stored (ten million line items read once, never written);
+ * - `table`: a result stored by the engine (DuckDB table, Athena CTAS);
+ * - `view`: a projection of a stored table (a filter, no aggregation), which an engine may compute on
+ *   read (see QueryEngine.createView);
+ * - `check`: a small query over stored tables whose rows decide whether the run may go on.
  */
-export const ATTRIBUTION_STAGES = [
-  { name: 'line_items', inline: true },
-  { name: 'classified_cost', file: 'classified_cost.sql' },
-  { name: 'allocated_cost', file: 'allocated_cost.sql' },
-  { name: 'customer_daily_cost', file: 'customer_daily_cost.sql' },
-  { name: 'customer_daily_service_cost', file: 'customer_daily_service_cost.sql', projection: true },
-  { name: 'unattributed_cost', file: 'unattributed_cost.sql' },
-  { name: 'daily_summary', file: 'daily_summary.sql' },
-] as const;
+export type AttributionStep =
+  | { readonly kind: 'inline'; readonly name: 'line_items' }
+  | { readonly kind: 'table' | 'view'; readonly name: string; readonly file: string }
+  | { readonly kind: 'check'; readonly name: RunCheckName; readonly file: string };
 
-/** Result tables a run publishes. */
-export const RESULT_TABLES = [
-  'customer_daily_cost',
-  'customer_daily_service_cost',
-  'unattributed_cost',
-  'daily_summary',
-] as const;
-export type ResultTable = (typeof RESULT_TABLES)[number];
+/**
+ * The steps of a run in the order every engine runs them: the local run executes them, the Athena
+ * plan turns them into the state machine's statements. The invalid-line-items check comes right after
+ * classification, so bad billing data stops the run before the expensive stages.
+ */
+export const ATTRIBUTION_STEPS: readonly AttributionStep[] = [
+  { kind: 'inline', name: 'line_items' },
+  { kind: 'table', name: 'classified_cost', file: 'attribution/classified_cost.sql' },
+  { kind: 'check', name: 'invalid_line_items', file: 'attribution/invalid_line_items.sql' },
+  { kind: 'table', name: 'allocated_cost', file: 'attribution/allocated_cost.sql' },
+  { kind: 'table', name: 'customer_daily_cost', file: 'attribution/customer_daily_cost.sql' },
+  { kind: 'view', name: 'customer_daily_service_cost', file: 'attribution/customer_daily_service_cost.sql' },
+  { kind: 'table', name: 'unattributed_cost', file: 'attribution/unattributed_cost.sql' },
+  { kind: 'table', name: 'daily_summary', file: 'attribution/daily_summary.sql' },
+  { kind: 'check', name: 'conservation_check', file: 'attribution/conservation_check.sql' },
+];
+
+/** A step that stores a table (or a projection an engine may store). */
+export type StoredStep = Extract<AttributionStep, { kind: 'table' | 'view' }>;
+
+/** The steps whose results an engine holds, in creation order (what a run's cleanup drops). */
+export const STORED_STEPS: readonly StoredStep[] = ATTRIBUTION_STEPS.filter(
+  (step): step is StoredStep => step.kind === 'table' || step.kind === 'view',
+);
+
+/** A check step, by name. */
+export function checkStep(name: RunCheckName): Extract<AttributionStep, { kind: 'check' }> {
+  const step = ATTRIBUTION_STEPS.find((candidate) => candidate.kind === 'check' && candidate.name === name);
+  if (step === undefined || step.kind !== 'check') throw new Error(`Unknown check ${name}`);
+  return step;
+}
 
 export interface AttributionRun {
   readonly runId: string;
@@ -70,70 +96,68 @@ export class InvalidLineItemsError extends Error {
   override readonly name = 'InvalidLineItemsError';
 }
 
-/** Every placeholder value of a run: parameters, rule expressions and table references. */
-export function placeholderValues(engine: QueryEngine, run: AttributionRun): Record<string, SqlFragment> {
+/** Every placeholder value of a run: parameters, rule and driver expressions and table references. */
+export function placeholderValues(tableRef: TableRef, run: AttributionRun): Record<string, SqlFragment> {
+  const drivers = run.rules.rules.flatMap((rule) => (rule.driver === undefined ? [] : [rule.driver]));
   const values: Record<string, SqlFragment> = {
     run_id: sqlString(run.runId),
     rules_version: sqlString(run.rules.version),
     cost_basis: sqlString(run.rules.costBasis),
     ...ruleExpressions(run.rules),
+    ...driverSql(drivers, tableRef),
     ...run.format.placeholders(run.rules.tenantTagKey),
   };
-  for (const table of INPUT_TABLES) values[table] = trustedSql(engine.tableRef(table));
-  for (const stage of ATTRIBUTION_STAGES) {
-    values[stage.name] =
-      'inline' in stage
-        ? trustedSql(
-            `(${renderSql(loadSqlFile(run.format.lineItemsFile), values, run.format.lineItemsFile)})`,
-          )
-        : trustedSql(engine.tableRef(stage.name));
+  for (const table of INPUT_TABLES) values[table] = trustedSql(tableRef(table));
+  for (const step of ATTRIBUTION_STEPS) {
+    if (step.kind === 'inline') {
+      const file = run.format.lineItemsFile;
+      values[step.name] = trustedSql(`(${renderSql(loadSqlFile(file), values, file)})`);
+    } else if (step.kind !== 'check') {
+      values[step.name] = trustedSql(tableRef(step.name));
+    }
   }
   return values;
 }
 
-/** Renders one SQL file of `athena/attribution/` for a run. */
-export function renderAttributionSql(file: string, engine: QueryEngine, run: AttributionRun): string {
-  return renderSql(loadSqlFile(`attribution/${file}`), placeholderValues(engine, run), file);
+/** The SELECT of a stored step for a run. */
+export function renderStep(step: StoredStep, tableRef: TableRef, run: AttributionRun): string {
+  return renderSql(loadSqlFile(step.file), placeholderValues(tableRef, run), step.file);
 }
 
 /**
- * Runs the attribution on an engine whose input tables exist, then checks the inputs' validity and the
- * conservation law. Throws (and so publishes nothing) when either fails. Returns the milliseconds
- * each step took, by stage name.
+ * The SELECT of a check. Checks read only a run's own stored tables, so neither the billing format nor
+ * the rules change their text: they are rendered from table names alone, wherever they run.
+ */
+export function renderCheck(name: RunCheckName, tableRef: TableRef): string {
+  const values: Record<string, SqlFragment> = {};
+  for (const step of STORED_STEPS) values[step.name] = trustedSql(tableRef(step.name));
+  const { file } = checkStep(name);
+  return renderSql(loadSqlFile(file), values, file);
+}
+
+/**
+ * Runs the attribution on an engine whose input tables exist, step by step ({@link ATTRIBUTION_STEPS}):
+ * stores each stage and fails on the first check that does not hold (so nothing is published). Returns
+ * the milliseconds each step took, by name.
  */
 export async function runAttribution(
   engine: QueryEngine,
   run: AttributionRun,
 ): Promise<Record<string, number>> {
-  const values = placeholderValues(engine, run);
+  const values = placeholderValues(engine.tableRef, run);
   const timings: Record<string, number> = {};
-  let started = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    timings[name] = Math.round(now - started);
-    started = now;
-  };
-  for (const stage of ATTRIBUTION_STAGES) {
-    if ('inline' in stage) continue;
-    const select = renderSql(loadSqlFile(`attribution/${stage.file}`), values, stage.file);
-    if ('projection' in stage) await engine.createView(stage.name, select);
-    else await engine.createTable(stage.name, select);
-    lap(stage.name);
-    if (stage.name === 'classified_cost') {
-      failOnCheckRows(
-        'invalid_line_items',
-        await engine.query(
-          renderSql(loadSqlFile('attribution/invalid_line_items.sql'), values, 'invalid_line_items.sql'),
-        ),
-      );
-      lap('invalid_line_items');
+  for (const step of ATTRIBUTION_STEPS) {
+    if (step.kind === 'inline') continue;
+    const started = performance.now();
+    if (step.kind === 'check') {
+      failOnCheckRows(step.name, await engine.query(renderCheck(step.name, engine.tableRef)));
+    } else {
+      const select = renderSql(loadSqlFile(step.file), values, step.file);
+      if (step.kind === 'view') await engine.createView(step.name, select);
+      else await engine.createTable(step.name, select);
     }
+    timings[step.name] = Math.round(performance.now() - started);
   }
-  const breaches = await engine.query(
-    renderSql(loadSqlFile('attribution/conservation_check.sql'), values, 'conservation_check.sql'),
-  );
-  lap('conservation_check');
-  failOnCheckRows('conservation_check', breaches);
   return timings;
 }
 
@@ -142,10 +166,7 @@ export async function runAttribution(
  * the deployed run-check step): `invalid_line_items` with a count above 0 throws
  * {@link InvalidLineItemsError}; any row of `conservation_check` throws {@link ConservationError}.
  */
-export function failOnCheckRows(
-  check: 'invalid_line_items' | 'conservation_check',
-  rows: readonly Row[],
-): void {
+export function failOnCheckRows(check: RunCheckName, rows: readonly Row[]): void {
   if (check === 'invalid_line_items') {
     const invalid = Number(rows[0]?.invalid_groups ?? 0);
     if (invalid > 0) {

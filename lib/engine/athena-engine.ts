@@ -8,12 +8,21 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { INPUT_TABLES } from '../attribution/stages.ts';
+import { isThrottling } from '../common/aws-errors.ts';
+import {
+  BILLING_PERIOD,
+  BUCKET_NAME,
+  GLUE_NAME,
+  lastDayOfPeriod,
+  RUN_ID,
+  WORKGROUP_NAME,
+} from '../common/names.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
+import { type InputTable, isInputTable } from '../sql/tables.ts';
 import type { QueryEngine, Row } from './query-engine.ts';
 
-/** A table the engine reads rather than creates (see `INPUT_TABLES` of the pipeline). */
-export type AthenaInputTable = (typeof INPUT_TABLES)[number];
+/** A table the engine reads rather than creates. */
+export type AthenaInputTable = InputTable;
 
 /** The Glue tables of the catalog (lib/constructs/catalog.ts) that hold each input. */
 export const DEFAULT_INPUT_TABLES: Readonly<Record<AthenaInputTable, string>> = {
@@ -43,14 +52,8 @@ export interface AthenaRunLayoutOptions {
   readonly billingPeriod?: string;
 }
 
-const DATABASE = /^[a-z0-9_]{1,255}$/;
-const TABLE = /^[a-z0-9_]{1,255}$/;
 const LOGICAL_NAME = /^[a-z_][a-z0-9_]*$/;
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX_SEGMENT = /^[A-Za-z0-9_.=-]+$/;
-const BILLING_PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
-const WORKGROUP = /^[A-Za-z0-9._-]{1,128}$/;
 
 function check(valid: boolean, what: string, value: unknown): void {
   if (!valid) throw new Error(`Athena: invalid ${what}: ${JSON.stringify(value)}`);
@@ -82,8 +85,8 @@ export class AthenaRunLayout {
   private readonly tableId: string;
 
   constructor(options: AthenaRunLayoutOptions) {
-    check(DATABASE.test(options.database), 'Glue database name', options.database);
-    check(BUCKET.test(options.resultsBucket), 'results bucket name', options.resultsBucket);
+    check(GLUE_NAME.test(options.database), 'Glue database name', options.database);
+    check(BUCKET_NAME.test(options.resultsBucket), 'results bucket name', options.resultsBucket);
     const prefix = (options.runPrefix ?? 'runs').replace(/^\/+|\/+$/g, '');
     check(
       prefix.split('/').every((s) => PREFIX_SEGMENT.test(s) && s !== '.' && s !== '..'),
@@ -95,7 +98,7 @@ export class AthenaRunLayout {
     }
     const inputs = { ...DEFAULT_INPUT_TABLES, ...options.inputTables };
     for (const [input, table] of Object.entries(inputs)) {
-      check(TABLE.test(table), `Glue table name for ${input}`, table);
+      check(GLUE_NAME.test(table), `Glue table name for ${input}`, table);
     }
     this.database = options.database;
     this.runId = options.runId;
@@ -106,29 +109,24 @@ export class AthenaRunLayout {
     this.inputs = inputs;
   }
 
-  /** Whether `name` is an input the engine reads (never creates). */
-  static isInput(name: string): name is AthenaInputTable {
-    return (INPUT_TABLES as readonly string[]).includes(name);
-  }
-
   /** The Glue table name of a run table: `run_<run id>_<name>`. */
   runTableName(name: string): string {
     const logical = logicalName(name);
-    if (AthenaRunLayout.isInput(logical)) throw new Error(`Athena: ${logical} is an input, not a run table`);
+    if (isInputTable(logical)) throw new Error(`Athena: ${logical} is an input, not a run table`);
     return `run_${this.tableId}_${logical}`;
   }
 
   /** The S3 folder of a run table: `s3://<bucket>/<prefix>/run=<run id>/<name>/`. */
   location(name: string): string {
     const logical = logicalName(name);
-    if (AthenaRunLayout.isInput(logical)) throw new Error(`Athena: ${logical} is an input, not a run table`);
+    if (isInputTable(logical)) throw new Error(`Athena: ${logical} is an input, not a run table`);
     return `s3://${this.resultsBucket}/${this.runPrefix}/run=${this.runId}/${logical}/`;
   }
 
-  /** The SQL reference of a logical table (see {@link QueryEngine.tableRef}). */
-  tableRef(name: string): string {
+  /** The SQL reference of a logical table (see {@link QueryEngine.tableRef}); callable unbound. */
+  readonly tableRef = (name: string): string => {
     const logical = logicalName(name);
-    if (!AthenaRunLayout.isInput(logical)) return this.qualified(this.runTableName(logical));
+    if (!isInputTable(logical)) return this.qualified(this.runTableName(logical));
     const table = this.qualified(this.inputs[logical]);
     const period = this.billingPeriod;
     switch (logical) {
@@ -140,11 +138,11 @@ export class AthenaRunLayout {
         return period === undefined
           ? table
           : `(SELECT * FROM ${table} WHERE usage_day BETWEEN ${sqlString(`${period}-01`).sql}` +
-              ` AND ${sqlString(lastDayOf(period)).sql})`;
+              ` AND ${sqlString(lastDayOfPeriod(period)).sql})`;
       case 'customers':
         return typedCustomers(table);
     }
-  }
+  };
 
   /** CTAS of a run table into its own, new S3 folder (Athena fails rather than overwrite). */
   ctas(name: string, select: string): string {
@@ -172,12 +170,6 @@ function logicalName(name: string): string {
   const lower = name.toLowerCase();
   check(LOGICAL_NAME.test(lower), 'table name', name);
   return lower;
-}
-
-function lastDayOf(period: string): string {
-  const [year, month] = period.split('-').map(Number) as [number, number];
-  // Day 0 of the next month is the last day of this one.
-  return new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10);
 }
 
 /**
@@ -281,7 +273,7 @@ export class AthenaEngine implements QueryEngine {
   private readonly now: () => number;
 
   constructor(options: AthenaEngineOptions) {
-    check(WORKGROUP.test(options.workgroup), 'workgroup name', options.workgroup);
+    check(WORKGROUP_NAME.test(options.workgroup), 'workgroup name', options.workgroup);
     this.layout = new AthenaRunLayout(options);
     this.client = options.client;
     this.workgroup = options.workgroup;
@@ -294,9 +286,7 @@ export class AthenaEngine implements QueryEngine {
     this.now = options.now ?? Date.now;
   }
 
-  tableRef(name: string): string {
-    return this.layout.tableRef(name);
-  }
+  readonly tableRef = (name: string): string => this.layout.tableRef(name);
 
   async createTable(name: string, select: string): Promise<void> {
     await this.execute(this.layout.ctas(name, select));
@@ -402,15 +392,6 @@ function positive(value: number, what: string): number {
 function atLeast(value: number, minimum: number, what: string): number {
   check(Number.isInteger(value) && value >= minimum, what, value);
   return value;
-}
-
-/** Whether an error from StartQueryExecution means "too many requests or queries right now". */
-export function isThrottling(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'ThrottlingException' || error.name === 'TooManyRequestsException') return true;
-  if (error.name !== 'InvalidRequestException') return false;
-  const message = `${error.message} ${(error as { Message?: unknown }).Message ?? ''}`;
-  return /exceed/i.test(message) && /rate|concurren|limit/i.test(message);
 }
 
 const NUMERIC_TYPES = new Set([

@@ -1,28 +1,21 @@
 import {
-  ATTRIBUTION_STAGES,
+  ATTRIBUTION_STEPS,
   type AttributionRun,
-  renderAttributionSql,
-  runAttribution,
+  placeholderValues,
+  type RunCheckName,
+  STORED_STEPS,
 } from '../attribution/stages.ts';
+import { loadSqlFile, renderSql } from '../sql/sql-template.ts';
 import { AthenaRunLayout, type AthenaRunLayoutOptions } from './athena-engine.ts';
-import type { QueryEngine, Row } from './query-engine.ts';
 
-/** The checks of a run, by name; each fails the run as `runAttribution` says. */
-export const RUN_CHECKS = {
-  /** One row; the run fails when `invalid_groups` > 0. */
-  invalid_line_items: 'invalid_line_items.sql',
-  /** The days that break conservation; the run fails when there is any row. */
-  conservation_check: 'conservation_check.sql',
-} as const;
-export type RunCheckName = keyof typeof RUN_CHECKS;
-
-/** One statement of a run, in the order the state machine must run them. */
-export interface PlannedStatement {
-  /** The stage (table) a CTAS creates, or the check a SELECT performs. */
-  readonly name: string;
-  readonly kind: 'ctas' | 'check';
-  readonly sql: string;
-}
+/**
+ * One statement of a run, in the order the state machine must run them: a CTAS the Athena `.sync` task
+ * runs, or a check the run-check function renders and runs itself (only its name travels, so no SQL
+ * in a state's input is ever executed by a Lambda).
+ */
+export type PlannedStatement =
+  | { readonly name: string; readonly kind: 'ctas'; readonly sql: string }
+  | { readonly name: RunCheckName; readonly kind: 'check' };
 
 /** A statement that removes a run table from the catalog after publish. */
 export interface CleanupStatement {
@@ -35,40 +28,30 @@ export interface CleanupStatement {
 export type AthenaRunPlanOptions = Omit<AthenaRunLayoutOptions, 'runId'>;
 
 /**
- * The statements a Step Functions state machine runs for one attribution run on Athena: each stage's
- * CTAS into the run's prefix and the two checks, in the order `runAttribution` runs them (the
- * invalid-line-items check right after classification, so bad billing data stops the run before the
- * expensive stages). They are obtained by running `runAttribution` itself on an engine that records
- * instead of executing, so the plan cannot drift from the local pipeline: same files, same
- * parameters, same order; only table references are Athena's.
+ * The statements a Step Functions state machine runs for one attribution run on Athena, built from the
+ * run's steps ({@link ATTRIBUTION_STEPS}): each stored stage as a CTAS into the run's prefix, each check
+ * by name, in the order the local run executes them. Same files, same parameters, same order as on
+ * DuckDB; only table references are Athena's.
  */
-export async function planAthenaRun(
-  run: AttributionRun,
-  options: AthenaRunPlanOptions,
-): Promise<PlannedStatement[]> {
+export function planAthenaRun(run: AttributionRun, options: AthenaRunPlanOptions): PlannedStatement[] {
   const layout = new AthenaRunLayout({ ...options, runId: run.runId });
-  const statements: PlannedStatement[] = [];
-  const store = async (name: string, select: string) => {
-    statements.push({ name, kind: 'ctas', sql: layout.ctas(name, select) });
-  };
-  const recorder: QueryEngine = {
-    tableRef: (name) => layout.tableRef(name),
-    createTable: store,
-    createView: store,
-    query: async (sql): Promise<Row[]> => {
-      const known = checks.find((c) => c.sql === sql);
-      if (!known) throw new Error('planAthenaRun: runAttribution ran a query that is not a known check');
-      statements.push({ name: known.name, kind: 'check', sql });
-      // No rows: both checks pass, so runAttribution goes on to plan the rest.
-      return [];
-    },
-  };
-  const checks = Object.entries(RUN_CHECKS).map(([name, file]) => ({
-    name,
-    sql: renderAttributionSql(file, recorder, run),
-  }));
-  await runAttribution(recorder, run);
-  return statements;
+  const values = placeholderValues(layout.tableRef, run);
+  return ATTRIBUTION_STEPS.flatMap((step): PlannedStatement[] => {
+    switch (step.kind) {
+      case 'inline':
+        return [];
+      case 'check':
+        return [{ name: step.name, kind: 'check' }];
+      default:
+        return [
+          {
+            name: step.name,
+            kind: 'ctas',
+            sql: layout.ctas(step.name, renderSql(loadSqlFile(step.file), values, step.file)),
+          },
+        ];
+    }
+  });
 }
 
 /**
@@ -77,7 +60,7 @@ export async function planAthenaRun(
  */
 export function planAthenaCleanup(run: AttributionRun, options: AthenaRunPlanOptions): CleanupStatement[] {
   const layout = new AthenaRunLayout({ ...options, runId: run.runId });
-  return ATTRIBUTION_STAGES.filter((stage) => !('inline' in stage))
+  return [...STORED_STEPS]
     .reverse()
-    .map((stage) => ({ name: stage.name, kind: 'drop' as const, sql: layout.dropTable(stage.name) }));
+    .map((step) => ({ name: step.name, kind: 'drop' as const, sql: layout.dropTable(step.name) }));
 }

@@ -53,9 +53,8 @@ export class DuckDbEngine implements QueryEngine {
     return new DuckDbEngine(instance, connection);
   }
 
-  tableRef(name: string): string {
-    return sqlIdentifier(name).sql;
-  }
+  /** Tables live in the connection's default schema under their logical names; callable unbound. */
+  readonly tableRef = (name: string): string => sqlIdentifier(name).sql;
 
   async createTable(name: string, select: string): Promise<void> {
     await this.connection.run(`CREATE OR REPLACE TABLE ${this.tableRef(name)} AS ${select}`);

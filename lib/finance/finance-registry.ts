@@ -1,4 +1,4 @@
-import type { QueryEngine, Row } from '../engine/query-engine.ts';
+import type { QueryReader, Row } from '../engine/query-engine.ts';
 import { loadSqlFile, renderSql, type SqlFragment, sqlIdentifier, trustedSql } from '../sql/sql-template.ts';
 
 /*
@@ -214,7 +214,7 @@ export function orderedSelect(name: FinanceViewName, from: string): string {
 }
 
 /** Runs a finance view on an engine whose source tables exist; rows in the order of the view's grain. */
-export async function runFinanceView(engine: QueryEngine, name: FinanceViewName): Promise<Row[]> {
+export async function runFinanceView(engine: QueryReader, name: FinanceViewName): Promise<Row[]> {
   const select = renderFinanceView(name, (table) => engine.tableRef(table));
   return engine.query(orderedSelect(name, `(\n${select}\n) AS finance_view`));
 }

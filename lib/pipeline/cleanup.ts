@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteTableCommand, EntityNotFoundException, type GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { ATTRIBUTION_STAGES } from '../attribution/stages.ts';
+import { STORED_STEPS } from '../attribution/stages.ts';
 import { AthenaRunLayout } from '../engine/athena-engine.ts';
 import { billingPeriodSchema, errorName, parseInput, RUNS_PREFIX, runIdSchema } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
@@ -40,9 +40,7 @@ export interface CleanupResult {
 
 /** The Glue names of every table a run creates, last stage first (the order `planAthenaCleanup` drops). */
 export function runTableNames(layout: AthenaRunLayout): string[] {
-  return ATTRIBUTION_STAGES.filter((stage) => !('inline' in stage))
-    .reverse()
-    .map((stage) => layout.runTableName(stage.name));
+  return [...STORED_STEPS].reverse().map((step) => layout.runTableName(step.name));
 }
 
 /**

@@ -52,7 +52,7 @@ export function financeViewsFingerprint(): string {
 export interface ViewEngine {
   /** Runs one DDL statement to completion (AthenaEngine.run). */
   run(sql: string): Promise<void>;
-  /** `"db"."customer_daily_cost"` for a result, the typed customers for `customers` (PublishedResultsEngine). */
+  /** `"db"."customer_daily_cost"` for a result, the typed customers for `customers` (PublishedResultsReader). */
   tableRef(table: string): string;
 }
 

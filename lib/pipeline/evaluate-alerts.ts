@@ -3,7 +3,8 @@ import type { Alert, NotifiedAlert } from '../alerts/alert.ts';
 import type { AlertConfig } from '../alerts/alert-config.ts';
 import { type SentStateStore, sendAlerts } from '../alerts/alert-state.ts';
 import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
-import { billingPeriodsBetween, type PublishedResultsEngine } from './published-results-engine.ts';
+import { billingPeriodsBetween } from '../common/names.ts';
+import type { PublishedResultsReader } from './published-results.ts';
 import { billingPeriodSchema, parseInput, runIdSchema } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
@@ -18,8 +19,8 @@ export const evaluateAlertsInputSchema = z.object({
 export const ALERT_WINDOW_DAYS = 30;
 
 export interface EvaluateRunAlertsOptions {
-  /** The published results, all billing periods (see {@link PublishedResultsEngine}). */
-  readonly engine: PublishedResultsEngine;
+  /** The published results, all billing periods (see {@link PublishedResultsReader}). */
+  readonly engine: PublishedResultsReader;
   readonly config: AlertConfig;
   readonly store: SentStateStore;
   readonly publish: (alert: Alert) => Promise<void>;
@@ -98,7 +99,7 @@ export async function evaluateRunAlerts(
  * their 30-day window touches. `asOf` is null when nothing is published.
  */
 async function publishedAlerts(
-  engine: PublishedResultsEngine,
+  engine: PublishedResultsReader,
   config: AlertConfig,
 ): Promise<{ readonly asOf: string | null; readonly alerts: readonly Alert[] }> {
   const asOf = await defaultAsOf(engine);

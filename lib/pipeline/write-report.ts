@@ -1,10 +1,10 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import type { QueryEngine } from '../engine/query-engine.ts';
+import type { QueryReader } from '../engine/query-engine.ts';
 import { renderReportHtml } from '../report/render-report.ts';
 import { buildReportData } from '../report/report-data.ts';
 import { readRunAlerts } from './run-alerts.ts';
-import { billingPeriodSchema, parseInput, REPORTS_PREFIX, runIdSchema, runPrefix } from './run-contract.ts';
+import { billingPeriodSchema, REPORTS_PREFIX, runIdSchema, runPrefix } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
 export const writeReportInputSchema = z.object({
@@ -20,6 +20,8 @@ export const writeReportInputSchema = z.object({
   published: z.boolean().optional(),
 });
 
+export type WriteReportInput = z.infer<typeof writeReportInputSchema>;
+
 /** Where the report of the billing period's published run is kept, always the latest one. */
 export function latestReportKey(billingPeriod: string): string {
   return `${REPORTS_PREFIX}billing_period=${billingPeriod}/report.html`;
@@ -32,7 +34,7 @@ export function runReportKey(runId: string): string {
 
 export interface WriteRunReportOptions {
   /** The run's own results tables (an AthenaEngine of the run, for its billing period). */
-  readonly runResults: Pick<QueryEngine, 'tableRef' | 'query'>;
+  readonly runResults: QueryReader;
   readonly s3: S3Client;
   readonly resultsBucket: string;
   readonly logger?: RunLogger;
@@ -53,14 +55,10 @@ export interface WriteRunReportResult {
  * latest report.
  */
 export async function writeRunReport(
-  input: unknown,
+  input: WriteReportInput,
   options: WriteRunReportOptions,
 ): Promise<WriteRunReportResult> {
-  const { runId, billingPeriod, rulesVersion, alertsAsOf, published } = parseInput(
-    writeReportInputSchema,
-    input,
-    'write-report input',
-  );
+  const { runId, billingPeriod, rulesVersion, alertsAsOf, published } = input;
   if (published === false) {
     options.logger?.info('Run was not published; no report written', { runId, billingPeriod });
     return { runId, billingPeriod, keys: [], bytes: 0 };

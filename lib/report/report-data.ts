@@ -1,5 +1,5 @@
 import { type Alert, type AlertType, SEVERITY_RANK, type Severity } from '../alerts/alert.ts';
-import type { QueryEngine, Row } from '../engine/query-engine.ts';
+import type { QueryReader, Row } from '../engine/query-engine.ts';
 import { renderFinanceView } from '../finance/finance-registry.ts';
 import {
   loadSqlFile,
@@ -220,7 +220,7 @@ export function renderBillingPeriodsQuery(tableRef: (table: string) => string): 
 }
 
 /** The billing periods (YYYY-MM) of a finished run's results, oldest first; empty for an empty run. */
-export async function billingPeriodsOf(engine: Pick<QueryEngine, 'tableRef' | 'query'>): Promise<string[]> {
+export async function billingPeriodsOf(engine: QueryReader): Promise<string[]> {
   const rows = await engine.query(renderBillingPeriodsQuery((table) => engine.tableRef(table)));
   return rows.map((row) => String(row.billing_period));
 }
@@ -270,14 +270,11 @@ function totalsOf(days: readonly ReportDay[]): ReportTotals {
 
 /**
  * Reads what the HTML report shows for one billing month from a finished run's results tables, through
- * any {@link QueryEngine}: DuckDB in a local run, the published results on Athena when deployed. Runs
+ * any {@link QueryReader}: DuckDB in a local run, the published results on Athena when deployed. Runs
  * four queries (daily summary, customers, tier margin, free-tier economics), none when `billingPeriod`
  * is null. Totals, unattributed share and the conservation status are sums over the daily rows.
  */
-export async function buildReportData(
-  engine: Pick<QueryEngine, 'tableRef' | 'query'>,
-  options: BuildReportOptions,
-): Promise<ReportData> {
+export async function buildReportData(engine: QueryReader, options: BuildReportOptions): Promise<ReportData> {
   const alerts = options.alerts.map(reportAlert).sort(bySeverity);
   const period = options.billingPeriod;
   const base = {

@@ -12,7 +12,7 @@ import {
 } from '../../lib/finance/finance-registry.ts';
 import { loadRunResults, RUN_RESULT_FILES } from '../../lib/local/query-command.ts';
 import { applyFinanceViews } from '../../lib/pipeline/create-finance-views.ts';
-import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
+import { PublishedResultsReader } from '../../lib/pipeline/published-results.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
 import { generatedRun } from '../support/generated-run.ts';
 
@@ -61,7 +61,7 @@ function deployedTableRef(database: string): (table: string) => string {
     resultsBucket: 'cpc-results-111122223333',
     runId: 'create-finance-views',
   });
-  const published = new PublishedResultsEngine({ inputs: athena, database });
+  const published = new PublishedResultsReader({ inputs: athena, database });
   return (table) => published.tableRef(table);
 }
 

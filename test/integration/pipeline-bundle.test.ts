@@ -18,10 +18,10 @@ const ENV = { ...process.env, ...SAMPLE_PIPELINE_ENVIRONMENT };
 const bundle = (handler: PipelineHandlerName) => bundleHandler(handler, join(root, handler));
 
 /** Runs an ES module script with `node`, in the task folder, and returns what it printed. */
-const runModule = (script: string, cwd: string) =>
+const runModule = (script: string, cwd: string, env: Record<string, string> = {}) =>
   execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     cwd,
-    env: ENV,
+    env: { ...ENV, ...env },
     encoding: 'utf8',
   }).trim();
 
@@ -34,21 +34,30 @@ describe('the bundled handlers', () => {
     ).toBe('function');
   });
 
-  it('finds the SQL files next to the bundle (run-check renders its expected check from them)', async () => {
+  it('finds the SQL files next to the bundle (run-check renders the check it runs from them)', async () => {
     const file = await bundle('run-check');
     const event = {
       runId: 'r20261014a',
       billingPeriod: '2026-10',
-      statement: { name: 'conservation_check', kind: 'check', sql: 'SELECT 1' },
+      statement: { name: 'conservation_check', kind: 'check' },
     };
-    // Rendering reads athena/attribution/conservation_check.sql; a mismatch is refused before any AWS call.
+    // Rendering reads athena/attribution/conservation_check.sql before Athena is called; Athena here is
+    // an endpoint nobody listens on, so the handler gets as far as the network and no further (connection refused). A missing
+    // SQL file would fail earlier, with ENOENT.
     const printed = runModule(
       `const m = await import(${JSON.stringify(file)});` +
         `try { await m.lambdaHandler(${JSON.stringify(event)}); console.log('ran'); }` +
-        ' catch (e) { console.log(e.name); }',
+        " catch (e) { console.log(e.name + ': ' + e.message); }",
       root,
+      {
+        AWS_ENDPOINT_URL_ATHENA: 'http://127.0.0.1:9',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_REGION: 'eu-west-1',
+        AWS_MAX_ATTEMPTS: '1',
+      },
     );
-    expect(printed).toBe('UnexpectedCheckSqlError');
+    expect(printed).toBe('Error: connect ECONNREFUSED 127.0.0.1:9');
   });
 
   it('ships ECharts in the write-report asset, where the report resolves it from inside the bundle', async () => {

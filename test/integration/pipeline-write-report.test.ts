@@ -13,8 +13,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { loadRunResults } from '../../lib/local/query-command.ts';
 import { runAlertsKey } from '../../lib/pipeline/run-alerts.ts';
-import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
-import { writeRunReport } from '../../lib/pipeline/write-report.ts';
+import { PipelineInputError, parseInput } from '../../lib/pipeline/run-contract.ts';
+import { writeReportInputSchema, writeRunReport } from '../../lib/pipeline/write-report.ts';
 import type { ReportData } from '../../lib/report/report-data.ts';
 import { generatedRun } from '../support/generated-run.ts';
 import { readCsv } from '../support/run-scenario.ts';
@@ -115,11 +115,14 @@ describe('writeRunReport', () => {
     expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
   });
 
-  it('refuses an input without the rules version or the alerts day, naming them', async () => {
-    const bad = writeRunReport({ runId: RUN.runId, billingPeriod: '2026-10' }, options());
-    await expect(bad).rejects.toThrow(PipelineInputError);
-    await expect(writeRunReport({ runId: RUN.runId, billingPeriod: '2026-10' }, options())).rejects.toThrow(
-      /rulesVersion.*alertsAsOf/,
-    );
+  it('refuses an input without the rules version or the alerts day, naming them (parsed once, by the handler)', () => {
+    const parse = () =>
+      parseInput(
+        writeReportInputSchema,
+        { runId: RUN.runId, billingPeriod: '2026-10' },
+        'write-report input',
+      );
+    expect(parse).toThrow(PipelineInputError);
+    expect(parse).toThrow(/rulesVersion.*alertsAsOf/);
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, AlertType, Severity } from '../../lib/alerts/alert.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { QueryEngine } from '../../lib/engine/query-engine.ts';
-import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
+import { PublishedResultsReader } from '../../lib/pipeline/published-results.ts';
 import {
   billingPeriodsOf,
   buildReportData,
@@ -389,7 +389,7 @@ describe('the report queries are Trino (Athena engine v3) SQL', () => {
   const athenaRef = (name: string) => `"cost_per_customer"."${name}"`;
   // The deployed pipeline reads the published results through this engine, whose table references are
   // subqueries restricted to the run's billing periods.
-  const published = new PublishedResultsEngine({
+  const published = new PublishedResultsReader({
     inputs: { tableRef: athenaRef, query: async () => [] },
     database: 'cost_per_customer',
     billingPeriods: ['2026-09', '2026-10'],

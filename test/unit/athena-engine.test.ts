@@ -15,7 +15,8 @@ import { TrinoSQL } from 'dt-sql-parser';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
-import { ATTRIBUTION_STAGES, renderAttributionSql, runAttribution } from '../../lib/attribution/stages.ts';
+import { renderCheck, renderStep, runAttribution, STORED_STEPS } from '../../lib/attribution/stages.ts';
+import { isThrottling } from '../../lib/common/aws-errors.ts';
 import {
   AthenaEngine,
   type AthenaEngineOptions,
@@ -23,7 +24,6 @@ import {
   AthenaQueryTimeoutError,
   AthenaRunLayout,
   type AthenaRunLayoutOptions,
-  isThrottling,
   runTableId,
 } from '../../lib/engine/athena-engine.ts';
 
@@ -552,15 +552,15 @@ describe('AthenaEngine tables', () => {
     await runAttribution(athenaEngine, run);
 
     const layout = athenaEngine.layout;
-    const stored = ATTRIBUTION_STAGES.flatMap((stage) => ('file' in stage ? [stage] : []));
-    const ctas = (name: string, file: string) =>
-      layout.ctas(name, renderAttributionSql(file, athenaEngine, run));
-    const [first, ...rest] = stored;
+    const ctas = (step: (typeof STORED_STEPS)[number]) =>
+      layout.ctas(step.name, renderStep(step, athenaEngine.tableRef, run));
+    const [first, ...rest] = STORED_STEPS;
+    expect(first?.name).toBe('classified_cost');
     expect(sent).toEqual([
-      ctas(first?.name ?? '', first?.file ?? ''),
-      renderAttributionSql('invalid_line_items.sql', athenaEngine, run),
-      ...rest.map((stage) => ctas(stage.name, stage.file)),
-      renderAttributionSql('conservation_check.sql', athenaEngine, run),
+      ...(first ? [ctas(first)] : []),
+      renderCheck('invalid_line_items', athenaEngine.tableRef),
+      ...rest.map(ctas),
+      renderCheck('conservation_check', athenaEngine.tableRef),
     ]);
   });
 

@@ -3,16 +3,12 @@ import { TrinoSQL } from 'dt-sql-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
-import {
-  ATTRIBUTION_STAGES,
-  type AttributionRun,
-  INPUT_TABLES,
-  renderAttributionSql,
-} from '../../lib/attribution/stages.ts';
+import { type AttributionRun, renderCheck, renderStep, STORED_STEPS } from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
-import { planAthenaCleanup, planAthenaRun } from '../../lib/engine/athena-run-plan.ts';
+import { type PlannedStatement, planAthenaCleanup, planAthenaRun } from '../../lib/engine/athena-run-plan.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
-import type { QueryEngine } from '../../lib/engine/query-engine.ts';
+import type { QueryReader } from '../../lib/engine/query-engine.ts';
+import { INPUT_TABLES, type TableRef } from '../../lib/sql/tables.ts';
 
 const OPTIONS = {
   database: 'cost_per_customer',
@@ -41,11 +37,20 @@ function splitCtas(sql: string): { table: string; properties: string; select: st
   return { table: match[1] as string, properties: match[2] as string, select: match[3] as string };
 }
 
-const STORED_STAGES = ATTRIBUTION_STAGES.flatMap((stage) => ('file' in stage ? [stage] : []));
-const fileOf = (name: string): string => {
-  const stage = STORED_STAGES.find((s) => s.name === name);
-  return stage ? stage.file : `${name}.sql`;
+/** What a statement runs: a CTAS's SELECT, or the check as run-check renders it with the run's tables. */
+const selectOf = (statement: PlannedStatement, tableRef: TableRef): string =>
+  statement.kind === 'ctas' ? splitCtas(statement.sql).select : renderCheck(statement.name, tableRef);
+
+/** The same statement rendered directly from the steps, for an engine. */
+const rendered = (name: string, tableRef: TableRef, attributionRun: AttributionRun): string => {
+  const step = STORED_STEPS.find((s) => s.name === name);
+  return step
+    ? renderStep(step, tableRef, attributionRun)
+    : renderCheck(name as 'invalid_line_items' | 'conservation_check', tableRef);
 };
+
+const sqlOfCtas = (statement: PlannedStatement | undefined): string =>
+  statement?.kind === 'ctas' ? statement.sql : '';
 
 // Rules with values that need quoting, as in sql-portability.test.ts.
 const trickyRules = parseRules(
@@ -67,8 +72,8 @@ const trickyRules = parseRules(
 );
 
 describe('planAthenaRun', () => {
-  it('plans the statements in the order runAttribution runs them', async () => {
-    const plan = await planAthenaRun(run('cur2'), OPTIONS);
+  it('plans the statements in the order runAttribution runs them, checks by name only', async () => {
+    const plan = planAthenaRun(run('cur2'), OPTIONS);
     expect(plan.map(({ name, kind }) => `${kind}:${name}`)).toEqual([
       'ctas:classified_cost',
       // Right after classification: bad billing data stops the run before the expensive stages.
@@ -80,17 +85,21 @@ describe('planAthenaRun', () => {
       'ctas:daily_summary',
       'check:conservation_check',
     ]);
+    // A check carries no SQL: run-check renders it from the run's tables, so no SQL travels in a state.
+    expect(plan.filter((s) => s.kind === 'check')).toEqual([
+      { name: 'invalid_line_items', kind: 'check' },
+      { name: 'conservation_check', kind: 'check' },
+    ]);
   });
 
   for (const format of BILLING_FORMAT_NAMES) {
-    it(`selects exactly what renderAttributionSql renders for the Athena engine (${format})`, async () => {
+    it(`selects exactly what the steps render for the Athena engine (${format})`, async () => {
       const attributionRun = run(format);
       const engine = athenaEngine(attributionRun);
-      for (const statement of await planAthenaRun(attributionRun, OPTIONS)) {
-        const sql = statement.kind === 'ctas' ? splitCtas(statement.sql).select : statement.sql;
-        expect({ name: statement.name, sql }).toEqual({
+      for (const statement of planAthenaRun(attributionRun, OPTIONS)) {
+        expect({ name: statement.name, sql: selectOf(statement, engine.tableRef) }).toEqual({
           name: statement.name,
-          sql: renderAttributionSql(fileOf(statement.name), engine, attributionRun),
+          sql: rendered(statement.name, engine.tableRef, attributionRun),
         });
       }
     });
@@ -104,8 +113,8 @@ describe('planAthenaRun', () => {
     afterAll(() => duckdb.close());
 
     /** Replaces every table reference of `from` with the same table's reference in `to`. */
-    const mapRefs = (sql: string, from: QueryEngine, to: QueryEngine): string =>
-      [...INPUT_TABLES, ...STORED_STAGES.map((s) => s.name)]
+    const mapRefs = (sql: string, from: QueryReader, to: QueryReader): string =>
+      [...INPUT_TABLES, ...STORED_STEPS.map((s) => s.name)]
         .map((name) => [from.tableRef(name), to.tableRef(name)] as const)
         .sort(([a], [b]) => b.length - a.length)
         .reduce((text, [ref, replacement]) => text.replaceAll(ref, replacement), sql);
@@ -114,9 +123,9 @@ describe('planAthenaRun', () => {
       it(`differs from what DuckDB runs only in table references (${format})`, async () => {
         const attributionRun = run(format, 'r20261001a', trickyRules);
         const engine = athenaEngine(attributionRun);
-        for (const statement of await planAthenaRun(attributionRun, OPTIONS)) {
-          const athenaSql = statement.kind === 'ctas' ? splitCtas(statement.sql).select : statement.sql;
-          const duckSql = renderAttributionSql(fileOf(statement.name), duckdb, attributionRun);
+        for (const statement of planAthenaRun(attributionRun, OPTIONS)) {
+          const athenaSql = selectOf(statement, engine.tableRef);
+          const duckSql = rendered(statement.name, duckdb.tableRef, attributionRun);
           expect(athenaSql, statement.name).not.toBe(duckSql);
           expect(mapRefs(athenaSql, engine, duckdb), statement.name).toBe(duckSql);
         }
@@ -130,8 +139,12 @@ describe('planAthenaRun', () => {
         const parser = new TrinoSQL();
         for (const options of [OPTIONS, { database: 'cpc', resultsBucket: 'cpc-results' }]) {
           const attributionRun = run(format, '2026-10_Exec-1', rules);
+          const tableRef = athenaEngine(attributionRun).tableRef;
           for (const statement of [
-            ...(await planAthenaRun(attributionRun, options)),
+            ...planAthenaRun(attributionRun, options).map((planned) => ({
+              name: planned.name,
+              sql: planned.kind === 'ctas' ? planned.sql : renderCheck(planned.name, tableRef),
+            })),
             ...planAthenaCleanup(attributionRun, options),
           ]) {
             expect({ name: statement.name, errors: parser.validate(statement.sql) }).toEqual({
@@ -151,7 +164,7 @@ describe('planAthenaRun', () => {
   });
 
   it('writes each table as ZSTD Parquet to the run-scoped location', async () => {
-    const ctas = (await planAthenaRun(run('cur2'), OPTIONS)).filter((s) => s.kind === 'ctas');
+    const ctas = planAthenaRun(run('cur2'), OPTIONS).flatMap((s) => (s.kind === 'ctas' ? [s] : []));
     expect(ctas.map((s) => splitCtas(s.sql).table)).toEqual([
       '"cost_per_customer"."run_r20261001a_classified_cost"',
       '"cost_per_customer"."run_r20261001a_allocated_cost"',
@@ -175,8 +188,13 @@ describe('planAthenaRun', () => {
   });
 
   it('reads the run tables it created and the one billing period of the inputs', async () => {
-    const plan = await planAthenaRun(run('cur2'), OPTIONS);
-    const sqlOf = (name: string) => plan.find((s) => s.name === name)?.sql ?? '';
+    const attributionRun = run('cur2');
+    const plan = planAthenaRun(attributionRun, OPTIONS);
+    const tableRef = athenaEngine(attributionRun).tableRef;
+    const sqlOf = (name: string) => {
+      const statement = plan.find((s) => s.name === name);
+      return statement === undefined ? '' : selectOf(statement, tableRef);
+    };
     expect(sqlOf('classified_cost')).toContain(
       `FROM (SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10')`,
     );
@@ -185,16 +203,16 @@ describe('planAthenaRun', () => {
     );
     expect(sqlOf('allocated_cost')).toContain('FROM "cost_per_customer"."run_r20261001a_classified_cost"');
     expect(sqlOf('conservation_check')).toContain('FROM "cost_per_customer"."run_r20261001a_allocated_cost"');
-    for (const statement of plan) expect(statement.sql).not.toMatch(/\$\{/);
+    for (const statement of plan) expect(selectOf(statement, tableRef)).not.toMatch(/\$\{/);
   });
 
   it('gives two runs different tables and locations, even when their ids differ only in case or punctuation', async () => {
     const runIds = ['r1', 'r2', '2026-10_exec-1', '2026_10_exec_1', '2026-10_EXEC-1'];
     const targets = await Promise.all(
       runIds.map(async (runId) =>
-        (await planAthenaRun(run('cur2', runId), OPTIONS))
-          .filter((s) => s.kind === 'ctas')
-          .map((s) => splitCtas(s.sql)),
+        planAthenaRun(run('cur2', runId), OPTIONS).flatMap((s) =>
+          s.kind === 'ctas' ? [splitCtas(s.sql)] : [],
+        ),
       ),
     );
     const tables = targets.flat().map((t) => t.table);
@@ -206,13 +224,15 @@ describe('planAthenaRun', () => {
   });
 
   it('honours a custom run prefix and input tables', async () => {
-    const plan = await planAthenaRun(run('focus'), {
+    const plan = planAthenaRun(run('focus'), {
       ...OPTIONS,
       runPrefix: 'attribution/runs',
       inputTables: { billing_source: 'focus_export' },
     });
-    expect(plan[0]?.sql).toContain("external_location = 's3://cpc-results/attribution/runs/run=r20261001a/");
-    expect(plan[0]?.sql).toContain(`FROM (SELECT * FROM "cost_per_customer"."focus_export" WHERE`);
+    expect(sqlOfCtas(plan[0])).toContain(
+      "external_location = 's3://cpc-results/attribution/runs/run=r20261001a/",
+    );
+    expect(sqlOfCtas(plan[0])).toContain(`FROM (SELECT * FROM "cost_per_customer"."focus_export" WHERE`);
   });
 });
 
@@ -236,9 +256,9 @@ describe('planAthenaCleanup', () => {
 
   it('drops exactly the tables the plan creates', async () => {
     const attributionRun = run('legacy', '2026-10_exec-1');
-    const created = (await planAthenaRun(attributionRun, OPTIONS))
-      .filter((s) => s.kind === 'ctas')
-      .map((s) => splitCtas(s.sql).table.replaceAll('"', '`'));
+    const created = planAthenaRun(attributionRun, OPTIONS).flatMap((s) =>
+      s.kind === 'ctas' ? [splitCtas(s.sql).table.replaceAll('"', '`')] : [],
+    );
     const dropped = planAthenaCleanup(attributionRun, OPTIONS).map((s) =>
       s.sql.replace('DROP TABLE IF EXISTS ', ''),
     );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
+import { billingPeriodsBetween } from '../../lib/common/names.ts';
 import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
 import {
   DATA_PREFIXES,
@@ -12,7 +13,6 @@ import { AthenaRunLayout } from '../../lib/engine/athena-engine.ts';
 import { planAthenaCleanup } from '../../lib/engine/athena-run-plan.ts';
 import { runTableNames } from '../../lib/pipeline/cleanup.ts';
 import { ConfigurationError, env, readConfig } from '../../lib/pipeline/config.ts';
-import { billingPeriodsBetween } from '../../lib/pipeline/published-results-engine.ts';
 import {
   CUSTOMERS_PREFIX,
   deliveredAtSchema,

@@ -18,7 +18,7 @@ import { snsPublisher } from '../../lib/alerts/sns-publisher.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
 import { ConfigurationError } from '../../lib/pipeline/config.ts';
 import { type EvaluateRunAlertsOptions, evaluateRunAlerts } from '../../lib/pipeline/evaluate-alerts.ts';
-import { PublishedResultsEngine, ReadOnlyEngineError } from '../../lib/pipeline/published-results-engine.ts';
+import { PublishedResultsReader, UnknownTableError } from '../../lib/pipeline/published-results.ts';
 
 const athena = mockClient(AthenaClient);
 const dynamodb = mockClient(DynamoDBClient);
@@ -166,7 +166,7 @@ function options(): EvaluateRunAlertsOptions {
   });
   const ddb = new DynamoDBClient({ region: 'eu-west-1' });
   return {
-    engine: new PublishedResultsEngine({ inputs, database: 'cost_per_customer' }),
+    engine: new PublishedResultsReader({ inputs, database: 'cost_per_customer' }),
     config,
     store: new DynamoDbStateStore(ddb, { tableName: 'cpc-serving', renotifyDays: config.renotifyDays }),
     publish: snsPublisher(new SNSClient({ region: 'eu-west-1' }), TOPIC),
@@ -279,11 +279,11 @@ describe('evaluateRunAlerts', () => {
   });
 });
 
-describe('PublishedResultsEngine', () => {
+describe('PublishedResultsReader', () => {
   const inputs = { tableRef: (name: string) => `<input ${name}>`, query: async () => [] };
 
   it('maps results to the published Glue tables and inputs to the wrapped engine', () => {
-    const engine = new PublishedResultsEngine({ inputs, database: 'cost_per_customer' });
+    const engine = new PublishedResultsReader({ inputs, database: 'cost_per_customer' });
     expect(engine.tableRef('customer_daily_cost')).toBe('"cost_per_customer"."customer_daily_cost"');
     expect(engine.tableRef('customers')).toBe('<input customers>');
     expect(engine.forPeriods(['2026-10']).tableRef('daily_summary')).toBe(
@@ -291,10 +291,11 @@ describe('PublishedResultsEngine', () => {
     );
   });
 
-  it('is read-only and knows no run table', async () => {
-    const engine = new PublishedResultsEngine({ inputs, database: 'cost_per_customer' });
-    expect(() => engine.tableRef('allocated_cost')).toThrow(ReadOnlyEngineError);
-    await expect(engine.createTable('customer_daily_cost')).rejects.toBeInstanceOf(ReadOnlyEngineError);
+  it('is read-only and knows no run table', () => {
+    const engine = new PublishedResultsReader({ inputs, database: 'cost_per_customer' });
+    expect(() => engine.tableRef('allocated_cost')).toThrow(UnknownTableError);
+    // A reader and nothing more: no writer to call, so none that throws.
+    expect('createTable' in engine || 'createView' in engine).toBe(false);
     expect(() => engine.forPeriods(["2026-10'; DROP"])).toThrow();
   });
 });

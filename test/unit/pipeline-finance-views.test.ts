@@ -11,7 +11,7 @@ import {
   renderFinanceExample,
 } from '../../lib/finance/finance-registry.ts';
 import { applyFinanceViews, type ViewEngine } from '../../lib/pipeline/create-finance-views.ts';
-import { PublishedResultsEngine } from '../../lib/pipeline/published-results-engine.ts';
+import { PublishedResultsReader } from '../../lib/pipeline/published-results.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 
 const athena = mockClient(AthenaClient);
@@ -55,7 +55,7 @@ function athenaViews(database: string): ViewEngine {
     pollIntervalMs: 1,
     maxRestarts: 0,
   });
-  const published = new PublishedResultsEngine({ inputs: engine, database });
+  const published = new PublishedResultsReader({ inputs: engine, database });
   return { run: (sql) => engine.run(sql), tableRef: (table) => published.tableRef(table) };
 }
 

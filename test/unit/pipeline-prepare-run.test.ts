@@ -10,6 +10,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
+import type { PlannedStatement } from '../../lib/engine/athena-run-plan.ts';
 import { InputError } from '../../lib/inputs/input-error.ts';
 import {
   DeliverySupersededError,
@@ -21,6 +22,10 @@ import {
 } from '../../lib/pipeline/prepare-run.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 import { runIdFor } from '../../lib/pipeline/start-run.ts';
+
+/** The SQL of a planned CTAS ('' for a check, which travels by name). */
+const ctasSql = (statement: PlannedStatement | undefined): string =>
+  statement?.kind === 'ctas' ? statement.sql : '';
 
 const s3 = mockClient(S3Client);
 beforeEach(() => s3.reset());
@@ -118,7 +123,7 @@ describe('prepareRun: a good delivery', () => {
       'ctas:daily_summary',
       'check:conservation_check',
     ]);
-    const classified = prepared.statements[0]?.sql ?? '';
+    const classified = ctasSql(prepared.statements[0]);
     // One billing period's partition, into the run's own prefix, with the configured tag key.
     expect(classified).toContain(`billing_period = '2026-10'`);
     expect(classified).toContain(
@@ -150,9 +155,9 @@ describe('prepareRun: a good delivery', () => {
     const prepared = await prepareRun(input(), options());
     expect(prepared.rulesVersion).toBe('acme-3');
     expect(prepared.rulesSource).toBe(`s3://${DATA_BUCKET}/rules/rules.json`);
-    expect(prepared.statements[0]?.sql).toContain(`'user_customer'`);
+    expect(ctasSql(prepared.statements[0])).toContain(`'user_customer'`);
     // The line items are inlined into classified_cost, which carries the cost basis.
-    expect(prepared.statements[0]?.sql).toContain(`'net_amortized' AS cost_basis`);
+    expect(ctasSql(prepared.statements[0])).toContain(`'net_amortized' AS cost_basis`);
   });
 
   it('ignores the zero-byte folder object the console creates', async () => {

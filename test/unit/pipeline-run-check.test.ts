@@ -10,10 +10,11 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
-import { ConservationError, InvalidLineItemsError } from '../../lib/attribution/stages.ts';
+import { ConservationError, InvalidLineItemsError, renderCheck } from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
-import { type PlannedStatement, planAthenaRun } from '../../lib/engine/athena-run-plan.ts';
-import { expectedCheckSql, runCheck, UnexpectedCheckSqlError } from '../../lib/pipeline/run-check.ts';
+import { planAthenaRun } from '../../lib/engine/athena-run-plan.ts';
+import { runCheck, runCheckInputSchema } from '../../lib/pipeline/run-check.ts';
+import { PipelineInputError, parseInput } from '../../lib/pipeline/run-contract.ts';
 
 const athena = mockClient(AthenaClient);
 beforeEach(() => athena.reset());
@@ -22,11 +23,9 @@ const RUN_ID = '2026-10_6d2f3c1e-4b5a-4f7e-9a8b-1c2d3e4f5a6b_0123456789abcdef012
 const PLACE = { database: 'cost_per_customer', resultsBucket: 'cpc-results-111122223333' };
 const RUN = { runId: RUN_ID, billingPeriod: '2026-10' };
 
-async function plannedChecks(
-  format: (typeof BILLING_FORMAT_NAMES)[number] = 'cur2',
-  rules = defaultRules(),
-): Promise<Record<string, PlannedStatement>> {
-  const statements = await planAthenaRun(
+/** The check items of a plan, as the Map hands them to run-check. */
+function plannedChecks(format: (typeof BILLING_FORMAT_NAMES)[number] = 'cur2', rules = defaultRules()) {
+  const statements = planAthenaRun(
     { runId: RUN_ID, format: BILLING_FORMATS[format], rules },
     {
       ...PLACE,
@@ -35,18 +34,20 @@ async function plannedChecks(
       inputTables: { billing_source: `bill_${format}` },
     },
   );
-  return Object.fromEntries(statements.filter((s) => s.kind === 'check').map((s) => [s.name, s]));
+  return Object.fromEntries(statements.flatMap((s) => (s.kind === 'check' ? [[s.name, s]] : [])));
 }
 
-const engine = () =>
+/** What the handler does with the event before the core sees it. */
+const input = (event: unknown) => parseInput(runCheckInputSchema, event, 'run-check input');
+
+const engine = (run: { runId: string; billingPeriod: string } = RUN) =>
   new AthenaEngine({
     client: new AthenaClient({ region: 'eu-west-1' }),
     workgroup: 'cost-per-customer',
     ...PLACE,
-    ...RUN,
+    ...run,
     sleep: async () => undefined,
   });
-
 function answers(columns: [string, string][], rows: string[][]): void {
   athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-1' });
   athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
@@ -74,22 +75,23 @@ const BREACH_COLUMNS: [string, string][] = [
 
 describe('runCheck', () => {
   it('throws InvalidLineItemsError when invalid_line_items counts any group', async () => {
-    const { invalid_line_items: statement } = await plannedChecks();
+    const { invalid_line_items: statement } = plannedChecks();
     answers([['invalid_groups', 'bigint']], [['2']]);
-    const checked = runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE });
+    const reader = engine();
+    const checked = runCheck(input({ ...RUN, statement }), { reader });
     await expect(checked).rejects.toBeInstanceOf(InvalidLineItemsError);
     await expect(checked).rejects.toThrow(`run ${RUN_ID}: 2 group(s) of billing line items`);
     expect(athena).toHaveReceivedCommandWith(StartQueryExecutionCommand, {
-      QueryString: statement?.sql,
+      QueryString: renderCheck('invalid_line_items', reader.tableRef),
       WorkGroup: 'cost-per-customer',
       QueryExecutionContext: { Database: 'cost_per_customer' },
     });
   });
 
   it('passes when invalid_line_items counts 0', async () => {
-    const { invalid_line_items: statement } = await plannedChecks();
+    const { invalid_line_items: statement } = plannedChecks();
     answers([['invalid_groups', 'bigint']], [['0']]);
-    await expect(runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE })).resolves.toEqual({
+    await expect(runCheck(input({ ...RUN, statement }), { reader: engine() })).resolves.toEqual({
       runId: RUN_ID,
       name: 'invalid_line_items',
       passed: true,
@@ -97,12 +99,10 @@ describe('runCheck', () => {
   });
 
   it('throws ConservationError with the breaches when conservation_check returns rows', async () => {
-    const { conservation_check: statement } = await plannedChecks();
+    const { conservation_check: statement } = plannedChecks();
     // 90 + 5 + 4 = 99 against a total of 100: off by -1.
     answers(BREACH_COLUMNS, [['2026-10-03', '100', '90', '5', '4', '-1']]);
-    const error = await runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE }).catch(
-      (e: unknown) => e,
-    );
+    const error = await runCheck(input({ ...RUN, statement }), { reader: engine() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConservationError);
     expect((error as ConservationError).breaches).toEqual([
       {
@@ -120,37 +120,39 @@ describe('runCheck', () => {
   });
 
   it('passes when conservation_check returns no row', async () => {
-    const { conservation_check: statement } = await plannedChecks();
+    const { conservation_check: statement } = plannedChecks();
     answers(BREACH_COLUMNS, []);
-    await expect(runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE })).resolves.toMatchObject({
+    await expect(runCheck(input({ ...RUN, statement }), { reader: engine() })).resolves.toMatchObject({
       passed: true,
     });
   });
 
-  it('refuses SQL that is not the planned check, without running it', async () => {
-    const { conservation_check: statement } = await plannedChecks();
+  it('refuses an item that carries SQL: a check travels by name, and run-check renders what it runs', async () => {
+    const { conservation_check: statement } = plannedChecks();
     const tampered = { ...statement, sql: 'SELECT * FROM "cost_per_customer"."customers"' };
-    await expect(
-      runCheck({ ...RUN, statement: tampered }, { engine: engine(), ...PLACE }),
-    ).rejects.toBeInstanceOf(UnexpectedCheckSqlError);
-    // Another run's check is refused too: it reads that run's tables.
-    const other = { ...RUN, runId: '2026-10_other_0123456789abcdef01234567' };
-    await expect(runCheck({ ...other, statement }, { engine: engine(), ...PLACE })).rejects.toBeInstanceOf(
-      UnexpectedCheckSqlError,
-    );
+    expect(() => input({ ...RUN, statement: tampered })).toThrow(PipelineInputError);
+    expect(() => input({ ...RUN, statement: tampered })).toThrow(/statement/);
     expect(athena).toHaveReceivedCommandTimes(StartQueryExecutionCommand, 0);
   });
 
-  it('refuses a statement that is not a check', async () => {
+  it('reads the tables of the run it is given, and only them', async () => {
+    const { conservation_check: statement } = plannedChecks();
+    answers(BREACH_COLUMNS, []);
+    const other = { ...RUN, runId: '2026-10_other_0123456789abcdef01234567' };
+    await runCheck(input({ ...other, statement }), { reader: engine(other) });
+    const sent = athena.commandCalls(StartQueryExecutionCommand)[0]?.args[0].input.QueryString ?? '';
+    expect(sent).toContain('"cost_per_customer"."run_2026_10_other_0123456789abcdef01234567_');
+    expect(sent).not.toContain(RUN_ID.toLowerCase().replaceAll('-', '_'));
+  });
+
+  it('refuses a statement that is not a check', () => {
     const statement = { name: 'classified_cost', kind: 'ctas', sql: 'CREATE TABLE x AS SELECT 1' };
-    await expect(runCheck({ ...RUN, statement }, { engine: engine(), ...PLACE })).rejects.toThrow(
-      /statement\.name|statement\.kind/,
-    );
+    expect(() => input({ ...RUN, statement })).toThrow(/statement\.name|statement\.kind/);
   });
 });
 
-describe('expectedCheckSql', () => {
-  it('is the plan’s check text whatever the billing format and the rules', async () => {
+describe('planned checks', () => {
+  it("are the same names whatever the billing format and the rules, and read only the run's tables", () => {
     const custom = parseRules(
       {
         version: 'custom-9',
@@ -162,10 +164,17 @@ describe('expectedCheckSql', () => {
     );
     for (const format of BILLING_FORMAT_NAMES) {
       for (const rules of [defaultRules(), custom]) {
-        const checks = await plannedChecks(format, rules);
-        expect(checks.invalid_line_items?.sql).toBe(expectedCheckSql('invalid_line_items', RUN, PLACE));
-        expect(checks.conservation_check?.sql).toBe(expectedCheckSql('conservation_check', RUN, PLACE));
+        expect(plannedChecks(format, rules)).toEqual({
+          invalid_line_items: { name: 'invalid_line_items', kind: 'check' },
+          conservation_check: { name: 'conservation_check', kind: 'check' },
+        });
       }
+    }
+    const tableRef = engine().tableRef;
+    for (const name of ['invalid_line_items', 'conservation_check'] as const) {
+      const sql = renderCheck(name, tableRef);
+      expect(sql).toMatch(/"cost_per_customer"\."run_/);
+      expect(sql).not.toMatch(/bill_|"cur2"|telemetry|customers"/);
     }
   });
 });
