@@ -258,7 +258,7 @@ const MAX_THROTTLE_DELAY_MS = 30_000;
  * table a run creates is a CTAS into the run's own S3 prefix, named after the run, so runs never
  * overwrite each other or what readers see. Waiting happens here, so this engine suits small queries
  * (checks, alerts) and offline callers; the state machine runs the planned statements itself
- * (lib/engine/athena-run-plan.ts).
+ * (lib/pipeline/athena-run-plan.ts).
  */
 export class AthenaEngine implements QueryEngine {
   readonly layout: AthenaRunLayout;

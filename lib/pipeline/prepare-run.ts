@@ -13,7 +13,7 @@ import {
   type PlannedStatement,
   planAthenaCleanup,
   planAthenaRun,
-} from '../engine/athena-run-plan.ts';
+} from './athena-run-plan.ts';
 import { parseCustomersCsv } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { parseManifest } from './manifest.ts';

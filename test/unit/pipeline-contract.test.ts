@@ -10,7 +10,7 @@ import {
   SUPERSEDED_RUN_TAG as STORAGE_TAG,
 } from '../../lib/constructs/storage.ts';
 import { AthenaRunLayout } from '../../lib/engine/athena-engine.ts';
-import { planAthenaCleanup } from '../../lib/engine/athena-run-plan.ts';
+import { planAthenaCleanup } from '../../lib/pipeline/athena-run-plan.ts';
 import { runTableNames } from '../../lib/pipeline/cleanup.ts';
 import { ConfigurationError, env, readConfig } from '../../lib/pipeline/config.ts';
 import {

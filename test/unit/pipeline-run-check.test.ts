@@ -12,7 +12,7 @@ import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/bil
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
 import { ConservationError, InvalidLineItemsError, renderCheck } from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
-import { planAthenaRun } from '../../lib/engine/athena-run-plan.ts';
+import { planAthenaRun } from '../../lib/pipeline/athena-run-plan.ts';
 import { runCheck, runCheckInputSchema } from '../../lib/pipeline/run-check.ts';
 import { PipelineInputError, parseInput } from '../../lib/pipeline/run-contract.ts';
 

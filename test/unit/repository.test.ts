@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -52,5 +52,86 @@ describe('the repository', () => {
     );
     const missing = [...cited].filter((name) => !files.some((file) => file.path === `docs/${name}`));
     expect(missing).toEqual([]);
+  });
+});
+
+/**
+ * The layers, lowest first (README, "Design"): a file may import from its own folder or from a folder of
+ * a lower layer, never from one of the same or a higher layer. So the engines know nothing of the
+ * attribution, the report nothing of the CLI, and no Lambda or pipeline core anything of the CDK.
+ */
+const LAYERS: Readonly<Record<string, number>> = {
+  'lib/common': 0,
+  'lib/sql': 1,
+  'lib/inputs': 2,
+  'lib/engine': 2,
+  'lib/attribution': 3,
+  'lib/catalog': 4,
+  'lib/alerts': 4,
+  'lib/finance': 4,
+  'lib/generator': 4,
+  'lib/report': 5,
+  'lib/local': 6,
+  'lib/pipeline': 6,
+  'lib/config': 6,
+  'lambdas/commons': 7,
+  lambdas: 8,
+  'lib/constructs': 9,
+  lib: 10,
+  bin: 11,
+  bench: 11,
+};
+
+/** The folder an import lands in, for a relative import of a project file. */
+function importsOf(file: { path: string; text: string }): { from: string; to: string; line: string }[] {
+  const folder = dirname(file.path);
+  return [...file.text.matchAll(/^(?:import|export)[^'\n]*?from '(\.{1,2}\/[^']+)'/gm)].map((match) => ({
+    from: folder,
+    to: dirname(relative(ROOT, join(ROOT, folder, match[1] as string))),
+    line: match[0],
+  }));
+}
+
+describe('the layering', () => {
+  const code = projectFiles()
+    .map((path) => ({ path: relative(ROOT, path), text: readFileSync(path, 'utf8') }))
+    .filter((file) => file.path.endsWith('.ts') && dirname(file.path) in LAYERS);
+
+  it('knows the layer of every folder of code', () => {
+    const folders = new Set(
+      projectFiles()
+        .map((path) => relative(ROOT, path))
+        .filter((path) => path.endsWith('.ts') && /^(lib|lambdas|bin|bench)\//.test(path))
+        .map((path) => dirname(path)),
+    );
+    expect(
+      [...folders].filter((folder) => !(folder in LAYERS) && !folder.startsWith('lib/report/page')),
+    ).toEqual([]);
+  });
+
+  it('has no import that runs against it', () => {
+    const against = code.flatMap((file) =>
+      importsOf(file)
+        .filter(
+          ({ from, to }) => to !== from && to in LAYERS && (LAYERS[to] as number) >= (LAYERS[from] as number),
+        )
+        .map(({ line }) => `${file.path}: ${line}`),
+    );
+    expect(against).toEqual([]);
+  });
+
+  it('would catch one', () => {
+    const sample = {
+      path: 'lib/engine/x.ts',
+      text: "import { runAttribution } from '../attribution/stages.ts';\n",
+    };
+    expect(importsOf(sample)).toEqual([
+      {
+        from: 'lib/engine',
+        to: 'lib/attribution',
+        line: "import { runAttribution } from '../attribution/stages.ts'",
+      },
+    ]);
+    expect(LAYERS['lib/attribution'] as number).toBeGreaterThanOrEqual(LAYERS['lib/engine'] as number);
   });
 });

@@ -6,7 +6,7 @@ import {
   STORED_STEPS,
 } from '../attribution/stages.ts';
 import { loadSqlFile, renderSql } from '../sql/sql-template.ts';
-import { AthenaRunLayout, type AthenaRunLayoutOptions } from './athena-engine.ts';
+import { AthenaRunLayout, type AthenaRunLayoutOptions } from '../engine/athena-engine.ts';
 
 /**
  * One statement of a run, in the order the state machine must run them: a CTAS the Athena `.sync` task
