@@ -1,33 +1,51 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { InputError } from '../inputs/input-error.ts';
+import type { AlertTypeDefinition } from './alert-type.ts';
+import { ALERT_TYPES } from './alert-types.ts';
 
-const ratio = z.number().finite().nonnegative();
+/** The fields every alert type shares: routing and the renotify period. */
+const commonFields = {
+  /** Days during which the same alert (type and subject) is not sent again, unless its severity rises. */
+  renotifyDays: z.number().int().positive().default(7),
+  /** Team for alerts no service owner or customer owner claims. */
+  defaultTeam: z.string().min(1).default('finops'),
+  /** Owner team of each service (product code), for routing a customer alert to who can act on it. */
+  serviceTeams: z.record(z.string(), z.string().min(1)).default({}),
+  /** How many of a customer's top services an alert lists. */
+  topServices: z.number().int().min(1).max(10).default(3),
+};
 
-/** The alert configuration: thresholds, routing and renotify period; every field has a default. */
-export const alertConfigSchema = z
-  .object({
-    /** cost_30d / MRR above which a customer is P1 (pages the owner now). */
-    costToMrrP1: ratio.default(0.25),
-    /** cost_30d / MRR above which a customer is P2 (same-day review). */
-    costToMrrP2: ratio.default(0.2),
-    /** Week-over-week cost growth above which cost_trend_7d fires... */
-    trendGrowth: ratio.default(0.15),
-    /** ...provided the weekly cost grew by at least this much money (ignores noise on tiny customers). */
-    trendMinIncrease: ratio.default(1),
-    /** Share of attributable cost unattributed over 7 days above which unattributed_share fires. */
-    unattributedShare: ratio.default(0.05),
-    /** Days during which the same alert (type and subject) is not sent again, unless its severity rises. */
-    renotifyDays: z.number().int().positive().default(7),
-    /** Team for alerts no service owner or customer owner claims. */
-    defaultTeam: z.string().min(1).default('finops'),
-    /** Owner team of each service (product code), for routing a customer alert to who can act on it. */
-    serviceTeams: z.record(z.string(), z.string().min(1)).default({}),
-    /** How many of a customer's top services an alert lists. */
-    topServices: z.number().int().min(1).max(10).default(3),
-  })
-  .strict()
-  .refine((c) => c.costToMrrP1 >= c.costToMrrP2, { message: 'costToMrrP1 must be at least costToMrrP2' });
+type ShapeOf<T> = T extends AlertTypeDefinition<string, infer Shape> ? Shape : never;
+type Intersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+/** The fields of all `Types` together, with the common fields. */
+export type AlertConfigShape<Types extends readonly AlertTypeDefinition[]> = Intersection<
+  ShapeOf<Types[number]>
+> &
+  typeof commonFields;
+
+/**
+ * The alert configuration schema for a list of types: each type's threshold fields, in list order, then
+ * the common fields; unknown keys are refused and each type's refinements apply. A field name two types
+ * (or a type and the common part) both claim is an error at composition.
+ */
+export function alertConfigSchemaFor<const Types extends readonly AlertTypeDefinition[]>(types: Types) {
+  const shape: Record<string, z.core.$ZodType> = {};
+  for (const fields of [...types.map((type) => type.thresholds), commonFields]) {
+    for (const [key, field] of Object.entries(fields)) {
+      if (key in shape) throw new Error(`Alert configuration field ${key} is claimed twice`);
+      shape[key] = field;
+    }
+  }
+  let schema = z.object(shape as AlertConfigShape<Types>).strict();
+  for (const refinement of types.flatMap((type) => type.refinements ?? [])) {
+    schema = schema.refine((config) => refinement.check(config), { message: refinement.message });
+  }
+  return schema;
+}
+
+/** The alert configuration: thresholds of every shipped type, routing and renotify period; all defaulted. */
+export const alertConfigSchema = alertConfigSchemaFor(ALERT_TYPES);
 
 export type AlertConfig = z.infer<typeof alertConfigSchema>;
 /** An alert configuration as a user writes it: any field may be left out. */

@@ -1,71 +1,68 @@
+import { DEFAULT_CURRENCY, formatMoney } from '../common/money.ts';
 import type { Alert } from './alert.ts';
+import { type AlertTypeDefinition, formatAlertFigure } from './alert-type.ts';
+import { alertTypeNamed } from './alert-types.ts';
+
+/*
+ * An alert as people read it: the layout is common to every type; the title, next steps and the unit of
+ * the measured figure come from the alert's type (lib/alerts/types/).
+ */
 
 /** SNS's limit for a message; a Chatbot notification must fit in it whole. */
 export const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
 
-const money = (value: number) => `$${value.toFixed(2)}`;
-const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+/** Which types an alert may be of, and the currency its money is in. */
+export interface AlertMessageOptions {
+  /** The types that may have raised the alert; @default ALERT_TYPES */
+  readonly types?: readonly AlertTypeDefinition[];
+  /** @default DEFAULT_CURRENCY */
+  readonly currency?: string;
+}
 
-const TITLES: Record<Alert['type'], (a: Alert) => string> = {
-  cost_to_mrr: (a) => `${a.severity}: ${a.customerName} costs ${percent(a.value)} of its MRR`,
-  cost_trend_7d: (a) => `Cost of ${a.customerName} up ${percent(a.value)} week over week`,
-  freemium_cliff: () => 'Trial customers cost more than paying customers',
-  unattributed_share: (a) => `${percent(a.value)} of cost reaches no customer`,
-};
-
-const NEXT_STEPS: Record<Alert['type'], string[]> = {
-  cost_to_mrr: [
-    'Check the top services below for a runaway resource or an unusual workload.',
-    "Review the customer's plan and pricing with its account owner.",
-  ],
-  cost_trend_7d: [
-    'Compare this week with last week in customer_daily_service_cost to see which service grew.',
-  ],
-  freemium_cliff: ['Review trial limits: the trial is costing more to serve than a paying customer.'],
-  unattributed_share: [
-    'Look at unattributed.csv (or the unattributed_cost view) by reason and service.',
-    'Tag the untagged resources with the tenant tag, or send telemetry for the pools without a usage signal.',
-  ],
-};
-
-/** The figures a person needs, one per line. */
-function facts(alert: Alert): string[] {
-  const lines: string[] = [];
+/** The pieces of an alert's message: what its type says, and the figures a person needs. */
+function parts(alert: Alert, options: AlertMessageOptions) {
+  const type = alertTypeNamed(alert.type, options.types);
+  const currency = options.currency ?? DEFAULT_CURRENCY;
+  const money = (value: number) => formatMoney(value, currency);
+  const figure = (value: number) => formatAlertFigure(type.unit, value, currency);
+  const facts: string[] = [];
   if (alert.customerId !== null) {
-    lines.push(
+    facts.push(
       `Customer: ${alert.customerName} (${alert.customerId}), ${alert.tier ?? 'no tier'}, ${alert.planStatus ?? ''}`.trim(),
     );
-    if (alert.mrr !== null) lines.push(`MRR: ${money(alert.mrr)}`);
-    if (alert.cost30d !== null) lines.push(`Cost over 30 days: ${money(alert.cost30d)}`);
+    if (alert.mrr !== null) facts.push(`MRR: ${money(alert.mrr)}`);
+    if (alert.cost30d !== null) facts.push(`Cost over 30 days: ${money(alert.cost30d)}`);
   }
-  const measured = alert.type === 'freemium_cliff' ? money(alert.value) : percent(alert.value);
-  const threshold = alert.type === 'freemium_cliff' ? money(alert.threshold) : percent(alert.threshold);
-  lines.push(`Measured: ${measured} (threshold ${threshold})`);
+  facts.push(`Measured: ${figure(alert.value)} (threshold ${figure(alert.threshold)})`);
   if (alert.topServices.length > 0) {
-    lines.push(
+    facts.push(
       `Top services: ${alert.topServices
         .map((s) => `${s.service} ${money(s.cost)}${s.team ? ` (${s.team})` : ''}`)
         .join(', ')}`,
     );
   }
-  lines.push(`As of ${alert.asOf}; routed to ${alert.team}.`);
-  return lines;
+  facts.push(`As of ${alert.asOf}; routed to ${alert.team}.`);
+  return { title: type.title(alert, currency), nextSteps: type.nextSteps, facts };
 }
 
 /**
  * The AWS Chatbot custom notification for an alert, so a Chatbot Slack channel subscribed to the topic
  * renders it (version 1.0, source custom, client-markdown content).
  */
-export function chatbotNotification(alert: Alert): Record<string, unknown> {
+export function chatbotNotification(
+  alert: Alert,
+  options: AlertMessageOptions = {},
+): Record<string, unknown> {
+  const { title, nextSteps, facts } = parts(alert, options);
   return {
     version: '1.0',
     source: 'custom',
     id: `${alert.type}:${alert.subject}:${alert.asOf}`,
     content: {
       textType: 'client-markdown',
-      title: TITLES[alert.type](alert),
-      description: [alert.explanation, '', ...facts(alert).map((line) => `• ${line}`)].join('\n'),
-      nextSteps: NEXT_STEPS[alert.type],
+      title,
+      description: [alert.explanation, '', ...facts.map((line) => `• ${line}`)].join('\n'),
+      nextSteps: [...nextSteps],
     },
     metadata: {
       threadId: `${alert.type}:${alert.subject}`,
@@ -77,16 +74,17 @@ export function chatbotNotification(alert: Alert): Record<string, unknown> {
 }
 
 /** The same alert as plain text, for email subscribers. */
-export function plainTextMessage(alert: Alert): string {
+export function plainTextMessage(alert: Alert, options: AlertMessageOptions = {}): string {
+  const { title, nextSteps, facts } = parts(alert, options);
   return [
-    TITLES[alert.type](alert),
+    title,
     '',
     alert.explanation,
     '',
-    ...facts(alert),
+    ...facts,
     '',
     'Next steps:',
-    ...NEXT_STEPS[alert.type].map((step) => `- ${step}`),
+    ...nextSteps.map((step) => `- ${step}`),
   ].join('\n');
 }
 
@@ -110,9 +108,9 @@ export function messageAttributes(alert: Alert): Record<string, { DataType: 'Str
  * The SNS message body: JSON with a per-protocol message (MessageStructure "json"): Chatbot and other
  * HTTPS or Lambda subscribers get the notification JSON, email subscribers the plain text.
  */
-export function snsMessage(alert: Alert): string {
-  const notification = JSON.stringify(chatbotNotification(alert));
-  const body = JSON.stringify({ default: notification, email: plainTextMessage(alert) });
+export function snsMessage(alert: Alert, options: AlertMessageOptions = {}): string {
+  const notification = JSON.stringify(chatbotNotification(alert, options));
+  const body = JSON.stringify({ default: notification, email: plainTextMessage(alert, options) });
   if (Buffer.byteLength(body) > SNS_MAX_MESSAGE_BYTES) {
     throw new Error(`Alert ${alert.type} for ${alert.subject} is larger than SNS allows`);
   }

@@ -1,3 +1,5 @@
+import * as z from 'zod';
+import { DEFAULT_CURRENCY } from '../common/money.ts';
 import type { QueryReader, Row } from '../engine/query-engine.ts';
 import {
   loadSqlFile,
@@ -10,6 +12,8 @@ import {
 } from '../sql/sql-template.ts';
 import type { Alert, ServiceCost } from './alert.ts';
 import type { AlertConfig } from './alert-config.ts';
+import type { AlertFinding, AlertTypeDefinition } from './alert-type.ts';
+import { ALERT_TYPES } from './alert-types.ts';
 
 /** `isoDate` moved by `days` (negative: earlier), as YYYY-MM-DD. */
 export function addDays(isoDate: string, days: number): string {
@@ -26,18 +30,22 @@ export async function defaultAsOf(engine: QueryReader): Promise<string | null> {
   return row?.last_day ? addDays(String(row.last_day), -1) : null;
 }
 
-const money = (value: number) => `$${value.toFixed(2)}`;
-const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+/** Tables an alert query may read, each as the placeholder `${name}`. */
+const ALERT_SOURCE_TABLES = [
+  'customers',
+  'customer_daily_cost',
+  'customer_daily_service_cost',
+  'daily_summary',
+];
 
-function optionalText(value: Row[string] | undefined): string | null {
-  return value === null || value === undefined || value === '' ? null : String(value);
-}
-
-/** Placeholder values of the alert SQL files: the windows ending at `asOf`, thresholds, tables. */
+/**
+ * Placeholder values every alert query gets: the windows ending at `asOf`, the top-services count and
+ * the tables. A type adds its own from its thresholds ({@link AlertTypeDefinition.placeholders}).
+ */
 export function alertPlaceholderValues(
   engine: QueryReader,
   asOf: string,
-  config: AlertConfig,
+  config: Pick<AlertConfig, 'topServices'>,
 ): Record<string, SqlFragment> {
   const values: Record<string, SqlFragment> = {
     as_of: sqlDate(asOf),
@@ -45,74 +53,69 @@ export function alertPlaceholderValues(
     trend_start: sqlDate(addDays(asOf, -13)),
     previous_end: sqlDate(addDays(asOf, -7)),
     current_start: sqlDate(addDays(asOf, -6)),
-    p1_ratio: sqlNumber(config.costToMrrP1),
-    p2_ratio: sqlNumber(config.costToMrrP2),
-    trend_growth: sqlNumber(config.trendGrowth),
-    trend_min_increase: sqlNumber(config.trendMinIncrease),
     top_count: sqlNumber(config.topServices),
   };
-  for (const table of ['customers', 'customer_daily_cost', 'customer_daily_service_cost', 'daily_summary']) {
-    values[table] = trustedSql(engine.tableRef(table));
-  }
+  for (const table of ALERT_SOURCE_TABLES) values[table] = trustedSql(engine.tableRef(table));
   return values;
 }
 
 /**
- * Evaluates the alert rules of docs/alerts.md as of day `asOf` on the results tables of a finished run.
- * The window sums and thresholds run as SQL on the engine (one small result whatever the number of
- * customers); routing and wording happen here. Returns alerts sorted by severity, then type and subject.
+ * A type's own thresholds from the configuration: its fields, validated, with the type's defaults for
+ * fields the configuration lacks (a type the configuration schema was not composed with, as in a test).
+ */
+export function thresholdsOf(type: AlertTypeDefinition, config: AlertConfig): Record<string, unknown> {
+  return z.object(type.thresholds).parse(config);
+}
+
+/** The SELECT of a type as of `asOf`: its SQL with the common placeholders and its own. */
+export function renderAlertSql(
+  type: AlertTypeDefinition,
+  engine: QueryReader,
+  asOf: string,
+  config: AlertConfig,
+): string {
+  const common = alertPlaceholderValues(engine, asOf, config);
+  const own = type.placeholders?.(thresholdsOf(type, config)) ?? {};
+  const clash = Object.keys(own).filter((name) => name in common);
+  if (clash.length > 0) throw new Error(`${type.name} redefines common placeholder(s) ${clash.join(', ')}`);
+  const [template, source] =
+    'path' in type.sql ? [loadSqlFile(type.sql.path), type.sql.path] : [type.sql.text, type.sql.source];
+  return renderSql(template, { ...common, ...own }, source);
+}
+
+/**
+ * Evaluates the alert rules of docs/alerts.md as of day `asOf` on the results tables of a finished run,
+ * one query per type in `types` (the registry's list unless told). The window sums and thresholds run as
+ * SQL on the engine (one small result whatever the number of customers); top services, routing and
+ * wording happen here. Returns alerts sorted by severity, then type and subject.
  */
 export async function evaluateAlerts(
   engine: QueryReader,
   asOf: string,
   config: AlertConfig,
+  types: readonly AlertTypeDefinition[] = ALERT_TYPES,
 ): Promise<Alert[]> {
-  const values = alertPlaceholderValues(engine, asOf, config);
-  const run = (file: string, extra: Record<string, SqlFragment> = {}) =>
-    engine.query(renderSql(loadSqlFile(`alerts/${file}`), { ...values, ...extra }, file));
-
-  const customerRows = await run('customer_alerts.sql');
-  const topServices = await topServicesOf(
-    [...new Set(customerRows.map((r) => String(r.customer_id)))],
-    (ids) => run('top_services.sql', { customer_ids: sqlStringList(ids) }),
-    config,
-  );
-  const alerts: Alert[] = customerRows.map((row) => customerAlert(row, asOf, config, topServices));
-
-  const medians = new Map(
-    (await run('freemium_cliff.sql')).map((r) => [String(r.plan_status), Number(r.median_cost_30d)]),
-  );
-  const trialMedian = medians.get('trial');
-  const paidMedian = medians.get('paid');
-  if (trialMedian !== undefined && paidMedian !== undefined && trialMedian > paidMedian) {
-    alerts.push(
-      segmentAlert(asOf, config, {
-        type: 'freemium_cliff',
-        subject: 'trial_vs_paid',
-        value: trialMedian,
-        threshold: paidMedian,
-        explanation:
-          `The median trial customer costs ${money(trialMedian)} over 30 days, more than the median paying ` +
-          `customer (${money(paidMedian)}).`,
-      }),
-    );
+  // Money is written in USD until the results carry the billing currency.
+  const currency = DEFAULT_CURRENCY;
+  const findings: { readonly type: string; readonly finding: AlertFinding }[] = [];
+  for (const type of types) {
+    const rows = await engine.query(renderAlertSql(type, engine, asOf, config));
+    const context = { asOf, thresholds: thresholdsOf(type, config), currency };
+    for (const finding of type.findings(rows, context)) findings.push({ type: type.name, finding });
   }
 
-  const [share] = await run('unattributed_share.sql');
-  const unattributedShare = Number(share?.unattributed_share ?? 0);
-  if (unattributedShare > config.unattributedShare) {
-    alerts.push(
-      segmentAlert(asOf, config, {
-        type: 'unattributed_share',
-        subject: 'account',
-        value: unattributedShare,
-        threshold: config.unattributedShare,
-        explanation:
-          `${percent(unattributedShare)} of attributable cost (${money(Number(share?.unattributed_cost))}) ` +
-          `reached no customer over the last 7 days, above ${percent(config.unattributedShare)}.`,
-      }),
-    );
-  }
+  // One top-services query for the customers of every type's alerts.
+  const customerIds = new Set(findings.flatMap(({ finding }) => finding.customer?.customerId ?? []));
+  const topServices = await topServicesOf([...customerIds], config, (ids) =>
+    engine.query(
+      renderSql(
+        loadSqlFile('alerts/top_services.sql'),
+        { ...alertPlaceholderValues(engine, asOf, config), customer_ids: sqlStringList(ids) },
+        'alerts/top_services.sql',
+      ),
+    ),
+  );
+  const alerts = findings.map(({ type, finding }) => toAlert(type, finding, asOf, config, topServices));
   return alerts.sort(
     (a, b) =>
       a.severity.localeCompare(b.severity) ||
@@ -123,8 +126,8 @@ export async function evaluateAlerts(
 
 async function topServicesOf(
   customerIds: readonly string[],
-  query: (ids: readonly string[]) => Promise<Row[]>,
   config: AlertConfig,
+  query: (ids: readonly string[]) => Promise<Row[]>,
 ): Promise<Map<string, ServiceCost[]>> {
   const byCustomer = new Map<string, ServiceCost[]>();
   if (customerIds.length === 0) return byCustomer;
@@ -138,59 +141,34 @@ async function topServicesOf(
   return byCustomer;
 }
 
-function customerAlert(
-  row: Row,
+/**
+ * A finding as an alert. A customer alert goes to the owner of its top service, else the customer's
+ * owner team, else the default team; any other alert to the default team.
+ */
+function toAlert(
+  type: string,
+  finding: AlertFinding,
   asOf: string,
   config: AlertConfig,
-  topServices: Map<string, ServiceCost[]>,
+  topServices: ReadonlyMap<string, ServiceCost[]>,
 ): Alert {
-  const customerId = String(row.customer_id);
-  const services = topServices.get(customerId) ?? [];
-  const ownerTeam = optionalText(row.owner_team);
-  const name = String(row.name || customerId);
-  const cost30d = Number(row.cost_30d);
-  const mrr = Number(row.mrr);
-  const value = Number(row.measured);
-  const isTrend = row.alert_type === 'cost_trend_7d';
+  const { customer } = finding;
+  const services = customer === null ? [] : (topServices.get(customer.customerId) ?? []);
   return {
-    type: isTrend ? 'cost_trend_7d' : 'cost_to_mrr',
-    severity: row.severity as Alert['severity'],
+    type,
+    severity: finding.severity,
     asOf,
-    subject: customerId,
-    customerId,
-    value,
-    threshold: Number(row.threshold),
-    customerName: name,
-    tier: optionalText(row.tier),
-    planStatus: optionalText(row.plan_status),
-    mrr,
-    cost30d,
+    subject: finding.subject,
+    customerId: customer?.customerId ?? null,
+    value: finding.value,
+    threshold: finding.threshold,
+    customerName: customer?.customerName ?? null,
+    tier: customer?.tier ?? null,
+    planStatus: customer?.planStatus ?? null,
+    mrr: customer?.mrr ?? null,
+    cost30d: customer?.cost30d ?? null,
     topServices: services,
-    team: services[0]?.team ?? ownerTeam ?? config.defaultTeam,
-    explanation: isTrend
-      ? `${name}'s cost grew ${percent(value)} week over week, from ${money(Number(row.previous_7d))} to ` +
-        `${money(Number(row.current_7d))}.`
-      : `${name} costs ${money(cost30d)} a month to serve, ${percent(value)} of its ${money(mrr)} MRR ` +
-        `(threshold ${percent(Number(row.threshold))}).`,
-  };
-}
-
-function segmentAlert(
-  asOf: string,
-  config: AlertConfig,
-  fields: Pick<Alert, 'type' | 'subject' | 'value' | 'threshold' | 'explanation'>,
-): Alert {
-  return {
-    ...fields,
-    severity: 'WARNING',
-    asOf,
-    customerId: null,
-    customerName: null,
-    tier: null,
-    planStatus: null,
-    mrr: null,
-    cost30d: null,
-    topServices: [],
-    team: config.defaultTeam,
+    team: services[0]?.team ?? customer?.ownerTeam ?? config.defaultTeam,
+    explanation: finding.explanation,
   };
 }

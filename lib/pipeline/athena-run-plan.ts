@@ -5,8 +5,8 @@ import {
   type RunCheckName,
   STORED_STEPS,
 } from '../attribution/stages.ts';
-import { loadSqlFile, renderSql } from '../sql/sql-template.ts';
 import { AthenaRunLayout, type AthenaRunLayoutOptions } from '../engine/athena-engine.ts';
+import { loadSqlFile, renderSql } from '../sql/sql-template.ts';
 
 /**
  * One statement of a run, in the order the state machine must run them: a CTAS the Athena `.sync` task

@@ -2,10 +2,12 @@ import * as z from 'zod';
 import type { Alert, NotifiedAlert } from '../alerts/alert.ts';
 import type { AlertConfig } from '../alerts/alert-config.ts';
 import { type SentStateStore, sendAlerts } from '../alerts/alert-state.ts';
+import type { AlertTypeDefinition } from '../alerts/alert-type.ts';
+import { ALERT_TYPES } from '../alerts/alert-types.ts';
 import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { billingPeriodsBetween } from '../common/names.ts';
 import type { PublishedResultsReader } from './published-results.ts';
-import { billingPeriodSchema, parseInput, runIdSchema } from './run-contract.ts';
+import { billingPeriodSchema, runIdSchema } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
 export const evaluateAlertsInputSchema = z.object({
@@ -14,6 +16,8 @@ export const evaluateAlertsInputSchema = z.object({
   /** publish-run's `published`; `false` skips evaluation (nothing new is published). @default true */
   published: z.boolean().optional(),
 });
+/** The evaluate-alerts input once the handler has parsed its event. */
+export type EvaluateAlertsInput = z.infer<typeof evaluateAlertsInputSchema>;
 
 /** The days of billing data the rules look back over (docs/alerts.md: [D-29, D]). */
 export const ALERT_WINDOW_DAYS = 30;
@@ -22,6 +26,8 @@ export interface EvaluateRunAlertsOptions {
   /** The published results, all billing periods (see {@link PublishedResultsReader}). */
   readonly engine: PublishedResultsReader;
   readonly config: AlertConfig;
+  /** The alert types to evaluate. @default ALERT_TYPES */
+  readonly types?: readonly AlertTypeDefinition[];
   readonly store: SentStateStore;
   readonly publish: (alert: Alert) => Promise<void>;
   /** Keeps the evaluated alerts, each with whether this evaluation sent it (`writeRunAlerts`). */
@@ -46,23 +52,20 @@ export interface EvaluateRunAlertsResult {
 /**
  * Evaluates the alert rules on the published results ({@link publishedAlerts}) and sends what should go
  * out: SNS publish with routing attributes, then the sent-state record, alert by alert (see `sendAlerts`).
- * Then saves every evaluated alert with whether it was sent, for the run's report.
+ * Then saves every evaluated alert with whether it was sent, for the run's report. `input` is already
+ * parsed: the handler validates its event against {@link evaluateAlertsInputSchema} once.
  */
 export async function evaluateRunAlerts(
-  input: unknown,
+  input: EvaluateAlertsInput,
   options: EvaluateRunAlertsOptions,
 ): Promise<EvaluateRunAlertsResult> {
-  const { runId, billingPeriod, published } = parseInput(
-    evaluateAlertsInputSchema,
-    input,
-    'evaluate-alerts input',
-  );
+  const { runId, billingPeriod, published } = input;
   const none = { runId, billingPeriod, evaluated: 0, sent: 0, suppressed: 0, sentAlerts: [] };
   if (published === false) {
     options.logger?.info('Run was not published; alerts not evaluated', { runId, billingPeriod });
     return { ...none, asOf: null };
   }
-  const { asOf, alerts } = await publishedAlerts(options.engine, options.config);
+  const { asOf, alerts } = await publishedAlerts(options.engine, options.config, options.types);
   if (asOf === null) {
     options.logger?.warn('No published billing data; alerts not evaluated', { runId, billingPeriod });
     return { ...none, asOf: null };
@@ -101,9 +104,10 @@ export async function evaluateRunAlerts(
 async function publishedAlerts(
   engine: PublishedResultsReader,
   config: AlertConfig,
+  types: readonly AlertTypeDefinition[] = ALERT_TYPES,
 ): Promise<{ readonly asOf: string | null; readonly alerts: readonly Alert[] }> {
   const asOf = await defaultAsOf(engine);
   if (asOf === null) return { asOf, alerts: [] };
   const window = engine.forPeriods(billingPeriodsBetween(addDays(asOf, 1 - ALERT_WINDOW_DAYS), asOf));
-  return { asOf, alerts: await evaluateAlerts(window, asOf, config) };
+  return { asOf, alerts: await evaluateAlerts(window, asOf, config, types) };
 }

@@ -8,14 +8,14 @@ import {
 } from '../attribution/billing-formats.ts';
 import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
 import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
+import { parseCustomersCsv } from '../inputs/customers.ts';
+import { InputError } from '../inputs/input-error.ts';
 import {
   type CleanupStatement,
   type PlannedStatement,
   planAthenaCleanup,
   planAthenaRun,
 } from './athena-run-plan.ts';
-import { parseCustomersCsv } from '../inputs/customers.ts';
-import { InputError } from '../inputs/input-error.ts';
 import { parseManifest } from './manifest.ts';
 import {
   billingPeriodSchema,

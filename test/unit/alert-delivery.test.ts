@@ -34,7 +34,7 @@ function customerAlert(severity: Alert['severity'], overrides: Partial<Alert> = 
     topServices: [{ service: 'AmazonRDS', cost: 1_500, team: 'team-data' }],
     team: 'team-data',
     explanation:
-      'Acme Robotics costs $3100.00 a month to serve, 31.0% of its $10000.00 MRR (threshold 25.0%).',
+      'Acme Robotics costs $3,100.00 a month to serve, 31.0% of its $10,000.00 MRR (threshold 25.0%).',
     ...overrides,
   };
 }
@@ -154,10 +154,10 @@ describe('publishing to SNS', () => {
       source: 'custom',
       content: { textType: 'client-markdown', title: 'P1: Acme Robotics costs 31.0% of its MRR' },
     });
-    expect(notification.content.description).toContain('MRR: $10000.00');
-    expect(notification.content.description).toContain('AmazonRDS $1500.00 (team-data)');
+    expect(notification.content.description).toContain('MRR: $10,000.00');
+    expect(notification.content.description).toContain('AmazonRDS $1,500.00 (team-data)');
     expect(notification.content.nextSteps.length).toBeGreaterThan(0);
-    expect(body.email).toContain('Cost over 30 days: $3100.00');
+    expect(body.email).toContain('Cost over 30 days: $3,100.00');
     expect(Buffer.byteLength(input?.Message ?? '')).toBeLessThan(SNS_MAX_MESSAGE_BYTES);
   });
 

@@ -5,9 +5,13 @@ import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/bil
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
 import { type AttributionRun, renderCheck, renderStep, STORED_STEPS } from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
-import { type PlannedStatement, planAthenaCleanup, planAthenaRun } from '../../lib/pipeline/athena-run-plan.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { QueryReader } from '../../lib/engine/query-engine.ts';
+import {
+  type PlannedStatement,
+  planAthenaCleanup,
+  planAthenaRun,
+} from '../../lib/pipeline/athena-run-plan.ts';
 import { INPUT_TABLES, type TableRef } from '../../lib/sql/tables.ts';
 
 const OPTIONS = {

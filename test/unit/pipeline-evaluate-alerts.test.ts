@@ -93,8 +93,21 @@ const ANSWERS: { id: string; marker: string; result: GetQueryResultsCommandOutpu
     ),
   },
   {
+    // cost_trend_7d: nobody's cost grew.
+    id: 'q-trend',
+    marker: 'AS previous_7d',
+    result: page(
+      [
+        ['customer_id', 'varchar'],
+        ['measured', 'double'],
+      ],
+      [],
+    ),
+  },
+  {
+    // cost_to_mrr: the only query that chooses between P1 and P2.
     id: 'q-customers',
-    marker: 'alert_type',
+    marker: "THEN 'P1'",
     result: page(
       [
         ['alert_type', 'varchar'],

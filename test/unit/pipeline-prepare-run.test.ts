@@ -10,8 +10,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
-import type { PlannedStatement } from '../../lib/pipeline/athena-run-plan.ts';
 import { InputError } from '../../lib/inputs/input-error.ts';
+import type { PlannedStatement } from '../../lib/pipeline/athena-run-plan.ts';
 import {
   DeliverySupersededError,
   PREPARED_RUN_MAX_BYTES,

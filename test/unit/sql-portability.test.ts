@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
-import { alertPlaceholderValues } from '../../lib/alerts/evaluate-alerts.ts';
+import { ALERT_TYPES } from '../../lib/alerts/alert-types.ts';
+import { alertPlaceholderValues, renderAlertSql } from '../../lib/alerts/evaluate-alerts.ts';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
 import { ATTRIBUTION_STEPS, placeholderValues } from '../../lib/attribution/stages.ts';
@@ -82,19 +83,19 @@ describe('the shared SQL is Trino (Athena engine v3) SQL', () => {
   }
 
   it('parses every alert statement', () => {
+    for (const type of ALERT_TYPES) {
+      const sql = renderAlertSql(type, athenaLikeEngine, '2026-10-30', DEFAULT_ALERT_CONFIG);
+      expect({ type: type.name, errors: parser.validate(sql) }).toEqual({ type: type.name, errors: [] });
+    }
     const values = {
       ...alertPlaceholderValues(athenaLikeEngine, '2026-10-30', DEFAULT_ALERT_CONFIG),
       customer_ids: sqlStringList(["o'brien", 'acme']),
     };
-    for (const file of [
-      'customer_alerts.sql',
-      'freemium_cliff.sql',
-      'unattributed_share.sql',
-      'top_services.sql',
-    ]) {
-      const sql = renderSql(loadSqlFile(`alerts/${file}`), values, file);
-      expect({ file, errors: parser.validate(sql) }).toEqual({ file, errors: [] });
-    }
+    const sql = renderSql(loadSqlFile('alerts/top_services.sql'), values, 'top_services.sql');
+    expect({ file: 'top_services.sql', errors: parser.validate(sql) }).toEqual({
+      file: 'top_services.sql',
+      errors: [],
+    });
   });
 
   it('catches DuckDB-only syntax (the check itself can fail)', () => {

@@ -1,0 +1,54 @@
+-- cost_trend_7d as of day D (docs/alerts.md): customers active on D whose cost over the last 7 days
+-- [D-6, D] grew more than ${trend_growth} over the 7 days before [D-13, D-7], by at least
+-- ${trend_min_increase}, when all 14 days have billing data. Window bounds arrive as DATE literals:
+-- ${window_start} = D-29, ${trend_start} = D-13, ${previous_end} = D-7, ${current_start} = D-6,
+-- ${as_of} = D. Only customers that fire are returned.
+WITH billing_days AS (
+  SELECT usage_date FROM ${daily_summary} WHERE usage_date BETWEEN ${window_start} AND ${as_of}
+),
+window_days AS (
+  SELECT
+    count(*) AS days_with_data,
+    count(CASE WHEN usage_date >= ${trend_start} THEN 1 END) AS trend_days_with_data
+  FROM billing_days
+),
+customer_fields AS (
+  SELECT DISTINCT customer_id, name, tier, plan_status, mrr, start_date, end_date, owner_team
+  FROM ${customers}
+),
+active_customers AS (
+  SELECT *
+  FROM customer_fields
+  WHERE (start_date IS NULL OR start_date <= ${as_of}) AND (end_date IS NULL OR ${as_of} <= end_date)
+),
+window_costs AS (
+  SELECT
+    customer_id,
+    sum(total_cost) AS cost_in_window,
+    sum(CASE WHEN usage_date BETWEEN ${trend_start} AND ${previous_end} THEN total_cost ELSE 0 END) AS previous_7d,
+    sum(CASE WHEN usage_date >= ${current_start} THEN total_cost ELSE 0 END) AS current_7d
+  FROM ${customer_daily_cost}
+  WHERE usage_date BETWEEN ${window_start} AND ${as_of}
+  GROUP BY customer_id
+),
+facts AS (
+  SELECT
+    a.customer_id, a.name, a.tier, a.plan_status, a.mrr, a.owner_team,
+    -- The alert carries the 30-day cost too, scaled as cost_to_mrr scales it (docs/alerts.md).
+    coalesce(w.cost_in_window, 0) * 30 / NULLIF(CAST(d.days_with_data AS double), 0) AS cost_30d,
+    coalesce(w.previous_7d, 0) AS previous_7d,
+    coalesce(w.current_7d, 0) AS current_7d,
+    d.trend_days_with_data
+  FROM active_customers AS a
+  CROSS JOIN window_days AS d
+  LEFT JOIN window_costs AS w ON w.customer_id = a.customer_id
+)
+SELECT
+  customer_id, name, tier, plan_status, mrr, owner_team, cost_30d, previous_7d, current_7d,
+  (current_7d - previous_7d) / NULLIF(previous_7d, 0) AS measured,
+  ${trend_growth} AS threshold
+FROM facts
+WHERE trend_days_with_data = 14
+  AND previous_7d > 0
+  AND (current_7d - previous_7d) / NULLIF(previous_7d, 0) > ${trend_growth}
+  AND current_7d - previous_7d >= ${trend_min_increase}

@@ -1,0 +1,48 @@
+import { formatMoney, formatPercent } from '../../common/money.ts';
+import { sqlNumber } from '../../sql/sql-template.ts';
+import type { Severity } from '../alert.ts';
+import { type AlertTypeDefinition, customerOfRow, nonNegative } from '../alert-type.ts';
+
+const thresholds = {
+  /** cost_30d / MRR above which a customer is P1 (pages the owner now). */
+  costToMrrP1: nonNegative().default(0.25),
+  /** cost_30d / MRR above which a customer is P2 (same-day review). */
+  costToMrrP2: nonNegative().default(0.2),
+};
+
+/**
+ * **cost_to_mrr** (docs/alerts.md): a customer costs more than a share of its MRR to serve over 30 days;
+ * P1 above `costToMrrP1`, P2 above `costToMrrP2`. The SQL picks the severity and the threshold it passed.
+ */
+export const costToMrr: AlertTypeDefinition<'cost_to_mrr', typeof thresholds> = {
+  name: 'cost_to_mrr',
+  sql: { path: 'alerts/cost_to_mrr.sql' },
+  thresholds,
+  refinements: [
+    { check: (t) => t.costToMrrP1 >= t.costToMrrP2, message: 'costToMrrP1 must be at least costToMrrP2' },
+  ],
+  placeholders: (t) => ({ p1_ratio: sqlNumber(t.costToMrrP1), p2_ratio: sqlNumber(t.costToMrrP2) }),
+  findings: (rows, { currency }) =>
+    rows.map((row) => {
+      const customer = customerOfRow(row);
+      const value = Number(row.measured);
+      const threshold = Number(row.threshold);
+      return {
+        severity: row.severity as Severity,
+        subject: customer.customerId,
+        value,
+        threshold,
+        explanation:
+          `${customer.customerName} costs ${formatMoney(customer.cost30d, currency)} a month to serve, ` +
+          `${formatPercent(value)} of its ${formatMoney(customer.mrr, currency)} MRR ` +
+          `(threshold ${formatPercent(threshold)}).`,
+        customer,
+      };
+    }),
+  title: (a) => `${a.severity}: ${a.customerName} costs ${formatPercent(a.value)} of its MRR`,
+  nextSteps: [
+    'Check the top services below for a runaway resource or an unusual workload.',
+    "Review the customer's plan and pricing with its account owner.",
+  ],
+  unit: 'ratio',
+};
