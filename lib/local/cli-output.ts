@@ -37,8 +37,8 @@ export function exitCodeOf(error: unknown): number {
 /**
  * Tells the person at the terminal why the command failed, on `stderr`, and returns the exit code.
  * Commander has already printed its own errors. Bad input is one line (it names file, column and row);
- * an internal error says so, and its stack is printed only with `CPC_DEBUG=1`, as it helps whoever
- * debugs cpc but not whoever fixes an input.
+ * an internal error says so. The stack follows either only with `CPC_DEBUG=1`: it helps whoever debugs
+ * cpc, not whoever fixes an input.
  */
 export function reportError(error: unknown, stderr: TextSink, env: NodeJS.ProcessEnv = process.env): number {
   const code = exitCodeOf(error);
