@@ -1,38 +1,81 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { BILLING_FORMAT_NAMES, type BillingFormatName } from '../lib/attribution/billing-formats.ts';
-import { FINANCE_VIEW_NAMES } from '../lib/finance/finance-registry.ts';
-import { runLocal } from '../lib/local/run-local.ts';
-import { summaryText } from '../lib/local/summary-text.ts';
+import { FINANCE_VIEW_NAMES, FINANCE_VIEWS } from '../lib/finance/finance-registry.ts';
+import { aliasOption, checkOptions, integerIn, isoDate, requiredOption } from '../lib/local/cli-options.ts';
+import {
+  endQuietlyOnClosedPipe,
+  printResult,
+  progressReporter,
+  reportError,
+  runDocument,
+} from '../lib/local/cli-output.ts';
+import type { LocalRunResult } from '../lib/local/run-local.ts';
 
+endQuietlyOnClosedPipe();
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+// Before the subcommands: they copy the exit and output settings when they are created.
 const program = new Command()
   .name('cpc')
   .description('cost-per-customer: what each customer costs to serve on AWS')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version of cpc')
+  .exitOverride()
+  // One prefix for every error cpc prints, whether commander or cpc found it.
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'cpc: ')) })
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    '\nExit status: 0 success (warnings allowed), 1 bad input or a failed check, 2 usage error,\n' +
+      '3 internal error (CPC_DEBUG=1 prints its stack). Results go to stdout, everything else to stderr.',
+  );
+program.hook('preAction', (_program, command) => checkOptions(command));
+
+/** Shows phases on a terminal; undefined (no option) when stderr is a pipe or a file. */
+function progressOption(): { onProgress?: (phase: string) => void } {
+  const onProgress = progressReporter(process.stderr);
+  return onProgress === undefined ? {} : { onProgress };
+}
+
+function printRun(result: LocalRunResult, json: boolean, human: string): void {
+  printResult(json ? JSON.stringify(runDocument(result), null, 2) : human);
+}
 
 program
   .command('run')
   .description('Attribute a billing export to customers and write the results')
-  .requiredOption(
-    '--cur <paths...>',
-    'billing files: paths, directories or globs (CUR 2.0, legacy CUR or FOCUS)',
+  .addOption(
+    requiredOption(
+      '--cur <paths...>',
+      'billing files: paths, directories or globs (CUR 2.0, legacy CUR or FOCUS)',
+    ),
   )
   .addOption(
     new Option('--format <format>', 'billing format (detected from the columns when omitted)').choices(
       BILLING_FORMAT_NAMES,
     ),
   )
-  .requiredOption('--telemetry <paths...>', 'usage telemetry files: CSV, NDJSON or Parquet')
-  .requiredOption('--customers <csv>', 'customer dimension CSV')
+  .addOption(requiredOption('--telemetry <paths...>', 'usage telemetry files: CSV, NDJSON or Parquet'))
+  .addOption(requiredOption('--customers <csv>', 'customer dimension CSV'))
   .option('--rules <json>', 'allocation rules JSON (default: the shipped rules)')
-  .option('--as-of <date>', 'alert evaluation day, YYYY-MM-DD (default: latest usage day - 1)')
+  .option('--as-of <date>', 'alert evaluation day, YYYY-MM-DD (default: latest usage day - 1)', isoDate)
   .option(
     '--alerts-config <json>',
     'alert thresholds, service owners and renotify period (default: docs/alerts.md)',
   )
   .option('--state <json>', 'sent-alert state file: do not repeat an alert sent within the renotify period')
-  .requiredOption('--out <dir>', 'output directory (replaced only when the run succeeds)')
+  .addOption(requiredOption('--out <dir>', 'output directory (replaced only when the run succeeds)'))
+  .option('--json', 'print the run summary as one JSON document instead of text')
+  .addHelpText('after', '\nSee docs/local-run.md and docs/attribution.md')
   .action(async (options) => {
+    // Loaded when used, as for demo and query: --help, --version and usage errors stay quick.
+    const { runLocal } = await import('../lib/local/run-local.ts');
+    const { summaryText } = await import('../lib/local/summary-text.ts');
+    const progress = progressOption();
     const result = await runLocal({
       billing: options.cur,
       format: options.format as BillingFormatName | undefined,
@@ -43,64 +86,82 @@ program
       alertsConfigFile: options.alertsConfig,
       stateFile: options.state,
       outDir: options.out,
+      ...progress,
     });
-    process.stdout.write(`${summaryText(result)}\n`);
+    progress.onProgress?.('done');
+    printRun(result, options.json === true, summaryText(result));
   });
 
 program
   .command('demo')
   .description('Generate a realistic synthetic month, run the whole pipeline on it and write the results')
   .option('--out <dir>', 'output directory', 'out')
-  .option('--seed <n>', 'random seed', parsePositiveInt, 7)
-  .option('--customers <n>', 'number of customers', parsePositiveInt, 60)
-  .option('--line-items <n>', 'number of CUR line items', parsePositiveInt, 40_000)
+  .option('--seed <n>', 'random seed', integerIn(1, Number.MAX_SAFE_INTEGER), 7)
+  // The generator's own limits, checked here so that a bad value is a usage error.
+  .option('--customers <n>', 'number of customers, 5 to 100000', integerIn(5, 100_000), 60)
+  .option(
+    '--line-items <n>',
+    'number of CUR line items, 100 to 1000000000',
+    integerIn(100, 1_000_000_000),
+    40_000,
+  )
+  .option('--json', 'print the run summary as one JSON document instead of text (as cpc run --json)')
+  .addHelpText('after', '\nSee docs/local-run.md')
   .action(async (options) => {
     const { runDemo } = await import('../lib/local/demo.ts');
+    const { summaryText } = await import('../lib/local/summary-text.ts');
+    const progress = progressOption();
     const result = await runDemo({
       outDir: options.out,
       seed: options.seed,
       customers: options.customers,
       lineItems: options.lineItems,
+      ...progress,
     });
+    progress.onProgress?.('done');
     const input = join(options.out, 'input');
-    process.stdout.write(
+    printRun(
+      result,
+      options.json === true,
       `${summaryText(result)}\nThe generated inputs are in ${input}; run on them yourself with\n` +
         `  npx cpc run --cur ${join(input, 'cur')} --telemetry ${join(input, 'telemetry')}` +
-        ` --customers ${join(input, 'customers.csv')} --out out-rerun\n`,
+        ` --customers ${join(input, 'customers.csv')} --out out-rerun`,
     );
   });
 
+const results = requiredOption('--results <dir>', 'output directory of a run (cpc run, npm start)');
+const views = FINANCE_VIEW_NAMES.map((name) => `  ${name.padEnd(32)} ${FINANCE_VIEWS[name].description}`);
 program
   .command('query')
   .description('Run a finance view (docs/finance.md) on the results of a local run and print it')
   .addArgument(new Argument('<view>', 'finance view').choices(FINANCE_VIEW_NAMES))
-  .requiredOption('--out <dir>', 'output directory of a run (cpc run, npm start)')
-  .option('--csv <file>', 'write the result as CSV (plain decimals) instead of printing it')
+  .addOption(results)
+  .addOption(aliasOption(new Option('--out <dir>', 'the former name of --results, still accepted'), results))
+  .addOption(
+    new Option('--csv <file>', 'write the result as CSV (plain decimals) to <file>, or to stdout with -'),
+  )
+  .addOption(new Option('--json', 'print the rows as one JSON array of objects, unrounded').conflicts('csv'))
   .option(
     '--customers <csv>',
-    'customer dimension CSV, for cost_growth_vs_customer_growth (default: <out>/input/customers.csv if present)',
+    'customer dimension CSV, for cost_growth_vs_customer_growth (default: <results>/input/customers.csv if present)',
   )
+  .addHelpText('after', `\nViews:\n${views.join('\n')}\n\nSee docs/finance.md`)
   .action(async (view: string, options) => {
     const { queryCommand } = await import('../lib/local/query-command.ts');
     const result = await queryCommand({
       view,
-      outDir: options.out,
+      outDir: options.results,
       customers: options.customers,
       csv: options.csv,
     });
-    process.stdout.write(`${result.text}\n`);
+    if (options.json === true) printResult(JSON.stringify(result.rows, null, 2));
+    // Where the file went is a note for the person, not a result: stdout stays empty.
+    else if (options.csv !== undefined && options.csv !== '-') process.stderr.write(`${result.text}\n`);
+    else printResult(result.text);
   });
-
-function parsePositiveInt(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return parsed;
-}
 
 try {
   await program.parseAsync();
 } catch (error) {
-  // One clear line for the person at the terminal; the process fails so scripts notice.
-  process.stderr.write(`cpc: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = reportError(error, process.stderr);
 }

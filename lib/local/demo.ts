@@ -11,6 +11,11 @@ export interface DemoOptions {
   readonly lineItems: number;
   /** @default the month before the current one */
   readonly month?: string;
+  /**
+   * Called as each long phase starts: `generating data`, then the phases of the run (`onProgress` of
+   * `runLocal`). @default none
+   */
+  readonly onProgress?: (phase: string) => void;
 }
 
 /** The month before `now`, as YYYY-MM: the most recent complete month, as a real export would hold. */
@@ -30,6 +35,7 @@ export async function runDemo(options: DemoOptions): Promise<LocalRunResult> {
   const inputDir = join(dirname(out), `.${basename(out)}.demo-input`);
   rmSync(inputDir, { recursive: true, force: true });
   const month = options.month ?? previousMonth();
+  options.onProgress?.('generating data');
   const files = await generateSyntheticMonth({
     outDir: inputDir,
     month,
@@ -43,6 +49,7 @@ export async function runDemo(options: DemoOptions): Promise<LocalRunResult> {
     telemetry: files.telemetryFiles,
     customers: files.customersFile,
     outDir: out,
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
   });
   renameSync(inputDir, join(out, 'input'));
   return result;

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import type { Row } from '../engine/query-engine.ts';
@@ -114,7 +115,10 @@ export interface QueryCommandOptions {
   readonly outDir: string;
   /** Customer dimension CSV (see {@link LoadRunResultsOptions.customers}). */
   readonly customers?: string;
-  /** Write the result to this CSV file instead of returning a table. */
+  /**
+   * Write the result to this CSV file instead of returning a table; `-` returns the CSV itself as
+   * `text`, for stdout.
+   */
   readonly csv?: string;
 }
 
@@ -123,13 +127,13 @@ export interface QueryCommandResult {
   readonly rowCount: number;
   /** The rows, unrounded (empty when written to CSV). */
   readonly rows: readonly Row[];
-  /** What to print: the aligned table, or where the CSV went. */
+  /** What to print: the aligned table, the CSV (`csv: '-'`), or where the CSV went. */
   readonly text: string;
 }
 
 /**
- * `cpc query <view> --out <dir> [--csv <file>] [--customers <csv>]`: runs one finance view on the
- * results of a local run with DuckDB, either as a table for the terminal or into a CSV file.
+ * `cpc query <view> --results <dir> [--csv <file>|-] [--customers <csv>]`: runs one finance view on the
+ * results of a local run with DuckDB, as a table for the terminal, into a CSV file, or as CSV text.
  */
 export async function queryCommand(options: QueryCommandOptions): Promise<QueryCommandResult> {
   const { view } = options;
@@ -148,6 +152,17 @@ export async function queryCommand(options: QueryCommandOptions): Promise<QueryC
       );
     }
     await createFinanceViews(engine, [view]);
+    if (options.csv === '-') {
+      // DuckDB writes CSV only to files: through a private temporary one, so the text is the same as --csv <file>.
+      const dir = mkdtempSync(join(tmpdir(), 'cpc-query-'));
+      try {
+        const file = join(dir, `${view}.csv`);
+        const rowCount = await writeFinanceViewCsv(engine, view, file);
+        return { view, rowCount, rows: [], text: readFileSync(file, 'utf8') };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
     if (options.csv !== undefined) {
       const rowCount = await writeFinanceViewCsv(engine, view, options.csv);
       return {

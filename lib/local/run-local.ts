@@ -51,6 +51,11 @@ export interface LocalRunOptions {
   /** @default a fresh time-ordered id */
   readonly runId?: string;
   readonly engine?: DuckDbEngineOptions;
+  /**
+   * Called as each long phase starts: `reading inputs`, `attributing`, `evaluating alerts`, `writing
+   * outputs`, `writing report`, in that order (the CLI shows them on a terminal). @default none
+   */
+  readonly onProgress?: (phase: string) => void;
 }
 
 export interface LocalRunResult {
@@ -113,11 +118,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
   const engine = await DuckDbEngine.create(options.engine);
   try {
+    options.onProgress?.('reading inputs');
     const billing = await timed('inputs', async () => {
       await defineCustomers(engine, options.customers);
       await defineTelemetry(engine, options.telemetry);
       return defineBillingSource(engine, options.billing, options.format, rules.tenantTagKey);
     });
+    options.onProgress?.('attributing');
     const stageTimings = await timed('attribution', async () => {
       try {
         return await runAttribution(engine, { runId, rules, format: BILLING_FORMATS[billing.format] });
@@ -127,6 +134,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     });
     const summary = await summarizeRun(engine);
+    options.onProgress?.('evaluating alerts');
     const asOf = options.asOf ?? (await defaultAsOf(engine));
     const firing =
       asOf === null ? [] : await timed('alerts', () => evaluateAlerts(engine, asOf, alertConfig));
@@ -140,6 +148,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const staging = stagingDirectory(options.outDir, runId);
     const rowCounts: Record<string, number> = {};
     try {
+      options.onProgress?.('writing outputs');
       await timed('outputs', async () => {
         for (const output of CSV_OUTPUTS) {
           rowCounts[output.file] = await writeCsv(engine, output, join(staging, output.file));
@@ -159,6 +168,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           rowCounts,
         });
       });
+      options.onProgress?.('writing report');
       await timed('report', async () => {
         const periods = await billingPeriodsOf(engine);
         const data = await buildReportData(engine, {
