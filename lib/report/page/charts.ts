@@ -1,9 +1,9 @@
-import { byId } from './dom.ts';
-
 /**
  * The handful of ECharts calls the page makes. ECharts is not imported: echarts.min.js is inlined into
  * the report before the page script and defines the global `echarts`, so only its shape is declared.
  */
+
+import { byId } from './dom.ts';
 
 /** An ECharts option object; its many shapes are checked by ECharts at run time, not here. */
 export type ChartOption = Readonly<Record<string, unknown>>;
