@@ -13,10 +13,13 @@
  *   define makes `import.meta.url` read as the module's place in the source tree (it is the only use of
  *   `import.meta.url` in these bundles; the banner is not rewritten by `define`), and the hook copies
  *   `athena/` next to the bundle, where that path then points.
+ * - `afterBundling` for write-report also builds the report page (lib/report/page) into the asset: the
+ *   report inlines it, and esbuild, which builds it, is a development dependency that Lambda lacks.
  */
 
 import { execSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** The handlers in this folder: one per pipeline step, and the finance views' deploy-time resource (README.md here). */
 export const PIPELINE_HANDLERS = [
@@ -54,15 +57,31 @@ const RUNTIME_FILES: Partial<Record<PipelineHandlerName, readonly string[]>> = {
   'write-report': ['node_modules/echarts/package.json', 'node_modules/echarts/dist/echarts.min.js'],
 };
 
+type HookCommand = (inputDir: string, outputDir: string) => string;
+
+/**
+ * Commands that build, into a handler's asset, what it reads at run time and the project holds only as
+ * source: write-report's page script and style (lib/report/render-report.ts `reportPage` reads them
+ * from there). tsx, a run-time dependency, runs the TypeScript that calls esbuild.
+ */
+const RUNTIME_BUILDS: Partial<Record<PipelineHandlerName, HookCommand>> = {
+  'write-report': (inputDir, outputDir) => {
+    const renderer = pathToFileURL(join(inputDir, 'lib', 'report', 'render-report.ts')).href;
+    const script = `import { writeReportPage } from '${renderer}'; writeReportPage('${outputDir}');`;
+    return `"${join(inputDir, 'node_modules', '.bin', 'tsx')}" --eval "${script}"`;
+  },
+};
+
 /**
  * The bundling settings for a pipeline Lambda.
- * @param handler the handler bundled: decides the run-time files copied beside the SQL
+ * @param handler the handler bundled: decides the run-time files copied or built beside the SQL
  * @param taskRoot where the bundle's folder will be at run time. @default '/var/task'
  */
 export function pipelineBundling(
   handler: PipelineHandlerName,
   taskRoot: string = LAMBDA_TASK_ROOT,
 ): PipelineBundling {
+  const build = RUNTIME_BUILDS[handler];
   return {
     banner:
       "import { createRequire as __cpcCreateRequire } from 'node:module'; " +
@@ -77,6 +96,7 @@ export function pipelineBundling(
           `mkdir -p "${dirname(join(outputDir, file))}"`,
           `cp "${join(inputDir, file)}" "${join(outputDir, file)}"`,
         ]),
+        ...(build ? [build(inputDir, outputDir)] : []),
       ],
     },
   };
@@ -93,8 +113,8 @@ export interface BundleOptions {
 
 /**
  * Bundles one handler the way the deployment does (ESM, node22, minified, {@link pipelineBundling}) into
- * `taskRoot/index.mjs`, with `athena/` copied beside it. For the bundle test and the benchmark; the
- * deployment itself bundles through NodejsFunction with the same settings.
+ * `taskRoot/index.mjs`, with `athena/` and the handler's run-time files beside it. For the bundle test
+ * and the benchmark; the deployment itself bundles through NodejsFunction with the same settings.
  * @returns the path of the bundle
  */
 export async function bundleHandler(

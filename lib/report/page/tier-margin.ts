@@ -1,0 +1,82 @@
+import type { ReportData, ReportTier } from '../report-data.ts';
+import { chart, type FormatterParams } from './charts.ts';
+import { byId, el, query, tooltip } from './dom.ts';
+import { money, pct } from './format.ts';
+
+type TierWithRevenue = ReportTier & { readonly margin: number };
+
+const hasRevenue = (row: ReportTier): row is TierWithRevenue => row.margin !== null;
+const tierLabel = (row: ReportTier) => `${row.tier} · ${row.planStatus}`;
+
+/**
+ * Section 2: infrastructure gross margin per tier and plan status, as bars for the rows with revenue
+ * (free and trial have no margin) and as a table of every row.
+ */
+export function renderTierMargin(data: ReportData): void {
+  const withRevenue = data.tiers.filter(hasRevenue);
+  // One bar per row: the chart grows with the rows instead of squeezing them.
+  byId('chart-tiers').style.height = `${Math.max(160, 46 * withRevenue.length + 70)}px`;
+  chart('chart-tiers', {
+    grid: {
+      left: 8,
+      right: 56,
+      top: 16,
+      bottom: 8,
+      outerBoundsMode: 'same',
+      outerBoundsContain: 'axisLabel',
+    },
+    tooltip: {
+      trigger: 'item',
+      formatter: (p: FormatterParams) => {
+        const row = withRevenue[p.dataIndex];
+        if (!row) return '';
+        return tooltip([
+          tierLabel(row),
+          `${row.customers} customers`,
+          `Cost ${money(row.totalCost)}`,
+          `MRR ${money(row.totalMrr)}`,
+          `Median cost ${money(row.medianCostPerCustomer)}`,
+          `Margin ${pct(row.margin)}`,
+        ]);
+      },
+    },
+    xAxis: {
+      type: 'value',
+      max: 100,
+      // Negative margins (cost above MRR) extend the axis to the left, in steps of 10%.
+      min: (extent: { readonly min: number }) => Math.min(0, Math.floor(extent.min / 10) * 10),
+      axisLabel: { formatter: '{value}%' },
+    },
+    yAxis: { type: 'category', inverse: true, data: withRevenue.map(tierLabel) },
+    series: [
+      {
+        type: 'bar',
+        barMaxWidth: 26,
+        data: withRevenue.map((row) => ({
+          value: row.margin * 100,
+          itemStyle: { color: row.margin < 0 ? '#c9543f' : '#3d6a99' },
+        })),
+        label: {
+          show: true,
+          position: 'right',
+          formatter: (p: FormatterParams) => `${p.value.toFixed(1)}%`,
+        },
+      },
+    ],
+  });
+
+  const body = query('#tier-table tbody');
+  for (const row of data.tiers) {
+    body.appendChild(
+      el('tr', null, [
+        el('td', { text: row.tier }),
+        el('td', { text: row.planStatus }),
+        el('td', { class: 'num', text: String(row.customers) }),
+        el('td', { class: 'num', text: money(row.totalCost) }),
+        el('td', { class: 'num', text: money(row.totalMrr) }),
+        el('td', { class: 'num', text: money(row.medianCostPerCustomer) }),
+        el('td', { class: 'num', text: row.margin === null ? 'no revenue' : pct(row.margin) }),
+      ]),
+    );
+  }
+}
