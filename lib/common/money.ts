@@ -18,13 +18,18 @@ export function formatMoney(value: number, currency: string = DEFAULT_CURRENCY):
   return formatter.format(value);
 }
 
-const percentFormatter = new Intl.NumberFormat('en-US', {
-  style: 'percent',
-  minimumFractionDigits: 1,
-  maximumFractionDigits: 1,
-});
+const percentFormatters = new Map<number, Intl.NumberFormat>();
 
-/** `12.5%` for 0.125: one decimal, thousands separators for very large ratios. */
-export function formatPercent(ratio: number): string {
-  return percentFormatter.format(ratio);
+/** `12.5%` for 0.125: `digits` decimals (one by default), thousands separators for very large ratios. */
+export function formatPercent(ratio: number, digits = 1): string {
+  let formatter = percentFormatters.get(digits);
+  if (formatter === undefined) {
+    formatter = new Intl.NumberFormat('en-US', {
+      style: 'percent',
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+    percentFormatters.set(digits, formatter);
+  }
+  return formatter.format(ratio);
 }
