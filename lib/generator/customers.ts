@@ -7,7 +7,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { FIXED_NAMES, NAME_PREFIXES, NAME_SUFFIXES } from './catalog.ts';
 import type { Plan } from './plan.ts';
-import { sqlString, sqlStringList } from './sql-literals.ts';
+import { stringListLiteral, stringLiteral } from './sql-literals.ts';
 
 /**
  * Creates the tables `customers`, `tenants` and `tenant_days` (ordered by day, then tenant) that the
@@ -21,7 +21,9 @@ export async function createCustomerTables(con: DuckDBConnection, p: Plan): Prom
 
 /** Writes the customer dimension CSV, one row per tenant, from the `tenants` table. */
 export async function writeCustomersFile(con: DuckDBConnection, file: string): Promise<void> {
-  await con.run(`COPY (${customersCsvSql()}) TO ${sqlString(file)} (FORMAT csv, HEADER true, DELIMITER ',')`);
+  await con.run(
+    `COPY (${customersCsvSql()}) TO ${stringLiteral(file)} (FORMAT csv, HEADER true, DELIMITER ',')`,
+  );
 }
 
 /**
@@ -30,9 +32,9 @@ export async function writeCustomersFile(con: DuckDBConnection, file: string): P
  */
 function customersSql(p: Plan): string {
   const days = p.month.days;
-  const start = `DATE ${sqlString(p.month.start)}`;
+  const start = `DATE ${stringLiteral(p.month.start)}`;
   const fixedNames = Object.entries(FIXED_NAMES)
-    .map(([i, name]) => `WHEN i = ${Number(i)} THEN ${sqlString(name)}`)
+    .map(([i, name]) => `WHEN i = ${Number(i)} THEN ${stringLiteral(name)}`)
     .join(' ');
   return `
   CREATE TABLE customers AS
@@ -67,8 +69,8 @@ function customersSql(p: Plan): string {
   SELECT i,
     printf('cust-%05d', i) AS customer_id,
     CASE ${fixedNames} ELSE
-      ${sqlStringList(NAME_PREFIXES)}[1 + pick(h_name, ${NAME_PREFIXES.length})] || ' ' ||
-      ${sqlStringList(NAME_SUFFIXES)}[1 + pick(h_name >> 24, ${NAME_SUFFIXES.length})] || ' ' || i
+      ${stringListLiteral(NAME_PREFIXES)}[1 + pick(h_name, ${NAME_PREFIXES.length})] || ' ' ||
+      ${stringListLiteral(NAME_SUFFIXES)}[1 + pick(h_name >> 24, ${NAME_SUFFIXES.length})] || ' ' || i
     END AS name,
     tier, plan_status,
     printf('%.2f', CASE WHEN plan_status <> 'paid' THEN 0.0
@@ -123,7 +125,7 @@ function tenantsSql(): string {
  * own; integer cumulative sums make the split exact and independent of thread scheduling.
  */
 function tenantDaysSql(p: Plan): string {
-  const start = `DATE ${sqlString(p.month.start)}`;
+  const start = `DATE ${stringLiteral(p.month.start)}`;
   return `
   CREATE TABLE tenant_days AS
   WITH x AS (

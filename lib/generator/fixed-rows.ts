@@ -6,7 +6,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { RESERVATIONS, USAGE_KINDS } from './catalog.ts';
 import { CUR_COLUMNS, FIXED_ROWS_TABLE, NET, RI_RATE, SP_RATE } from './line-items.ts';
 import type { Plan } from './plan.ts';
-import { sqlDouble, sqlString } from './sql-literals.ts';
+import { doubleLiteral, stringLiteral } from './sql-literals.ts';
 import { eventsSql } from './usage-events.ts';
 
 const TAX_RATE = 0.08;
@@ -65,24 +65,24 @@ function fixedRowsSql(p: Plan, aggregate: readonly AggregateRow[]): string[] {
   const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
   const ts = (dayOffset: number) => {
     const ms = p.month.startUs / 1000 + dayOffset * 86_400_000;
-    return `TIMESTAMP ${sqlString(new Date(ms).toISOString().slice(0, 19).replace('T', ' '))}`;
+    return `TIMESTAMP ${stringLiteral(new Date(ms).toISOString().slice(0, 19).replace('T', ' '))}`;
   };
   const rows: string[] = [];
   const row = (r: FixedRow) => {
-    const num = (x: number | undefined) => (x === undefined ? 'NULL' : sqlDouble(round6(x)));
-    const str = (x: string | undefined) => (x === undefined ? 'NULL' : sqlString(x));
+    const num = (x: number | undefined) => (x === undefined ? 'NULL' : doubleLiteral(round6(x)));
+    const str = (x: string | undefined) => (x === undefined ? 'NULL' : stringLiteral(x));
     rows.push(
       `(${[
         ts(0),
         ts(days),
-        sqlString(p.payer),
-        sqlString(r.account),
-        sqlString(r.type),
+        stringLiteral(p.payer),
+        stringLiteral(r.account),
+        stringLiteral(r.type),
         ts(r.fromDay),
         ts(r.toDay),
-        sqlString(r.product),
-        sqlString(r.usageType),
-        sqlString(r.operation),
+        stringLiteral(r.product),
+        stringLiteral(r.usageType),
+        stringLiteral(r.operation),
         "''",
         num(r.amount),
         "'USD'",

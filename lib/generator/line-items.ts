@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { type ResourceStyle, USAGE_KINDS } from './catalog.ts';
 import type { Plan } from './plan.ts';
-import { sqlBoolList, sqlIntList, sqlString, sqlStringList } from './sql-literals.ts';
+import { boolListLiteral, intListLiteral, stringListLiteral, stringLiteral } from './sql-literals.ts';
 import { eventsSql } from './usage-events.ts';
 
 /** CUR 2.0 columns the generator writes, in file order, with their DuckDB types. */
@@ -92,7 +92,7 @@ export async function writeCurParts(
         const to = Math.min(p.events, from + EVENTS_PER_FILE);
         const fixed = part === parts - 1 ? `UNION ALL SELECT * FROM ${FIXED_ROWS_TABLE}` : '';
         await worker.run(
-          `COPY (${curRowsSql(p, from, to)} ${fixed}) TO ${sqlString(curFiles[part] ?? '')} (FORMAT parquet, COMPRESSION zstd)`,
+          `COPY (${curRowsSql(p, from, to)} ${fixed}) TO ${stringLiteral(curFiles[part] ?? '')} (FORMAT parquet, COMPRESSION zstd)`,
         );
       }
     } finally {
@@ -108,17 +108,17 @@ export async function writeCurParts(
 /** CUR rows for the events [from, to): the event rows plus a negation row after each covered one. */
 function curRowsSql(p: Plan, from: number, to: number): string {
   const kinds = USAGE_KINDS;
-  const kindList = (f: (k: (typeof kinds)[number]) => string) => `${sqlStringList(kinds.map(f))}[kind]`;
-  const accounts = sqlStringList(p.accounts);
+  const kindList = (f: (k: (typeof kinds)[number]) => string) => `${stringListLiteral(kinds.map(f))}[kind]`;
+  const accounts = stringListLiteral(p.accounts);
   const envTag = p.tagKey === 'user_environment' ? '' : `, 'user_environment': 'prod'`;
   const name = `coalesce(tenant, 'shared') || '-' || ${kindList((k) => k.word)} || '-' || slot`;
   const hex = `hex16(hs3(coalesce(tenant, 'shared'), kind * 1000 + slot, 211))`;
   const head = kindList((k) => k.head);
   const tail = kindList((k) => k.tail);
   const exprs: Record<string, string> = {
-    bill_billing_period_start_date: `TIMESTAMP ${sqlString(`${p.month.start} 00:00:00`)}`,
-    bill_billing_period_end_date: `TIMESTAMP ${sqlString(`${p.month.next} 00:00:00`)}`,
-    bill_payer_account_id: sqlString(p.payer),
+    bill_billing_period_start_date: `TIMESTAMP ${stringLiteral(`${p.month.start} 00:00:00`)}`,
+    bill_billing_period_end_date: `TIMESTAMP ${stringLiteral(`${p.month.next} 00:00:00`)}`,
+    bill_payer_account_id: stringLiteral(p.payer),
     line_item_usage_account_id: `${accounts}[acct]`,
     line_item_line_item_type: `CASE WHEN cls = 0 THEN 'Usage' WHEN cls = 2 THEN 'DiscountedUsage'
       WHEN r = 0 THEN 'SavingsPlanCoveredUsage' ELSE 'SavingsPlanNegation' END`,
@@ -127,7 +127,7 @@ function curRowsSql(p: Plan, from: number, to: number): string {
     line_item_product_code: kindList((k) => k.product),
     line_item_usage_type: kindList((k) => k.usageType),
     line_item_operation: kindList((k) => k.operation),
-    line_item_resource_id: `CASE ${sqlIntList(kinds.map((k) => STYLE_CODES[k.style]))}[kind]
+    line_item_resource_id: `CASE ${intListLiteral(kinds.map((k) => STYLE_CODES[k.style]))}[kind]
       WHEN 0 THEN ${head} || ${hex}
       WHEN 1 THEN ${head} || ${accounts}[acct] || ${tail} || ${name}
       WHEN 2 THEN ${head} || ${accounts}[acct] || ${tail} || ${hex}
@@ -138,14 +138,14 @@ function curRowsSql(p: Plan, from: number, to: number): string {
     line_item_unblended_cost: 'unblended',
     line_item_net_unblended_cost: `unblended * ${NET}`,
     resource_tags: `CASE WHEN NOT tagged THEN MAP {}::MAP(VARCHAR, VARCHAR)
-      WHEN env THEN MAP {${sqlString(p.tagKey)}: tenant${envTag}}
-      ELSE MAP {${sqlString(p.tagKey)}: tenant} END`,
-    savings_plan_savings_plan_a_r_n: `CASE WHEN cls = 1 THEN ${sqlString(p.spArn)} END`,
+      WHEN env THEN MAP {${stringLiteral(p.tagKey)}: tenant${envTag}}
+      ELSE MAP {${stringLiteral(p.tagKey)}: tenant} END`,
+    savings_plan_savings_plan_a_r_n: `CASE WHEN cls = 1 THEN ${stringLiteral(p.spArn)} END`,
     savings_plan_savings_plan_effective_cost: `CASE WHEN cls = 1 AND r = 0 THEN od * ${SP_RATE} END`,
     savings_plan_net_savings_plan_effective_cost: `CASE WHEN cls = 1 AND r = 0 THEN od * ${SP_NET_RATE} END`,
     savings_plan_total_commitment_to_date: 'CAST(NULL AS DOUBLE)',
     savings_plan_used_commitment: 'CAST(NULL AS DOUBLE)',
-    reservation_reservation_a_r_n: `CASE WHEN cls = 2 THEN ${sqlStringList(p.riArns)}[${sqlIntList(
+    reservation_reservation_a_r_n: `CASE WHEN cls = 2 THEN ${stringListLiteral(p.riArns)}[${intListLiteral(
       kinds.map((k) => Math.max(k.reservation, 1)),
     )}[kind]] END`,
     reservation_effective_cost: `CASE WHEN cls = 2 THEN od * ${RI_RATE} END`,
@@ -160,7 +160,7 @@ function curRowsSql(p: Plan, from: number, to: number): string {
     SELECT *, unnest(CASE WHEN cls = 1 THEN [0, 1] ELSE [0] END) AS r FROM o
   ), f AS (
     SELECT *,
-      ${sqlBoolList(kinds.map((x) => x.hourly))}[kind] AS hr_kind,
+      ${boolListLiteral(kinds.map((x) => x.hourly))}[kind] AS hr_kind,
       ${p.month.startUs} + d * ${DAY_US} + hr * ${HOUR_US} AS start_us,
       CASE WHEN cls = 0 THEN od WHEN cls = 2 THEN 0.0 WHEN r = 0 THEN od ELSE -od END AS unblended,
       u01(hs(e, 210)) < 0.85 AS env

@@ -5,7 +5,7 @@
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { RESERVATIONS } from './catalog.ts';
-import { sqlBigint, sqlString } from './sql-literals.ts';
+import { bigintLiteral, stringLiteral } from './sql-literals.ts';
 import type { SyntheticMonthOptions } from './synthetic-month.ts';
 
 /** Telemetry metrics when the options name none. */
@@ -92,7 +92,7 @@ export async function installSeededMacros(con: DuckDBConnection, seed: number): 
     "SELECT count(*)::INTEGER AS n FROM duckdb_extensions() WHERE extension_name = 'icu' AND loaded",
   );
   if (icu.getRowObjectsJson()[0]?.n === 1) await con.run("SET TimeZone = 'UTC'");
-  const s = sqlBigint(seed);
+  const s = bigintLiteral(seed);
   // u01: a hash as a uniform double in [0, 1); its top 53 bits are exactly representable.
   await con.run(`CREATE MACRO u01(h) AS CAST(h >> 11 AS DOUBLE) / CAST(9007199254740992 AS DOUBLE)`);
   await con.run(`CREATE MACRO pick(h, n) AS CAST(h % CAST(n AS UBIGINT) AS BIGINT)`);
@@ -114,8 +114,8 @@ export interface AccountIds {
 /** Draws the {@link AccountIds} with the seeded macros (so after {@link installSeededMacros}). */
 export async function accountIds(con: DuckDBConnection): Promise<AccountIds> {
   const digits = (salt: string) =>
-    `CAST(100000000000 + pick(hs(${sqlString(salt)}, 0), 900000000000) AS VARCHAR)`;
-  const hex = (salt: string) => `hex16(hs(${sqlString(salt)}, 1))`;
+    `CAST(100000000000 + pick(hs(${stringLiteral(salt)}, 0), 900000000000) AS VARCHAR)`;
+  const hex = (salt: string) => `hex16(hs(${stringLiteral(salt)}, 1))`;
   const result = await con.runAndReadAll(
     `SELECT ${digits('payer')} AS payer, ${digits('acct-1')} AS a1, ${digits('acct-2')} AS a2,
             ${digits('acct-3')} AS a3, ${hex('sp')} AS sp, ${hex('ri-1')} AS r1, ${hex('ri-2')} AS r2,

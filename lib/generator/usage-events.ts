@@ -6,7 +6,7 @@
  */
 import { UNKNOWN_TAG_TENANTS, USAGE_KINDS } from './catalog.ts';
 import { type Plan, SP_PERIOD, SP_PHASE } from './plan.ts';
-import { sqlBoolList, sqlDoubleList, sqlIntList, sqlStringList } from './sql-literals.ts';
+import { boolListLiteral, doubleListLiteral, intListLiteral, stringListLiteral } from './sql-literals.ts';
 
 /** Share of the remaining usage events that a reservation covers (only RI-eligible kinds). */
 const RI_SHARE = 0.07;
@@ -86,23 +86,23 @@ export function eventsSql(p: Plan, from: number, to: number): string {
     FROM ev
   ), k AS (
     SELECT e, d, amt, nslots, acct, tagged, cls,
-      ${sqlIntList(kindLookup())}[1 + (cls * 2 + CAST(tagged AS BIGINT)) * ${LUT_SIZE} + pick(hs(e, 204), ${LUT_SIZE})]
+      ${intListLiteral(kindLookup())}[1 + (cls * 2 + CAST(tagged AS BIGINT)) * ${LUT_SIZE} + pick(hs(e, 204), ${LUT_SIZE})]
         AS kind,
       CASE WHEN tagged AND u01(hs(e, 205)) < ${UNKNOWN_TAG_SHARE}
-        THEN ${sqlStringList(UNKNOWN_TAG_TENANTS)}[1 + pick(hs(e, 206), ${UNKNOWN_TAG_TENANTS.length})]
+        THEN ${stringListLiteral(UNKNOWN_TAG_TENANTS)}[1 + pick(hs(e, 206), ${UNKNOWN_TAG_TENANTS.length})]
         ELSE tenant END AS tenant
     FROM c
   ), m AS (
     SELECT *,
-      CASE WHEN ${sqlBoolList(kinds.map((x) => x.hourly))}[kind] THEN pick(hs(e, 207), 24) ELSE 0 END AS hr,
-      ${sqlDoubleList(kinds.map((x) => x.base))}[kind] * amt * (0.4 + 1.2 * u01(hs(e, 208))) AS raw_amount,
+      CASE WHEN ${boolListLiteral(kinds.map((x) => x.hourly))}[kind] THEN pick(hs(e, 207), 24) ELSE 0 END AS hr,
+      ${doubleListLiteral(kinds.map((x) => x.base))}[kind] * amt * (0.4 + 1.2 * u01(hs(e, 208))) AS raw_amount,
       pick(hs(e, 209), nslots) AS slot
     FROM k
   ), n AS (
-    SELECT *, CASE WHEN ${sqlBoolList(kinds.map((x) => x.integral))}[kind] THEN greatest(1.0, round(raw_amount))
+    SELECT *, CASE WHEN ${boolListLiteral(kinds.map((x) => x.integral))}[kind] THEN greatest(1.0, round(raw_amount))
       ELSE round(raw_amount, 6) END AS amount
     FROM m
   ), o AS (
-    SELECT *, amount * ${sqlDoubleList(kinds.map((x) => x.price))}[kind] AS od FROM n
+    SELECT *, amount * ${doubleListLiteral(kinds.map((x) => x.price))}[kind] AS od FROM n
   )`;
 }
