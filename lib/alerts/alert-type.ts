@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { formatMoney, formatPercent } from '../common/money.ts';
 import type { Row } from '../engine/query-engine.ts';
-import type { SqlFragment } from '../sql/sql-template.ts';
+import type { SqlFragment, SqlSource } from '../sql/sql-template.ts';
 import type { Alert, Severity } from './alert.ts';
 
 /*
@@ -20,12 +20,6 @@ export function formatAlertFigure(unit: AlertUnit, value: number, currency: stri
   return unit === 'money' ? formatMoney(value, currency) : formatPercent(value);
 }
 
-/**
- * Where a type's SQL comes from. Shipped types use a file, `path` below `athena/` (one per type, so the
- * portability test parses it as Trino); `text` is for a type defined elsewhere, such as a test, with
- * `source` naming it in errors.
- */
-export type AlertSql = { readonly path: string } | { readonly text: string; readonly source: string };
 
 /** The customer a customer alert is about, from its type's SQL row. */
 export interface AlertCustomer {
@@ -93,7 +87,8 @@ export interface AlertTypeDefinition<
    * `alertPlaceholderValues`) and the type's own ({@link placeholders}). It should return only rows that
    * fire, so evaluation stays one small result whatever the number of customers.
    */
-  readonly sql: AlertSql;
+  /** Where its SQL comes from (shipped types: one file each, `athena/alerts/<type>.sql`). */
+  readonly sql: SqlSource;
   /** The configuration fields the type owns; names unique across types and the common fields. */
   readonly thresholds: Shape;
   /** Rules across its fields (e.g. P1 at least P2), checked when the configuration is parsed. */

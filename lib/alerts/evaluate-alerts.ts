@@ -3,6 +3,7 @@ import { DEFAULT_CURRENCY } from '../common/money.ts';
 import type { QueryReader, Row } from '../engine/query-engine.ts';
 import {
   loadSqlFile,
+  loadSqlSource,
   renderSql,
   type SqlFragment,
   sqlDate,
@@ -78,8 +79,7 @@ export function renderAlertSql(
   const own = type.placeholders?.(thresholdsOf(type, config)) ?? {};
   const clash = Object.keys(own).filter((name) => name in common);
   if (clash.length > 0) throw new Error(`${type.name} redefines common placeholder(s) ${clash.join(', ')}`);
-  const [template, source] =
-    'path' in type.sql ? [loadSqlFile(type.sql.path), type.sql.path] : [type.sql.text, type.sql.source];
+  const { template, source } = loadSqlSource(type.sql);
   return renderSql(template, { ...common, ...own }, source);
 }
 

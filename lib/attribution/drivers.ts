@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import {
-  loadSqlFile,
+  loadSqlSource,
   renderSql,
   type SqlFragment,
+  type SqlSource,
   sqlString,
   sqlStringList,
   trustedSql,
@@ -21,8 +22,11 @@ export interface DriverKind {
   readonly kind: string;
   /** The driver values of a rule that are of this kind (the first kind in the list that accepts wins). */
   readonly schema: z.ZodType<string>;
-  /** A SELECT of `usage_date, driver, customer_id, weight` (customer_id NULL: a tenant no customer has). */
-  readonly weightsFile: string;
+  /**
+   * A SELECT of `usage_date, driver, customer_id, weight` (customer_id NULL: a tenant no customer has);
+   * shipped kinds keep it in `athena/attribution/drivers/<kind>.sql`.
+   */
+  readonly weights: SqlSource;
   /** The unattributed reason of a pool whose driver has no weight (none, or all 0) on its day. */
   readonly noWeightReason: string;
   /** Values of the weights file's own placeholders, for the drivers of this kind the rules use. */
@@ -33,7 +37,7 @@ export interface DriverKind {
 const even: DriverKind = {
   kind: 'even',
   schema: z.literal('even'),
-  weightsFile: 'attribution/drivers/even.sql',
+  weights: { path: 'attribution/drivers/even.sql' },
   noWeightReason: 'no_active_customers',
   placeholders: () => ({}),
 };
@@ -45,7 +49,7 @@ const metric: DriverKind = {
     .string()
     .min(1)
     .regex(/^[^\s]+$/, 'a metric name without spaces'),
-  weightsFile: 'attribution/drivers/metric.sql',
+  weights: { path: 'attribution/drivers/metric.sql' },
   noWeightReason: 'no_usage_signal',
   placeholders: (drivers) => ({ metrics: sqlStringList(drivers) }),
 };
@@ -90,9 +94,10 @@ export function driverSql(
   }
   const shared: Record<string, SqlFragment> = { telemetry: trustedSql(tableRef('telemetry')) };
   for (const cte of LEDGER_CTES) shared[cte] = trustedSql(cte);
-  const selects = [...byKind].map(([kind, used]) =>
-    renderSql(loadSqlFile(kind.weightsFile), { ...shared, ...kind.placeholders(used) }, kind.weightsFile),
-  );
+  const selects = [...byKind].map(([kind, used]) => {
+    const { template, source } = loadSqlSource(kind.weights);
+    return renderSql(template, { ...shared, ...kind.placeholders(used) }, source);
+  });
   const weights =
     selects.length === 0
       ? 'SELECT CAST(NULL AS date) AS usage_date, CAST(NULL AS varchar) AS driver,' +

@@ -2,7 +2,7 @@ import type { QueryEngine, Row } from '../engine/query-engine.ts';
 import { loadSqlFile, renderSql, type SqlFragment, sqlString, trustedSql } from '../sql/sql-template.ts';
 import { INPUT_TABLES, RESULT_TABLES, type ResultTable, type TableRef } from '../sql/tables.ts';
 import type { BillingFormat } from './billing-formats.ts';
-import { driverSql } from './drivers.ts';
+import { DRIVER_KINDS, type DriverKind, driverSql } from './drivers.ts';
 import { type AllocationRules, ruleExpressions } from './rules.ts';
 
 export { RESULT_TABLES, type ResultTable };
@@ -61,6 +61,8 @@ export interface AttributionRun {
   readonly runId: string;
   readonly format: BillingFormat;
   readonly rules: AllocationRules;
+  /** The driver kinds the rules' drivers are shared by. @default {@link DRIVER_KINDS} */
+  readonly driverKinds?: readonly DriverKind[];
 }
 
 /** A day on which the conservation law does not hold. */
@@ -104,7 +106,7 @@ export function placeholderValues(tableRef: TableRef, run: AttributionRun): Reco
     rules_version: sqlString(run.rules.version),
     cost_basis: sqlString(run.rules.costBasis),
     ...ruleExpressions(run.rules),
-    ...driverSql(drivers, tableRef),
+    ...driverSql(drivers, tableRef, run.driverKinds ?? DRIVER_KINDS),
     ...run.format.placeholders(run.rules.tenantTagKey),
   };
   for (const table of INPUT_TABLES) values[table] = trustedSql(tableRef(table));

@@ -82,3 +82,17 @@ export function loadSqlFile(relativePath: string): string {
   const text = readFileSync(join(SQL_ROOT, relativePath), 'utf8').trim();
   return text.endsWith(';') ? text.slice(0, -1).trimEnd() : text;
 }
+
+/**
+ * Where a statement's SQL comes from: a file `path` below {@link SQL_ROOT} (every shipped statement, so
+ * the portability tests parse it), or `text` for a statement defined elsewhere, such as in a test, with
+ * `source` naming it in errors.
+ */
+export type SqlSource = { readonly path: string } | { readonly text: string; readonly source: string };
+
+/** The template of a {@link SqlSource} and the name errors give it. */
+export function loadSqlSource(sql: SqlSource): { readonly template: string; readonly source: string } {
+  return 'path' in sql
+    ? { template: loadSqlFile(sql.path), source: sql.path }
+    : { template: sql.text, source: sql.source };
+}
