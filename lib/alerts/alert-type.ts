@@ -20,7 +20,6 @@ export function formatAlertFigure(unit: AlertUnit, value: number, currency: stri
   return unit === 'money' ? formatMoney(value, currency) : formatPercent(value);
 }
 
-
 /** The customer a customer alert is about, from its type's SQL row. */
 export interface AlertCustomer {
   readonly customerId: string;
