@@ -28,21 +28,42 @@ if [ -z "$java_home" ]; then
 fi
 
 mkdir -p "$DEST"
+# Maven's own cache: a file already there is used as it is, without starting Maven at all.
+M2_REPO="${MAVEN_LOCAL_REPO:-$HOME/.m2/repository}"
+# The path of an artifact in Maven's cache, fetched into it first when missing.
+artifact() {
+  local id="$1" type="$2" path="$M2_REPO/io/trino/$1/$TRINO_VERSION/$1-$TRINO_VERSION.$2" log
+  if [ ! -f "$path" ]; then
+    log=$(mktemp)
+    if ! mvn -q -B -Dstyle.color=never dependency:get -Dtransitive=false \
+      -Dartifact="io.trino:$id:$TRINO_VERSION:$type" >"$log" 2>&1; then
+      cat "$log" >&2
+      echo "trino-setup: could not fetch io.trino:$id:$TRINO_VERSION:$type through Maven" >&2
+      exit 1
+    fi
+    rm -f "$log"
+  fi
+  if [ ! -f "$path" ]; then
+    echo "trino-setup: Maven fetched $id but not into $M2_REPO: set MAVEN_LOCAL_REPO to its local repository" >&2
+    exit 1
+  fi
+  printf '%s\n' "$path"
+}
+
+mkdir -p "$DEST"
 if [ ! -f "$SERVER/.complete" ]; then
   started=$(date +%s)
-  download="$DEST/download"
-  rm -rf "$download" "$SERVER"
-  mkdir -p "$download"
   # trino-server-core is the smallest distribution (no connectors); the memory connector is its own
   # plugin artifact. Together about 210 MB, against well over a gigabyte for trino-server.
-  mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="io.trino:trino-server-core:$TRINO_VERSION:tar.gz" -DoutputDirectory="$download"
-  mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="io.trino:trino-memory:$TRINO_VERSION:zip" -DoutputDirectory="$download"
-  tar -xzf "$download/trino-server-core-$TRINO_VERSION.tar.gz" -C "$DEST"
+  core=$(artifact trino-server-core tar.gz)
+  memory=$(artifact trino-memory zip)
+  rm -rf "$SERVER"
+  tar -xzf "$core" -C "$DEST"
   # Only the memory connector is loaded (plugin.dir points here): fewer jars, a faster start.
   rm -rf "$SERVER/plugin"
   mkdir -p "$SERVER/plugin"
-  (cd "$SERVER/plugin" && unzip -q "../../download/trino-memory-$TRINO_VERSION.zip" && mv "trino-memory-$TRINO_VERSION" memory)
-  rm -rf "$download"
+  # The JDK's jar tool unzips: no unzip package needed.
+  (cd "$SERVER/plugin" && "$java_home/bin/jar" xf "$memory" && mv "trino-memory-$TRINO_VERSION" memory)
   touch "$SERVER/.complete"
   echo "trino-setup: Trino $TRINO_VERSION in $SERVER ($(du -sh "$SERVER" | cut -f1), $(($(date +%s) - started)) s)"
 fi
