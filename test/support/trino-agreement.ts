@@ -41,6 +41,15 @@ export interface AgreementInputs {
   readonly tenantTagKey: string;
 }
 
+/** Input files as a local run reads them, and the options it reads them with. */
+export interface AgreementFiles {
+  readonly format: BillingFormatName;
+  readonly billing: readonly string[];
+  readonly telemetry: readonly string[];
+  readonly customers: string;
+  readonly tenantTagKey: string;
+}
+
 async function writeBilling(dir: string, inputs: AgreementInputs): Promise<string> {
   switch (inputs.format) {
     case 'cur2':
@@ -52,30 +61,40 @@ async function writeBilling(dir: string, inputs: AgreementInputs): Promise<strin
   }
 }
 
+/** Writes hand-made inputs as the files of a local run (Parquet billing, CSV telemetry and customers). */
+export async function writeInputs(inputs: AgreementInputs): Promise<AgreementFiles> {
+  const dir = tempDir('cpc-agreement-');
+  return {
+    format: inputs.format,
+    billing: [await writeBilling(dir, inputs)],
+    telemetry: [writeTelemetryCsv(join(dir, 'telemetry.csv'), inputs.usage)],
+    customers: writeCustomersCsv(join(dir, 'customers.csv'), inputs.customers),
+    tenantTagKey: inputs.tenantTagKey,
+  };
+}
+
 /**
- * Loads the inputs into DuckDB the way a local run does (files, then lib/local), then copies the rows
- * DuckDB holds into Trino, so both engines start from identical inputs.
+ * Loads input files into DuckDB the way a local run does (lib/local), then copies the rows DuckDB
+ * holds into Trino, so both engines start from identical inputs.
  */
 export async function loadInputs(
   duck: DuckDbEngine,
   trino: TrinoEngine,
-  inputs: AgreementInputs,
+  files: AgreementFiles,
 ): Promise<void> {
-  const dir = tempDir('cpc-agreement-');
-  const customersFile = writeCustomersCsv(join(dir, 'customers.csv'), inputs.customers);
-  await defineCustomers(duck, customersFile);
-  await defineTelemetry(duck, [writeTelemetryCsv(join(dir, 'telemetry.csv'), inputs.usage)]);
-  await defineBillingSource(duck, [await writeBilling(dir, inputs)], inputs.format, inputs.tenantTagKey);
+  await defineCustomers(duck, files.customers);
+  await defineTelemetry(duck, files.telemetry);
+  await defineBillingSource(duck, files.billing, files.format, files.tenantTagKey);
 
   // The Glue customers table is the CSV as text (the Open CSV SerDe: an empty field is '').
-  await trino.loadCustomers(readCsv(customersFile));
+  await trino.loadCustomers(readCsv(files.customers));
   await trino.loadTelemetry(
     await duck.query(
       'SELECT CAST(usage_date AS VARCHAR) AS usage_date, tenant_id, metric, quantity FROM telemetry',
     ),
   );
-  const format = BILLING_FORMATS[inputs.format];
-  const columns = format.columns(inputs.tenantTagKey);
+  const format = BILLING_FORMATS[files.format];
+  const columns = format.columns(files.tenantTagKey);
   const select = columns.map((column) => {
     const name = sqlIdentifier(column.name).sql;
     if (column.type === 'tag_map') return `CAST(to_json(${name}) AS VARCHAR) AS ${name}`;
@@ -93,7 +112,7 @@ export async function loadInputs(
     }
     return out;
   });
-  await trino.loadBillingSource(format, inputs.tenantTagKey, typed);
+  await trino.loadBillingSource(format, files.tenantTagKey, typed);
 }
 
 /** How close two numbers must be: relative, with a floor for values that are sums reaching zero. */
