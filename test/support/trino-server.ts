@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,8 +105,9 @@ export async function startTrinoServer(options: TrinoServerOptions = {}): Promis
       'http-server.http.port': String(port),
       'discovery.uri': `http://127.0.0.1:${port}`,
       'query.max-memory': '512MB',
+      // The memory connector's tables live in the heap too; a test run's tables are a few thousand rows.
       'query.max-memory-per-node': '512MB',
-      // The memory connector's tables live in the heap: a run's tables are a few thousand rows.
+      // Only the plugins scripts/trino-setup.sh kept (the memory connector).
       'plugin.dir': join(serverDir, 'plugin'),
       'catalog.config-dir': join(etc, 'catalog'),
       // Small statements, one at a time: fewer threads than Trino's defaults for a many-core worker.
@@ -130,13 +131,14 @@ export async function startTrinoServer(options: TrinoServerOptions = {}): Promis
   ];
   writeFileSync(join(etc, 'jvm.config'), `${jvm.join('\n')}\n`);
   const log = join(root, 'server.log');
+  const stdout = openSync(join(root, 'stdout.log'), 'a');
   const started = performance.now();
   const child: ChildProcess = spawn(
     java,
     [
       ...jvm,
       `-Dconfig=${join(etc, 'config.properties')}`,
-      `-Dnode.environment=test`,
+      '-Dnode.environment=test',
       '-Dnode.id=cpc-test',
       `-Dnode.data-dir=${join(root, 'data')}`,
       '-Dnode.bind-ip=127.0.0.1',
@@ -147,8 +149,9 @@ export async function startTrinoServer(options: TrinoServerOptions = {}): Promis
       'io.trino.server.TrinoServer',
     ],
     // A process group of its own, so stopping it never depends on how the test ends.
-    { detached: true, stdio: ['ignore', openSync(join(root, 'stdout.log'), 'a'), 'pipe'] },
+    { detached: true, stdio: ['ignore', stdout, 'pipe'] },
   );
+  closeSync(stdout);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8000);
