@@ -15,12 +15,17 @@ import {
   DeliverySupersededError,
   PREPARED_RUN_MAX_BYTES,
   type PrepareRunOptions,
-  prepareRun,
+  parsePrepareRunInput,
+  prepareRun as prepareParsedRun,
   STEP_FUNCTIONS_PAYLOAD_LIMIT,
   UnsupportedBillingFormatError,
 } from '../../lib/pipeline/prepare-run.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 import { runIdFor } from '../../lib/pipeline/start-run.ts';
+
+/** What the handler does with its event: parse it once, then run the core on the typed input. */
+const prepareRun = async (event: unknown, runOptions: PrepareRunOptions) =>
+  prepareParsedRun(parsePrepareRunInput(event), runOptions);
 
 const s3 = mockClient(S3Client);
 beforeEach(() => s3.reset());
