@@ -41,6 +41,16 @@ export class ManifestError extends Error {
 }
 
 const MANIFEST_SUFFIX = '-Manifest.json';
+
+/**
+ * Where each manifest kind is written under the export's folder (`<curPrefix>/<export>/`), as an
+ * object-key pattern: what prepare-run must read to date a delivery of that kind.
+ */
+export const MANIFEST_KEY_PATTERNS: Readonly<Record<ManifestKind, string>> = {
+  'data-exports': 'metadata/*',
+  // <report>/<YYYYMMDD-YYYYMMDD>/<report>-Manifest.json, directly under the report's folder.
+  'legacy-cur': '*',
+};
 const CUR2_PERIOD_FOLDER = /^BILLING_PERIOD=(\d{4}-(?:0[1-9]|1[0-2]))$/;
 const LEGACY_RANGE_FOLDER = /^(\d{4})(0[1-9]|1[0-2])01-\d{8}$/;
 

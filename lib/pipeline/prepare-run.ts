@@ -2,12 +2,10 @@ import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk
 import { parse } from 'csv-parse/sync';
 import * as z from 'zod';
 import {
-  BILLING_FORMAT_LIST,
   BILLING_FORMAT_NAMES,
   BILLING_FORMATS,
-  type BillingFormat,
   type BillingFormatName,
-  deployedFormats,
+  billingTablesOf,
 } from '../attribution/billing-formats.ts';
 import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
 import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
@@ -54,15 +52,7 @@ export function parsePrepareRunInput(event: unknown): PrepareRunInput {
   return parseInput(runInputSchema, event, 'prepare-run input');
 }
 
-/**
- * The Glue table of each billing format that has one, from the format descriptors: what the
- * deployment's `BILLING_TABLES` holds (`{"cur2":"cur2"}` with the shipped registry).
- */
-export function billingTablesOf(
-  formats: readonly BillingFormat[] = BILLING_FORMAT_LIST,
-): Record<string, string> {
-  return Object.fromEntries(deployedFormats(formats).map((format) => [format.name, format.glueTable.name]));
-}
+export { billingTablesOf } from '../attribution/billing-formats.ts';
 
 /** prepare-run's output: the execution input plus what every later state needs. */
 export interface PreparedRun extends PrepareRunInput {

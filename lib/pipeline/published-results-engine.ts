@@ -86,21 +86,5 @@ export class PublishedResultsEngine implements QueryEngine {
   }
 }
 
-/** The billing periods (YYYY-MM) that the inclusive day range [from, to] touches, in order. */
-export function billingPeriodsBetween(from: string, to: string): string[] {
-  const periods: string[] = [];
-  let year = Number(from.slice(0, 4));
-  let month = Number(from.slice(5, 7));
-  const last = to.slice(0, 7);
-  for (;;) {
-    const period = `${year}-${String(month).padStart(2, '0')}`;
-    if (period > last) break;
-    periods.push(period);
-    month++;
-    if (month > 12) {
-      month = 1;
-      year++;
-    }
-  }
-  return periods;
-}
+// The alert window's periods (evaluate-alerts imports them from here): one home, lib/common/names.ts.
+export { billingPeriodsBetween } from '../common/names.ts';

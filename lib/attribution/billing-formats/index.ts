@@ -55,3 +55,13 @@ export function formatForManifestKind(
 ): BillingFormat | undefined {
   return formats.find((format) => format.manifestKind === kind);
 }
+
+/**
+ * The Glue table of each format that has one, by format name: what a deployment's `BILLING_TABLES`
+ * holds (`{"cur2":"cur2"}` with the shipped registry).
+ */
+export function billingTablesOf(
+  formats: readonly BillingFormat[] = BILLING_FORMAT_LIST,
+): Record<string, string> {
+  return Object.fromEntries(deployedFormats(formats).map((format) => [format.name, format.glueTable.name]));
+}
