@@ -11,6 +11,7 @@ import {
   RESULT_COLUMNS,
   TELEMETRY_COLUMNS,
 } from '../catalog/glue-schemas.ts';
+import { GLUE_NAME, isBillingPeriod } from '../common/names.ts';
 
 const PARQUET = {
   inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
@@ -78,10 +79,10 @@ export class Catalog extends Construct {
   constructor(scope: Construct, id: string, props: CatalogProps) {
     super(scope, id);
     const firstPeriod = props.firstBillingPeriod ?? '2020-01';
-    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(firstPeriod)) {
+    if (!isBillingPeriod(firstPeriod)) {
       throw new Error(`Catalog: firstBillingPeriod must be YYYY-MM, got ${JSON.stringify(firstPeriod)}`);
     }
-    if (!/^[a-z0-9_]{1,255}$/.test(props.databaseName)) {
+    if (!GLUE_NAME.test(props.databaseName)) {
       throw new Error(
         `Catalog: databaseName must be lower case letters, digits and _, got ${props.databaseName}`,
       );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as z from 'zod';
+import { GLUE_NAME } from '../common/names.ts';
 import {
   createFinanceViewStatements,
   FINANCE_VIEW_NAMES,
@@ -18,7 +19,7 @@ import type { RunLogger } from './start-run.ts';
  * view and a results table alike.
  */
 
-const glueName = z.string().regex(/^[a-z0-9_]{1,255}$/, 'is not a Glue database name (a-z, 0-9, _)');
+const glueName = z.string().regex(GLUE_NAME, 'is not a Glue database name (a-z, 0-9, _)');
 
 /** The custom resource's properties, as CloudFormation passes them (every value a string). */
 export const financeViewsPropertiesSchema = z.object({
