@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
+import {
+  BILLING_FORMAT_NAMES,
+  BILLING_FORMATS,
+  billingTablesOf,
+} from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import { billingPeriodsBetween, PREFIXES } from '../../lib/common/names.ts';
 import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
@@ -112,6 +116,19 @@ describe('readConfig: configuration read once and validated', () => {
       expect(problems[1]).toBe('RESULTS_BUCKET: is not an S3 bucket name');
       expect(problems[2]).toMatch(/^ALERT_CONFIG: is not JSON/);
     }
+  });
+
+  it('reads BILLING_TABLES as format -> Glue table, defaulting to the descriptors, refusing unknown formats', () => {
+    const schema = { BILLING_TABLES: env.billingTables(BILLING_FORMAT_NAMES, billingTablesOf()) };
+    expect(readConfig(schema, {}).BILLING_TABLES).toEqual({ cur2: 'cur2' });
+    expect(readConfig(schema, { BILLING_TABLES: '{"legacy":"cur_legacy"}' }).BILLING_TABLES).toEqual({
+      legacy: 'cur_legacy',
+    });
+    expect(() => readConfig(schema, { BILLING_TABLES: '{"parquet2":"p"}' })).toThrow(ConfigurationError);
+    expect(() => readConfig(schema, { BILLING_TABLES: '{"cur2":"Not-Glue"}' })).toThrow(
+      'BILLING_TABLES.cur2: is not a Glue name',
+    );
+    expect(() => readConfig(schema, { BILLING_TABLES: '{' })).toThrow(/BILLING_TABLES: is not JSON/);
   });
 
   it('refuses an ARN of another service', () => {
