@@ -1,21 +1,8 @@
 /**
  * **create-finance-views**: the `onEvent` handler of the custom resource that creates the finance views
- * of docs/finance.md in Athena at deploy time (lib/pipeline/create-finance-views.ts), so finance can query them right
- * after `cdk deploy`, before the first run.
- *
- * Input: a CloudFormation custom resource event (CDK Provider framework) whose properties are
- * `Database`, `FinanceDatabase`, `Fingerprint`, `DropOnDelete`.
- * Output: `{ PhysicalResourceId, Data: { Views } }`.
- * Effect: `CREATE OR REPLACE VIEW "<FinanceDatabase>"."<view>"` for the eight views, one at a time, over
- * the published results tables of `Database` (Delete: `DROP VIEW IF EXISTS` when `DropOnDelete`).
- * Errors: `AthenaQueryError` / `AthenaQueryTimeoutError` fail the deployment (CloudFormation rolls back).
- *
- * Environment: `WORKGROUP`, `RESULTS_BUCKET` (required); `ATHENA_MAX_WAIT_SECONDS` (60 per statement);
- * `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`). Metrics: `FinanceViewsCreated`.
- *
- * Permissions: Athena query actions on the workgroup; Glue `GetDatabase`, `GetTable`, `CreateTable`,
- * `UpdateTable`, `DeleteTable` on the finance database's tables and `GetTable` on the tables the views
- * read; the query-results prefix of the workgroup; `kms:Decrypt`, `kms:GenerateDataKey`.
+ * in Athena at deploy time, so finance can query them right after `cdk deploy`. Input, output, errors,
+ * environment, metrics and permissions: lambdas/README.md. The work is in
+ * lib/pipeline/create-finance-views.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -24,8 +11,9 @@ import * as z from 'zod';
 import { FINANCE_VIEW_NAMES } from '../lib/finance/finance-registry.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
-  applyFinanceViews,
+  applyParsedFinanceViews,
   type FinanceViewsResponse,
+  parseFinanceViewsRequest,
   type ViewEngine,
 } from '../lib/pipeline/create-finance-views.ts';
 import { PublishedResultsReader } from '../lib/pipeline/published-results.ts';
@@ -56,7 +44,7 @@ function engineFor(database: string): ViewEngine {
 export const lambdaHandler = async (
   event: CloudFormationCustomResourceEvent,
 ): Promise<FinanceViewsResponse> => {
-  const response = await applyFinanceViews(event, { engineFor, logger: log });
+  const response = await applyParsedFinanceViews(parseFinanceViewsRequest(event), { engineFor, logger: log });
   if (event.RequestType !== 'Delete') {
     metrics.addMetric('FinanceViewsCreated', MetricUnit.Count, FINANCE_VIEW_NAMES.length);
   }

@@ -1,32 +1,8 @@
 /**
- * **on-delivery**: starts one attribution run per CUR delivery (see lambdas/README.md for the whole
- * state machine contract).
- *
- * Trigger: S3 `s3:ObjectCreated:*` notifications of the CUR bucket, filtered to suffix `-Manifest.json`
- * (asynchronous invocation: configure retries and an on-failure destination or DLQ). Records of other
- * keys are ignored; keys arrive URL-encoded (`+` for a space) and are decoded here.
- *
- * Input: an S3 event `{ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name }, object: { key } } }] }`.
- * Output: `{ started, duplicate, incomplete, empty, ignored }` (counts of manifests).
- * Effect: `StartExecution` of STATE_MACHINE_ARN, name = run id (billing period + execution id), input
- * `{ billingPeriod, executionId, format, manifest: { bucket, key }, dataFiles, runId }` (start-run.ts
- * `RunInput`). A repeated event gets `ExecutionAlreadyExists` and counts as a duplicate.
- * Errors: `DeliveryEventError` when any manifest failed (unreadable `ManifestError`, missing
- * `ManifestNotFoundError`, AWS errors); the others were handled, and retrying the event is safe.
- *
- * Re-run: invoked directly with `{ "rerun": { "billingPeriod": "YYYY-MM" } }`, it starts a new run of
- * the period's latest CUR 2.0 delivery (lib/pipeline/on-delivery.ts `handleRerunRequest`) and returns
- * the start result (`status`, `executionName`, `executionArn`).
- *
- * Environment: `STATE_MACHINE_ARN`, `CUR_BUCKET`, `CUR_PREFIX`, `CUR_EXPORT_NAME` (required),
- * `POWERTOOLS_METRICS_NAMESPACE` (default `CostPerCustomer`).
- * Metrics: `RunsStarted`, `DuplicateDeliveries`, `IncompleteDeliveries`, `RerunsStarted`.
- *
- * Permissions:
- * - `s3:GetObject` on the CUR bucket's export prefix (manifests, and HeadObject of data files); and
- *   `s3:ListBucket` on the CUR bucket, condition `s3:prefix` = the export prefix, so a missing data file
- *   reads as 404 rather than 403; `kms:Decrypt` on the data key;
- * - `states:StartExecution` on the state machine.
+ * **on-delivery**: starts one attribution run per CUR delivery (S3 notification of `*-Manifest.json`),
+ * or a re-run of a billing period when invoked with `{ "rerun": { "billingPeriod": "YYYY-MM" } }`.
+ * Trigger, input, output, errors, environment, metrics and permissions: lambdas/README.md. The work
+ * is in lib/pipeline/on-delivery.ts and lib/pipeline/start-run.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -39,7 +15,7 @@ import {
   type DeliverySummary,
   handleDeliveryEvent,
   handleRerunRequest,
-  isRerunRequest,
+  parseOnDeliveryEvent,
 } from '../lib/pipeline/on-delivery.ts';
 import type { StartRunResult } from '../lib/pipeline/start-run.ts';
 import { observability } from './commons/observability.ts';
@@ -66,8 +42,9 @@ function count(summary: Omit<DeliverySummary, 'results'>): void {
 export const lambdaHandler = async (
   event: S3Event | { rerun: unknown },
 ): Promise<Omit<DeliverySummary, 'results'> | StartRunResult> => {
-  if (isRerunRequest(event)) {
-    const result = await handleRerunRequest(event, {
+  const parsed = parseOnDeliveryEvent(event);
+  if (parsed.kind === 'rerun') {
+    const result = await handleRerunRequest(parsed.request, {
       s3,
       sfn,
       stateMachineArn: config.STATE_MACHINE_ARN,
@@ -80,7 +57,7 @@ export const lambdaHandler = async (
     return result;
   }
   try {
-    const { results: _results, ...summary } = await handleDeliveryEvent(event as S3Event, {
+    const { results: _results, ...summary } = await handleDeliveryEvent(parsed.event, {
       s3,
       sfn,
       stateMachineArn: config.STATE_MACHINE_ARN,

@@ -1,4 +1,4 @@
-import { BILLING_FORMATS, type ColumnType } from '../attribution/billing-formats.ts';
+import { BILLING_FORMATS, type BillingFormat, type ColumnType } from '../attribution/billing-formats.ts';
 import type { ResultTable } from '../attribution/stages.ts';
 
 /** A column of a Glue table, typed in Hive DDL (what Athena reads from the catalog). */
@@ -8,7 +8,8 @@ export interface GlueColumn {
   readonly comment?: string;
 }
 
-const HIVE_TYPES: Record<ColumnType, string> = {
+/** How each billing column type is declared in a Glue table. */
+export const HIVE_TYPES: Readonly<Record<ColumnType, string>> = {
   timestamp: 'timestamp',
   double: 'double',
   varchar: 'string',
@@ -16,15 +17,20 @@ const HIVE_TYPES: Record<ColumnType, string> = {
 };
 
 /**
- * The CUR 2.0 columns the attribution SQL reads (lib/attribution/billing-formats.ts), in that order.
- * The export created by the stack selects exactly these, and the `cur2` table declares exactly these:
- * Parquet is read by column name, so an existing export with more columns works with the same table.
+ * The columns of a billing format's Glue table: the columns its normalization SQL reads
+ * (lib/attribution/billing-formats/), in that order, Hive-typed. Parquet is read by column name, so
+ * an export with more columns works with the same table.
+ */
+export function billingTableColumns(format: BillingFormat, tenantTagKey: string): GlueColumn[] {
+  return format.columns(tenantTagKey).map((column) => ({ name: column.name, type: HIVE_TYPES[column.type] }));
+}
+
+/**
+ * The CUR 2.0 columns the attribution SQL reads, in that order. The export created by the stack
+ * selects exactly these, and the `cur2` table declares exactly these.
  */
 export function cur2Columns(tenantTagKey: string): GlueColumn[] {
-  return BILLING_FORMATS.cur2.columns(tenantTagKey).map((column) => ({
-    name: column.name,
-    type: HIVE_TYPES[column.type],
-  }));
+  return billingTableColumns(BILLING_FORMATS.cur2, tenantTagKey);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   DEFAULT_ALERT_CONFIG,
 } from '../alerts/alert-config.ts';
 import { COST_BASES, type CostBasis } from '../attribution/rules.ts';
+import { GLUE_NAME, WORKGROUP_NAME } from '../common/names.ts';
 
 /**
  * Everything a user sets for the deployed pipeline (docs/aws-pipeline.md, "Configuration"). These are the
@@ -187,11 +188,11 @@ const configSchema = z
       .optional(),
     databaseName: z
       .string({ error: 'must be a string' })
-      .regex(/^[a-z0-9_]{1,255}$/, 'must be lower case letters, digits and _')
+      .regex(GLUE_NAME, 'must be lower case letters, digits and _')
       .optional(),
     workgroupName: z
       .string({ error: 'must be a string' })
-      .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be 1-128 letters, digits, . _ or -')
+      .regex(WORKGROUP_NAME, 'must be 1-128 letters, digits, . _ or -')
       .optional(),
   })
   .strict()

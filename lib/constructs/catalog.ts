@@ -2,14 +2,16 @@ import { Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { BILLING_FORMAT_LIST, type BillingFormat, deployedFormats } from '../attribution/billing-formats.ts';
 import { RESULT_TABLES, type ResultTable } from '../attribution/stages.ts';
 import {
+  billingTableColumns,
   CUSTOMER_COLUMNS,
-  cur2Columns,
   type GlueColumn,
   RESULT_COLUMNS,
   TELEMETRY_COLUMNS,
 } from '../catalog/glue-schemas.ts';
+import { GLUE_NAME, isBillingPeriod } from '../common/names.ts';
 
 const PARQUET = {
   inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
@@ -19,8 +21,11 @@ const PARQUET = {
 const TEXT_INPUT = 'org.apache.hadoop.mapred.TextInputFormat';
 const TEXT_OUTPUT = 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat';
 
-/** Names of the catalog's tables: the inputs, then one per result table. */
-export type CatalogTableName = 'cur2' | 'telemetry' | 'customers' | ResultTable;
+/**
+ * Names of the catalog's tables: the billing tables (one per deployed billing format, named by its
+ * descriptor), the other inputs, then one per result table.
+ */
+export type CatalogTableName = string;
 
 export interface CatalogProps {
   /** Name of the Glue database (lower case letters, digits and `_`). */
@@ -43,11 +48,16 @@ export interface CatalogProps {
    * @default '2020-01'
    */
   readonly firstBillingPeriod?: string;
+  /**
+   * The billing formats; each one with a `glueTable` gets its table, read from the CUR export's data.
+   * @default BILLING_FORMAT_LIST (the shipped registry: a `cur2` table)
+   */
+  readonly billingFormats?: readonly BillingFormat[];
 }
 
 /**
  * The Glue Data Catalog of the pipeline: one database with the input tables the attribution SQL
- * reads (`cur2`, `telemetry`, `customers`) and a table per published result. Partition projection
+ * reads (a billing table per deployed format, `telemetry`, `customers`) and a table per published result. Partition projection
  * on the input tables means no crawler and no partition maintenance: Athena computes the partitions
  * from the query's filter. The result tables have explicit partitions instead, because publishing a
  * run means pointing a billing period's partition at that run's prefix.
@@ -61,15 +71,18 @@ export class Catalog extends Construct {
    */
   readonly financeDatabase: glue.CfnDatabase;
   readonly financeDatabaseName: string;
+  /** Every table, by Glue name: the billing tables first, then telemetry, customers and the results. */
   readonly tables: Readonly<Record<CatalogTableName, glue.CfnTable>>;
+  /** The billing tables, by Glue name. */
+  readonly billingTables: Readonly<Record<string, glue.CfnTable>>;
 
   constructor(scope: Construct, id: string, props: CatalogProps) {
     super(scope, id);
     const firstPeriod = props.firstBillingPeriod ?? '2020-01';
-    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(firstPeriod)) {
+    if (!isBillingPeriod(firstPeriod)) {
       throw new Error(`Catalog: firstBillingPeriod must be YYYY-MM, got ${JSON.stringify(firstPeriod)}`);
     }
-    if (!/^[a-z0-9_]{1,255}$/.test(props.databaseName)) {
+    if (!GLUE_NAME.test(props.databaseName)) {
       throw new Error(
         `Catalog: databaseName must be lower case letters, digits and _, got ${props.databaseName}`,
       );
@@ -108,26 +121,31 @@ export class Catalog extends Construct {
     const columns = (list: readonly GlueColumn[]) => list.map((column) => ({ ...column }));
 
     const curLocation = props.curBucket.s3UrlForObject(`${props.curPrefix}/${props.curExportName}/data`);
-    const cur2 = table('Cur2Table', 'cur2', {
-      description: 'CUR 2.0 from AWS Data Exports (Parquet), one partition per billing period',
-      parameters: {
-        classification: 'parquet',
-        'projection.enabled': 'true',
-        'projection.billing_period.type': 'date',
-        'projection.billing_period.format': 'yyyy-MM',
-        'projection.billing_period.range': `${firstPeriod},NOW`,
-        'projection.billing_period.interval': '1',
-        'projection.billing_period.interval.unit': 'MONTHS',
-        // Data Exports writes the partition folder as BILLING_PERIOD=YYYY-MM (upper case).
-        'storage.location.template': `${curLocation}/BILLING_PERIOD=\${billing_period}/`,
-      },
-      partitionKeys: [{ name: 'billing_period', type: 'string', comment: 'YYYY-MM' }],
-      storageDescriptor: {
-        columns: columns(cur2Columns(props.tenantTagKey)),
-        location: `${curLocation}/`,
-        ...PARQUET,
-      },
-    });
+    const billingTables = Object.fromEntries(
+      deployedFormats(props.billingFormats ?? BILLING_FORMAT_LIST).map((format) => {
+        const { glueTable } = format;
+        const cfn = table(glueTable.constructId, glueTable.name, {
+          description: glueTable.description,
+          parameters: {
+            classification: 'parquet',
+            'projection.enabled': 'true',
+            'projection.billing_period.type': 'date',
+            'projection.billing_period.format': 'yyyy-MM',
+            'projection.billing_period.range': `${firstPeriod},NOW`,
+            'projection.billing_period.interval': '1',
+            'projection.billing_period.interval.unit': 'MONTHS',
+            'storage.location.template': `${curLocation}/${glueTable.periodFolder}=\${billing_period}/`,
+          },
+          partitionKeys: [{ name: 'billing_period', type: 'string', comment: 'YYYY-MM' }],
+          storageDescriptor: {
+            columns: columns(billingTableColumns(format, props.tenantTagKey)),
+            location: `${curLocation}/`,
+            ...PARQUET,
+          },
+        });
+        return [glueTable.name, cfn];
+      }),
+    );
 
     const telemetryLocation = props.dataBucket.s3UrlForObject('telemetry');
     const telemetry = table('TelemetryTable', 'telemetry', {
@@ -185,7 +203,8 @@ export class Catalog extends Construct {
       }),
     ) as Record<ResultTable, glue.CfnTable>;
 
-    this.tables = { cur2, telemetry, customers, ...results };
+    this.billingTables = billingTables;
+    this.tables = { ...billingTables, telemetry, customers, ...results };
   }
 
   /** ARN of the catalog, the database and the given tables, for IAM statements scoped to them. */

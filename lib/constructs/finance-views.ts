@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
+import { PREFIXES } from '../common/names.ts';
 import {
   FINANCE_SOURCE_TABLES,
   FINANCE_VIEW_NAMES,
@@ -14,7 +15,6 @@ import {
 } from '../finance/finance-registry.ts';
 import { financeViewsFingerprint } from '../pipeline/create-finance-views.ts';
 import { PIPELINE_TIMEOUTS, PipelineFunction } from './pipeline-function.ts';
-import { QUERY_RESULTS_PREFIX } from './storage.ts';
 
 export interface FinanceViewsProps {
   /** Glue database of the published results tables and the customers table. */
@@ -108,7 +108,7 @@ export class FinanceViews extends Construct {
         ],
       }),
     );
-    props.queryResultsBucket.grantReadWrite(this.function, `${QUERY_RESULTS_PREFIX}*`);
+    props.queryResultsBucket.grantReadWrite(this.function, `${PREFIXES.queryResults}*`);
     this.queryResultsBucketArn = props.queryResultsBucket.bucketArn;
 
     this.provider = new cr.Provider(this, 'Provider', {

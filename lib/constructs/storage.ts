@@ -3,27 +3,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { PREFIXES } from '../common/names.ts';
+import { SUPERSEDED_RUN_TAG } from '../pipeline/run-contract.ts';
 import { SecureBucket } from './secure-bucket.ts';
 
-/** Where the pipeline writes each run's results in the results bucket: `runs/run=<run id>/...`. */
-export const RUNS_PREFIX = 'runs/';
-
-/**
- * The object tag that marks a run's result files as no longer published. The publish step tags the
- * previous run's files (and a failed run tags its own) after switching the partitions; the lifecycle
- * rule then deletes them. Untagged files are never expired: the published run of a closed billing
- * period stays readable for as long as the bucket exists.
- */
-export const SUPERSEDED_RUN_TAG = { key: 'cost-per-customer:run-state', value: 'superseded' } as const;
-
-/** Where each billing period's latest HTML report is kept in the results bucket (never expired). */
-export const REPORTS_PREFIX = 'reports/';
-
-/** Where Athena writes query results in the query-results bucket. */
-export const QUERY_RESULTS_PREFIX = 'athena/';
-
-/** Data bucket prefixes the catalog and the pipeline read. */
-export const DATA_PREFIXES = { telemetry: 'telemetry/', customers: 'customers/', rules: 'rules/' } as const;
+// The run tag is part of the run's contract (publish-run and cleanup set it); re-exported for the
+// lifecycle rule's readers.
+export { SUPERSEDED_RUN_TAG };
 
 /** Billing services that deliver CUR and CUR 2.0 files (legacy CUR and AWS Data Exports). */
 export const BILLING_DELIVERY_PRINCIPALS = ['billingreports.amazonaws.com', 'bcm-data-exports.amazonaws.com'];
@@ -106,7 +92,7 @@ export class Storage extends Construct {
       lifecycleRules: [
         {
           id: 'ExpireSupersededRuns',
-          prefix: RUNS_PREFIX,
+          prefix: PREFIXES.runs,
           tagFilters: { [SUPERSEDED_RUN_TAG.key]: SUPERSEDED_RUN_TAG.value },
           expiration: props.supersededRunExpiration ?? Duration.days(30),
         },

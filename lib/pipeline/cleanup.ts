@@ -1,17 +1,23 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteTableCommand, EntityNotFoundException, type GlueClient } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { STORED_STEPS } from '../attribution/stages.ts';
-import { AthenaRunLayout } from '../engine/athena-engine.ts';
-import { billingPeriodSchema, errorName, parseInput, RUNS_PREFIX, runIdSchema } from './run-contract.ts';
+import { isAwsError } from '../common/aws-errors.ts';
+import type { AthenaRunLayout } from '../engine/athena-engine.ts';
+import { parseInput, runRefSchema } from './run-contract.ts';
+import { runLayout } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
 import { readPublishedRun, type TagRunResult, tagRunSuperseded } from './superseded-runs.ts';
 
-export const cleanupInputSchema = z.object({
-  runId: runIdSchema,
-  billingPeriod: billingPeriodSchema,
-});
+/** cleanup's state input (lambdas/README.md). */
+export const cleanupInputSchema = runRefSchema;
+export type CleanupInput = z.infer<typeof cleanupInputSchema>;
+
+/** Parses cleanup's state input. @throws PipelineInputError naming each wrong field */
+export function parseCleanupInput(event: unknown): CleanupInput {
+  return parseInput(cleanupInputSchema, event, 'cleanup input');
+}
 
 export interface CleanupOptions {
   readonly glue: GlueClient;
@@ -53,15 +59,9 @@ export function runTableNames(layout: AthenaRunLayout): string[] {
  *   published), tags its own files superseded so the lifecycle rule expires them.
  * Idempotent: tables already gone are reported as missing.
  */
-export async function cleanupRun(input: unknown, options: CleanupOptions): Promise<CleanupResult> {
-  const { runId, billingPeriod } = parseInput(cleanupInputSchema, input, 'cleanup input');
-  const layout = new AthenaRunLayout({
-    database: options.database,
-    resultsBucket: options.resultsBucket,
-    runPrefix: RUNS_PREFIX.replace(/\/$/, ''),
-    runId,
-    billingPeriod,
-  });
+export async function cleanupRun(input: CleanupInput, options: CleanupOptions): Promise<CleanupResult> {
+  const { runId, billingPeriod } = input;
+  const layout = runLayout(input, options);
   const dropped: string[] = [];
   const missing: string[] = [];
   for (const name of runTableNames(layout)) {
@@ -69,7 +69,7 @@ export async function cleanupRun(input: unknown, options: CleanupOptions): Promi
       await options.glue.send(new DeleteTableCommand({ DatabaseName: options.database, Name: name }));
       dropped.push(name);
     } catch (error: unknown) {
-      if (!(error instanceof EntityNotFoundException || errorName(error) === 'EntityNotFoundException')) {
+      if (!(error instanceof EntityNotFoundException || isAwsError(error, 'EntityNotFoundException'))) {
         throw error;
       }
       missing.push(name);

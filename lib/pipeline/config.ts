@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { type AlertConfig, parseAlertConfig } from '../alerts/alert-config.ts';
+import { bucketNameSchema, GLUE_NAME, glueNameSchema, WORKGROUP_NAME } from '../common/names.ts';
 
 /**
  * A Lambda's environment is missing a variable or holds an invalid one. Raised while the module loads, so
@@ -19,15 +20,11 @@ export class ConfigurationError extends Error {
 /** Validators for the environment variables the pipeline's functions read. */
 export const env = {
   /** An S3 bucket name (the lower-case rules of new buckets). */
-  bucket: () =>
-    z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not an S3 bucket name')
-      .refine((name) => !name.includes('..'), 'is not an S3 bucket name'),
+  bucket: () => bucketNameSchema,
   /** A Glue database name, as Athena accepts it. */
-  database: () => z.string().regex(/^[a-z0-9_]{1,255}$/, 'is not a Glue database name (a-z, 0-9, _)'),
+  database: () => z.string().regex(GLUE_NAME, 'is not a Glue database name (a-z, 0-9, _)'),
   /** An Athena workgroup name. */
-  workgroup: () => z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'is not an Athena workgroup name'),
+  workgroup: () => z.string().regex(WORKGROUP_NAME, 'is not an Athena workgroup name'),
   /** A DynamoDB table name. */
   table: () => z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, 'is not a DynamoDB table name'),
   /** An ARN of the given service. */
@@ -58,6 +55,19 @@ export const env = {
         return z.NEVER;
       }
     }),
+  /**
+   * The Glue table of each deployed billing format, as JSON (`{"cur2":"cur2"}`): keys are format names
+   * (passed in, so that this module stays free of the format registry), values Glue table names.
+   */
+  billingTables: <const Name extends string>(
+    formatNames: readonly [Name, ...Name[]],
+    fallback: Readonly<Partial<Record<Name, string>>>,
+  ) =>
+    z
+      .string()
+      .default(JSON.stringify(fallback))
+      .pipe(env.json().pipe(z.partialRecord(z.enum(formatNames), glueNameSchema)))
+      .transform((tables) => tables as Partial<Record<Name, string>>),
   /** A positive integer given as text, with a default. */
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
 } as const;

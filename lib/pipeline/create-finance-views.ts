@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import * as z from 'zod';
+import { GLUE_NAME } from '../common/names.ts';
 import {
   createFinanceViewStatements,
   FINANCE_VIEW_NAMES,
@@ -18,7 +19,7 @@ import type { RunLogger } from './start-run.ts';
  * view and a results table alike.
  */
 
-const glueName = z.string().regex(/^[a-z0-9_]{1,255}$/, 'is not a Glue database name (a-z, 0-9, _)');
+const glueName = z.string().regex(GLUE_NAME, 'is not a Glue database name (a-z, 0-9, _)');
 
 /** The custom resource's properties, as CloudFormation passes them (every value a string). */
 export const financeViewsPropertiesSchema = z.object({
@@ -80,21 +81,52 @@ export async function applyFinanceViews(
   event: CloudFormationCustomResourceEvent,
   options: ApplyFinanceViewsOptions,
 ): Promise<FinanceViewsResponse> {
-  const properties = parseInput(
-    financeViewsPropertiesSchema,
-    event.ResourceProperties,
-    'finance views properties',
-  );
+  return applyParsedFinanceViews(parseFinanceViewsRequest(event), options);
+}
+
+/** A custom resource event with its properties validated. */
+export interface FinanceViewsRequest {
+  readonly requestType: CloudFormationCustomResourceEvent['RequestType'];
+  /** The physical id CloudFormation holds (absent on Create). */
+  readonly physicalResourceId?: string;
+  readonly properties: FinanceViewsProperties;
+}
+
+/**
+ * Parses the custom resource event once (the handler's step).
+ * @throws PipelineInputError for properties that are not {@link financeViewsPropertiesSchema}
+ */
+export function parseFinanceViewsRequest(event: CloudFormationCustomResourceEvent): FinanceViewsRequest {
+  return {
+    requestType: event.RequestType,
+    ...('PhysicalResourceId' in event ? { physicalResourceId: event.PhysicalResourceId } : {}),
+    properties: parseInput(
+      financeViewsPropertiesSchema,
+      event.ResourceProperties,
+      'finance views properties',
+    ),
+  };
+}
+
+/** {@link applyFinanceViews} on a parsed request. */
+export async function applyParsedFinanceViews(
+  request: FinanceViewsRequest,
+  options: ApplyFinanceViewsOptions,
+): Promise<FinanceViewsResponse> {
+  const { properties } = request;
   const engine = options.engineFor(properties.Database);
   const views = FINANCE_VIEW_NAMES.join(',');
-  if (event.RequestType === 'Delete') {
+  if (request.requestType === 'Delete') {
     if (properties.DropOnDelete === 'true') {
       for (const statement of dropFinanceViewStatements(properties.FinanceDatabase)) {
         await engine.run(statement.sql);
       }
       options.logger?.info('Finance views dropped', { database: properties.FinanceDatabase });
     }
-    return { PhysicalResourceId: event.PhysicalResourceId, Data: { Views: views } };
+    return {
+      PhysicalResourceId: request.physicalResourceId ?? properties.FinanceDatabase,
+      Data: { Views: views },
+    };
   }
   const tableRef = (table: string) => engine.tableRef(table);
   for (const statement of createFinanceViewStatements(properties.FinanceDatabase, tableRef)) {

@@ -1,4 +1,9 @@
 import * as z from 'zod';
+import {
+  type BillingFormatName,
+  formatForManifestKind,
+  type ManifestKind,
+} from '../attribution/billing-formats.ts';
 
 /** Where an object is in S3. */
 export interface S3Location {
@@ -6,10 +11,13 @@ export interface S3Location {
   readonly key: string;
 }
 
-/** The part of a CUR manifest the pipeline needs, the same for CUR 2.0 and legacy CUR. */
+/** The part of a CUR manifest the pipeline needs, the same for every manifest kind. */
 export interface ParsedManifest {
-  /** `cur2` for an AWS Data Exports (CUR 2.0) manifest, `legacy` for a legacy CUR manifest. */
-  readonly format: 'cur2' | 'legacy';
+  /**
+   * The billing format the manifest's kind delivers, looked up in the billing-format registry
+   * (`cur2` for an AWS Data Exports manifest, `legacy` for a legacy CUR manifest).
+   */
+  readonly format: BillingFormatName;
   /** The billing period the delivery covers, `YYYY-MM`. */
   readonly billingPeriod: string;
   /** Identifies one delivery: `executionId` (CUR 2.0) or `assemblyId` (legacy CUR). */
@@ -33,6 +41,16 @@ export class ManifestError extends Error {
 }
 
 const MANIFEST_SUFFIX = '-Manifest.json';
+
+/**
+ * Where each manifest kind is written under the export's folder (`<curPrefix>/<export>/`), as an
+ * object-key pattern: what prepare-run must read to date a delivery of that kind.
+ */
+export const MANIFEST_KEY_PATTERNS: Readonly<Record<ManifestKind, string>> = {
+  'data-exports': 'metadata/*',
+  // <report>/<YYYYMMDD-YYYYMMDD>/<report>-Manifest.json, directly under the report's folder.
+  'legacy-cur': '*',
+};
 const CUR2_PERIOD_FOLDER = /^BILLING_PERIOD=(\d{4}-(?:0[1-9]|1[0-2]))$/;
 const LEGACY_RANGE_FOLDER = /^(\d{4})(0[1-9]|1[0-2])01-\d{8}$/;
 
@@ -47,7 +65,7 @@ const LEGACY_RANGE_FOLDER = /^(\d{4})(0[1-9]|1[0-2])01-\d{8}$/;
  *
  * @returns `undefined` for any other key, including data files and unrelated `-Manifest.json` objects.
  */
-export function manifestKeyFormat(key: string): ParsedManifest['format'] | undefined {
+export function manifestKeyKind(key: string): ManifestKind | undefined {
   const segments = key.split('/');
   const file = segments.at(-1) ?? '';
   if (!file.endsWith(MANIFEST_SUFFIX) || file.length === MANIFEST_SUFFIX.length) return undefined;
@@ -57,12 +75,22 @@ export function manifestKeyFormat(key: string): ParsedManifest['format'] | undef
   for (const depth of [1, 2]) {
     const period = parent(depth);
     if (period !== undefined && CUR2_PERIOD_FOLDER.test(period) && parent(depth + 1) === 'metadata') {
-      return 'cur2';
+      return 'data-exports';
     }
   }
-  if (parent(1) === name) return 'legacy';
-  if (LEGACY_RANGE_FOLDER.test(parent(1) ?? '') && parent(2) === name) return 'legacy';
+  if (parent(1) === name) return 'legacy-cur';
+  if (LEGACY_RANGE_FOLDER.test(parent(1) ?? '') && parent(2) === name) return 'legacy-cur';
   return undefined;
+}
+
+/** The billing format a manifest key delivers ({@link manifestKeyKind}, then the registry). */
+export function manifestKeyFormat(key: string): BillingFormatName | undefined {
+  const kind = manifestKeyKind(key);
+  return kind === undefined ? undefined : formatOf(kind);
+}
+
+function formatOf(kind: ManifestKind): BillingFormatName | undefined {
+  return formatForManifestKind(kind)?.name as BillingFormatName | undefined;
 }
 
 /** Whether an S3 key (URL-decoded, as `decodeURIComponent` of the event key with `+` as space) is a CUR manifest. */
@@ -88,20 +116,61 @@ const periodSchema = z.union([
   nonEmpty,
 ]);
 
-// Unknown fields (columns, compression, exportArn, ...) are accepted and ignored.
-const cur2Schema = z.object({
-  executionId: nonEmpty,
-  dataFiles: z.array(nonEmpty),
-  billingPeriod: periodSchema.optional(),
-  bucket: nonEmpty.optional(),
-});
+/**
+ * How each manifest kind is read: which fields identify the delivery and list its files. Unknown
+ * fields (columns, compression, exportArn, ...) are accepted and ignored.
+ */
+interface ManifestReader {
+  readonly kind: ManifestKind;
+  readonly label: string;
+  readonly idField: string;
+  readonly filesField: string;
+  recognises(fields: Record<string, unknown>): boolean;
+  readonly schema: z.ZodType<{
+    id: string;
+    files: string[];
+    billingPeriod?: z.infer<typeof periodSchema>;
+    bucket?: string;
+  }>;
+}
 
-const legacySchema = z.object({
-  assemblyId: nonEmpty,
-  reportKeys: z.array(nonEmpty),
-  billingPeriod: periodSchema.optional(),
-  bucket: nonEmpty.optional(),
-});
+function manifestReader(
+  kind: ManifestKind,
+  label: string,
+  idField: string,
+  filesField: string,
+): ManifestReader {
+  return {
+    kind,
+    label,
+    idField,
+    filesField,
+    recognises: (fields) => idField in fields || filesField in fields,
+    schema: z
+      .object({
+        [idField]: nonEmpty,
+        [filesField]: z.array(nonEmpty),
+        billingPeriod: periodSchema.optional(),
+        bucket: nonEmpty.optional(),
+      })
+      .transform((manifest) => ({
+        id: manifest[idField] as string,
+        files: manifest[filesField] as string[],
+        billingPeriod: manifest.billingPeriod as z.infer<typeof periodSchema> | undefined,
+        bucket: manifest.bucket as string | undefined,
+      })),
+  };
+}
+
+/**
+ * The manifest kinds, told by content, not by key, so that a manifest in an unusual place still
+ * parses. CUR 2.0 `dataFiles` are `s3://bucket/key` URIs; legacy `reportKeys` are keys in the
+ * manifest's `bucket`.
+ */
+const MANIFEST_READERS: readonly ManifestReader[] = [
+  manifestReader('data-exports', 'CUR 2.0', 'executionId', 'dataFiles'),
+  manifestReader('legacy-cur', 'legacy CUR', 'assemblyId', 'reportKeys'),
+];
 
 /**
  * `YYYY-MM` from the start of a billing period: `20261001T000000.000Z` (legacy CUR), ISO 8601
@@ -158,37 +227,25 @@ export function parseManifest(text: string, key: string, defaultBucket?: string)
   }
 
   const fields = json as Record<string, unknown>;
-  let format: ParsedManifest['format'];
-  let executionId: string;
-  let entries: readonly string[];
-  let manifestBucket: string | undefined;
-  let period: z.infer<typeof periodSchema> | undefined;
-
-  if ('executionId' in fields || 'dataFiles' in fields) {
-    const parsed = cur2Schema.safeParse(json);
-    if (!parsed.success) {
-      throw new ManifestError(`is not a valid CUR 2.0 manifest: ${issuesText(parsed.error)}`, key);
-    }
-    format = 'cur2';
-    ({ executionId, dataFiles: entries, bucket: manifestBucket, billingPeriod: period } = parsed.data);
-  } else if ('assemblyId' in fields || 'reportKeys' in fields) {
-    const parsed = legacySchema.safeParse(json);
-    if (!parsed.success) {
-      throw new ManifestError(`is not a valid legacy CUR manifest: ${issuesText(parsed.error)}`, key);
-    }
-    format = 'legacy';
-    ({
-      assemblyId: executionId,
-      reportKeys: entries,
-      bucket: manifestBucket,
-      billingPeriod: period,
-    } = parsed.data);
-  } else {
+  const reader = MANIFEST_READERS.find((candidate) => candidate.recognises(fields));
+  if (reader === undefined) {
     throw new ManifestError(
-      'is neither a CUR 2.0 manifest (executionId, dataFiles) nor a legacy CUR manifest (assemblyId, reportKeys)',
+      `is neither ${MANIFEST_READERS.map((r) => `a ${r.label} manifest (${r.idField}, ${r.filesField})`).join(' nor ')}`,
       key,
     );
   }
+  const parsed = reader.schema.safeParse(json);
+  if (!parsed.success) {
+    throw new ManifestError(`is not a valid ${reader.label} manifest: ${issuesText(parsed.error)}`, key);
+  }
+  const format = formatOf(reader.kind);
+  if (format === undefined) {
+    throw new ManifestError(`is a ${reader.label} manifest, and no billing format is delivered by one`, key);
+  }
+  const executionId = parsed.data.id;
+  const entries = parsed.data.files;
+  const manifestBucket = parsed.data.bucket;
+  const period = parsed.data.billingPeriod;
 
   const fromKey = billingPeriodFromKey(key);
   let billingPeriod: string | undefined;
@@ -220,8 +277,7 @@ export function parseManifest(text: string, key: string, defaultBucket?: string)
   for (const [index, entry] of entries.entries()) {
     const location = dataFileLocation(entry, fallbackBucket);
     if (typeof location === 'string') {
-      const field = format === 'cur2' ? 'dataFiles' : 'reportKeys';
-      throw new ManifestError(`${field}[${index}] "${entry}" ${location}`, key);
+      throw new ManifestError(`${reader.filesField}[${index}] "${entry}" ${location}`, key);
     }
     const id = `${location.bucket}/${location.key}`;
     if (!seen.has(id)) {

@@ -134,6 +134,23 @@ export function isRerunRequest(event: unknown): boolean {
   return typeof event === 'object' && event !== null && 'rerun' in event;
 }
 
+/** What on-delivery was invoked with, once parsed: a re-run request, or an S3 event. */
+export type OnDeliveryEvent =
+  | { readonly kind: 'rerun'; readonly request: RerunRequest }
+  | { readonly kind: 'delivery'; readonly event: Partial<S3Event> };
+
+/**
+ * Parses on-delivery's event once: an object with `rerun` must be a valid re-run request; anything
+ * else is handled as an S3 event (records of other kinds are ignored, not refused).
+ * @throws PipelineInputError for a re-run request that is not `{ "rerun": { "billingPeriod": "YYYY-MM" } }`
+ */
+export function parseOnDeliveryEvent(event: unknown): OnDeliveryEvent {
+  if (isRerunRequest(event)) {
+    return { kind: 'rerun', request: parseInput(rerunRequestSchema, event, 'rerun request') };
+  }
+  return { kind: 'delivery', event: (event ?? {}) as Partial<S3Event> };
+}
+
 export interface HandleRerunOptions extends HandleDeliveryOptions {
   /** The CUR bucket and the export the stack reads: `<curPrefix>/<exportName>`. */
   readonly curBucket: string;
@@ -154,14 +171,13 @@ export function cur2ManifestKey(curPrefix: string, exportName: string, billingPe
  * (see `rerunRequestedAt` of {@link startRunForManifest}). The run publishes like any other: only when
  * its checks pass, and only if no later delivery was published meanwhile.
  *
- * @throws PipelineInputError for a request that is not `{ "rerun": { "billingPeriod": "YYYY-MM" } }`
  * @throws ManifestNotFoundError when the period has no delivery
  */
 export async function handleRerunRequest(
-  request: unknown,
+  request: RerunRequest,
   options: HandleRerunOptions,
 ): Promise<StartRunResult> {
-  const { rerun } = parseInput(rerunRequestSchema, request, 'rerun request');
+  const { rerun } = request;
   return startRunForManifest({
     s3: options.s3,
     sfn: options.sfn,

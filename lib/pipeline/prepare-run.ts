@@ -1,13 +1,15 @@
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
 import * as z from 'zod';
 import {
   BILLING_FORMAT_NAMES,
   BILLING_FORMATS,
   type BillingFormatName,
+  billingTablesOf,
 } from '../attribution/billing-formats.ts';
 import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
 import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
+import { isAwsError } from '../common/aws-errors.ts';
 import { parseCustomersCsv } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
 import {
@@ -21,12 +23,11 @@ import {
   billingPeriodSchema,
   CUSTOMERS_PREFIX,
   deliveredAtSchema,
-  errorName,
   parseInput,
   RULES_KEY,
-  RUNS_PREFIX,
   runIdSchema,
 } from './run-contract.ts';
+import { runPlanOptions } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
 
 /** Step Functions refuses a state input or output above 256 KiB. */
@@ -45,6 +46,13 @@ export const runInputSchema = z.object({
   rerunRequestedAt: deliveredAtSchema.optional(),
 });
 export type PrepareRunInput = z.infer<typeof runInputSchema>;
+
+/** Parses prepare-run's state input (the execution input). @throws PipelineInputError naming each wrong field */
+export function parsePrepareRunInput(event: unknown): PrepareRunInput {
+  return parseInput(runInputSchema, event, 'prepare-run input');
+}
+
+export { billingTablesOf } from '../attribution/billing-formats.ts';
 
 /** prepare-run's output: the execution input plus what every later state needs. */
 export interface PreparedRun extends PrepareRunInput {
@@ -70,7 +78,7 @@ export class DeliverySupersededError extends Error {
   override readonly name = 'DeliverySupersededError';
 }
 
-/** The run's billing format has no Glue table configured (the catalog defines `cur2` only). */
+/** The run's billing format has no Glue table configured (only formats whose descriptor has a `glueTable` do). */
 export class UnsupportedBillingFormatError extends Error {
   override readonly name = 'UnsupportedBillingFormatError';
 }
@@ -91,7 +99,10 @@ export interface PrepareRunOptions {
   /** Tenant tag key and cost basis applied to the default rules, and to a rules file that omits them. */
   readonly tenantTagKey: string;
   readonly costBasis: CostBasis;
-  /** Glue table of the billing data, per format. @default { cur2: 'cur2' } */
+  /**
+   * Glue table of the billing data, per format, over the tables of the registry's deployed formats.
+   * @default {@link billingTablesOf} the registry (`{ cur2: 'cur2' }`)
+   */
   readonly billingTables?: Partial<Record<BillingFormatName, string>>;
   readonly logger?: RunLogger;
 }
@@ -110,9 +121,8 @@ export interface PrepareRunOptions {
  * @throws DeliverySupersededError when the manifest now belongs to a later delivery
  * @throws UnsupportedBillingFormatError, PreparedRunTooLargeError, PipelineInputError
  */
-export async function prepareRun(input: unknown, options: PrepareRunOptions): Promise<PreparedRun> {
-  const run = parseInput(runInputSchema, input, 'prepare-run input');
-  const billingTable = { cur2: 'cur2', ...options.billingTables }[run.format];
+export async function prepareRun(run: PrepareRunInput, options: PrepareRunOptions): Promise<PreparedRun> {
+  const billingTable: string | undefined = { ...billingTablesOf(), ...options.billingTables }[run.format];
   if (billingTable === undefined) {
     throw new UnsupportedBillingFormatError(
       `no Glue table is configured for billing format "${run.format}" (run ${run.runId})`,
@@ -124,13 +134,7 @@ export async function prepareRun(input: unknown, options: PrepareRunOptions): Pr
   const { rules, source: rulesSource } = await loadRules(options);
 
   const attributionRun = { runId: run.runId, format: BILLING_FORMATS[run.format], rules };
-  const planOptions = {
-    database: options.database,
-    resultsBucket: options.resultsBucket,
-    runPrefix: RUNS_PREFIX.replace(/\/$/, ''),
-    billingPeriod: run.billingPeriod,
-    inputTables: { billing_source: billingTable },
-  };
+  const planOptions = runPlanOptions(run, options, { billing_source: billingTable });
   const prepared: PreparedRun = {
     ...run,
     deliveredAt,
@@ -206,17 +210,17 @@ async function validateCustomers(
 ): Promise<{ readonly file: string; readonly tenants: number }> {
   const folder = `s3://${bucket}/${CUSTOMERS_PREFIX}`;
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: CUSTOMERS_PREFIX, ContinuationToken: token }),
-    );
+  for await (const page of paginateListObjectsV2(
+    { client: s3 },
+    { Bucket: bucket, Prefix: CUSTOMERS_PREFIX },
+  )) {
     for (const object of page.Contents ?? []) {
       // A zero-byte "folder" object (made by the console) holds no rows and is not a file Athena reads.
       if (object.Key !== undefined && !object.Key.endsWith('/')) keys.push(object.Key);
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined && keys.length <= 10);
+    // More than ten is all the error message needs to know.
+    if (keys.length > 10) break;
+  }
 
   if (keys.length === 0) throw new InputError('no customers file: upload one CSV here', { file: folder });
   if (keys.length > 1) {
@@ -268,7 +272,7 @@ async function loadRules(
   try {
     ({ text } = await readText(options.s3, options.dataBucket, RULES_KEY));
   } catch (error: unknown) {
-    if (!(error instanceof NoSuchKey || errorName(error) === 'NoSuchKey')) throw error;
+    if (!isAwsError(error, 'NoSuchKey')) throw error;
     const rules = { ...defaultRules(), tenantTagKey: options.tenantTagKey, costBasis: options.costBasis };
     return { rules, source: 'default-rules.json' };
   }

@@ -1,12 +1,6 @@
+import { type AttributeValue, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import {
-  AlreadyExistsException,
   CreatePartitionCommand,
-  EntityNotFoundException,
   GetPartitionCommand,
   GetTableCommand,
   type GlueClient,
@@ -15,28 +9,37 @@ import {
   UpdatePartitionCommand,
 } from '@aws-sdk/client-glue';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { RESULT_TABLES, type ResultTable } from '../attribution/stages.ts';
-import { AthenaRunLayout } from '../engine/athena-engine.ts';
-import {
-  billingPeriodSchema,
-  deliveredAtSchema,
-  errorName,
-  parseInput,
-  publishedRunKey,
-  RUNS_PREFIX,
-  runIdSchema,
-} from './run-contract.ts';
+import { isAwsError } from '../common/aws-errors.ts';
+import { deliveredAtSchema, parseInput, publishedRunKey, runRefSchema } from './run-contract.ts';
+import { runLayout } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
 import { type TagRunResult, tagRunSuperseded } from './superseded-runs.ts';
 
-export const publishRunInputSchema = z.object({
-  runId: runIdSchema,
-  billingPeriod: billingPeriodSchema,
+/** publish-run's state input (lambdas/README.md). */
+export const publishRunInputSchema = runRefSchema.extend({
   executionId: z.string().min(1),
   deliveredAt: deliveredAtSchema,
 });
 export type PublishRunInput = z.infer<typeof publishRunInputSchema>;
+
+/** Parses publish-run's state input. @throws PipelineInputError naming each wrong field */
+export function parsePublishRunInput(event: unknown): PublishRunInput {
+  return parseInput(publishRunInputSchema, event, 'publish-run input');
+}
+
+/** The published-run marker as publish-run writes it (pk `PUBLISHED#<period>`, sk `RUN`). */
+interface PublishedRunMarker {
+  readonly pk: string;
+  readonly sk: string;
+  readonly billing_period: string;
+  readonly run_id: string;
+  readonly execution_id: string;
+  readonly delivered_at: string;
+  readonly published_at: string;
+}
 
 /** Partition parameters that say which run a partition points at (readable in the Glue console). */
 export const PARTITION_RUN_ID = 'cost_per_customer.run_id';
@@ -101,62 +104,50 @@ export interface PublishRunOptions {
  *
  * Idempotent: a retry after a failure in (b) or (c) claims the period again (same run) and redoes them.
  */
-export async function publishRun(input: unknown, options: PublishRunOptions): Promise<PublishRunResult> {
-  const run = parseInput(publishRunInputSchema, input, 'publish-run input');
+export async function publishRun(
+  run: PublishRunInput,
+  options: PublishRunOptions,
+): Promise<PublishRunResult> {
   const { runId, billingPeriod, deliveredAt } = run;
   const now = options.now ?? (() => new Date());
 
-  const { pk, sk } = publishedRunKey(billingPeriod);
+  const marker: PublishedRunMarker = {
+    ...publishedRunKey(billingPeriod),
+    billing_period: billingPeriod,
+    run_id: runId,
+    execution_id: run.executionId,
+    delivered_at: deliveredAt,
+    published_at: now().toISOString(),
+  };
   let previousRunId: string | null = null;
   try {
     const response = await options.dynamodb.send(
       new PutItemCommand({
         TableName: options.tableName,
-        Item: {
-          pk: { S: pk },
-          sk: { S: sk },
-          billing_period: { S: billingPeriod },
-          run_id: { S: runId },
-          execution_id: { S: run.executionId },
-          delivered_at: { S: deliveredAt },
-          published_at: { S: now().toISOString() },
-        },
+        Item: marshall(marker),
         ConditionExpression: 'attribute_not_exists(pk) OR delivered_at < :delivered OR run_id = :run',
-        ExpressionAttributeValues: { ':delivered': { S: deliveredAt }, ':run': { S: runId } },
+        ExpressionAttributeValues: marshall({ ':delivered': deliveredAt, ':run': runId }),
         ReturnValues: 'ALL_OLD',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
-    const previous = response.Attributes?.run_id?.S;
+    const previous = markerFields(response.Attributes).run_id;
     previousRunId = previous !== undefined && previous !== runId ? previous : null;
   } catch (error: unknown) {
-    if (
-      !(
-        error instanceof ConditionalCheckFailedException ||
-        errorName(error) === 'ConditionalCheckFailedException'
-      )
-    ) {
-      throw error;
-    }
-    const item = (error as { Item?: Record<string, { S?: string }> }).Item;
-    const publishedRunId = item?.run_id?.S ?? null;
+    if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
+    const item = markerFields((error as { Item?: Record<string, AttributeValue> }).Item);
+    const publishedRunId = item.run_id ?? null;
     options.logger?.info('A newer delivery is already published; this run is not', {
       runId,
       billingPeriod,
       deliveredAt,
       publishedRunId,
-      publishedDeliveredAt: item?.delivered_at?.S,
+      publishedDeliveredAt: item.delivered_at,
     });
     return { published: false, reason: 'newer run already published', runId, billingPeriod, publishedRunId };
   }
 
-  const layout = new AthenaRunLayout({
-    database: options.database,
-    resultsBucket: options.resultsBucket,
-    runPrefix: RUNS_PREFIX.replace(/\/$/, ''),
-    runId,
-    billingPeriod,
-  });
+  const layout = runLayout(run, options);
   const partitions: PartitionChange[] = [];
   for (const table of RESULT_TABLES) {
     partitions.push(await pointPartition(options, table, layout.location(table), run));
@@ -202,8 +193,7 @@ async function pointPartition(
       new GetPartitionCommand({ DatabaseName: database, TableName: table, PartitionValues: values }),
     ));
   } catch (error: unknown) {
-    if (!(error instanceof EntityNotFoundException || errorName(error) === 'EntityNotFoundException'))
-      throw error;
+    if (!isAwsError(error, 'EntityNotFoundException')) throw error;
   }
 
   if (existing === undefined) {
@@ -218,8 +208,7 @@ async function pointPartition(
       return { table, action: 'created', location };
     } catch (error: unknown) {
       // Created meanwhile (a concurrent publish): fall through to the update, with its own check.
-      if (!(error instanceof AlreadyExistsException || errorName(error) === 'AlreadyExistsException'))
-        throw error;
+      if (!isAwsError(error, 'AlreadyExistsException')) throw error;
       ({ Partition: existing } = await glue.send(
         new GetPartitionCommand({ DatabaseName: database, TableName: table, PartitionValues: values }),
       ));
@@ -251,4 +240,13 @@ async function pointPartition(
     }),
   );
   return { table, action: 'updated', location };
+}
+
+/** The string fields of a stored marker (absent ones undefined); DynamoDB returns none when there was no item. */
+function markerFields(item: Record<string, AttributeValue> | undefined): Partial<PublishedRunMarker> {
+  if (item === undefined) return {};
+  const fields = unmarshall(item);
+  const text = (name: keyof PublishedRunMarker) =>
+    typeof fields[name] === 'string' ? (fields[name] as string) : undefined;
+  return { run_id: text('run_id'), delivered_at: text('delivered_at') };
 }

@@ -1,6 +1,7 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { NotifiedAlert } from '../alerts/alert.ts';
-import { errorName, runPrefix } from './run-contract.ts';
+import { isAwsError } from '../common/aws-errors.ts';
+import { runPrefix } from './run-contract.ts';
 
 /**
  * A run's alerts next to its results, `runs/run=<runId>/alerts.json`: the JSON array the local run
@@ -40,7 +41,7 @@ export async function readRunAlerts(
     if (!Array.isArray(alerts)) throw new Error(`s3://${resultsBucket}/${key} is not a JSON array`);
     return alerts as NotifiedAlert[];
   } catch (error: unknown) {
-    if (error instanceof NoSuchKey || errorName(error) === 'NoSuchKey') return [];
+    if (isAwsError(error, 'NoSuchKey')) return [];
     throw error;
   }
 }

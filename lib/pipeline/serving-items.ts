@@ -1,4 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { marshall, type NumberValue, NumberValueImpl } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 
 /** An item of the serving table, in DynamoDB's attribute-value form. */
@@ -122,12 +123,12 @@ export interface ServingItems {
   readonly daysByCustomer: ReadonlyMap<string, readonly string[]>;
 }
 
-const s = (value: string): AttributeValue => ({ S: value });
-const n = (value: number): AttributeValue => ({ N: servingNumber(value) });
+/** Money as DynamoDB stores it: {@link servingNumber}'s text, kept exactly by marshalling a NumberValue. */
+const money = (value: number): NumberValue => NumberValueImpl.from(servingNumber(value));
 
-function optional(item: ServingItem, name: string, value: AttributeValue | null): void {
-  if (value !== null) item[name] = value;
-}
+/** A serving item as plain values; NULL dimensions are undefined, and left out when marshalled. */
+type PlainItem = Record<string, string | number | NumberValue | readonly string[] | undefined>;
+const item = (fields: PlainItem): ServingItem => marshall(fields, { removeUndefinedValues: true });
 
 /**
  * The serving items of one run for one billing period:
@@ -151,7 +152,7 @@ export function buildServingItems(rows: readonly CustomerDayRow[], run: ServingR
     list.push(row);
     byCustomer.set(row.customerId, list);
   }
-  const provenance = { run_id: s(run.runId), delivered_at: s(run.deliveredAt) };
+  const provenance = { run_id: run.runId, delivered_at: run.deliveredAt };
   const daily: ServingItem[] = [];
   const summaries: ServingItem[] = [];
   const daysByCustomer = new Map<string, string[]>();
@@ -171,51 +172,55 @@ export function buildServingItems(rows: readonly CustomerDayRow[], run: ServingR
       direct += row.directCost;
       shared += row.sharedCost;
       total += row.totalCost;
-      const item: ServingItem = {
-        pk: s(customerPk(customerId)),
-        sk: s(daySk(row.usageDate)),
-        customer_id: s(customerId),
-        usage_date: s(row.usageDate),
-        billing_period: s(run.billingPeriod),
-        direct_cost: n(row.directCost),
-        shared_cost: n(row.sharedCost),
-        total_cost: n(row.totalCost),
-        ...provenance,
-      };
-      addDimensions(item, row);
-      daily.push(item);
+      daily.push(
+        item({
+          pk: customerPk(customerId),
+          sk: daySk(row.usageDate),
+          customer_id: customerId,
+          usage_date: row.usageDate,
+          billing_period: run.billingPeriod,
+          direct_cost: money(row.directCost),
+          shared_cost: money(row.sharedCost),
+          total_cost: money(row.totalCost),
+          ...provenance,
+          ...dimensions(row),
+        }),
+      );
     }
     const latest = days.at(-1) as CustomerDayRow;
-    const summary: ServingItem = {
-      pk: s(customerPk(customerId)),
-      sk: s(monthSk(run.billingPeriod)),
-      gsi1pk: s(monthGsiPk(run.billingPeriod)),
-      gsi1sk: n(total),
-      customer_id: s(customerId),
-      billing_period: s(run.billingPeriod),
-      direct_cost: n(direct),
-      shared_cost: n(shared),
-      total_cost: n(total),
-      days_with_cost: { N: String(dates.length) },
-      usage_dates: { L: dates.map(s) },
-      first_usage_date: s(dates[0] as string),
-      last_usage_date: s(latest.usageDate),
-      ...provenance,
-    };
-    // The customer's dimension fields as of its latest day (they are one per customer in a run).
-    addDimensions(summary, latest);
-    summaries.push(summary);
+    summaries.push(
+      item({
+        pk: customerPk(customerId),
+        sk: monthSk(run.billingPeriod),
+        gsi1pk: monthGsiPk(run.billingPeriod),
+        gsi1sk: money(total),
+        customer_id: customerId,
+        billing_period: run.billingPeriod,
+        direct_cost: money(direct),
+        shared_cost: money(shared),
+        total_cost: money(total),
+        days_with_cost: dates.length,
+        usage_dates: dates,
+        first_usage_date: dates[0] as string,
+        last_usage_date: latest.usageDate,
+        ...provenance,
+        // The customer's dimension fields as of its latest day (they are one per customer in a run).
+        ...dimensions(latest),
+      }),
+    );
     daysByCustomer.set(customerId, dates);
   }
   return { daily, summaries, daysByCustomer };
 }
 
-function addDimensions(item: ServingItem, row: CustomerDayRow): void {
-  optional(item, 'customer_name', row.customerName === null ? null : s(row.customerName));
-  optional(item, 'tier', row.tier === null ? null : s(row.tier));
-  optional(item, 'plan_status', row.planStatus === null ? null : s(row.planStatus));
-  optional(item, 'mrr', row.mrr === null ? null : n(row.mrr));
-  optional(item, 'rules_version', row.rulesVersion === null ? null : s(row.rulesVersion));
+function dimensions(row: CustomerDayRow): PlainItem {
+  return {
+    customer_name: row.customerName ?? undefined,
+    tier: row.tier ?? undefined,
+    plan_status: row.planStatus ?? undefined,
+    mrr: row.mrr === null ? undefined : money(row.mrr),
+    rules_version: row.rulesVersion ?? undefined,
+  };
 }
 
 /** Whether two items hold the same values, provenance aside. Numbers compare as numbers. */

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, type S3Client } from '@aws-sdk/client-s3';
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { isAwsError, isNotFound } from '../common/aws-errors.ts';
+import { mapLimit } from '../common/concurrency.ts';
+import { isBillingPeriod } from '../common/names.ts';
 import { type ParsedManifest, parseManifest, type S3Location } from './manifest.ts';
 
 /**
@@ -108,7 +111,6 @@ export class DataFilesMissingError extends Error {
 
 const EXECUTION_NAME_MAX = 80;
 const HASH_HEX_CHARS = 24;
-const BILLING_PERIOD = /^\d{4}-(?:0[1-9]|1[0-2])$/;
 
 /**
  * The run id, which is also the Step Functions execution name, for one delivery:
@@ -121,7 +123,7 @@ const BILLING_PERIOD = /^\d{4}-(?:0[1-9]|1[0-2])$/;
  * @throws RangeError for a billing period that is not `YYYY-MM` or an empty execution id
  */
 export function runIdFor(billingPeriod: string, executionId: string): string {
-  if (!BILLING_PERIOD.test(billingPeriod)) {
+  if (!isBillingPeriod(billingPeriod)) {
     throw new RangeError(`billing period "${billingPeriod}" is not YYYY-MM`);
   }
   if (executionId.length === 0) throw new RangeError('execution id is empty');
@@ -223,8 +225,7 @@ async function readManifest(s3: S3Client, manifest: S3Location): Promise<string>
     const response = await s3.send(new GetObjectCommand({ Bucket: manifest.bucket, Key: manifest.key }));
     return (await response.Body?.transformToString('utf-8')) ?? '';
   } catch (error: unknown) {
-    if (error instanceof NoSuchKey || errorName(error) === 'NoSuchKey')
-      throw new ManifestNotFoundError(manifest);
+    if (isAwsError(error, 'NoSuchKey')) throw new ManifestNotFoundError(manifest);
     throw error;
   }
 }
@@ -251,49 +252,6 @@ async function findMissing(
   return files.filter((_, index) => exists[index] === false);
 }
 
-/** Maps with at most `limit` calls in flight; stops taking new items after the first failure. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        results[index] = await fn(items[index] as T);
-      } catch (error: unknown) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
-  await Promise.all(Array.from({ length: workers }, worker));
-  return results;
-}
-
-function errorName(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('name' in error)) return undefined;
-  return typeof error.name === 'string' ? error.name : undefined;
-}
-
-function isNotFound(error: unknown): boolean {
-  if (error instanceof NotFound || error instanceof NoSuchKey) return true;
-  const name = errorName(error);
-  if (name === 'NotFound' || name === 'NoSuchKey') return true;
-  // HeadObject responses have no body, so some SDK paths surface a 404 only as its status code.
-  if (typeof error === 'object' && error !== null && '$metadata' in error) {
-    const metadata = error.$metadata;
-    return (
-      typeof metadata === 'object' &&
-      metadata !== null &&
-      'httpStatusCode' in metadata &&
-      metadata.httpStatusCode === 404
-    );
-  }
-  return false;
-}
-
 function isExecutionAlreadyExists(error: unknown): boolean {
-  return error instanceof ExecutionAlreadyExists || errorName(error) === 'ExecutionAlreadyExists';
+  return isAwsError(error, 'ExecutionAlreadyExists');
 }

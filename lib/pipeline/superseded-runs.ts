@@ -1,6 +1,8 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mapLimit, publishedRunKey, runPrefix, SUPERSEDED_RUN_TAG } from './run-contract.ts';
+import { PutObjectTaggingCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { mapLimit } from '../common/concurrency.ts';
+import { publishedRunKey, runPrefix, SUPERSEDED_RUN_TAG } from './run-contract.ts';
 
 /** The run published for a billing period, as publish-run recorded it. */
 export interface PublishedRun {
@@ -17,18 +19,16 @@ export async function readPublishedRun(
   tableName: string,
   billingPeriod: string,
 ): Promise<PublishedRun | undefined> {
-  const { pk, sk } = publishedRunKey(billingPeriod);
   const { Item } = await dynamodb.send(
     new GetItemCommand({
       TableName: tableName,
-      Key: { pk: { S: pk }, sk: { S: sk } },
+      Key: marshall(publishedRunKey(billingPeriod)),
       ConsistentRead: true,
       ProjectionExpression: 'run_id, delivered_at',
     }),
   );
-  const runId = Item?.run_id?.S;
-  const deliveredAt = Item?.delivered_at?.S;
-  return runId !== undefined && deliveredAt !== undefined ? { runId, deliveredAt } : undefined;
+  const { run_id: runId, delivered_at: deliveredAt } = Item === undefined ? {} : unmarshall(Item);
+  return typeof runId === 'string' && typeof deliveredAt === 'string' ? { runId, deliveredAt } : undefined;
 }
 
 export interface TagRunOptions {
@@ -59,17 +59,13 @@ export async function tagRunSuperseded(options: TagRunOptions): Promise<TagRunRe
   const { s3, bucket, runId, maxObjects = 2000, concurrency = 10 } = options;
   const prefix = runPrefix(runId);
   const keys: string[] = [];
-  let token: string | undefined;
   let truncated = false;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        ContinuationToken: token,
-        MaxKeys: Math.min(1000, maxObjects - keys.length + 1),
-      }),
-    );
+  // One more key than the bound is listed, to tell "exactly maxObjects" from "more remain".
+  const pages = paginateListObjectsV2(
+    { client: s3, pageSize: Math.min(1000, maxObjects + 1) },
+    { Bucket: bucket, Prefix: prefix },
+  );
+  for await (const page of pages) {
     for (const object of page.Contents ?? []) {
       if (object.Key === undefined) continue;
       if (keys.length === maxObjects) {
@@ -78,9 +74,8 @@ export async function tagRunSuperseded(options: TagRunOptions): Promise<TagRunRe
       }
       keys.push(object.Key);
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    if (token !== undefined && keys.length === maxObjects) truncated = true;
-  } while (token !== undefined && !truncated);
+    if (truncated) break;
+  }
 
   await mapLimit(keys, concurrency, (key) =>
     s3.send(

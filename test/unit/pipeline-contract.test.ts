@@ -1,14 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
-import { defaultRules } from '../../lib/attribution/rules.ts';
-import { billingPeriodsBetween } from '../../lib/common/names.ts';
-import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
 import {
-  DATA_PREFIXES,
-  REPORTS_PREFIX as STORAGE_REPORTS_PREFIX,
-  RUNS_PREFIX as STORAGE_RUNS_PREFIX,
-  SUPERSEDED_RUN_TAG as STORAGE_TAG,
-} from '../../lib/constructs/storage.ts';
+  BILLING_FORMAT_NAMES,
+  BILLING_FORMATS,
+  billingTablesOf,
+} from '../../lib/attribution/billing-formats.ts';
+import { defaultRules } from '../../lib/attribution/rules.ts';
+import { billingPeriodsBetween, PREFIXES } from '../../lib/common/names.ts';
+import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
 import { AthenaRunLayout } from '../../lib/engine/athena-engine.ts';
 import { planAthenaCleanup } from '../../lib/pipeline/athena-run-plan.ts';
 import { runTableNames } from '../../lib/pipeline/cleanup.ts';
@@ -22,17 +21,31 @@ import {
   RULES_KEY,
   RUNS_PREFIX,
   runPrefix,
-  SUPERSEDED_RUN_TAG,
 } from '../../lib/pipeline/run-contract.ts';
+import { runLayout } from '../../lib/pipeline/run-layout.ts';
 
 describe('names the Lambdas share with the constructs', () => {
-  it('agree with storage.ts, which Lambda bundles must not import', () => {
-    expect(RUNS_PREFIX).toBe(STORAGE_RUNS_PREFIX);
-    expect(REPORTS_PREFIX).toBe(STORAGE_REPORTS_PREFIX);
-    expect(SUPERSEDED_RUN_TAG).toEqual(STORAGE_TAG);
-    expect(CUSTOMERS_PREFIX).toBe(DATA_PREFIXES.customers);
-    expect(RULES_KEY.startsWith(DATA_PREFIXES.rules)).toBe(true);
+  it('come from lib/common/names.ts, which the constructs import too', () => {
+    expect(RUNS_PREFIX).toBe(PREFIXES.runs);
+    expect(REPORTS_PREFIX).toBe(PREFIXES.reports);
+    expect(CUSTOMERS_PREFIX).toBe(PREFIXES.customers);
+    expect(RULES_KEY.startsWith(PREFIXES.rules)).toBe(true);
     expect(runPrefix('2026-10_abc')).toBe('runs/run=2026-10_abc/');
+  });
+
+  it('are defined in modules free of aws-cdk-lib, so that Lambda bundles can import them', () => {
+    for (const module of ['../../lib/common/names.ts', '../../lib/pipeline/run-contract.ts']) {
+      const source = readFileSync(new URL(module, import.meta.url), 'utf8');
+      expect(source, module).not.toMatch(/from 'aws-cdk-lib|from 'constructs'/);
+    }
+  });
+
+  it('lay a run out where the Athena plan puts it (runLayout)', () => {
+    const layout = runLayout(
+      { runId: '2026-10_abc', billingPeriod: '2026-10' },
+      { database: 'cost_per_customer', resultsBucket: 'cpc-results' },
+    );
+    expect(layout.location('daily_summary')).toBe('s3://cpc-results/runs/run=2026-10_abc/daily_summary/');
   });
 
   it('use the serving table keys of serving-table.ts', () => {
@@ -102,6 +115,19 @@ describe('readConfig: configuration read once and validated', () => {
       expect(problems[1]).toBe('RESULTS_BUCKET: is not an S3 bucket name');
       expect(problems[2]).toMatch(/^ALERT_CONFIG: is not JSON/);
     }
+  });
+
+  it('reads BILLING_TABLES as format -> Glue table, defaulting to the descriptors, refusing unknown formats', () => {
+    const schema = { BILLING_TABLES: env.billingTables(BILLING_FORMAT_NAMES, billingTablesOf()) };
+    expect(readConfig(schema, {}).BILLING_TABLES).toEqual({ cur2: 'cur2' });
+    expect(readConfig(schema, { BILLING_TABLES: '{"legacy":"cur_legacy"}' }).BILLING_TABLES).toEqual({
+      legacy: 'cur_legacy',
+    });
+    expect(() => readConfig(schema, { BILLING_TABLES: '{"parquet2":"p"}' })).toThrow(ConfigurationError);
+    expect(() => readConfig(schema, { BILLING_TABLES: '{"cur2":"Not-Glue"}' })).toThrow(
+      'BILLING_TABLES.cur2: is not a Glue name',
+    );
+    expect(() => readConfig(schema, { BILLING_TABLES: '{' })).toThrow(/BILLING_TABLES: is not JSON/);
   });
 
   it('refuses an ARN of another service', () => {

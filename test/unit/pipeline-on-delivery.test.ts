@@ -16,8 +16,10 @@ import {
   cur2ManifestKey,
   DeliveryEventError,
   eventObjectKey,
+  type HandleRerunOptions,
   handleDeliveryEvent,
-  handleRerunRequest,
+  handleRerunRequest as handleParsedRerun,
+  parseOnDeliveryEvent,
 } from '../../lib/pipeline/on-delivery.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 import { ManifestNotFoundError, runIdFor } from '../../lib/pipeline/start-run.ts';
@@ -128,6 +130,13 @@ describe('handleDeliveryEvent', () => {
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
   });
 });
+
+/** What the handler does with a re-run request: parse it once, then run the core on the typed request. */
+async function handleRerunRequest(event: unknown, options: HandleRerunOptions) {
+  const parsed = parseOnDeliveryEvent(event);
+  if (parsed.kind !== 'rerun') throw new Error('not a re-run request');
+  return handleParsedRerun(parsed.request, options);
+}
 
 describe('handleRerunRequest', () => {
   const rerunOptions = (requestedAt: string) => ({

@@ -16,7 +16,8 @@ import {
   DeliverySupersededError,
   PREPARED_RUN_MAX_BYTES,
   type PrepareRunOptions,
-  prepareRun,
+  parsePrepareRunInput,
+  prepareRun as prepareParsedRun,
   STEP_FUNCTIONS_PAYLOAD_LIMIT,
   UnsupportedBillingFormatError,
 } from '../../lib/pipeline/prepare-run.ts';
@@ -26,6 +27,10 @@ import { runIdFor } from '../../lib/pipeline/start-run.ts';
 /** The SQL of a planned CTAS ('' for a check, which travels by name). */
 const ctasSql = (statement: PlannedStatement | undefined): string =>
   statement?.kind === 'ctas' ? statement.sql : '';
+
+/** What the handler does with its event: parse it once, then run the core on the typed input. */
+const prepareRun = async (event: unknown, runOptions: PrepareRunOptions) =>
+  prepareParsedRun(parsePrepareRunInput(event), runOptions);
 
 const s3 = mockClient(S3Client);
 beforeEach(() => s3.reset());

@@ -17,6 +17,7 @@ import {
   PARTITION_DELIVERED_AT,
   PARTITION_RUN_ID,
   type PublishRunOptions,
+  parsePublishRunInput,
   publishRun,
 } from '../../lib/pipeline/publish-run.ts';
 
@@ -32,12 +33,13 @@ beforeEach(() => {
 const RESULTS = 'cpc-results-111122223333';
 const RUN_ID = '2026-10_exec-b_0123456789abcdef01234567';
 const OLD_RUN = '2026-10_exec-a_89abcdef0123456789abcdef';
-const INPUT = {
+// Parsed as the handler parses its event (deliveredAt normalised to toISOString()).
+const INPUT = parsePublishRunInput({
   runId: RUN_ID,
   billingPeriod: '2026-10',
   executionId: 'exec-b',
   deliveredAt: '2026-10-14T16:00:00Z',
-};
+});
 
 const options = (overrides: Partial<PublishRunOptions> = {}): PublishRunOptions => ({
   dynamodb: new DynamoDBClient({ region: 'eu-west-1' }),

@@ -1,0 +1,25 @@
+import { type BillingColumn, optional, required } from './types.ts';
+
+/** Columns CUR 2.0 and legacy CUR (Athena integration) share, by the same names. */
+export const CUR_COLUMNS: readonly BillingColumn[] = [
+  required('line_item_usage_start_date', 'timestamp'),
+  required('bill_billing_period_start_date', 'timestamp'),
+  required('line_item_line_item_type', 'varchar'),
+  required('line_item_product_code', 'varchar'),
+  required('line_item_unblended_cost', 'double'),
+  optional('line_item_usage_account_id', 'varchar'),
+  optional('line_item_usage_type', 'varchar'),
+  optional('line_item_resource_id', 'varchar'),
+  optional('line_item_net_unblended_cost', 'double'),
+  optional('savings_plan_savings_plan_effective_cost', 'double'),
+  optional('savings_plan_net_savings_plan_effective_cost', 'double'),
+  optional('savings_plan_total_commitment_to_date', 'double'),
+  optional('savings_plan_used_commitment', 'double'),
+  optional('reservation_reservation_a_r_n', 'varchar'),
+  optional('reservation_effective_cost', 'double'),
+  optional('reservation_net_effective_cost', 'double'),
+  optional('reservation_unused_amortized_upfront_fee_for_billing_period', 'double'),
+  optional('reservation_net_unused_amortized_upfront_fee_for_billing_period', 'double'),
+  optional('reservation_unused_recurring_fee', 'double'),
+  optional('reservation_net_unused_recurring_fee', 'double'),
+];
