@@ -1,7 +1,7 @@
 /**
  * **run-check**: runs one of a run's checks by name and fails the execution when it does not hold,
- * before anything is published. Contract (input, output, errors, environment, permissions):
- * lambdas/README.md, "run-check".
+ * before anything is published. Input, output, errors, environment, metrics and permissions:
+ * lambdas/README.md. The work is in lib/pipeline/run-check.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';

@@ -1,7 +1,7 @@
 /**
  * **write-report**: writes a published run's HTML report next to its results and as its billing
- * period's latest report. Contract (input, output, environment, permissions): lambdas/README.md,
- * "write-report".
+ * period's latest report. Input, output, environment, metrics and permissions: lambdas/README.md.
+ * The work is in lib/pipeline/write-report.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
