@@ -1,6 +1,6 @@
 import { sqlDate, sqlIdentifier, sqlNumber, sqlString } from '../sql/sql-template.ts';
 import { isInputTable } from '../sql/tables.ts';
-import { AthenaRunLayout } from './athena-engine.ts';
+import { AthenaRunLayout } from './athena-run-layout.ts';
 import type { QueryEngine, Row } from './query-engine.ts';
 
 /** Options of {@link TrinoEngine}. */

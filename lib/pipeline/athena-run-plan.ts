@@ -5,7 +5,7 @@ import {
   type RunCheckName,
   STORED_STEPS,
 } from '../attribution/stages.ts';
-import { AthenaRunLayout, type AthenaRunLayoutOptions } from '../engine/athena-engine.ts';
+import { AthenaRunLayout, type AthenaRunLayoutOptions } from '../engine/athena-run-layout.ts';
 import { loadSqlFile, renderSql } from '../sql/sql-template.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type * as z from 'zod';
 import { STORED_STEPS } from '../attribution/stages.ts';
 import { isAwsError } from '../common/aws-errors.ts';
-import type { AthenaRunLayout } from '../engine/athena-engine.ts';
+import type { AthenaRunLayout } from '../engine/athena-run-layout.ts';
 import { parseInput, runRefSchema } from './run-contract.ts';
 import { runLayout } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';

@@ -1,4 +1,4 @@
-import { AthenaRunLayout } from '../engine/athena-engine.ts';
+import { AthenaRunLayout } from '../engine/athena-run-layout.ts';
 import { RUNS_PREFIX } from './run-contract.ts';
 
 /** The part of a function's configuration that says where runs live. */

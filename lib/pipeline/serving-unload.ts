@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import type { AthenaRunLayout } from '../engine/athena-engine.ts';
+import type { AthenaRunLayout } from '../engine/athena-run-layout.ts';
 import { sqlString } from '../sql/sql-template.ts';
 import { type CustomerDayRow, parseServingLine } from './serving-items.ts';
 

@@ -22,10 +22,12 @@ import {
   type AthenaEngineOptions,
   AthenaQueryError,
   AthenaQueryTimeoutError,
+} from '../../lib/engine/athena-engine.ts';
+import {
   AthenaRunLayout,
   type AthenaRunLayoutOptions,
   runTableId,
-} from '../../lib/engine/athena-engine.ts';
+} from '../../lib/engine/athena-run-layout.ts';
 
 const athena = mockClient(AthenaClient);
 let sleeps: number[] = [];

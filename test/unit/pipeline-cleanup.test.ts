@@ -4,7 +4,7 @@ import { ListObjectsV2Command, PutObjectTaggingCommand, S3Client } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AthenaRunLayout } from '../../lib/engine/athena-engine.ts';
+import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
 import { type CleanupOptions, cleanupRun } from '../../lib/pipeline/cleanup.ts';
 
 const glue = mockClient(GlueClient);

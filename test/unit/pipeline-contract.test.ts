@@ -8,7 +8,7 @@ import {
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import { billingPeriodsBetween, PREFIXES } from '../../lib/common/names.ts';
 import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
-import { AthenaRunLayout } from '../../lib/engine/athena-engine.ts';
+import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
 import { planAthenaCleanup } from '../../lib/pipeline/athena-run-plan.ts';
 import { runTableNames } from '../../lib/pipeline/cleanup.ts';
 import { ConfigurationError, env, readConfig } from '../../lib/pipeline/config.ts';

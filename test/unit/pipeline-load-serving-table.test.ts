@@ -17,7 +17,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AthenaRunLayout } from '../../lib/engine/athena-engine.ts';
+import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
 import {
   type LoadServingOptions,
   loadServingTable,

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { BILLING_PERIOD, BUCKET_NAME, GLUE_NAME, lastDayOfPeriod, RUN_ID } from '../common/names.ts';
+import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
+import { type InputTable, isInputTable } from '../sql/tables.ts';
+
+/*
+ * Where a run's tables live in Athena: names, locations and the CTAS and DROP text. Pure naming with no
+ * client, so a plan can be built anywhere (prepare-run, tests) and every engine over the catalog (Athena,
+ * the Trino test engine) reads the inputs the same way.
+ */
+
+/** A table the engine reads rather than creates. */
+export type AthenaInputTable = InputTable;
+
+/** The Glue tables of the catalog (lib/constructs/catalog.ts) that hold each input. */
+export const DEFAULT_INPUT_TABLES: Readonly<Record<AthenaInputTable, string>> = {
+  billing_source: 'cur2',
+  telemetry: 'telemetry',
+  customers: 'customers',
+};
+
+/** Where a run's tables live: pure naming, shared by the engine and the run plan. */
+export interface AthenaRunLayoutOptions {
+  /** Glue database of the inputs and of the run tables (lower case letters, digits and `_`). */
+  readonly database: string;
+  /** The run id; it names the run's tables and its S3 prefix (letters, digits, `.`, `_`, `-`). */
+  readonly runId: string;
+  /** Name of the bucket the run writes its Parquet results into. */
+  readonly resultsBucket: string;
+  /** Prefix of all runs in that bucket, without slashes at either end. @default 'runs' */
+  readonly runPrefix?: string;
+  /** Glue table names of the inputs. @default {@link DEFAULT_INPUT_TABLES} */
+  readonly inputTables?: Partial<Record<AthenaInputTable, string>>;
+  /**
+   * The billing period (YYYY-MM) a run attributes. When set, the billing table is read only in its
+   * `billing_period` partition and telemetry only in that month's `usage_day` partitions, so a run
+   * scans one month and its results hold one billing period (what publishing a partition needs).
+   * @default undefined: every partition is read
+   */
+  readonly billingPeriod?: string;
+}
+
+const LOGICAL_NAME = /^[a-z_][a-z0-9_]*$/;
+const PREFIX_SEGMENT = /^[A-Za-z0-9_.=-]+$/;
+
+/** Throws an Athena naming error for an invalid value. */
+export function check(valid: boolean, what: string, value: unknown): void {
+  if (!valid) throw new Error(`Athena: invalid ${what}: ${JSON.stringify(value)}`);
+}
+
+/**
+ * The table-name form of a run id: lower case, `[a-z0-9_]` only (Glue lower-cases table names).
+ * When that loses information (`A-1` and `a_1` would meet), a hash of the raw id is appended, so two
+ * run ids never share a table.
+ */
+export function runTableId(runId: string): string {
+  check(RUN_ID.test(runId), 'run id', runId);
+  const plain = runId.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  if (plain === runId) return plain;
+  return `${plain}_${createHash('sha256').update(runId).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * Names and statements of one run in Athena: the SQL reference of every logical table, the run's
+ * S3 locations and the CTAS and DROP statements. Holds no client, so a plan can be built anywhere.
+ */
+export class AthenaRunLayout {
+  readonly database: string;
+  readonly runId: string;
+  readonly resultsBucket: string;
+  readonly runPrefix: string;
+  readonly billingPeriod: string | undefined;
+  private readonly inputs: Readonly<Record<AthenaInputTable, string>>;
+  private readonly tableId: string;
+
+  constructor(options: AthenaRunLayoutOptions) {
+    check(GLUE_NAME.test(options.database), 'Glue database name', options.database);
+    check(BUCKET_NAME.test(options.resultsBucket), 'results bucket name', options.resultsBucket);
+    const prefix = (options.runPrefix ?? 'runs').replace(/^\/+|\/+$/g, '');
+    check(
+      prefix.split('/').every((s) => PREFIX_SEGMENT.test(s) && s !== '.' && s !== '..'),
+      'run prefix',
+      options.runPrefix,
+    );
+    if (options.billingPeriod !== undefined) {
+      check(BILLING_PERIOD.test(options.billingPeriod), 'billing period (YYYY-MM)', options.billingPeriod);
+    }
+    const inputs = { ...DEFAULT_INPUT_TABLES, ...options.inputTables };
+    for (const [input, table] of Object.entries(inputs)) {
+      check(GLUE_NAME.test(table), `Glue table name for ${input}`, table);
+    }
+    this.database = options.database;
+    this.runId = options.runId;
+    this.tableId = runTableId(options.runId);
+    this.resultsBucket = options.resultsBucket;
+    this.runPrefix = prefix;
+    this.billingPeriod = options.billingPeriod;
+    this.inputs = inputs;
+  }
+
+  /** The Glue table name of a run table: `run_<run id>_<name>`. */
+  runTableName(name: string): string {
+    const logical = logicalName(name);
+    if (isInputTable(logical)) throw new Error(`Athena: ${logical} is an input, not a run table`);
+    return `run_${this.tableId}_${logical}`;
+  }
+
+  /** The S3 folder of a run table: `s3://<bucket>/<prefix>/run=<run id>/<name>/`. */
+  location(name: string): string {
+    const logical = logicalName(name);
+    if (isInputTable(logical)) throw new Error(`Athena: ${logical} is an input, not a run table`);
+    return `s3://${this.resultsBucket}/${this.runPrefix}/run=${this.runId}/${logical}/`;
+  }
+
+  /** The SQL reference of a logical table (see {@link QueryEngine.tableRef}); callable unbound. */
+  readonly tableRef = (name: string): string => {
+    const logical = logicalName(name);
+    if (!isInputTable(logical)) return this.qualified(this.runTableName(logical));
+    const table = this.qualified(this.inputs[logical]);
+    const period = this.billingPeriod;
+    switch (logical) {
+      case 'billing_source':
+        return period === undefined
+          ? table
+          : `(SELECT * FROM ${table} WHERE billing_period = ${sqlString(period).sql})`;
+      case 'telemetry':
+        return period === undefined
+          ? table
+          : `(SELECT * FROM ${table} WHERE usage_day BETWEEN ${sqlString(`${period}-01`).sql}` +
+              ` AND ${sqlString(lastDayOfPeriod(period)).sql})`;
+      case 'customers':
+        return typedCustomers(table);
+    }
+  };
+
+  /** CTAS of a run table into its own, new S3 folder (Athena fails rather than overwrite). */
+  ctas(name: string, select: string): string {
+    return (
+      `CREATE TABLE ${this.tableRef(name)}\n` +
+      `WITH (format = 'PARQUET', write_compression = 'ZSTD', external_location = ${sqlString(this.location(name)).sql})\n` +
+      `AS\n${select}`
+    );
+  }
+
+  /**
+   * Drops a run table from the Glue catalog. Its Parquet files stay (CTAS tables are external): the
+   * published partitions point at them. Athena runs DROP TABLE as Hive DDL, which quotes with backticks.
+   */
+  dropTable(name: string): string {
+    return `DROP TABLE IF EXISTS \`${this.database}\`.\`${this.runTableName(name)}\``;
+  }
+
+  private qualified(table: string): string {
+    return `${sqlIdentifier(this.database).sql}.${sqlIdentifier(table).sql}`;
+  }
+}
+
+function logicalName(name: string): string {
+  const lower = name.toLowerCase();
+  check(LOGICAL_NAME.test(lower), 'table name', name);
+  return lower;
+}
+
+/**
+ * The customers table typed as the local engine loads it (lib/inputs/customers.ts): the Glue table
+ * is all strings (the Open CSV SerDe cannot read an empty number or a YYYY-MM-DD date), so text is
+ * trimmed, an empty tenant_id means the customer id, an empty mrr is 0, and a value that is not a
+ * number or a date fails the query rather than dropping a customer.
+ */
+function typedCustomers(table: string): string {
+  return (
+    '(SELECT trim(customer_id) AS customer_id,' +
+    " coalesce(nullif(trim(tenant_id), ''), trim(customer_id)) AS tenant_id," +
+    ' trim(name) AS name, trim(tier) AS tier, lower(trim(plan_status)) AS plan_status,' +
+    " coalesce(CAST(nullif(trim(mrr), '') AS double), 0) AS mrr," +
+    " CAST(nullif(trim(start_date), '') AS date) AS start_date," +
+    " CAST(nullif(trim(end_date), '') AS date) AS end_date," +
+    " nullif(trim(owner_team), '') AS owner_team" +
+    ` FROM ${table})`
+  );
+}
