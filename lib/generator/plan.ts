@@ -6,7 +6,26 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { RESERVATIONS } from './catalog.ts';
 import { bigintLiteral, stringLiteral } from './sql-literals.ts';
-import type { SyntheticMonthOptions } from './synthetic-month.ts';
+
+/** Options of {@link generateSyntheticMonth}. */
+export interface SyntheticMonthOptions {
+  /** Output directory; created if missing. */
+  outDir: string;
+  /** Billing month, 'YYYY-MM'. */
+  month: string;
+  /** Same seed and options give byte-identical files. */
+  seed: number;
+  /** Target number of CUR line items (met within a fraction of a percent), 100 .. 10,000,000 and more. */
+  lineItems: number;
+  /** Number of customers, 5 .. 100,000. */
+  customers: number;
+  /** Telemetry metric names; default requests, storage_bytes, compute_seconds, active_users. */
+  metrics?: string[];
+  /** Tenant cost allocation tag key; default 'tenant_id', which CUR 2.0 shows as map key 'user_tenant_id'. */
+  tenantTagKey?: string;
+  /** DuckDB worker threads; default 2. */
+  threads?: number;
+}
 
 /** Telemetry metrics when the options name none. */
 export const DEFAULT_METRICS = ['requests', 'storage_bytes', 'compute_seconds', 'active_users'];

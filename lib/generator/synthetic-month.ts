@@ -11,31 +11,19 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { createCustomerTables, writeCustomersFile } from './customers.ts';
 import { createFixedRows } from './fixed-rows.ts';
 import { writeCurParts } from './line-items.ts';
-import { accountIds, installSeededMacros, makePlan, monthFacts, validate } from './plan.ts';
+import {
+  accountIds,
+  installSeededMacros,
+  makePlan,
+  monthFacts,
+  type SyntheticMonthOptions,
+  validate,
+} from './plan.ts';
 import { writeTelemetryFile } from './telemetry.ts';
 
 export { UNKNOWN_TENANT_IDS } from './catalog.ts';
 export { CUR_COLUMNS } from './line-items.ts';
-
-/** Options of {@link generateSyntheticMonth}. */
-export interface SyntheticMonthOptions {
-  /** Output directory; created if missing. */
-  outDir: string;
-  /** Billing month, 'YYYY-MM'. */
-  month: string;
-  /** Same seed and options give byte-identical files. */
-  seed: number;
-  /** Target number of CUR line items (met within a fraction of a percent), 100 .. 10,000,000 and more. */
-  lineItems: number;
-  /** Number of customers, 5 .. 100,000. */
-  customers: number;
-  /** Telemetry metric names; default requests, storage_bytes, compute_seconds, active_users. */
-  metrics?: string[];
-  /** Tenant cost allocation tag key; default 'tenant_id', which CUR 2.0 shows as map key 'user_tenant_id'. */
-  tenantTagKey?: string;
-  /** DuckDB worker threads; default 2. */
-  threads?: number;
-}
+export type { SyntheticMonthOptions } from './plan.ts';
 
 /** Paths of the files {@link generateSyntheticMonth} wrote (absolute). */
 export interface SyntheticMonthFiles {
