@@ -7,10 +7,6 @@ import { PREFIXES } from '../common/names.ts';
 import { SUPERSEDED_RUN_TAG } from '../pipeline/run-contract.ts';
 import { SecureBucket } from './secure-bucket.ts';
 
-// The run tag is part of the run's contract (publish-run and cleanup set it); re-exported for the
-// lifecycle rule's readers.
-export { SUPERSEDED_RUN_TAG };
-
 /** Billing services that deliver CUR and CUR 2.0 files (legacy CUR and AWS Data Exports). */
 export const BILLING_DELIVERY_PRINCIPALS = ['billingreports.amazonaws.com', 'bcm-data-exports.amazonaws.com'];
 

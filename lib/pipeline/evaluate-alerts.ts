@@ -5,9 +5,8 @@ import { type SentStateStore, sendAlerts } from '../alerts/alert-state.ts';
 import type { AlertTypeDefinition } from '../alerts/alert-type.ts';
 import { ALERT_TYPES } from '../alerts/alert-types.ts';
 import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
-import { billingPeriodsBetween } from '../common/names.ts';
+import { billingPeriodSchema, billingPeriodsBetween, runIdSchema } from '../common/names.ts';
 import type { PublishedResultsReader } from './published-results.ts';
-import { billingPeriodSchema, runIdSchema } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
 export const evaluateAlertsInputSchema = z.object({

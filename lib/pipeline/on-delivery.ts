@@ -2,8 +2,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { S3Event } from 'aws-lambda';
 import * as z from 'zod';
+import { billingPeriodSchema } from '../common/names.ts';
 import { isManifestKey } from './manifest.ts';
-import { billingPeriodSchema, parseInput } from './run-contract.ts';
+import { parseInput } from './run-contract.ts';
 import { type RunLogger, type StartRunResult, startRunForManifest } from './start-run.ts';
 
 /** What one S3 event did, counted per manifest object (repeats inside one event count as duplicates). */

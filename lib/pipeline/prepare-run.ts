@@ -10,6 +10,7 @@ import {
 import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
 import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
 import { isAwsError } from '../common/aws-errors.ts';
+import { billingPeriodSchema, PREFIXES, RULES_KEY, runIdSchema } from '../common/names.ts';
 import { parseCustomersCsv } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
 import {
@@ -19,14 +20,7 @@ import {
   planAthenaRun,
 } from './athena-run-plan.ts';
 import { parseManifest } from './manifest.ts';
-import {
-  billingPeriodSchema,
-  CUSTOMERS_PREFIX,
-  deliveredAtSchema,
-  parseInput,
-  RULES_KEY,
-  runIdSchema,
-} from './run-contract.ts';
+import { deliveredAtSchema, parseInput } from './run-contract.ts';
 import { runPlanOptions } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
 
@@ -208,11 +202,11 @@ async function validateCustomers(
   s3: S3Client,
   bucket: string,
 ): Promise<{ readonly file: string; readonly tenants: number }> {
-  const folder = `s3://${bucket}/${CUSTOMERS_PREFIX}`;
+  const folder = `s3://${bucket}/${PREFIXES.customers}`;
   const keys: string[] = [];
   for await (const page of paginateListObjectsV2(
     { client: s3 },
-    { Bucket: bucket, Prefix: CUSTOMERS_PREFIX },
+    { Bucket: bucket, Prefix: PREFIXES.customers },
   )) {
     for (const object of page.Contents ?? []) {
       // A zero-byte "folder" object (made by the console) holds no rows and is not a file Athena reads.

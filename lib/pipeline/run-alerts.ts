@@ -1,7 +1,7 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { NotifiedAlert } from '../alerts/alert.ts';
 import { isAwsError } from '../common/aws-errors.ts';
-import { runPrefix } from './run-contract.ts';
+import { runPrefix } from '../common/names.ts';
 
 /**
  * A run's alerts next to its results, `runs/run=<runId>/alerts.json`: the JSON array the local run

@@ -1,29 +1,11 @@
 import * as z from 'zod';
-import {
-  billingPeriodSchema,
-  isoTimestampSchema,
-  PREFIXES,
-  RULES_KEY,
-  runIdSchema,
-  runPrefix,
-} from '../common/names.ts';
+import { billingPeriodSchema, isoTimestampSchema, runIdSchema } from '../common/names.ts';
 
 /*
  * The run's contract shared by the pipeline's cores (lambdas/README.md): the state-input schemas and
  * their error, and the few names only the pipeline uses. Names every layer shares (billing period, run
- * id, bucket prefixes) live in lib/common/names.ts and are re-exported here for the cores.
+ * id, bucket prefixes) live in lib/common/names.ts, and are imported from there.
  */
-
-export { billingPeriodSchema, RULES_KEY, runIdSchema, runPrefix };
-
-/** Prefix of every run's results in the results bucket: `runs/run=<run id>/<table>/`. */
-export const RUNS_PREFIX = PREFIXES.runs;
-
-/** Where each billing period's latest HTML report is kept in the results bucket. */
-export const REPORTS_PREFIX = PREFIXES.reports;
-
-/** Where the customer dimension lives in the data bucket: exactly one CSV object. */
-export const CUSTOMERS_PREFIX = PREFIXES.customers;
 
 /**
  * The object tag that marks a run's result files as no longer published. publish-run tags the

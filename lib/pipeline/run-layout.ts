@@ -1,5 +1,5 @@
+import { PREFIXES } from '../common/names.ts';
 import { AthenaRunLayout } from '../engine/athena-run-layout.ts';
-import { RUNS_PREFIX } from './run-contract.ts';
 
 /** The part of a function's configuration that says where runs live. */
 export interface RunLayoutConfig {
@@ -20,7 +20,7 @@ export function runLayout(
   return new AthenaRunLayout({
     database: config.database,
     resultsBucket: config.resultsBucket,
-    runPrefix: RUNS_PREFIX.replace(/\/$/, ''),
+    runPrefix: PREFIXES.runs.replace(/\/$/, ''),
     runId: run.runId,
     billingPeriod: run.billingPeriod,
   });
@@ -35,7 +35,7 @@ export function runPlanOptions(
   return {
     database: config.database,
     resultsBucket: config.resultsBucket,
-    runPrefix: RUNS_PREFIX.replace(/\/$/, ''),
+    runPrefix: PREFIXES.runs.replace(/\/$/, ''),
     billingPeriod: run.billingPeriod,
     inputTables,
   };

@@ -2,7 +2,8 @@ import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectTaggingCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapLimit } from '../common/concurrency.ts';
-import { publishedRunKey, runPrefix, SUPERSEDED_RUN_TAG } from './run-contract.ts';
+import { runPrefix } from '../common/names.ts';
+import { publishedRunKey, SUPERSEDED_RUN_TAG } from './run-contract.ts';
 
 /** The run published for a billing period, as publish-run recorded it. */
 export interface PublishedRun {

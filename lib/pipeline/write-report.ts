@@ -1,10 +1,10 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
+import { billingPeriodSchema, PREFIXES, runIdSchema, runPrefix } from '../common/names.ts';
 import type { QueryReader } from '../engine/query-engine.ts';
 import { renderReportHtml } from '../report/render-report.ts';
 import { buildReportData } from '../report/report-data.ts';
 import { readRunAlerts } from './run-alerts.ts';
-import { billingPeriodSchema, REPORTS_PREFIX, runIdSchema, runPrefix } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
 export const writeReportInputSchema = z.object({
@@ -24,7 +24,7 @@ export type WriteReportInput = z.infer<typeof writeReportInputSchema>;
 
 /** Where the report of the billing period's published run is kept, always the latest one. */
 export function latestReportKey(billingPeriod: string): string {
-  return `${REPORTS_PREFIX}billing_period=${billingPeriod}/report.html`;
+  return `${PREFIXES.reports}billing_period=${billingPeriod}/report.html`;
 }
 
 /** The report next to the run's own results (it expires with them once a later run replaces it). */

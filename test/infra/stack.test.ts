@@ -5,8 +5,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { cur2Columns } from '../../lib/catalog/glue-schemas.ts';
 import { type CostPerCustomerConfig, settingsFromContext } from '../../lib/config/stack-config.ts';
-import { SUPERSEDED_RUN_TAG } from '../../lib/constructs/storage.ts';
 import { CostPerCustomerStack } from '../../lib/cost-per-customer-stack.ts';
+import { SUPERSEDED_RUN_TAG } from '../../lib/pipeline/run-contract.ts';
 
 const ACCOUNT = '123456789012';
 const CDK_CONTEXT: Record<string, unknown> = JSON.parse(

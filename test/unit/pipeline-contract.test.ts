@@ -6,30 +6,26 @@ import {
   billingTablesOf,
 } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
-import { billingPeriodsBetween, PREFIXES } from '../../lib/common/names.ts';
+import { billingPeriodsBetween, PREFIXES, RULES_KEY, runPrefix } from '../../lib/common/names.ts';
 import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
 import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
 import { planAthenaCleanup } from '../../lib/pipeline/athena-run-plan.ts';
 import { runTableNames } from '../../lib/pipeline/cleanup.ts';
 import { ConfigurationError, env, readConfig } from '../../lib/pipeline/config.ts';
-import {
-  CUSTOMERS_PREFIX,
-  deliveredAtSchema,
-  PipelineInputError,
-  parseInput,
-  REPORTS_PREFIX,
-  RULES_KEY,
-  RUNS_PREFIX,
-  runPrefix,
-} from '../../lib/pipeline/run-contract.ts';
+import { deliveredAtSchema, PipelineInputError, parseInput } from '../../lib/pipeline/run-contract.ts';
 import { runLayout } from '../../lib/pipeline/run-layout.ts';
 
 describe('names the Lambdas share with the constructs', () => {
   it('come from lib/common/names.ts, which the constructs import too', () => {
-    expect(RUNS_PREFIX).toBe(PREFIXES.runs);
-    expect(REPORTS_PREFIX).toBe(PREFIXES.reports);
-    expect(CUSTOMERS_PREFIX).toBe(PREFIXES.customers);
-    expect(RULES_KEY.startsWith(PREFIXES.rules)).toBe(true);
+    expect(PREFIXES).toEqual({
+      telemetry: 'telemetry/',
+      customers: 'customers/',
+      rules: 'rules/',
+      runs: 'runs/',
+      reports: 'reports/',
+      queryResults: 'athena/',
+    });
+    expect(RULES_KEY).toBe('rules/rules.json');
     expect(runPrefix('2026-10_abc')).toBe('runs/run=2026-10_abc/');
   });
 
