@@ -1,4 +1,10 @@
-import { BatchGetItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type Alert, alertKey, type Severity } from './alert.ts';
 import type { SentState, SentStateStore } from './alert-state.ts';
 
@@ -36,8 +42,8 @@ export class DynamoDbStateStore implements SentStateStore {
     this.ttl = options.ttlAttribute ?? 'expires_at';
   }
 
-  private itemKey(key: string) {
-    return { [this.pk]: { S: `ALERT#${key}` }, [this.sk]: { S: 'SENT' } };
+  private itemKey(key: string): Record<string, AttributeValue> {
+    return marshall({ [this.pk]: `ALERT#${key}`, [this.sk]: 'SENT' });
   }
 
   async load(keys: readonly string[]): Promise<SentState> {
@@ -54,10 +60,11 @@ export class DynamoDbStateStore implements SentStateStore {
             RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
           }),
         );
-        for (const item of result.Responses?.[this.options.tableName] ?? []) {
-          const key = item[this.pk]?.S?.replace(/^ALERT#/, '');
-          const severity = item.severity?.S as Severity | undefined;
-          const sentAt = item.sent_at?.S;
+        for (const raw of result.Responses?.[this.options.tableName] ?? []) {
+          const item = unmarshall(raw) as Record<string, unknown>;
+          const key =
+            typeof item[this.pk] === 'string' ? (item[this.pk] as string).replace(/^ALERT#/, '') : '';
+          const { severity, sent_at: sentAt } = item as { severity?: Severity; sent_at?: string };
           if (key && severity && sentAt) state[key] = { severity, sentAt };
         }
         pending = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as typeof pending;
@@ -72,14 +79,15 @@ export class DynamoDbStateStore implements SentStateStore {
     await this.client.send(
       new PutItemCommand({
         TableName: this.options.tableName,
-        Item: {
-          ...this.itemKey(alertKey(alert)),
-          severity: { S: alert.severity },
-          sent_at: { S: sentAt.toISOString() },
-          as_of: { S: alert.asOf },
-          team: { S: alert.team },
-          [this.ttl]: { N: String(expiresAt) },
-        },
+        Item: marshall({
+          [this.pk]: `ALERT#${alertKey(alert)}`,
+          [this.sk]: 'SENT',
+          severity: alert.severity,
+          sent_at: sentAt.toISOString(),
+          as_of: alert.asOf,
+          team: alert.team,
+          [this.ttl]: expiresAt,
+        }),
       }),
     );
   }
