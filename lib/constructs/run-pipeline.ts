@@ -1,14 +1,12 @@
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { BILLING_FORMAT_LIST, type BillingFormat } from '../attribution/billing-formats.ts';
+import { BILLING_FORMAT_LIST } from '../attribution/billing-formats.ts';
 import { PREFIXES } from '../common/names.ts';
 import { PipelineAccess } from './pipeline-access.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
@@ -16,47 +14,20 @@ import { createRunAlarms } from './run-alarms.ts';
 import {
   createOnDeliveryFunction,
   createStepFunctions,
-  type RunPipelineConfig,
+  type RunFunctionsProps,
   type RunStepName,
 } from './run-functions.ts';
 import { createRunStateMachine } from './run-state-machine.ts';
 
 export type { RunPipelineConfig, RunStepName } from './run-functions.ts';
 
-export interface RunPipelineProps {
-  /** The bucket AWS Data Exports delivers CUR 2.0 into; its manifests start runs. */
-  readonly curBucket: s3.IBucket;
-  /** The bucket with `telemetry/`, `customers/` and `rules/`. */
-  readonly dataBucket: s3.IBucket;
-  /** The bucket runs write their Parquet into (`runs/`). */
-  readonly resultsBucket: s3.IBucket;
-  /** The bucket of the workgroup's query results (`athena/`). */
-  readonly queryResultsBucket: s3.IBucket;
-  /** The customer-managed key of the buckets, table and topics; also encrypts logs and the DLQ. */
-  readonly encryptionKey: kms.IKey;
-  /** The Glue database of the CUR, input and result tables. */
-  readonly databaseName: string;
-  /** The Athena workgroup every query runs in. */
-  readonly workgroupName: string;
-  /** The serving table (published-run marker, serving items, alert sent-state). */
-  readonly servingTable: dynamodb.ITable;
-  /** Topic of cost alerts. */
-  readonly alertTopic: sns.ITopic;
+/**
+ * What the pipeline reads, writes and is configured with: what its functions need
+ * ({@link RunFunctionsProps}, documented there) and the topic its alarms notify.
+ */
+export interface RunPipelineProps extends RunFunctionsProps {
   /** Topic of pipeline failures (alarm actions). */
   readonly operationsTopic: sns.ITopic;
-  /** The pipeline's part of the configuration. */
-  readonly config: RunPipelineConfig;
-  /**
-   * The billing formats: those with a Glue table are what prepare-run may plan (`BILLING_TABLES`)
-   * and what the state machine may read (their tables and the CUR export's folders).
-   * @default BILLING_FORMAT_LIST (the shipped registry, the same the Catalog defaults to)
-   */
-  readonly billingFormats?: readonly BillingFormat[];
-  /**
-   * What happens to the log groups when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
