@@ -1,4 +1,7 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InputError } from '../inputs/input-error.ts';
 import { type Alert, alertKey, SEVERITY_RANK, type Severity } from './alert.ts';
 
 /** What was last sent for one (type, subject). */
@@ -55,9 +58,54 @@ export async function sendAlerts(
   return { sent, suppressed };
 }
 
+/** A new state file written beside the current one, not yet in its place. */
+export interface PreparedState {
+  /** Renames the new file into place: nothing is left to fail but a rename in the same folder. */
+  commit(): void;
+  /** Deletes the new file, leaving the state as it was. */
+  discard(): void;
+}
+
 /** Local sent-state: one JSON file, replaced atomically on each record. */
 export class FileStateStore implements SentStateStore {
   constructor(private readonly path: string) {}
+
+  /** Refuses a state file whose folder does not exist, so a run can fail before doing any work. */
+  checkFolder(): void {
+    if (!existsSync(dirname(resolve(this.path)))) throw this.missingFolder();
+  }
+
+  private missingFolder(): InputError {
+    return new InputError('cannot write the alert state file: its folder does not exist', {
+      file: this.path,
+    });
+  }
+
+  /**
+   * Writes the state with these alerts recorded as sent into a temporary file beside the state file,
+   * and returns how to put it in place. A caller that must not fail after some point (the local run
+   * after its results are switched in) prepares before that point and commits after it.
+   */
+  prepare(alerts: readonly Alert[], sentAt: Date): PreparedState {
+    const all = this.read();
+    for (const alert of alerts) {
+      all[alertKey(alert)] = { severity: alert.severity, sentAt: sentAt.toISOString() };
+    }
+    const temp = join(
+      dirname(resolve(this.path)),
+      `.${basename(this.path)}.${randomBytes(3).toString('hex')}.tmp`,
+    );
+    try {
+      writeFileSync(temp, `${JSON.stringify(all, null, 2)}\n`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw this.missingFolder();
+      throw error;
+    }
+    return {
+      commit: () => renameSync(temp, this.path),
+      discard: () => rmSync(temp, { force: true }),
+    };
+  }
 
   private read(): Record<string, SentRecord> {
     return existsSync(this.path)

@@ -1,6 +1,8 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
+import { InputError } from '../inputs/input-error.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 
 /** A CSV output of docs/local-run.md: its file name, source table, exact columns and row order. */
@@ -84,24 +86,40 @@ export const PLAIN_DECIMAL_MACROS = [
   `CREATE OR REPLACE MACRO plain_decimal(x) AS CASE WHEN x = 0 THEN '0' ELSE plain_decimal_text(CAST(x AS VARCHAR)) END`,
 ] as const;
 
-/** Writes one table as CSV with the exact columns of the spec, DOUBLEs as {@link PLAIN_DECIMAL_MACRO}. */
+/**
+ * A DuckDB macro for CSV text cells: a cell starting with `=`, `+`, `-`, `@`, tab or carriage return
+ * gets a leading `'`, so a spreadsheet shows it as text instead of running it as a formula (CSV
+ * formula injection: a customer named `=HYPERLINK(...)`). Only VARCHAR columns go through it, so a
+ * negative number stays `-1.5`. One comparison of the first character per row: cheap on millions.
+ */
+export const CSV_TEXT_MACRO =
+  "CREATE OR REPLACE MACRO csv_text(t) AS CASE WHEN left(t, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN '''' || t ELSE t END";
+
+/** The macros {@link csvCell} uses; run them on the engine before a COPY that selects csv cells. */
+export const CSV_MACROS: readonly string[] = [...PLAIN_DECIMAL_MACROS, CSV_TEXT_MACRO];
+
+/**
+ * The SELECT item writing one column to CSV: DOUBLEs as plain decimals ({@link PLAIN_DECIMAL_MACROS}),
+ * dates as YYYY-MM-DD, text guarded by {@link CSV_TEXT_MACRO}, anything else as DuckDB writes it.
+ */
+export function csvCell(column: string, type: string | undefined): string {
+  const ref = sqlIdentifier(column).sql;
+  if (type === 'DOUBLE') return `plain_decimal(${ref}) AS ${ref}`;
+  if (type === 'DATE') return `CAST(${ref} AS VARCHAR) AS ${ref}`;
+  if (type === 'VARCHAR') return `csv_text(${ref}) AS ${ref}`;
+  return ref;
+}
+
+/** Writes one table as CSV with the exact columns of the spec, each cell as {@link csvCell} says. */
 export async function writeCsv(engine: DuckDbEngine, output: CsvOutput, path: string): Promise<number> {
-  for (const macro of PLAIN_DECIMAL_MACROS) await engine.run(macro);
+  for (const macro of CSV_MACROS) await engine.run(macro);
   const types = new Map(
     (await engine.query(`DESCRIBE ${sqlIdentifier(output.table).sql}`)).map((row) => [
       String(row.column_name),
       String(row.column_type),
     ]),
   );
-  const select = output.columns
-    .map((column) => {
-      const ref = sqlIdentifier(column).sql;
-      const type = types.get(column);
-      if (type === 'DOUBLE') return `plain_decimal(${ref}) AS ${ref}`;
-      if (type === 'DATE') return `CAST(${ref} AS VARCHAR) AS ${ref}`;
-      return ref;
-    })
-    .join(', ');
+  const select = output.columns.map((column) => csvCell(column, types.get(column))).join(', ');
   const [written] = await engine.query(
     `COPY (SELECT ${select} FROM ${sqlIdentifier(output.table).sql} ORDER BY ${output.orderBy})` +
       ` TO ${sqlString(path).sql} (FORMAT csv, HEADER)`,
@@ -143,8 +161,55 @@ export function publishStaged(staging: string, outDir: string): void {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     hadPrevious = false;
   }
-  renameSync(staging, target);
+  try {
+    renameSync(staging, target);
+  } catch (error) {
+    // Put the previous results back: a failed run must leave --out as it was.
+    if (hadPrevious) renameSync(previous, target);
+    throw error;
+  }
   if (hadPrevious) rmSync(previous, { recursive: true, force: true });
+}
+
+/** The file a run writes into its results, by which a folder is known as a previous result. */
+export const RUN_FILE = 'run.json';
+
+/** Whether `path` is `folder` or lies inside it. */
+function isWithin(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : `${folder}${sep}`);
+}
+
+/** The part of a path or glob before its first wildcard: the file or folder the glob reads from. */
+function globBase(pattern: string): string {
+  const wildcard = pattern.search(/[*?[{]/);
+  return resolve(wildcard === -1 ? pattern : dirname(`${pattern.slice(0, wildcard)}x`));
+}
+
+/**
+ * Refuses an output folder a run must not replace, before any work, so that a typo never costs the
+ * user files: `--out` is deleted as a whole when the results are switched in. Accepted: an absent
+ * folder, an empty one, or a previous result (it holds {@link RUN_FILE}). Refused: a file, `.`, the
+ * current folder, the home folder, a folder that is or holds one of `inputs` (paths or globs), and
+ * any other non-empty folder.
+ */
+export function checkOutDir(outDir: string, inputs: readonly string[]): void {
+  const target = resolve(outDir);
+  const refuse = (why: string): never => {
+    throw new InputError(`${why}; cpc replaces --out as a whole, so choose a new or empty folder`, {
+      file: `--out ${outDir}`,
+    });
+  };
+  if (outDir === '.' || target === process.cwd()) refuse('is the current folder');
+  if (target === resolve(homedir())) refuse('is your home folder');
+  for (const input of inputs) {
+    if (isWithin(globBase(input), target)) refuse(`is or holds an input of the run (${input})`);
+  }
+  if (!existsSync(target)) return;
+  if (!statSync(target).isDirectory()) refuse('is a file, not a folder');
+  const entries = readdirSync(target);
+  if (entries.length > 0 && !entries.includes(RUN_FILE)) {
+    refuse(`is not empty and is not the result of a previous run (no ${RUN_FILE} in it)`);
+  }
 }
 
 export function discardStaged(staging: string): void {

@@ -19,7 +19,7 @@ import { formatTable } from '../finance/format-table.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 import { defineCustomers } from './customers-table.ts';
-import { PLAIN_DECIMAL_MACROS } from './output-files.ts';
+import { CSV_MACROS, csvCell } from './output-files.ts';
 
 /**
  * Creates finance views as DuckDB views in the schema {@link FINANCE_SCHEMA}, over the engine's tables
@@ -82,23 +82,18 @@ export async function loadRunResults(
 
 /**
  * Writes a finance view created by {@link createFinanceViews} as CSV with a header, rows in grain order,
- * DOUBLEs as plain unrounded decimals (never exponent form) and dates as YYYY-MM-DD. Returns the rows
- * written.
+ * DOUBLEs as plain unrounded decimals (never exponent form), dates as YYYY-MM-DD and text cells that
+ * could start a spreadsheet formula behind a `'` ({@link csvCell}). Returns the rows written.
  */
 export async function writeFinanceViewCsv(
   engine: DuckDbEngine,
   name: FinanceViewName,
   path: string,
 ): Promise<number> {
-  for (const macro of PLAIN_DECIMAL_MACROS) await engine.run(macro);
+  for (const macro of CSV_MACROS) await engine.run(macro);
   const columns = await engine.query(`DESCRIBE ${financeViewRef(name)}`);
   const select = columns
-    .map((column) => {
-      const ref = sqlIdentifier(String(column.column_name)).sql;
-      if (column.column_type === 'DOUBLE') return `plain_decimal(${ref}) AS ${ref}`;
-      if (column.column_type === 'DATE') return `CAST(${ref} AS VARCHAR) AS ${ref}`;
-      return ref;
-    })
+    .map((column) => csvCell(String(column.column_name), String(column.column_type)))
     .join(', ');
   const order = FINANCE_VIEWS[name].grain.map((column) => sqlIdentifier(column).sql).join(', ');
   const [written] = await engine.query(

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { alertKey, type NotifiedAlert } from '../alerts/alert.ts';
 import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts';
-import { FileStateStore, shouldSend } from '../alerts/alert-state.ts';
+import { FileStateStore, type PreparedState, shouldSend } from '../alerts/alert-state.ts';
 import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { type AllocationRules, defaultRules, loadRulesFile } from '../attribution/rules.ts';
@@ -17,6 +17,7 @@ import { defineCustomers } from './customers-table.ts';
 import { defineBillingSource, defineTelemetry, locateBadBillingValue } from './local-sources.ts';
 import {
   CSV_OUTPUTS,
+  checkOutDir,
   discardStaged,
   publishStaged,
   stagingDirectory,
@@ -43,10 +44,14 @@ export interface LocalRunOptions {
   readonly alertsConfigFile?: string;
   /**
    * Sent-alert state file: alerts sent within the renotify period are marked `notify: false`, and the
-   * file is updated only once the results are published. @default no state (every alert notifies)
+   * file is written beside itself before the results are switched in, and renamed into place after.
+   * @default no state (every alert notifies)
    */
   readonly stateFile?: string;
-  /** Output directory; replaced as a whole only when the run succeeds. */
+  /**
+   * Output directory; replaced as a whole only when the run succeeds, and only when it is absent, empty
+   * or a previous result (see {@link checkOutDir}: anything else is refused before any work).
+   */
   readonly outDir: string;
   /** @default a fresh time-ordered id */
   readonly runId?: string;
@@ -105,6 +110,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     ? loadAlertConfig(options.alertsConfigFile)
     : DEFAULT_ALERT_CONFIG;
   const stateStore = options.stateFile ? new FileStateStore(options.stateFile) : null;
+  stateStore?.checkFolder();
+  // Every path the run reads, so that --out, deleted as a whole at the switch, can never hold one.
+  const inputs = [
+    ...options.billing,
+    ...options.telemetry,
+    options.customers,
+    ...[options.rulesFile, options.alertsConfigFile, options.stateFile].filter(
+      (path): path is string => path !== undefined,
+    ),
+  ];
+  checkOutDir(options.outDir, inputs);
   const runId = options.runId ?? newRunId();
   const timings: Record<string, number> = {};
   const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
@@ -147,6 +163,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     }));
     const staging = stagingDirectory(options.outDir, runId);
     const rowCounts: Record<string, number> = {};
+    let preparedState: PreparedState | undefined;
     try {
       options.onProgress?.('writing outputs');
       await timed('outputs', async () => {
@@ -181,11 +198,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         });
         writeFileSync(join(staging, REPORT_FILE), renderReportHtml(data));
       });
+      // Everything that can fail is done before the switch: the new state is written beside the old
+      // one now and only renamed into place after it, so a failure leaves --out and the state as they were.
+      preparedState = stateStore?.prepare(
+        alerts.filter((alert) => alert.notify),
+        now,
+      );
       publishStaged(staging, options.outDir);
-      if (stateStore) {
-        for (const alert of alerts) if (alert.notify) await stateStore.record(alert, now);
-      }
+      preparedState?.commit();
     } catch (error) {
+      preparedState?.discard();
       discardStaged(staging);
       throw error;
     }
