@@ -2,13 +2,16 @@ import { DEFAULT_CURRENCY, formatMoney } from '../common/money.ts';
 import type { Alert } from './alert.ts';
 import { type AlertTypeDefinition, formatAlertFigure } from './alert-type.ts';
 import { alertTypeNamed } from './alert-types.ts';
+import { plainText, type SafeText, slackText } from './safe-text.ts';
 
 /*
  * An alert as people read it: the layout is common to every type; the title, next steps and the unit of
- * the measured figure come from the alert's type (lib/alerts/types/).
+ * the measured figure come from the alert's type (lib/alerts/types/). Every data value (names, ids,
+ * tiers, plan statuses, teams, services) goes in through the channel's safe-text function
+ * (lib/alerts/safe-text.ts): slackText for Chatbot, plainText for email. The Alert keeps raw values.
  */
 
-/** SNS's limit for a message; a Chatbot notification must fit in it whole. */
+/** SNS's limit for a message with its attributes; a Chatbot notification must fit in it whole. */
 export const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** Which types an alert may be of, and the currency its money is in. */
@@ -19,17 +22,21 @@ export interface AlertMessageOptions {
   readonly currency?: string;
 }
 
-/** The pieces of an alert's message: what its type says, and the figures a person needs. */
-function parts(alert: Alert, options: AlertMessageOptions) {
+/**
+ * The pieces of an alert's message: what its type says, and the figures a person needs, with every data
+ * value written by `text`.
+ */
+function parts(alert: Alert, options: AlertMessageOptions, text: SafeText) {
   const type = alertTypeNamed(alert.type, options.types);
   const currency = options.currency ?? DEFAULT_CURRENCY;
   const money = (value: number) => formatMoney(value, currency);
   const figure = (value: number) => formatAlertFigure(type.unit, value, currency);
   const facts: string[] = [];
   if (alert.customerId !== null) {
-    facts.push(
-      `Customer: ${alert.customerName} (${alert.customerId}), ${alert.tier ?? 'no tier'}, ${alert.planStatus ?? ''}`.trim(),
-    );
+    const name = text(alert.customerName ?? alert.customerId);
+    const tier = alert.tier === null ? 'no tier' : text(alert.tier);
+    const planStatus = alert.planStatus === null ? '' : text(alert.planStatus);
+    facts.push(`Customer: ${name} (${text(alert.customerId)}), ${tier}, ${planStatus}`.trim());
     if (alert.mrr !== null) facts.push(`MRR: ${money(alert.mrr)}`);
     if (alert.cost30d !== null) facts.push(`Cost over 30 days: ${money(alert.cost30d)}`);
   }
@@ -37,12 +44,17 @@ function parts(alert: Alert, options: AlertMessageOptions) {
   if (alert.topServices.length > 0) {
     facts.push(
       `Top services: ${alert.topServices
-        .map((s) => `${s.service} ${money(s.cost)}${s.team ? ` (${s.team})` : ''}`)
+        .map((s) => `${text(s.service)} ${money(s.cost)}${s.team ? ` (${text(s.team)})` : ''}`)
         .join(', ')}`,
     );
   }
-  facts.push(`As of ${alert.asOf}; routed to ${alert.team}.`);
-  return { title: type.title(alert, currency), nextSteps: type.nextSteps, facts };
+  facts.push(`As of ${text(alert.asOf)}; routed to ${text(alert.team)}.`);
+  // A type without explain() says nothing from data in its explanation, or does not say where: then the
+  // whole explanation is treated as data, uncut (it is one sentence, not one value).
+  const explanation =
+    type.explain?.(alert, text, currency) ?? text(alert.explanation, Number.POSITIVE_INFINITY);
+  // The next steps are the product's own words (they name tables such as customer_daily_service_cost).
+  return { title: type.title(alert, text, currency), explanation, nextSteps: type.nextSteps, facts };
 }
 
 /**
@@ -53,7 +65,7 @@ export function chatbotNotification(
   alert: Alert,
   options: AlertMessageOptions = {},
 ): Record<string, unknown> {
-  const { title, nextSteps, facts } = parts(alert, options);
+  const { title, explanation, nextSteps, facts } = parts(alert, options, slackText);
   return {
     version: '1.0',
     source: 'custom',
@@ -61,25 +73,28 @@ export function chatbotNotification(
     content: {
       textType: 'client-markdown',
       title,
-      description: [alert.explanation, '', ...facts.map((line) => `• ${line}`)].join('\n'),
+      description: [explanation, '', ...facts.map((line) => `• ${line}`)].join('\n'),
       nextSteps: [...nextSteps],
     },
     metadata: {
       threadId: `${alert.type}:${alert.subject}`,
-      summary: alert.explanation,
+      summary: explanation,
       eventType: alert.type,
-      additionalContext: { severity: alert.severity, team: alert.team },
+      additionalContext: { severity: alert.severity, team: slackText(alert.team) },
     },
   };
 }
 
-/** The same alert as plain text, for email subscribers. */
+/**
+ * The same alert as plain text, for email subscribers: data values cut and free of control and markdown
+ * characters, not HTML-escaped.
+ */
 export function plainTextMessage(alert: Alert, options: AlertMessageOptions = {}): string {
-  const { title, nextSteps, facts } = parts(alert, options);
+  const { title, explanation, nextSteps, facts } = parts(alert, options, plainText);
   return [
     title,
     '',
-    alert.explanation,
+    explanation,
     '',
     ...facts,
     '',
@@ -90,7 +105,8 @@ export function plainTextMessage(alert: Alert, options: AlertMessageOptions = {}
 
 /**
  * SNS message attributes that let each team's subscription filter for its own alerts
- * (e.g. a filter policy {"team": ["team-data"], "severity": ["P1"]}).
+ * (e.g. a filter policy {"team": ["team-data"], "severity": ["P1"]}). Raw values, neither escaped nor
+ * cut: a filter policy matches them exactly, and no one reads them as markdown.
  */
 export function messageAttributes(alert: Alert): Record<string, { DataType: 'String'; StringValue: string }> {
   const attributes: Record<string, { DataType: 'String'; StringValue: string }> = {
@@ -111,7 +127,13 @@ export function messageAttributes(alert: Alert): Record<string, { DataType: 'Str
 export function snsMessage(alert: Alert, options: AlertMessageOptions = {}): string {
   const notification = JSON.stringify(chatbotNotification(alert, options));
   const body = JSON.stringify({ default: notification, email: plainTextMessage(alert, options) });
-  if (Buffer.byteLength(body) > SNS_MAX_MESSAGE_BYTES) {
+  // SNS counts the message attributes (names, types and values) in the same limit.
+  const attributeBytes = Object.entries(messageAttributes(alert)).reduce(
+    (sum, [name, { DataType, StringValue }]) =>
+      sum + Buffer.byteLength(name) + Buffer.byteLength(DataType) + Buffer.byteLength(StringValue),
+    0,
+  );
+  if (Buffer.byteLength(body) + attributeBytes > SNS_MAX_MESSAGE_BYTES) {
     throw new Error(`Alert ${alert.type} for ${alert.subject} is larger than SNS allows`);
   }
   return body;

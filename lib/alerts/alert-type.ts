@@ -3,6 +3,7 @@ import { formatMoney, formatPercent } from '../common/money.ts';
 import type { Row } from '../engine/query-engine.ts';
 import type { SqlFragment, SqlSource } from '../sql/sql-template.ts';
 import type { Alert, Severity } from './alert.ts';
+import type { SafeText } from './safe-text.ts';
 
 /*
  * What an alert type is: everything that differs from one type to the next, in one object per type
@@ -96,8 +97,18 @@ export interface AlertTypeDefinition<
   placeholders?(thresholds: Thresholds<Shape>): Record<string, SqlFragment>;
   /** The alerts its rows raise (a type may check a threshold here rather than in SQL). */
   findings(rows: readonly Row[], context: FindingContext<Thresholds<Shape>>): AlertFinding[];
-  /** The headline of the notification. */
-  title(alert: Alert, currency: string): string;
+  /**
+   * The headline of the notification. Every data value in it (a customer name, a tier) goes through
+   * `text`, the channel's safe-text function (lib/alerts/safe-text.ts), so a name cannot mention, link or
+   * format in Slack; the type's own words do not.
+   */
+  title(alert: Alert, text: SafeText, currency: string): string;
+  /**
+   * The explanation as a message writes it: {@link Alert.explanation} with every data value through
+   * `text`. A type whose explanation holds no data value may leave it out: the message then treats the
+   * whole explanation as data (escaped and stripped of markdown, not cut), safe whatever it says.
+   */
+  explain?(alert: Alert, text: SafeText, currency: string): string;
   /** What the receiving team should do, one step per item. */
   readonly nextSteps: readonly string[];
   /** How {@link Alert.value} and {@link Alert.threshold} are written. */

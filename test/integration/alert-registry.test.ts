@@ -72,7 +72,8 @@ const dailyPeak: AlertTypeDefinition<'daily_peak', typeof peakThresholds> = {
         customer,
       };
     }),
-  title: (a, currency) => `${a.customerName} peaked at ${formatMoney(a.value, currency)} in one day`,
+  title: (a, text, currency) =>
+    `${text(a.customerName ?? a.subject)} peaked at ${formatMoney(a.value, currency)} in one day`,
   nextSteps: ['Find the day and the service in customer_daily_service_cost.'],
   unit: 'money',
 };

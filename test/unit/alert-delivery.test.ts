@@ -5,7 +5,13 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../lib/alerts/alert.ts';
-import { messageAttributes, SNS_MAX_MESSAGE_BYTES } from '../../lib/alerts/alert-message.ts';
+import {
+  chatbotNotification,
+  messageAttributes,
+  plainTextMessage,
+  SNS_MAX_MESSAGE_BYTES,
+  snsMessage,
+} from '../../lib/alerts/alert-message.ts';
 import {
   FileStateStore,
   type SentRecord,
@@ -13,6 +19,8 @@ import {
   sendAlerts,
 } from '../../lib/alerts/alert-state.ts';
 import { snsPublisher } from '../../lib/alerts/sns-publisher.ts';
+import { costToMrr } from '../../lib/alerts/types/cost_to_mrr.ts';
+import { costTrend7d } from '../../lib/alerts/types/cost_trend_7d.ts';
 
 const sns = mockClient(SNSClient);
 beforeEach(() => sns.reset());
@@ -197,5 +205,136 @@ describe('publishing to SNS', () => {
     // A segment alert has no customer attributes, so a customer_id filter never selects it.
     const segment = customerAlert('WARNING', { type: 'freemium_cliff', customerId: null, tier: null });
     expect(Object.keys(messageAttributes(segment)).sort()).toEqual(['alert_type', 'severity', 'team']);
+  });
+});
+
+describe('safe text in messages', () => {
+  const NAME = '<!channel> *Acme* <https://evil.example|click>';
+  const SLACK_NAME = '&lt;!channel&gt; Acme &lt;https://evil.example|click&gt;';
+  const PLAIN_NAME = '<!channel> Acme <https://evil.example|click>';
+
+  /** A cost_to_mrr alert as evaluateAlerts makes it: the explanation from the type's own findings. */
+  function hostileAlert(name = NAME): Alert {
+    const [finding] = costToMrr.findings(
+      [
+        {
+          customer_id: 'acme&co',
+          name,
+          tier: '_gold_',
+          plan_status: 'paid',
+          mrr: 10_000,
+          cost_30d: 3_100,
+          owner_team: '`ops`',
+          severity: 'P1',
+          measured: 0.31,
+          threshold: 0.25,
+        },
+      ],
+      { asOf: '2026-10-30', thresholds: { costToMrrP1: 0.25, costToMrrP2: 0.2 }, currency: 'USD' },
+    );
+    if (finding === undefined) throw new Error('no finding');
+    return customerAlert('P1', {
+      subject: 'acme&co',
+      customerId: 'acme&co',
+      customerName: name,
+      tier: '_gold_',
+      topServices: [{ service: 'AmazonRDS', cost: 1_500, team: '`ops`' }],
+      team: '`ops`',
+      explanation: finding.explanation,
+    });
+  }
+
+  it('escapes and strips every data value in the Chatbot notification', () => {
+    const notification = chatbotNotification(hostileAlert()) as {
+      content: { title: string; description: string; nextSteps: string[] };
+      metadata: { summary: string; additionalContext: { team: string } };
+    };
+    const explanation = `${SLACK_NAME} costs $3,100.00 a month to serve, 31.0% of its $10,000.00 MRR (threshold 25.0%).`;
+    expect(notification.content.title).toBe(`P1: ${SLACK_NAME} costs 31.0% of its MRR`);
+    expect(notification.content.description).toBe(
+      [
+        explanation,
+        '',
+        `• Customer: ${SLACK_NAME} (acme&amp;co), gold, paid`,
+        '• MRR: $10,000.00',
+        '• Cost over 30 days: $3,100.00',
+        '• Measured: 31.0% (threshold 25.0%)',
+        '• Top services: AmazonRDS $1,500.00 (ops)',
+        '• As of 2026-10-30; routed to ops.',
+      ].join('\n'),
+    );
+    expect(notification.metadata.summary).toBe(explanation);
+    expect(notification.metadata.additionalContext.team).toBe('ops');
+    // No field a person reads carries a mention, link or formatting from data.
+    for (const text of [
+      notification.content.title,
+      notification.content.description,
+      notification.metadata.summary,
+      notification.metadata.additionalContext.team,
+    ]) {
+      expect(text).not.toMatch(/[<>*_`~]/);
+    }
+    // The product's own words are unchanged.
+    expect(notification.content.nextSteps).toEqual(costToMrr.nextSteps);
+  });
+
+  it('cuts a long name to 80 characters with an ellipsis', () => {
+    const long = 'N'.repeat(200);
+    const cutName = `${'N'.repeat(79)}…`;
+    const notification = chatbotNotification(hostileAlert(long)) as { content: { title: string } };
+    expect(notification.content.title).toBe(`P1: ${cutName} costs 31.0% of its MRR`);
+    expect(plainTextMessage(hostileAlert(long))).toContain(`Customer: ${cutName} (acme&co)`);
+  });
+
+  it('writes the email with the same content, free of markdown and HTML entities', () => {
+    const email = plainTextMessage(hostileAlert());
+    expect(email.split('\n').slice(0, 5)).toEqual([
+      `P1: ${PLAIN_NAME} costs 31.0% of its MRR`,
+      '',
+      `${PLAIN_NAME} costs $3,100.00 a month to serve, 31.0% of its $10,000.00 MRR (threshold 25.0%).`,
+      '',
+      `Customer: ${PLAIN_NAME} (acme&co), gold, paid`,
+    ]);
+    expect(email).toContain('Top services: AmazonRDS $1,500.00 (ops)');
+    expect(email).not.toMatch(/&amp;|&lt;|&gt;|[*_`]/);
+    const body = JSON.parse(snsMessage(hostileAlert())) as { email: string };
+    expect(body.email).toBe(email);
+  });
+
+  it('keeps the raw values on the alert and in the SNS attributes', () => {
+    const alert = hostileAlert();
+    // What alerts.json and the terminal summary show.
+    expect(alert.explanation).toBe(
+      `${NAME} costs $3,100.00 a month to serve, 31.0% of its $10,000.00 MRR (threshold 25.0%).`,
+    );
+    // A subscription filter policy matches attribute values exactly.
+    expect(messageAttributes(alert)).toMatchObject({
+      team: { DataType: 'String', StringValue: '`ops`' },
+      customer_id: { DataType: 'String', StringValue: 'acme&co' },
+      tier: { DataType: 'String', StringValue: '_gold_' },
+    });
+  });
+
+  it('writes the name of a trend alert safely, and leaves its next steps alone', () => {
+    const explanation = `${NAME}'s cost grew 40.0% week over week, from $100.00 to $140.00.`;
+    const trend = customerAlert('WARNING', {
+      type: 'cost_trend_7d',
+      value: 0.4,
+      threshold: 0.15,
+      customerName: NAME,
+      explanation,
+    });
+    const notification = chatbotNotification(trend) as {
+      content: { title: string; description: string; nextSteps: string[] };
+    };
+    expect(notification.content.title).toBe(`Cost of ${SLACK_NAME} up 40.0% week over week`);
+    expect(notification.content.description.split('\n')[0]).toBe(
+      `${SLACK_NAME}'s cost grew 40.0% week over week, from $100.00 to $140.00.`,
+    );
+    expect(notification.content.nextSteps).toEqual([
+      'Compare this week with last week in customer_daily_service_cost to see which service grew.',
+    ]);
+    expect(costTrend7d.nextSteps).toEqual(notification.content.nextSteps);
+    expect(trend.explanation).toBe(explanation);
   });
 });

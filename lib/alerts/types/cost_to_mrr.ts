@@ -2,6 +2,7 @@ import { formatMoney, formatPercent } from '../../common/money.ts';
 import { sqlNumber } from '../../sql/sql-template.ts';
 import type { Severity } from '../alert.ts';
 import { type AlertTypeDefinition, customerOfRow, nonNegative } from '../alert-type.ts';
+import { rawText, type SafeText } from '../safe-text.ts';
 
 const thresholds = {
   /** cost_30d / MRR above which a customer is P1 (pages the owner now). */
@@ -9,6 +10,19 @@ const thresholds = {
   /** cost_30d / MRR above which a customer is P2 (same-day review). */
   costToMrrP2: nonNegative().default(0.2),
 };
+
+/** The explanation, from figures every alert of the type carries; `text` writes the name. */
+function explanation(
+  figures: { customerName: string; cost30d: number; mrr: number; value: number; threshold: number },
+  text: SafeText,
+  currency: string,
+): string {
+  return (
+    `${text(figures.customerName)} costs ${formatMoney(figures.cost30d, currency)} a month to serve, ` +
+    `${formatPercent(figures.value)} of its ${formatMoney(figures.mrr, currency)} MRR ` +
+    `(threshold ${formatPercent(figures.threshold)}).`
+  );
+}
 
 /**
  * **cost_to_mrr** (docs/alerts.md): a customer costs more than a share of its MRR to serve over 30 days;
@@ -32,14 +46,24 @@ export const costToMrr: AlertTypeDefinition<'cost_to_mrr', typeof thresholds> = 
         subject: customer.customerId,
         value,
         threshold,
-        explanation:
-          `${customer.customerName} costs ${formatMoney(customer.cost30d, currency)} a month to serve, ` +
-          `${formatPercent(value)} of its ${formatMoney(customer.mrr, currency)} MRR ` +
-          `(threshold ${formatPercent(threshold)}).`,
+        explanation: explanation({ ...customer, value, threshold }, rawText, currency),
         customer,
       };
     }),
-  title: (a) => `${a.severity}: ${a.customerName} costs ${formatPercent(a.value)} of its MRR`,
+  title: (a, text) =>
+    `${a.severity}: ${text(a.customerName ?? a.subject)} costs ${formatPercent(a.value)} of its MRR`,
+  explain: (a, text, currency) =>
+    explanation(
+      {
+        customerName: a.customerName ?? a.subject,
+        cost30d: a.cost30d ?? 0,
+        mrr: a.mrr ?? 0,
+        value: a.value,
+        threshold: a.threshold,
+      },
+      text,
+      currency,
+    ),
   nextSteps: [
     'Check the top services below for a runaway resource or an unusual workload.',
     "Review the customer's plan and pricing with its account owner.",

@@ -30,13 +30,23 @@ export const costTrend7d: AlertTypeDefinition<'cost_trend_7d', typeof thresholds
         subject: customer.customerId,
         value,
         threshold: Number(row.threshold),
+        // Starts with the name: explain() below relies on it.
         explanation:
           `${customer.customerName}'s cost grew ${formatPercent(value)} week over week, from ` +
           `${formatMoney(Number(row.previous_7d), currency)} to ${formatMoney(Number(row.current_7d), currency)}.`,
         customer,
       };
     }),
-  title: (a) => `Cost of ${a.customerName} up ${formatPercent(a.value)} week over week`,
+  title: (a, text) =>
+    `Cost of ${text(a.customerName ?? a.subject)} up ${formatPercent(a.value)} week over week`,
+  // The weekly costs are in the explanation only, not on the alert: keep what follows the name, which
+  // is the type's own words and money, and write the name through `text`.
+  explain: (a, text) => {
+    const name = a.customerName ?? a.subject;
+    return a.explanation.startsWith(name)
+      ? `${text(name)}${a.explanation.slice(name.length)}`
+      : text(a.explanation, Number.POSITIVE_INFINITY);
+  },
   nextSteps: ['Compare this week with last week in customer_daily_service_cost to see which service grew.'],
   unit: 'ratio',
 };
