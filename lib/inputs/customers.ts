@@ -34,6 +34,23 @@ export function isIsoDate(text: string): boolean {
   return date.toISOString().slice(0, 10) === text;
 }
 
+/** The problem of a column named twice in a header (the message is shared by every input). */
+export const DUPLICATE_COLUMN = 'the column appears twice in the header (a column name must be unique)';
+
+/**
+ * The first header name that appears twice, compared trimmed and case-insensitively as the engine
+ * compares column names; without this check one of the two columns silently wins.
+ */
+export function duplicateColumn(header: readonly string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const name of header) {
+    const key = name.trim().toLowerCase();
+    if (seen.has(key)) return name.trim();
+    seen.add(key);
+  }
+  return undefined;
+}
+
 /** The fields that must agree on every row of one customer, by column name. */
 function customerFields(t: CustomerTenant): [CustomerColumn, string | number | null][] {
   return [
@@ -64,6 +81,8 @@ export function parseCustomersCsv(text: string, file: string): CustomerTenant[] 
   }
   const header = records[0]?.map((name) => name.trim().toLowerCase());
   if (!header) throw new InputError('is empty: expected a header row', { file });
+  const duplicate = duplicateColumn(records[0] as string[]);
+  if (duplicate !== undefined) throw new InputError(DUPLICATE_COLUMN, { file, column: duplicate });
   for (const column of REQUIRED_COLUMNS) {
     if (!header.includes(column)) throw new InputError('required column is missing', { file, column });
   }

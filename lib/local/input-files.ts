@@ -1,7 +1,10 @@
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { constants, gunzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
+import { DUPLICATE_COLUMN, duplicateColumn } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlString } from '../sql/sql-template.ts';
 
@@ -106,4 +109,47 @@ export async function describeColumns(
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new InputError(`cannot be read as ${kind} (${reason})`, { file: files[0] as string });
   }
+}
+
+/** Enough of a file's start to hold its header line. */
+const HEAD_BYTES = 1 << 20;
+
+function fileHead(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES);
+    return buffer.subarray(0, readSync(fd, buffer, 0, HEAD_BYTES, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Refuses a CSV whose header names a column twice. The engine would rename the second one and read
+ * the first, so one of the two would be used without a word; the header is read here, not by DuckDB.
+ */
+export function checkCsvHeader(file: string): void {
+  let head = fileHead(file);
+  if (file.toLowerCase().endsWith('.gz')) {
+    try {
+      // Only the start of the file is read: a sync flush inflates what is there without the end.
+      head = gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch {
+      return; // not gzip at all: the reader says so
+    }
+  }
+  const text = head.toString('utf8');
+  const newline = text.indexOf('\n');
+  let header: string[] | undefined;
+  try {
+    [header] = parse(newline < 0 ? text : text.slice(0, newline), {
+      bom: true,
+      relax_quotes: true,
+      to_line: 1,
+    });
+  } catch {
+    return; // an unreadable header is reported by the reader
+  }
+  const duplicate = header ? duplicateColumn(header) : undefined;
+  if (duplicate !== undefined) throw new InputError(DUPLICATE_COLUMN, { file, column: duplicate });
 }

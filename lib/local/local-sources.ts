@@ -15,7 +15,14 @@ import {
   typedValueSql,
   type ValueRule,
 } from './column-checks.ts';
-import { commonKind, describeColumns, expandInput, type FileKind, readerSql } from './input-files.ts';
+import {
+  checkCsvHeader,
+  commonKind,
+  describeColumns,
+  expandInput,
+  type FileKind,
+  readerSql,
+} from './input-files.ts';
 
 /** Billing files as the local engine sees them. */
 export interface LocalBillingSource {
@@ -59,6 +66,7 @@ export async function defineBillingSource(
   const kind = commonKind(files);
   let format = requestedFormat;
   for (const file of files) {
+    if (kind === 'csv') checkCsvHeader(file);
     const names = (await describeColumns(engine, [file], kind)).map((c) => c.name);
     const detected = detectBillingFormat(names);
     if (requestedFormat === undefined) {
@@ -131,6 +139,7 @@ export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly str
   const kind = commonKind(files);
   const columns: CheckedColumn[] = [];
   for (const file of files) {
+    if (kind === 'csv') checkCsvHeader(file);
     const present = byLowerName(await describeColumns(engine, [file], kind));
     for (const wanted of TELEMETRY_COLUMNS) {
       if (!present.has(wanted.name))

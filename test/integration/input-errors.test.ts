@@ -1,0 +1,158 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../lib/inputs/input-error.ts';
+import { type LocalRunOptions, runLocal } from '../../lib/local/run-local.ts';
+import {
+  type TestLineItem,
+  type TestUsage,
+  tempDir,
+  writeCur2,
+  writeCustomersCsv,
+  writeTelemetryCsv,
+} from '../support/fixtures.ts';
+
+/**
+ * Section 6 of docs/attribution.md, the cases found by trying the product: each bad input is an
+ * InputError naming file, column and row, and leaves the previous --out byte for byte as it was.
+ */
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const D1 = '2026-10-01';
+const D2 = '2026-10-02';
+
+const GOOD_ITEMS: TestLineItem[] = [
+  { date: D1, service: 'AmazonEC2', cost: 10, tenant: 'acme' },
+  { date: D1, service: 'AmazonEC2', cost: 6 },
+  { date: D2, service: 'AmazonEC2', cost: 4, tenant: 'beta' },
+];
+const GOOD_USAGE: TestUsage[] = [
+  { date: D1, tenant: 'acme', metric: 'requests', quantity: 1 },
+  { date: D1, tenant: 'beta', metric: 'requests', quantity: 2 },
+];
+
+interface Inputs {
+  readonly billing: readonly string[];
+  readonly telemetry: readonly string[];
+  readonly customers: string;
+  readonly outDir: string;
+}
+
+/** Good inputs in a fresh folder, and a first good run in its `out`, which the bad run must keep. */
+async function withGoodRun(): Promise<{ dir: string; inputs: Inputs; hash: () => string }> {
+  const dir = tempDir('cpc-input-errors-');
+  const inputs: Inputs = {
+    billing: [await writeCur2(join(dir, 'cur.parquet'), GOOD_ITEMS)],
+    telemetry: [writeTelemetryCsv(join(dir, 'telemetry.csv'), GOOD_USAGE)],
+    customers: writeCustomersCsv(join(dir, 'customers.csv'), [{ id: 'acme' }, { id: 'beta' }]),
+    outDir: join(dir, 'out'),
+  };
+  await run(inputs, { runId: 'good-run' });
+  const hash = () => folderHash(inputs.outDir);
+  return { dir, inputs, hash };
+}
+
+function run(inputs: Inputs, extra: Partial<LocalRunOptions> = {}): ReturnType<typeof runLocal> {
+  return runLocal({
+    billing: inputs.billing,
+    telemetry: inputs.telemetry,
+    customers: inputs.customers,
+    outDir: inputs.outDir,
+    runId: 'input-errors-test',
+    engine: { threads: 1 },
+    ...extra,
+  });
+}
+
+/** A sha256 over every file's relative path and bytes. */
+function folderHash(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (at: string): void => {
+    for (const name of readdirSync(at).sort()) {
+      const path = join(at, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else hash.update(relative(dir, path)).update('\0').update(readFileSync(path)).update('\0');
+    }
+  };
+  walk(dir);
+  return hash.digest('hex');
+}
+
+interface Expected {
+  readonly file: string;
+  readonly column?: string;
+  readonly row?: number;
+  readonly problem: string;
+}
+
+/** Runs the bad run, checks its InputError and that the previous results are byte-identical. */
+async function expectRefused(
+  setup: { inputs: Inputs; hash: () => string },
+  bad: Partial<LocalRunOptions>,
+  expected: Expected,
+): Promise<InputError> {
+  const before = setup.hash();
+  const outcome = await run(setup.inputs, bad).then(
+    () => 'the run succeeded',
+    (error: unknown) => error,
+  );
+  expect(outcome).toBeInstanceOf(InputError);
+  const error = outcome as InputError;
+  expect(basename(error.location.file)).toBe(expected.file);
+  expect(error.location.column).toBe(expected.column);
+  expect(error.location.row).toBe(expected.row);
+  expect(error.message.startsWith(error.location.file)).toBe(true);
+  if (expected.column !== undefined) expect(error.message).toContain(`column "${expected.column}"`);
+  if (expected.row !== undefined) expect(error.message).toContain(`row ${expected.row}:`);
+  expect(error.message).toContain(expected.problem);
+  expect(setup.hash()).toBe(before);
+  return error;
+}
+
+/** The CLI, `cpc run` with the given inputs and extra arguments. */
+function cli(inputs: Inputs, extra: readonly string[] = []) {
+  const args = ['bin/cpc.js', 'run', '--out', inputs.outDir, '--customers', inputs.customers];
+  for (const file of inputs.billing) args.push('--cur', file);
+  for (const file of inputs.telemetry) args.push('--telemetry', file);
+  const result = spawnSync(process.execPath, [...args, ...extra], {
+    cwd: REPO_ROOT,
+    timeout: 60_000,
+    encoding: 'utf8',
+  });
+  expect(result.error).toBeUndefined();
+  return result;
+}
+
+describe('duplicated column names', () => {
+  it('refuses a customers file with two mrr columns', async () => {
+    const setup = await withGoodRun();
+    const customers = join(setup.dir, 'customers-dup.csv');
+    writeFileSync(customers, 'customer_id,name,tier,plan_status,mrr,mrr\nacme,Acme,growth,paid,1000,5\n');
+    await expectRefused(
+      setup,
+      { customers },
+      { file: 'customers-dup.csv', column: 'mrr', problem: 'the column appears twice in the header' },
+    );
+  });
+
+  it('refuses a telemetry CSV with a duplicated column, through the CLI with exit 1', async () => {
+    const setup = await withGoodRun();
+    const telemetry = join(setup.dir, 'usage-dup.csv');
+    writeFileSync(telemetry, `usage_date,tenant_id,metric,quantity,quantity\n${D1},acme,requests,1,2\n`);
+    await expectRefused(
+      setup,
+      { telemetry: [telemetry] },
+      { file: 'usage-dup.csv', column: 'quantity', problem: 'the column appears twice in the header' },
+    );
+    const before = setup.hash();
+    const result = cli({ ...setup.inputs, telemetry: [telemetry] });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `cpc: ${telemetry}, column "quantity": the column appears twice in the header (a column name must be unique)`,
+    );
+    expect(setup.hash()).toBe(before);
+  });
+});
