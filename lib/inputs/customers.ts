@@ -86,6 +86,9 @@ export function parseCustomersCsv(text: string, file: string): CustomerTenant[] 
   for (const column of REQUIRED_COLUMNS) {
     if (!header.includes(column)) throw new InputError('required column is missing', { file, column });
   }
+  // Without customers every cost would end up unattributed: a file cut off after its header, not a
+  // month with no customers (the deployed run refuses it too).
+  if (records.length === 1) throw new InputError('has a header but no customer rows', { file });
   const indexOf = new Map(header.map((name, index) => [name, index]));
 
   const tenants = new Map<string, CustomerTenant>();

@@ -91,6 +91,23 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * Refuses an `--as-of` outside the days the billing data covers: alerts would look at days without
+ * cost and find nothing, which reads as "all is well". A run without billing days has nothing to check.
+ */
+async function checkAsOfInBill(engine: DuckDbEngine, asOf: string): Promise<void> {
+  const [days] = await engine.query(
+    'SELECT CAST(min(usage_date) AS VARCHAR) AS first_day, CAST(max(usage_date) AS VARCHAR) AS last_day' +
+      ' FROM daily_summary',
+  );
+  const first = days?.first_day ? String(days.first_day) : null;
+  const last = days?.last_day ? String(days.last_day) : null;
+  if (first === null || last === null || (asOf >= first && asOf <= last)) return;
+  throw new InputError(`${asOf} is outside the days the billing data covers (${first} to ${last})`, {
+    file: '--as-of',
+  });
+}
+
 /** The HTML report of a run, in its output directory. */
 export const REPORT_FILE = 'report.html';
 
@@ -151,6 +168,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     });
     const summary = await summarizeRun(engine);
     options.onProgress?.('evaluating alerts');
+    if (options.asOf !== undefined) await checkAsOfInBill(engine, options.asOf);
     const asOf = options.asOf ?? (await defaultAsOf(engine));
     const firing =
       asOf === null ? [] : await timed('alerts', () => evaluateAlerts(engine, asOf, alertConfig));

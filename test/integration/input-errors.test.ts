@@ -156,3 +156,41 @@ describe('duplicated column names', () => {
     expect(setup.hash()).toBe(before);
   });
 });
+const CUSTOMERS_HEADER = 'customer_id,tenant_id,name,tier,plan_status,mrr,start_date,end_date,owner_team';
+
+describe('a customers file without customers', () => {
+  it('refuses a header without rows', async () => {
+    const setup = await withGoodRun();
+    const customers = join(setup.dir, 'customers-empty.csv');
+    writeFileSync(customers, `${CUSTOMERS_HEADER}\n`);
+    await expectRefused(
+      setup,
+      { customers },
+      { file: 'customers-empty.csv', problem: 'has a header but no customer rows' },
+    );
+  });
+});
+
+describe('--as-of outside the billing days', () => {
+  it('refuses a day years after the bill, through the CLI with exit 1', async () => {
+    const setup = await withGoodRun();
+    await expectRefused(
+      setup,
+      { asOf: '2031-01-01' },
+      { file: '--as-of', problem: `2031-01-01 is outside the days the billing data covers (${D1} to ${D2})` },
+    );
+    const before = setup.hash();
+    const result = cli(setup.inputs, ['--as-of', '2020-05-05']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `cpc: --as-of: 2020-05-05 is outside the days the billing data covers (${D1} to ${D2})`,
+    );
+    expect(setup.hash()).toBe(before);
+  });
+
+  it('accepts a day inside the bill', async () => {
+    const setup = await withGoodRun();
+    const result = await run(setup.inputs, { asOf: D2 });
+    expect(result.asOf).toBe(D2);
+  });
+});
