@@ -17,11 +17,13 @@ import {
 } from './column-checks.ts';
 import {
   checkCsvHeader,
+  checkGzip,
   commonKind,
   describeColumns,
   expandInput,
   type FileKind,
   readerSql,
+  refuseDuplicateFiles,
 } from './input-files.ts';
 
 /** Billing files as the local engine sees them. */
@@ -64,8 +66,10 @@ export async function defineBillingSource(
 ): Promise<LocalBillingSource> {
   const files = (await Promise.all(inputs.map((input) => expandInput(input, 'billing')))).flat();
   const kind = commonKind(files);
+  await refuseDuplicateFiles(files);
   let format = requestedFormat;
   for (const file of files) {
+    await checkGzip(file);
     if (kind === 'csv') checkCsvHeader(file);
     const names = (await describeColumns(engine, [file], kind)).map((c) => c.name);
     const detected = detectBillingFormat(names);
@@ -137,8 +141,10 @@ const TELEMETRY_COLUMNS: readonly { name: string; rule: ValueRule }[] = [
 export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly string[]): Promise<void> {
   const files = (await Promise.all(inputs.map((input) => expandInput(input, 'telemetry')))).flat();
   const kind = commonKind(files);
+  await refuseDuplicateFiles(files);
   const columns: CheckedColumn[] = [];
   for (const file of files) {
+    await checkGzip(file);
     if (kind === 'csv') checkCsvHeader(file);
     const present = byLowerName(await describeColumns(engine, [file], kind));
     for (const wanted of TELEMETRY_COLUMNS) {

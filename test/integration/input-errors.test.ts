@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -192,5 +192,79 @@ describe('--as-of outside the billing days', () => {
     const setup = await withGoodRun();
     const result = await run(setup.inputs, { asOf: D2 });
     expect(result.asOf).toBe(D2);
+  });
+});
+
+describe('the same data given twice', () => {
+  it('refuses two billing files with identical content, naming both', async () => {
+    const setup = await withGoodRun();
+    mkdirSync(join(setup.dir, 'a'));
+    mkdirSync(join(setup.dir, 'b'));
+    const first = join(setup.dir, 'a', 'cur.parquet');
+    const second = join(setup.dir, 'b', 'cur.parquet');
+    copyFileSync(setup.inputs.billing[0] as string, first);
+    copyFileSync(setup.inputs.billing[0] as string, second);
+    const error = await expectRefused(
+      setup,
+      { billing: [join(setup.dir, 'a'), join(setup.dir, 'b')] },
+      { file: 'cur.parquet', problem: `has the same content as ${first}` },
+    );
+    expect(error.location.file).toBe(second);
+  });
+
+  it('refuses two telemetry files with identical content, through the CLI with exit 1', async () => {
+    const setup = await withGoodRun();
+    const copy = join(setup.dir, 'telemetry-copy.csv');
+    copyFileSync(setup.inputs.telemetry[0] as string, copy);
+    await expectRefused(
+      setup,
+      { telemetry: [setup.inputs.telemetry[0] as string, copy] },
+      { file: 'telemetry-copy.csv', problem: `has the same content as ${setup.inputs.telemetry[0]}` },
+    );
+    const before = setup.hash();
+    const result = cli({ ...setup.inputs, telemetry: [setup.inputs.telemetry[0] as string, copy] });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`cpc: ${copy}: has the same content as ${setup.inputs.telemetry[0]}`);
+    expect(setup.hash()).toBe(before);
+  });
+
+  it('accepts billing and telemetry files that differ', async () => {
+    const setup = await withGoodRun();
+    const other = await writeCur2(join(setup.dir, 'cur-other.parquet'), [
+      { date: D2, service: 'AmazonS3', cost: 1, tenant: 'acme' },
+    ]);
+    const result = await run(setup.inputs, { billing: [setup.inputs.billing[0] as string, other] });
+    expect(result.summary).toBeDefined();
+  });
+});
+
+describe('files that cannot be read', () => {
+  it('refuses a truncated .csv.gz billing file in plain words', async () => {
+    const setup = await withGoodRun();
+    const whole = await writeCur2(join(setup.dir, 'whole.csv.gz'), GOOD_ITEMS, { csv: true });
+    const bytes = readFileSync(whole);
+    const truncated = join(setup.dir, 'cur-truncated.csv.gz');
+    writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await expectRefused(
+      setup,
+      { billing: [truncated] },
+      { file: 'cur-truncated.csv.gz', problem: 'is not a valid gzip file (truncated or corrupt)' },
+    );
+  });
+
+  it('refuses a file that is not valid Parquet, through the CLI with exit 1', async () => {
+    const setup = await withGoodRun();
+    const broken = join(setup.dir, 'cur-broken.parquet');
+    writeFileSync(broken, 'this is not parquet\n');
+    await expectRefused(
+      setup,
+      { billing: [broken] },
+      { file: 'cur-broken.parquet', problem: 'is not a valid Parquet file' },
+    );
+    const before = setup.hash();
+    const result = cli({ ...setup.inputs, billing: [broken] });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toMatch(new RegExp(`^cpc: ${broken}: is not a valid Parquet file`));
+    expect(setup.hash()).toBe(before);
   });
 });
