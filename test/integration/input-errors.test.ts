@@ -268,3 +268,35 @@ describe('files that cannot be read', () => {
     expect(setup.hash()).toBe(before);
   });
 });
+
+describe('a broken alert state file', () => {
+  it('refuses a truncated state file, naming it, through the CLI with exit 1', async () => {
+    const setup = await withGoodRun();
+    const state = join(setup.dir, 'state.json');
+    writeFileSync(state, '{"customer_cost_spike|acme": {"severity": "warn", "sent');
+    await expectRefused(
+      setup,
+      { stateFile: state },
+      { file: 'state.json', problem: 'the alert state file is not valid JSON (truncated or corrupt' },
+    );
+    const before = setup.hash();
+    const result = cli(setup.inputs, ['--state', state]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      new RegExp(`^cpc: ${state}: the alert state file is not valid JSON \\(truncated or corrupt`),
+    );
+    expect(setup.hash()).toBe(before);
+    expect(readFileSync(state, 'utf8')).toBe('{"customer_cost_spike|acme": {"severity": "warn", "sent');
+  });
+
+  it('refuses a state file that is JSON but not an object of sent alerts', async () => {
+    const setup = await withGoodRun();
+    const state = join(setup.dir, 'state-array.json');
+    writeFileSync(state, '[1, 2]\n');
+    await expectRefused(
+      setup,
+      { stateFile: state },
+      { file: 'state-array.json', problem: 'the alert state file is not a JSON object of sent alerts' },
+    );
+  });
+});
