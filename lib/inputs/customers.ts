@@ -69,6 +69,24 @@ function customerFields(t: CustomerTenant): [CustomerColumn, string | number | n
  * the data row (1-based; the header is not counted), so a bad upload is fixed in one look.
  */
 export function parseCustomersCsv(text: string, file: string): CustomerTenant[] {
+  // A spreadsheet saved in a European locale separates fields with `;` (or a tab): the parser would
+  // fail on the first quote with a message that does not say so.
+  const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  if (!firstLine.includes(',')) {
+    for (const [separator, shown] of [
+      [';', '`;`'],
+      ['\t', 'tab'],
+    ] as const) {
+      if (firstLine.includes(separator)) {
+        throw new InputError(
+          `looks ${shown}-separated: cpc reads comma-separated CSV (save it with , between fields)`,
+          {
+            file,
+          },
+        );
+      }
+    }
+  }
   let records: string[][];
   try {
     records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false });

@@ -300,3 +300,51 @@ describe('a broken alert state file', () => {
     );
   });
 });
+
+describe('CSV that is not comma-separated UTF-8', () => {
+  const rows = [
+    CUSTOMERS_HEADER,
+    'acme,,"Acme ""One""",growth,paid,1000,,,',
+    'beta,,Beta,growth,paid,1000,,,',
+  ];
+
+  it('refuses a ;-separated customers file, saying so, through the CLI with exit 1', async () => {
+    const setup = await withGoodRun();
+    const customers = join(setup.dir, 'customers-semicolon.csv');
+    writeFileSync(customers, `${rows.map((line) => line.replaceAll(',', ';')).join('\n')}\n`);
+    await expectRefused(
+      setup,
+      { customers },
+      { file: 'customers-semicolon.csv', problem: 'looks `;`-separated: cpc reads comma-separated CSV' },
+    );
+    const before = setup.hash();
+    const result = cli({ ...setup.inputs, customers });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `cpc: ${customers}: looks \`;\`-separated: cpc reads comma-separated CSV (save it with , between fields)`,
+    );
+    expect(setup.hash()).toBe(before);
+  });
+
+  it('refuses a UTF-16 customers file, saying so', async () => {
+    const setup = await withGoodRun();
+    const customers = join(setup.dir, 'customers-utf16.csv');
+    writeFileSync(
+      customers,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${rows.join('\r\n')}\r\n`, 'utf16le')]),
+    );
+    await expectRefused(
+      setup,
+      { customers },
+      { file: 'customers-utf16.csv', problem: 'is UTF-16 encoded: save it as UTF-8' },
+    );
+  });
+
+  it('reads a ;-separated telemetry file (the engine detects its delimiter)', async () => {
+    const setup = await withGoodRun();
+    const telemetry = join(setup.dir, 'usage-semicolon.csv');
+    writeFileSync(telemetry, `usage_date;tenant_id;metric;quantity\n${D1};acme;requests;1\n`);
+    const result = await run(setup.inputs, { telemetry: [telemetry] });
+    expect(result.summary).toBeDefined();
+  });
+});
