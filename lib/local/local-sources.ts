@@ -155,7 +155,13 @@ export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly str
   const actual = byLowerName(await describeColumns(engine, files, kind));
   for (const wanted of TELEMETRY_COLUMNS) {
     const found = actual.get(wanted.name) as { name: string; type: string };
-    columns.push({ name: found.name, sourceType: found.type, rule: wanted.rule, required: true });
+    columns.push({
+      name: found.name,
+      sourceType: found.type,
+      rule: wanted.rule,
+      required: true,
+      fromJson: kind === 'ndjson',
+    });
   }
   const [usageDate, tenantId, metric, quantity] = columns as [
     CheckedColumn,

@@ -348,3 +348,54 @@ describe('CSV that is not comma-separated UTF-8', () => {
     expect(result.summary).toBeDefined();
   });
 });
+
+describe('NDJSON quantities given as text', () => {
+  const line = (quantity: string) =>
+    `{"usage_date": "${D1}", "tenant_id": "acme", "metric": "requests", "quantity": ${quantity}}`;
+
+  it('refuses a quoted quantity among numbers, naming file, column and row, through the CLI', async () => {
+    const setup = await withGoodRun();
+    const telemetry = join(setup.dir, 'usage-mixed.ndjson');
+    writeFileSync(telemetry, `${[line('1'), line('"26772.677"'), line('3')].join('\n')}\n`);
+    await expectRefused(
+      setup,
+      { telemetry: [telemetry] },
+      {
+        file: 'usage-mixed.ndjson',
+        column: 'quantity',
+        row: 2,
+        problem: '"26772.677" is text, not a number (write it without quotes)',
+      },
+    );
+    const before = setup.hash();
+    const result = cli({ ...setup.inputs, telemetry: [telemetry] });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      `cpc: ${telemetry}, column "quantity", row 2: "26772.677" is text, not a number (write it without quotes)`,
+    );
+    expect(setup.hash()).toBe(before);
+  });
+
+  it('refuses quantities that are all quoted', async () => {
+    const setup = await withGoodRun();
+    const telemetry = join(setup.dir, 'usage-text.ndjson');
+    writeFileSync(telemetry, `${[line('"26772.677"'), line('"5"')].join('\n')}\n`);
+    await expectRefused(
+      setup,
+      { telemetry: [telemetry] },
+      {
+        file: 'usage-text.ndjson',
+        column: 'quantity',
+        row: 1,
+        problem: '"26772.677" is text, not a number (write it without quotes)',
+      },
+    );
+  });
+
+  it('reads numeric quantities', async () => {
+    const setup = await withGoodRun();
+    const telemetry = join(setup.dir, 'usage.ndjson');
+    writeFileSync(telemetry, `${[line('1'), line('2.5')].join('\n')}\n`);
+    expect((await run(setup.inputs, { telemetry: [telemetry] })).summary).toBeDefined();
+  });
+});
