@@ -26,6 +26,7 @@ import {
   writeParquet,
 } from './output-files.ts';
 import { type RunSummary, summarizeRun } from './run-summary.ts';
+import { runWarnings } from './run-warnings.ts';
 
 export interface LocalRunOptions {
   /** Billing files: paths, directories or globs. */
@@ -76,6 +77,11 @@ export interface LocalRunResult {
   readonly rowCounts: Readonly<Record<string, number>>;
   /** Milliseconds spent in each phase. */
   readonly timings: Readonly<Record<string, number>>;
+  /**
+   * Signs that the results are probably wrong though the input is valid (see {@link runWarnings}),
+   * also written to run.json; empty for a clean run.
+   */
+  readonly warnings: readonly string[];
 }
 
 function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
@@ -167,6 +173,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     });
     const summary = await summarizeRun(engine);
+    const warnings = await runWarnings(engine, rules, billing.format);
     options.onProgress?.('evaluating alerts');
     if (options.asOf !== undefined) await checkAsOfInBill(engine, options.asOf);
     const asOf = options.asOf ?? (await defaultAsOf(engine));
@@ -201,6 +208,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           conservation: 'holds',
           summary,
           rowCounts,
+          warnings,
         });
       });
       options.onProgress?.('writing report');
@@ -239,6 +247,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       asOf,
       rowCounts,
       timings: { ...timings, ...prefixed('attribution.', stageTimings) },
+      warnings,
     };
   } finally {
     engine.close();

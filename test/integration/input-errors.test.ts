@@ -399,3 +399,66 @@ describe('NDJSON quantities given as text', () => {
     expect((await run(setup.inputs, { telemetry: [telemetry] })).summary).toBeDefined();
   });
 });
+
+describe('warnings: the run succeeds but the result is probably wrong', () => {
+  const rulesFile = (dir: string, tenantTagKey: string) => {
+    const path = join(dir, `rules-${tenantTagKey}.json`);
+    writeFileSync(
+      path,
+      JSON.stringify({
+        version: 'warnings-test',
+        tenantTagKey,
+        rules: [
+          { id: 'compute', match: { services: ['AmazonEC2'] }, driver: 'requests' },
+          { id: 'storage', match: { services: ['AmazonS3'] }, driver: 'storage_bytes' },
+        ],
+      }),
+    );
+    return path;
+  };
+
+  it('warns of a rule whose metric has no telemetry in the run days, on stderr, run.json and --json', async () => {
+    const setup = await withGoodRun();
+    const rules = rulesFile(setup.dir, 'tenant_id');
+    const expected =
+      'rule "storage": metric "storage_bytes" has no telemetry row from 2026-10-01 to 2026-10-02,' +
+      ' so the cost it matches stays unattributed (no_usage_signal)';
+    const s3 = await writeCur2(join(setup.dir, 'cur-s3.parquet'), [
+      { date: D2, service: 'AmazonS3', cost: 3 },
+    ]);
+    const inputs = { ...setup.inputs, billing: [...setup.inputs.billing, s3] };
+    const result = await run(inputs, { rulesFile: rules });
+    expect(result.warnings).toEqual([expected]);
+    const runJson = JSON.parse(readFileSync(join(setup.inputs.outDir, 'run.json'), 'utf8'));
+    expect(runJson.warnings).toEqual([expected]);
+    const cliRun = cli(inputs, ['--rules', rules, '--json']);
+    expect(cliRun.status).toBe(0);
+    expect(cliRun.stderr).toBe(`cpc: warning: ${expected}\n`);
+    expect(JSON.parse(cliRun.stdout).warnings).toEqual([expected]);
+  });
+
+  it('warns when no line item has the tenant tag key, listing the keys that exist', async () => {
+    const setup = await withGoodRun();
+    const rules = rulesFile(setup.dir, 'tenantid');
+    const result = await run(setup.inputs, { rulesFile: rules });
+    // The storage rule matches no cost here, so only the tag warning is given.
+    expect(result.warnings).toEqual([
+      'no line item has the tenant tag "tenantid" of the rules (tag keys in the bill: user_env, user_tenant_id),' +
+        ' so no cost is attributed directly: check tenantTagKey',
+    ]);
+  });
+
+  it('gives no warning for a good run, even with a rule that matches no cost', async () => {
+    const setup = await withGoodRun();
+    expect((await run(setup.inputs, { rulesFile: rulesFile(setup.dir, 'tenant_id') })).warnings).toEqual([]);
+    const rules = join(setup.dir, 'rules-good.json');
+    writeFileSync(
+      rules,
+      JSON.stringify({
+        version: 'warnings-test',
+        rules: [{ id: 'compute', match: {}, driver: 'requests' }],
+      }),
+    );
+    expect((await run(setup.inputs, { rulesFile: rules })).warnings).toEqual([]);
+  });
+});
