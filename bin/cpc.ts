@@ -7,6 +7,7 @@ import { aliasOption, checkOptions, integerIn, isoDate, requiredOption } from '.
 import {
   endQuietlyOnClosedPipe,
   printResult,
+  printWarnings,
   progressReporter,
   reportError,
   runDocument,
@@ -42,6 +43,7 @@ function progressOption(): { onProgress?: (phase: string) => void } {
 }
 
 function printRun(result: LocalRunResult, json: boolean, human: string): void {
+  printWarnings(result.warnings);
   printResult(json ? JSON.stringify(runDocument(result), null, 2) : human);
 }
 

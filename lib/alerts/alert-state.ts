@@ -70,9 +70,13 @@ export interface PreparedState {
 export class FileStateStore implements SentStateStore {
   constructor(private readonly path: string) {}
 
-  /** Refuses a state file whose folder does not exist, so a run can fail before doing any work. */
+  /**
+   * Refuses a state file whose folder does not exist, or which exists but cannot be read as state, so
+   * a run can fail before doing any work.
+   */
   checkFolder(): void {
     if (!existsSync(dirname(resolve(this.path)))) throw this.missingFolder();
+    this.read();
   }
 
   private missingFolder(): InputError {
@@ -108,9 +112,21 @@ export class FileStateStore implements SentStateStore {
   }
 
   private read(): Record<string, SentRecord> {
-    return existsSync(this.path)
-      ? (JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, SentRecord>)
-      : {};
+    if (!existsSync(this.path)) return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(this.path, 'utf8'));
+    } catch (error) {
+      // A JSON parse error alone does not say which file: a run reads several.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new InputError(`the alert state file is not valid JSON (truncated or corrupt: ${reason})`, {
+        file: this.path,
+      });
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new InputError('the alert state file is not a JSON object of sent alerts', { file: this.path });
+    }
+    return parsed as Record<string, SentRecord>;
   }
 
   async load(keys: readonly string[]): Promise<SentState> {

@@ -34,6 +34,23 @@ export function isIsoDate(text: string): boolean {
   return date.toISOString().slice(0, 10) === text;
 }
 
+/** The problem of a column named twice in a header (the message is shared by every input). */
+export const DUPLICATE_COLUMN = 'the column appears twice in the header (a column name must be unique)';
+
+/**
+ * The first header name that appears twice, compared trimmed and case-insensitively as the engine
+ * compares column names; without this check one of the two columns silently wins.
+ */
+export function duplicateColumn(header: readonly string[]): string | undefined {
+  const seen = new Set<string>();
+  for (const name of header) {
+    const key = name.trim().toLowerCase();
+    if (seen.has(key)) return name.trim();
+    seen.add(key);
+  }
+  return undefined;
+}
+
 /** The fields that must agree on every row of one customer, by column name. */
 function customerFields(t: CustomerTenant): [CustomerColumn, string | number | null][] {
   return [
@@ -52,6 +69,24 @@ function customerFields(t: CustomerTenant): [CustomerColumn, string | number | n
  * the data row (1-based; the header is not counted), so a bad upload is fixed in one look.
  */
 export function parseCustomersCsv(text: string, file: string): CustomerTenant[] {
+  // A spreadsheet saved in a European locale separates fields with `;` (or a tab): the parser would
+  // fail on the first quote with a message that does not say so.
+  const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  if (!firstLine.includes(',')) {
+    for (const [separator, shown] of [
+      [';', '`;`'],
+      ['\t', 'tab'],
+    ] as const) {
+      if (firstLine.includes(separator)) {
+        throw new InputError(
+          `looks ${shown}-separated: cpc reads comma-separated CSV (save it with , between fields)`,
+          {
+            file,
+          },
+        );
+      }
+    }
+  }
   let records: string[][];
   try {
     records = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false });
@@ -64,9 +99,14 @@ export function parseCustomersCsv(text: string, file: string): CustomerTenant[] 
   }
   const header = records[0]?.map((name) => name.trim().toLowerCase());
   if (!header) throw new InputError('is empty: expected a header row', { file });
+  const duplicate = duplicateColumn(records[0] as string[]);
+  if (duplicate !== undefined) throw new InputError(DUPLICATE_COLUMN, { file, column: duplicate });
   for (const column of REQUIRED_COLUMNS) {
     if (!header.includes(column)) throw new InputError('required column is missing', { file, column });
   }
+  // Without customers every cost would end up unattributed: a file cut off after its header, not a
+  // month with no customers (the deployed run refuses it too).
+  if (records.length === 1) throw new InputError('has a header but no customer rows', { file });
   const indexOf = new Map(header.map((name, index) => [name, index]));
 
   const tenants = new Map<string, CustomerTenant>();

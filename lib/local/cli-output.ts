@@ -105,8 +105,7 @@ export function runDocument(result: LocalRunResult): RunDocument {
     rowCounts: result.rowCounts,
     outDir: result.outDir,
     alerts: result.alerts,
-    // No warnings are collected yet; the field is part of the document so that adding them changes no reader.
-    warnings: [],
+    warnings: result.warnings,
   };
 }
 
@@ -125,4 +124,9 @@ export function progressReporter(
     const seconds = ((now() - started) / 1000).toFixed(1);
     stderr.write(`${seconds.padStart(7)}s  ${phase}\n`);
   };
+}
+
+/** Writes each warning of a run on `stderr` as `cpc: warning: ...`, so that stdout stays the result. */
+export function printWarnings(warnings: readonly string[], stderr: TextSink = process.stderr): void {
+  for (const warning of warnings) stderr.write(`cpc: warning: ${warning}\n`);
 }

@@ -22,6 +22,13 @@ export interface CheckedColumn {
   readonly rule: ValueRule;
   /** Whether an empty value is a problem. */
   readonly required: boolean;
+  /**
+   * Whether the column comes from JSON, where `"5"` is text and `5` a number: a number written as text
+   * is refused there rather than read, since it usually means the writer got its types wrong (other
+   * text is reported as not a number, as in CSV).
+   * @default false
+   */
+  readonly fromJson?: boolean;
 }
 
 const isText = (type: string) => type === 'VARCHAR' || type === 'JSON';
@@ -70,16 +77,28 @@ export function problemSql(column: CheckedColumn): string {
   const shown = `'"' || ${raw} || '"'`;
   const missing = column.required ? `WHEN ${empty} THEN 'is empty'` : `WHEN ${empty} THEN NULL`;
   const typed = typedValueSql(column);
+  // JSON text values cast to VARCHAR keep their quotes (a JSON-typed column) or lose them (a column of
+  // strings only): either way the value is shown once, in quotes.
+  const jsonText =
+    column.fromJson !== true
+      ? ''
+      : column.sourceType === 'JSON'
+        ? `WHEN json_type(${ref}) = 'VARCHAR' AND try_cast(trim(json_extract_string(${ref}, '$')) AS DOUBLE) IS NOT NULL` +
+          ` THEN ${raw} || ' is text, not a number (write it without quotes)' `
+        : column.sourceType === 'VARCHAR'
+          ? `WHEN try_cast(trim(${raw}) AS DOUBLE) IS NOT NULL` +
+            ` THEN ${shown} || ' is text, not a number (write it without quotes)' `
+          : '';
   switch (column.rule) {
     case 'timestamp':
       return `CASE ${missing} WHEN ${typed} IS NULL THEN ${shown} || ' is not a timestamp' END`;
     case 'date':
       return `CASE ${missing} WHEN ${typed} IS NULL THEN ${shown} || ' is not a date (YYYY-MM-DD)' END`;
     case 'number':
-      return `CASE ${missing} WHEN NOT isfinite(${typed}) THEN ${shown} || ' is not a finite number' END`;
+      return `CASE ${missing} ${jsonText}WHEN NOT isfinite(${typed}) THEN ${shown} || ' is not a finite number' END`;
     case 'non_negative_number':
       return (
-        `CASE ${missing} WHEN NOT isfinite(${typed}) THEN ${shown} || ' is not a finite number'` +
+        `CASE ${missing} ${jsonText}WHEN NOT isfinite(${typed}) THEN ${shown} || ' is not a finite number'` +
         ` WHEN ${typed} < 0 THEN ${shown} || ' is negative' END`
       );
     case 'json_object':

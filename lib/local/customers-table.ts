@@ -5,12 +5,19 @@ import { InputError } from '../inputs/input-error.ts';
 
 /** Reads, validates and loads the customer dimension as the `customers` table (one row per tenant). */
 export async function defineCustomers(engine: DuckDbEngine, file: string): Promise<CustomerTenant[]> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch {
     throw new InputError('customers file not found or not readable', { file });
   }
+  // UTF-16 (what some spreadsheets call "Unicode text") starts with a byte order mark, or without one
+  // has a zero byte beside every ASCII character; read as UTF-8 it fails with an unrelated quote error.
+  const bom = bytes.subarray(0, 2).toString('hex');
+  if (bom === 'fffe' || bom === 'feff' || bytes.subarray(0, 64).includes(0)) {
+    throw new InputError('is UTF-16 encoded: save it as UTF-8', { file });
+  }
+  const text = bytes.toString('utf8');
   const tenants = parseCustomersCsv(text, file);
   await engine.run(
     'CREATE OR REPLACE TABLE customers_text (customer_id VARCHAR, tenant_id VARCHAR, name VARCHAR, tier VARCHAR,' +

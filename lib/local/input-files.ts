@@ -1,7 +1,13 @@
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { constants, createGunzip, gunzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
+import { DUPLICATE_COLUMN, duplicateColumn } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlString } from '../sql/sql-template.ts';
 
@@ -104,6 +110,103 @@ export async function describeColumns(
     return rows.map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new InputError(`cannot be read as ${kind} (${reason})`, { file: files[0] as string });
+    const problem =
+      kind === 'parquet'
+        ? `is not a valid Parquet file (${reason})`
+        : `cannot be read as ${kind} (${reason})`;
+    throw new InputError(problem, { file: files[0] as string });
+  }
+}
+
+/** Enough of a file's start to hold its header line. */
+const HEAD_BYTES = 1 << 20;
+
+function fileHead(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(HEAD_BYTES);
+    return buffer.subarray(0, readSync(fd, buffer, 0, HEAD_BYTES, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Refuses a CSV whose header names a column twice. The engine would rename the second one and read
+ * the first, so one of the two would be used without a word; the header is read here, not by DuckDB.
+ */
+export function checkCsvHeader(file: string): void {
+  let head = fileHead(file);
+  if (file.toLowerCase().endsWith('.gz')) {
+    try {
+      // Only the start of the file is read: a sync flush inflates what is there without the end.
+      head = gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch {
+      return; // not gzip at all: the reader says so
+    }
+  }
+  const text = head.toString('utf8');
+  const newline = text.indexOf('\n');
+  let header: string[] | undefined;
+  try {
+    [header] = parse(newline < 0 ? text : text.slice(0, newline), {
+      bom: true,
+      relax_quotes: true,
+      to_line: 1,
+    });
+  } catch {
+    return; // an unreadable header is reported by the reader
+  }
+  const duplicate = header ? duplicateColumn(header) : undefined;
+  if (duplicate !== undefined) throw new InputError(DUPLICATE_COLUMN, { file, column: duplicate });
+}
+
+/**
+ * Refuses a `.gz` file that does not decompress to its end. The CSV reader gives a sniffer error, or
+ * reads what is there and stops without a word, so the whole file is inflated here once (the CRC at
+ * its end is the only proof it is whole).
+ */
+export async function checkGzip(file: string): Promise<void> {
+  if (!file.toLowerCase().endsWith('.gz')) return;
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  try {
+    await pipeline(createReadStream(file), createGunzip(), discard);
+  } catch {
+    throw new InputError('is not a valid gzip file (truncated or corrupt)', { file });
+  }
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+/**
+ * Refuses the same data given twice among the files of one input (an export folder copied beside
+ * itself, one file under two paths): every cost or quantity in it would count twice. Files are
+ * compared by size, and only files of equal size by a sha256 of their content.
+ */
+export async function refuseDuplicateFiles(files: readonly string[]): Promise<void> {
+  const bySize = new Map<number, string[]>();
+  for (const file of files) {
+    const size = statSync(file).size;
+    bySize.set(size, [...(bySize.get(size) ?? []), file]);
+  }
+  for (const sameSize of bySize.values()) {
+    if (sameSize.length < 2) continue;
+    const byHash = new Map<string, string>();
+    for (const file of sameSize) {
+      const digest = await sha256Of(file);
+      const earlier = byHash.get(digest);
+      if (earlier !== undefined) {
+        const problem =
+          earlier === file
+            ? 'is given twice (its data would be counted twice)'
+            : `has the same content as ${earlier} (the same data would be counted twice)`;
+        throw new InputError(problem, { file });
+      }
+      byHash.set(digest, file);
+    }
   }
 }

@@ -15,7 +15,16 @@ import {
   typedValueSql,
   type ValueRule,
 } from './column-checks.ts';
-import { commonKind, describeColumns, expandInput, type FileKind, readerSql } from './input-files.ts';
+import {
+  checkCsvHeader,
+  checkGzip,
+  commonKind,
+  describeColumns,
+  expandInput,
+  type FileKind,
+  readerSql,
+  refuseDuplicateFiles,
+} from './input-files.ts';
 
 /** Billing files as the local engine sees them. */
 export interface LocalBillingSource {
@@ -57,8 +66,11 @@ export async function defineBillingSource(
 ): Promise<LocalBillingSource> {
   const files = (await Promise.all(inputs.map((input) => expandInput(input, 'billing')))).flat();
   const kind = commonKind(files);
+  await refuseDuplicateFiles(files);
   let format = requestedFormat;
   for (const file of files) {
+    await checkGzip(file);
+    if (kind === 'csv') checkCsvHeader(file);
     const names = (await describeColumns(engine, [file], kind)).map((c) => c.name);
     const detected = detectBillingFormat(names);
     if (requestedFormat === undefined) {
@@ -129,8 +141,11 @@ const TELEMETRY_COLUMNS: readonly { name: string; rule: ValueRule }[] = [
 export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly string[]): Promise<void> {
   const files = (await Promise.all(inputs.map((input) => expandInput(input, 'telemetry')))).flat();
   const kind = commonKind(files);
+  await refuseDuplicateFiles(files);
   const columns: CheckedColumn[] = [];
   for (const file of files) {
+    await checkGzip(file);
+    if (kind === 'csv') checkCsvHeader(file);
     const present = byLowerName(await describeColumns(engine, [file], kind));
     for (const wanted of TELEMETRY_COLUMNS) {
       if (!present.has(wanted.name))
@@ -140,7 +155,13 @@ export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly str
   const actual = byLowerName(await describeColumns(engine, files, kind));
   for (const wanted of TELEMETRY_COLUMNS) {
     const found = actual.get(wanted.name) as { name: string; type: string };
-    columns.push({ name: found.name, sourceType: found.type, rule: wanted.rule, required: true });
+    columns.push({
+      name: found.name,
+      sourceType: found.type,
+      rule: wanted.rule,
+      required: true,
+      fromJson: kind === 'ndjson',
+    });
   }
   const [usageDate, tenantId, metric, quantity] = columns as [
     CheckedColumn,

@@ -26,6 +26,7 @@ import {
   writeParquet,
 } from './output-files.ts';
 import { type RunSummary, summarizeRun } from './run-summary.ts';
+import { runWarnings } from './run-warnings.ts';
 
 export interface LocalRunOptions {
   /** Billing files: paths, directories or globs. */
@@ -76,6 +77,11 @@ export interface LocalRunResult {
   readonly rowCounts: Readonly<Record<string, number>>;
   /** Milliseconds spent in each phase. */
   readonly timings: Readonly<Record<string, number>>;
+  /**
+   * Signs that the results are probably wrong though the input is valid (see {@link runWarnings}),
+   * also written to run.json; empty for a clean run.
+   */
+  readonly warnings: readonly string[];
 }
 
 function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
@@ -89,6 +95,23 @@ export function newRunId(now = new Date()): string {
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Refuses an `--as-of` outside the days the billing data covers: alerts would look at days without
+ * cost and find nothing, which reads as "all is well". A run without billing days has nothing to check.
+ */
+async function checkAsOfInBill(engine: DuckDbEngine, asOf: string): Promise<void> {
+  const [days] = await engine.query(
+    'SELECT CAST(min(usage_date) AS VARCHAR) AS first_day, CAST(max(usage_date) AS VARCHAR) AS last_day' +
+      ' FROM daily_summary',
+  );
+  const first = days?.first_day ? String(days.first_day) : null;
+  const last = days?.last_day ? String(days.last_day) : null;
+  if (first === null || last === null || (asOf >= first && asOf <= last)) return;
+  throw new InputError(`${asOf} is outside the days the billing data covers (${first} to ${last})`, {
+    file: '--as-of',
+  });
 }
 
 /** The HTML report of a run, in its output directory. */
@@ -150,7 +173,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     });
     const summary = await summarizeRun(engine);
+    const warnings = await runWarnings(engine, rules, billing.format);
     options.onProgress?.('evaluating alerts');
+    if (options.asOf !== undefined) await checkAsOfInBill(engine, options.asOf);
     const asOf = options.asOf ?? (await defaultAsOf(engine));
     const firing =
       asOf === null ? [] : await timed('alerts', () => evaluateAlerts(engine, asOf, alertConfig));
@@ -183,6 +208,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           conservation: 'holds',
           summary,
           rowCounts,
+          warnings,
         });
       });
       options.onProgress?.('writing report');
@@ -221,6 +247,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       asOf,
       rowCounts,
       timings: { ...timings, ...prefixed('attribution.', stageTimings) },
+      warnings,
     };
   } finally {
     engine.close();

@@ -41,12 +41,12 @@ const ITEMS: TestLineItem[] = [
   { date: D1, service: 'AmazonEC2', cost: 1, tenant: 'delta' },
   { date: D1, service: 'AmazonS3', cost: 6 },
 ];
-const USAGE: TestUsage[] = CUSTOMERS.map((c, i) => ({
-  date: D1,
-  tenant: c.id,
-  metric: 'requests',
-  quantity: i + 1,
-}));
+// storage_bytes too: without it the untagged S3 cost would stay unattributed, and the run would warn
+// on stderr, which these tests expect to be empty.
+const USAGE: TestUsage[] = [
+  ...CUSTOMERS.map((c, i) => ({ date: D1, tenant: c.id, metric: 'requests', quantity: i + 1 })),
+  { date: D1, tenant: 'acme', metric: 'storage_bytes', quantity: 100 },
+];
 
 interface Inputs {
   readonly dir: string;
