@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lib/inputs/input-error.ts';
 import { type LocalRunOptions, runLocal } from '../../lib/local/run-local.ts';
+import { hashTree } from '../support/file-hashes.ts';
 import {
   type TestLineItem,
   type TestUsage,
@@ -42,7 +42,7 @@ interface Inputs {
 }
 
 /** Good inputs in a fresh folder, and a first good run in its `out`, which the bad run must keep. */
-async function withGoodRun(): Promise<{ dir: string; inputs: Inputs; hash: () => string }> {
+async function withGoodRun(): Promise<{ dir: string; inputs: Inputs; hash: () => Record<string, string> }> {
   const dir = tempDir('cpc-input-errors-');
   const inputs: Inputs = {
     billing: [await writeCur2(join(dir, 'cur.parquet'), GOOD_ITEMS)],
@@ -51,7 +51,7 @@ async function withGoodRun(): Promise<{ dir: string; inputs: Inputs; hash: () =>
     outDir: join(dir, 'out'),
   };
   await run(inputs, { runId: 'good-run' });
-  const hash = () => folderHash(inputs.outDir);
+  const hash = () => hashTree(inputs.outDir);
   return { dir, inputs, hash };
 }
 
@@ -67,20 +67,6 @@ function run(inputs: Inputs, extra: Partial<LocalRunOptions> = {}): ReturnType<t
   });
 }
 
-/** A sha256 over every file's relative path and bytes. */
-function folderHash(dir: string): string {
-  const hash = createHash('sha256');
-  const walk = (at: string): void => {
-    for (const name of readdirSync(at).sort()) {
-      const path = join(at, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else hash.update(relative(dir, path)).update('\0').update(readFileSync(path)).update('\0');
-    }
-  };
-  walk(dir);
-  return hash.digest('hex');
-}
-
 interface Expected {
   readonly file: string;
   readonly column?: string;
@@ -90,7 +76,7 @@ interface Expected {
 
 /** Runs the bad run, checks its InputError and that the previous results are byte-identical. */
 async function expectRefused(
-  setup: { inputs: Inputs; hash: () => string },
+  setup: { inputs: Inputs; hash: () => Record<string, string> },
   bad: Partial<LocalRunOptions>,
   expected: Expected,
 ): Promise<InputError> {
@@ -108,7 +94,7 @@ async function expectRefused(
   if (expected.column !== undefined) expect(error.message).toContain(`column "${expected.column}"`);
   if (expected.row !== undefined) expect(error.message).toContain(`row ${expected.row}:`);
   expect(error.message).toContain(expected.problem);
-  expect(setup.hash()).toBe(before);
+  expect(setup.hash()).toEqual(before);
   return error;
 }
 
@@ -153,7 +139,7 @@ describe('duplicated column names', () => {
     expect(result.stderr.trim()).toBe(
       `cpc: ${telemetry}, column "quantity": the column appears twice in the header (a column name must be unique)`,
     );
-    expect(setup.hash()).toBe(before);
+    expect(setup.hash()).toEqual(before);
   });
 });
 const CUSTOMERS_HEADER = 'customer_id,tenant_id,name,tier,plan_status,mrr,start_date,end_date,owner_team';
@@ -185,7 +171,7 @@ describe('--as-of outside the billing days', () => {
     expect(result.stderr.trim()).toBe(
       `cpc: --as-of: 2020-05-05 is outside the days the billing data covers (${D1} to ${D2})`,
     );
-    expect(setup.hash()).toBe(before);
+    expect(setup.hash()).toEqual(before);
   });
 
   it('accepts a day inside the bill', async () => {
@@ -225,7 +211,7 @@ describe('the same data given twice', () => {
     const result = cli({ ...setup.inputs, telemetry: [setup.inputs.telemetry[0] as string, copy] });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`cpc: ${copy}: has the same content as ${setup.inputs.telemetry[0]}`);
-    expect(setup.hash()).toBe(before);
+    expect(setup.hash()).toEqual(before);
   });
 
   it('accepts billing and telemetry files that differ', async () => {
@@ -265,7 +251,7 @@ describe('files that cannot be read', () => {
     const result = cli({ ...setup.inputs, billing: [broken] });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toMatch(new RegExp(`^cpc: ${broken}: is not a valid Parquet file`));
-    expect(setup.hash()).toBe(before);
+    expect(setup.hash()).toEqual(before);
   });
 });
 
@@ -285,7 +271,7 @@ describe('a broken alert state file', () => {
     expect(result.stderr.trim()).toMatch(
       new RegExp(`^cpc: ${state}: the alert state file is not valid JSON \\(truncated or corrupt`),
     );
-    expect(setup.hash()).toBe(before);
+    expect(setup.hash()).toEqual(before);
     expect(readFileSync(state, 'utf8')).toBe('{"customer_cost_spike|acme": {"severity": "warn", "sent');
   });
 
@@ -323,7 +309,7 @@ describe('CSV that is not comma-separated UTF-8', () => {
     expect(result.stderr.trim()).toBe(
       `cpc: ${customers}: looks \`;\`-separated: cpc reads comma-separated CSV (save it with , between fields)`,
     );
-    expect(setup.hash()).toBe(before);
+    expect(setup.hash()).toEqual(before);
   });
 
   it('refuses a UTF-16 customers file, saying so', async () => {
@@ -373,7 +359,7 @@ describe('NDJSON quantities given as text', () => {
     expect(result.stderr.trim()).toBe(
       `cpc: ${telemetry}, column "quantity", row 2: "26772.677" is text, not a number (write it without quotes)`,
     );
-    expect(setup.hash()).toBe(before);
+    expect(setup.hash()).toEqual(before);
   });
 
   it('refuses quantities that are all quoted', async () => {

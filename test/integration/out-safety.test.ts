@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { writeCsv } from '../../lib/local/output-files.ts';
 import { runLocal } from '../../lib/local/run-local.ts';
+import { hashTree } from '../support/file-hashes.ts';
 import {
   type TestCustomer,
   type TestLineItem,
@@ -95,22 +95,6 @@ const runArgs = (inputs: Inputs, out: string, extra: readonly string[] = []): st
   out,
   ...extra,
 ];
-
-/** sha256 of every file under `path` (or of `path` itself), by relative path: equal maps, same bytes. */
-function hashTree(path: string): Record<string, string> {
-  const hashes: Record<string, string> = {};
-  const walk = (current: string) => {
-    if (statSync(current).isDirectory()) {
-      for (const entry of readdirSync(current).sort()) walk(join(current, entry));
-    } else {
-      hashes[relative(path, current) || '.'] = createHash('sha256')
-        .update(readFileSync(current))
-        .digest('hex');
-    }
-  };
-  walk(path);
-  return hashes;
-}
 
 /** Expects a refusal: exit 1 and one line on stderr, `cpc: ...`, that says why and names the path. */
 function expectRefused(result: ReturnType<typeof cpc>, why: RegExp, path: string): void {
