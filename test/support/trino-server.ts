@@ -148,8 +148,9 @@ export async function startTrinoServer(options: TrinoServerOptions = {}): Promis
       join(serverDir, 'lib', '*'),
       'io.trino.server.TrinoServer',
     ],
-    // A process group of its own, so stopping it never depends on how the test ends.
-    { detached: true, stdio: ['ignore', stdout, 'pipe'] },
+    // A process group of its own, so stopping it never depends on how the test ends; run in the temp
+    // folder, because Trino writes its HTTP request log under var/log of its working folder.
+    { detached: true, stdio: ['ignore', stdout, 'pipe'], cwd: root },
   );
   closeSync(stdout);
   let stderr = '';
