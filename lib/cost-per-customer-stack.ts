@@ -4,6 +4,7 @@ import { cur2Columns } from './catalog/glue-schemas.ts';
 import { type CostPerCustomerConfig, type ResolvedConfig, resolveConfig } from './config/stack-config.ts';
 import { Alerting } from './constructs/alerting.ts';
 import { Catalog } from './constructs/catalog.ts';
+import { giveCdkHandlersLogRetention } from './constructs/cdk-handler-logs.ts';
 import { CurExport } from './constructs/cur-export.ts';
 import { EncryptionKey } from './constructs/encryption-key.ts';
 import { FinanceViews } from './constructs/finance-views.ts';
@@ -50,7 +51,11 @@ export class CostPerCustomer extends Construct {
     this.encryption = new EncryptionKey(this, 'EncryptionKey', { removalPolicy });
     const encryptionKey = this.encryption.key;
 
-    this.storage = new Storage(this, 'Storage', { encryptionKey, removalPolicy });
+    this.storage = new Storage(this, 'Storage', {
+      encryptionKey,
+      removalPolicy,
+      curPrefix: config.curPrefix,
+    });
 
     this.catalog = new Catalog(this, 'Catalog', {
       databaseName: config.databaseName ?? snakeCase(stackName),
@@ -132,6 +137,7 @@ export class CostPerCustomer extends Construct {
       });
       this.curExport.node.addDependency(encryptionKey);
     }
+    giveCdkHandlersLogRetention(this, { encryptionKey, removalPolicy });
   }
 }
 

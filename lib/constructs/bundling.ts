@@ -26,11 +26,13 @@ export const PIPELINE_HANDLERS = [
   'on-delivery',
   'prepare-run',
   'run-check',
+  'claim-period',
   'publish-run',
   'load-serving-table',
   'evaluate-alerts',
   'cleanup',
   'write-report',
+  'run-watch',
   'create-finance-views',
 ] as const;
 export type PipelineHandlerName = (typeof PIPELINE_HANDLERS)[number];

@@ -18,6 +18,18 @@ const PARQUET = {
   outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
   serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
 };
+/** The `<result>_runs` table holding every run's partitions of a result. */
+export function resultRunsTableName(result: ResultTable): string {
+  return `${result}_runs`;
+}
+
+/** Results bucket prefix of the pointers' Athena image (`published/<period>.json`). */
+export const PUBLISHED_PREFIX = 'published/';
+/** The table over that image, which the published views join. */
+export const PUBLISHED_RUNS_TABLE = 'published_runs';
+/** Its columns, all strings, in this order. */
+export const PUBLISHED_RUNS_COLUMNS = ['billing_period', 'run_id', 'delivered_at', 'published_at'] as const;
+
 const TEXT_INPUT = 'org.apache.hadoop.mapred.TextInputFormat';
 const TEXT_OUTPUT = 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat';
 
@@ -59,8 +71,9 @@ export interface CatalogProps {
  * The Glue Data Catalog of the pipeline: one database with the input tables the attribution SQL
  * reads (a billing table per deployed format, `telemetry`, `customers`) and a table per published result. Partition projection
  * on the input tables means no crawler and no partition maintenance: Athena computes the partitions
- * from the query's filter. The result tables have explicit partitions instead, because publishing a
- * run means pointing a billing period's partition at that run's prefix.
+ * from the query's filter. The `<result>_runs` tables have explicit partitions instead, one per
+ * (billing period, run), registered by publish-run; `published_runs` names the visible run of each
+ * period, and the views of the result names (created by create-finance-views) join the two.
  */
 export class Catalog extends Construct {
   readonly database: glue.CfnDatabase;
@@ -190,21 +203,53 @@ export class Catalog extends Construct {
       },
     });
 
+    // Every run's results, one partition per (billing period, run): publish-run registers a run's
+    // partitions, and the views of the same names (create-finance-views) show the visible run's only.
+    const runsLocation = props.resultsBucket.s3UrlForObject('runs');
     const results = Object.fromEntries(
       RESULT_TABLES.map((name) => {
-        const location = props.resultsBucket.s3UrlForObject(`tables/${name}`);
-        const cfn = table(`${pascalCase(name)}Table`, name, {
-          description: `Attribution result ${name}; each billing period's partition points at the run that published it`,
+        const tableName = resultRunsTableName(name);
+        const cfn = table(`${pascalCase(tableName)}Table`, tableName, {
+          description:
+            `Attribution result ${name} of every run, partitioned by billing period and run; ` +
+            `the view ${name} shows the visible run of each period`,
           parameters: { classification: 'parquet' },
-          partitionKeys: [{ name: 'billing_period', type: 'string', comment: 'YYYY-MM' }],
-          storageDescriptor: { columns: columns(RESULT_COLUMNS[name]), location: `${location}/`, ...PARQUET },
+          partitionKeys: [
+            { name: 'billing_period', type: 'string', comment: 'YYYY-MM' },
+            { name: 'run_id', type: 'string', comment: 'the run that wrote the partition' },
+          ],
+          storageDescriptor: {
+            columns: columns(RESULT_COLUMNS[name]),
+            location: `${runsLocation}/`,
+            ...PARQUET,
+          },
         });
-        return [name, cfn];
+        return [tableName, cfn];
       }),
-    ) as Record<ResultTable, glue.CfnTable>;
+    ) as Record<string, glue.CfnTable>;
+
+    // The Athena image of the period pointers: one JSON line per billing period, written by publish-run.
+    const publishedLocation = props.resultsBucket.s3UrlForObject(PUBLISHED_PREFIX.replace(/\/$/, ''));
+    const publishedRuns = table('PublishedRunsTable', PUBLISHED_RUNS_TABLE, {
+      description: 'The visible run of each billing period (one JSON object per period, written at publish)',
+      parameters: { classification: 'json' },
+      storageDescriptor: {
+        columns: PUBLISHED_RUNS_COLUMNS.map((name) => ({ name, type: 'string' })),
+        location: `${publishedLocation}/`,
+        inputFormat: TEXT_INPUT,
+        outputFormat: TEXT_OUTPUT,
+        serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+      },
+    });
 
     this.billingTables = billingTables;
-    this.tables = { ...billingTables, telemetry, customers, ...results };
+    this.tables = {
+      ...billingTables,
+      telemetry,
+      customers,
+      ...results,
+      [PUBLISHED_RUNS_TABLE]: publishedRuns,
+    };
   }
 
   /** ARN of the catalog, the database and the given tables, for IAM statements scoped to them. */

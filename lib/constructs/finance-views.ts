@@ -14,10 +14,16 @@ import {
   renderFinanceExample,
 } from '../finance/finance-registry.ts';
 import { financeViewsFingerprint } from '../pipeline/create-finance-views.ts';
+import { RESULT_TABLES } from '../attribution/stages.ts';
+import { keyStatement, listStatement, objectStatement, S3_READ, S3_WRITE } from './access-statements.ts';
+import { PUBLISHED_RUNS_TABLE, resultRunsTableName } from './catalog.ts';
 import { PIPELINE_TIMEOUTS, PipelineFunction } from './pipeline-function.ts';
 
 export interface FinanceViewsProps {
-  /** Glue database of the published results tables and the customers table. */
+  /**
+   * Glue database of the `<result>_runs` tables, `published_runs`, the customers table, and the four
+   * published views the function creates there (the results' names).
+   */
   readonly databaseName: string;
   /** Glue database the views are created in (its own: `unattributed_cost` is a view and a table). */
   readonly financeDatabaseName: string;
@@ -40,8 +46,9 @@ export interface FinanceViewsProps {
 
 /**
  * The finance views of docs/finance.md in Athena after deploy: a custom resource whose handler
- * (lambdas/create-finance-views.ts) runs `CREATE OR REPLACE VIEW` for each view over the published
- * results, and one saved (named) query per view in the workgroup with the question it answers. The
+ * (lambdas/create-finance-views.ts) runs `CREATE OR REPLACE VIEW` for the four published views in the
+ * main database (each `<result>_runs` table joined to `published_runs`: the visible run of each period),
+ * then for each finance view over them, and one saved (named) query per view in the workgroup with the question it answers. The
  * resource carries a fingerprint of the views' SQL, so a deploy that changes a view replaces it.
  */
 export class FinanceViews extends Construct {
@@ -97,6 +104,30 @@ export class FinanceViews extends Construct {
         ],
       }),
     );
+    // The published views (one per result, over `<result>_runs` joined to published_runs) live in the
+    // main database under the results' names, created before the finance views that read them.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'GluePublishedViews',
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:CreateTable',
+          'glue:UpdateTable',
+          'glue:DeleteTable',
+        ],
+        resources: [
+          glueArn('catalog'),
+          glueArn('database', props.databaseName),
+          ...RESULT_TABLES.map((view) => glueArn('table', `${props.databaseName}/${view}`)),
+        ],
+      }),
+    );
+    const sourceTables = [
+      ...FINANCE_SOURCE_TABLES.filter((table) => !(RESULT_TABLES as readonly string[]).includes(table)),
+      ...RESULT_TABLES.map(resultRunsTableName),
+      PUBLISHED_RUNS_TABLE,
+    ];
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'GlueTablesTheViewsRead',
@@ -104,11 +135,24 @@ export class FinanceViews extends Construct {
         resources: [
           glueArn('catalog'),
           glueArn('database', props.databaseName),
-          ...FINANCE_SOURCE_TABLES.map((table) => glueArn('table', `${props.databaseName}/${table}`)),
+          ...sourceTables.map((table) => glueArn('table', `${props.databaseName}/${table}`)),
         ],
       }),
     );
-    props.queryResultsBucket.grantReadWrite(this.function, `${PREFIXES.queryResults}*`);
+    // DDL output only: written and read under athena/, never deleted (the bucket's lifecycle does that).
+    const queryResults = `${PREFIXES.queryResults}*`;
+    this.function.addToRolePolicy(
+      objectStatement('AthenaQueryResults', props.queryResultsBucket, [...S3_READ, ...S3_WRITE], [queryResults]),
+    );
+    this.function.addToRolePolicy(listStatement('AthenaQueryResultsList', props.queryResultsBucket, [queryResults]));
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AthenaBucketLocation',
+        actions: ['s3:GetBucketLocation'],
+        resources: [props.queryResultsBucket.bucketArn],
+      }),
+    );
+    this.function.addToRolePolicy(keyStatement('StackKey', props.encryptionKey, 'write'));
     this.queryResultsBucketArn = props.queryResultsBucket.bucketArn;
 
     this.provider = new cr.Provider(this, 'Provider', {

@@ -5,6 +5,7 @@ import { type BillingFormat, deployedFormats } from '../attribution/billing-form
 import { RESULT_TABLES } from '../attribution/stages.ts';
 import { PREFIXES } from '../common/names.ts';
 import { MANIFEST_KEY_PATTERNS } from '../pipeline/manifest.ts';
+import { PUBLISHED_PREFIX, resultRunsTableName } from './catalog.ts';
 
 /** What {@link PipelineAccess} scopes its ARNs and patterns to. */
 export interface PipelineAccessProps {
@@ -30,7 +31,8 @@ export class PipelineAccess {
   readonly databaseArn: string;
   /** The per-run tables `run_*` the CTAS statements create. */
   readonly runTablesArn: string;
-  readonly resultTableArns: string[];
+  /** The four `<result>_runs` tables, partitioned by billing period and run. */
+  readonly resultRunsTableArns: string[];
   /** The export's folder in the CUR bucket, `<curPrefix>/<export>`. */
   readonly exportPrefix: string;
   /** Glue names of the billing tables of the deployed formats (`cur2`). */
@@ -41,6 +43,8 @@ export class PipelineAccess {
   readonly curManifestPatterns: string[];
   /** Results bucket: everything the runs write. */
   readonly runs = `${PREFIXES.runs}*`;
+  /** Results bucket: the Athena image of each period's pointer (`published/<period>.json`). */
+  readonly published = `${PUBLISHED_PREFIX}*`;
   /** Query-results bucket: Athena's own output. */
   readonly queryResults = `${PREFIXES.queryResults}*`;
   /** The Athena actions of a function that runs queries and reads their results. */
@@ -60,7 +64,7 @@ export class PipelineAccess {
     this.catalogArn = this.glueArn('catalog');
     this.databaseArn = this.glueArn('database', props.databaseName);
     this.runTablesArn = this.tableArn('run_*');
-    this.resultTableArns = RESULT_TABLES.map((name) => this.tableArn(name));
+    this.resultRunsTableArns = RESULT_TABLES.map((name) => this.tableArn(resultRunsTableName(name)));
     this.exportPrefix = `${props.curPrefix}/${props.curExportName}`;
 
     const deployed = deployedFormats(props.billingFormats);

@@ -113,11 +113,13 @@ export const PIPELINE_TIMEOUTS: Readonly<Record<PipelineFunctionName, Duration>>
   'on-delivery': Duration.seconds(60),
   'prepare-run': Duration.seconds(60),
   'run-check': Duration.seconds(300),
+  'claim-period': Duration.seconds(30),
   'publish-run': Duration.seconds(120),
   'load-serving-table': Duration.seconds(900),
   'evaluate-alerts': Duration.seconds(300),
   cleanup: Duration.seconds(120),
   'write-report': Duration.seconds(300),
+  'run-watch': Duration.seconds(60),
   // Eight CREATE VIEW statements of a second or two each, with room for Athena queueing.
   'create-finance-views': Duration.seconds(600),
 };

@@ -1,8 +1,8 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,7 +13,17 @@ import type { AlertConfig } from '../alerts/alert-config.ts';
 import { BILLING_FORMAT_LIST, type BillingFormat, billingTablesOf } from '../attribution/billing-formats.ts';
 import type { CostBasis } from '../attribution/rules.ts';
 import { PREFIXES } from '../common/names.ts';
+import {
+  itemStatement,
+  keyStatement,
+  listStatement,
+  objectStatement,
+  S3_READ,
+  S3_WRITE,
+} from './access-statements.ts';
 import type { PipelineAccess } from './pipeline-access.ts';
+import { SERVING_TABLE_KEYS } from './serving-table.ts';
+import { resultRunsTableName } from './catalog.ts';
 import {
   PIPELINE_TIMEOUTS,
   PipelineFunction,
@@ -49,7 +59,7 @@ export interface RunFunctionsProps {
   readonly encryptionKey: kms.IKey;
   readonly databaseName: string;
   readonly workgroupName: string;
-  /** The serving table (published-run marker, serving items, alert sent-state). */
+  /** The serving table (period pointers, deliveries, serving items, alert sent-state). */
   readonly servingTable: dynamodb.ITable;
   /** Topic of cost alerts. */
   readonly alertTopic: sns.ITopic;
@@ -63,8 +73,20 @@ export interface RunFunctionsProps {
 /** The functions of a run (create-finance-views runs at deploy time, in FinanceViews). */
 export type RunStepName = Exclude<PipelineFunctionName, 'create-finance-views'>;
 
-/** The functions the state machine invokes: every run step but on-delivery, which starts it. */
-export type StateMachineStepName = Exclude<RunStepName, 'on-delivery'>;
+/** The functions the state machine invokes: every run step but on-delivery (starts it) and run-watch (watches). */
+export type StateMachineStepName = Exclude<RunStepName, 'on-delivery' | 'run-watch'>;
+
+/** The leading keys of the serving table's items (lambdas/README.md, "What each step writes"). */
+export const SERVING_ITEM_KEYS = {
+  /** The period pointers: which run is visible, and the lease. */
+  pointer: 'PUBLISHED#*',
+  /** Daily and month-to-date serving items. */
+  customer: 'CUSTOMER#*',
+  /** Alert sent-state. */
+  alert: 'ALERT#*',
+  /** What on-delivery recorded of each delivery (run-watch reads it). */
+  delivery: 'DELIVERY#*',
+} as const;
 
 /** `load-serving-table` -> `LoadServingTable`: construct ids are PascalCase. */
 function pascal(name: string): string {
@@ -95,8 +117,69 @@ function runFunction(
 }
 
 /**
+ * The statements a function's role gets, written out (lambdas/README.md, "Permissions"): S3 actions on
+ * named prefixes, listing only under them, DynamoDB actions only on the items of the leading keys the
+ * function owns, and the stack key for reading or writing what those services encrypt with it.
+ */
+class FunctionGrants {
+  private keyUse: 'read' | 'write' | undefined;
+
+  constructor(
+    private readonly fn: PipelineFunction,
+    private readonly props: RunFunctionsProps,
+  ) {}
+
+  objects(sid: string, bucket: s3.IBucket, actions: readonly string[], patterns: readonly string[]): this {
+    this.fn.addToRolePolicy(objectStatement(sid, bucket, actions, patterns));
+    if (actions.some((action) => action === 's3:GetObject')) this.useKey('read');
+    if (actions.some((action) => action === 's3:PutObject')) this.useKey('write');
+    return this;
+  }
+
+  list(sid: string, bucket: s3.IBucket, prefixes: readonly string[]): this {
+    this.fn.addToRolePolicy(listStatement(sid, bucket, prefixes));
+    return this;
+  }
+
+  /** `s3:GetBucketLocation` on the buckets Athena reads or writes for this function. */
+  bucketLocation(...buckets: s3.IBucket[]): this {
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AthenaBucketLocation',
+        actions: ['s3:GetBucketLocation'],
+        resources: buckets.map((bucket) => bucket.bucketArn),
+      }),
+    );
+    return this;
+  }
+
+  items(sid: string, actions: readonly string[], leadingKeys: readonly string[]): this {
+    this.fn.addToRolePolicy(itemStatement(sid, this.props.servingTable.tableArn, actions, leadingKeys));
+    const writes = actions.some((action) => !/^dynamodb:(Get|BatchGet|Query)/.test(action));
+    this.useKey(writes ? 'write' : 'read');
+    return this;
+  }
+
+  statement(statement: iam.PolicyStatement): this {
+    this.fn.addToRolePolicy(statement);
+    return this;
+  }
+
+  private useKey(use: 'read' | 'write'): void {
+    if (this.keyUse === 'write' || this.keyUse === use) return;
+    this.keyUse = use;
+  }
+
+  /** Adds the key statement, once, for the strongest use recorded. */
+  done(): PipelineFunction {
+    if (this.keyUse) this.fn.addToRolePolicy(keyStatement('StackKey', this.props.encryptionKey, this.keyUse));
+    return this.fn;
+  }
+}
+
+/**
  * The functions the state machine invokes, each with its configuration (lambdas/README.md,
- * "Functions") and its least-privilege grants ("Permissions"), created in `scope`.
+ * "Functions") and its least-privilege statements ("Permissions"), created in `scope`.
  */
 export function createStepFunctions(
   scope: Construct,
@@ -105,33 +188,31 @@ export function createStepFunctions(
 ): Record<StateMachineStepName, PipelineFunction> {
   const { config, curBucket, dataBucket, resultsBucket, queryResultsBucket, servingTable } = props;
   const database = props.databaseName;
-  const { runs, queryResults, runTablesArn, resultTableArns } = access;
+  const { runs, queryResults, runTablesArn, resultRunsTableArns } = access;
+  const keys = SERVING_ITEM_KEYS;
   const fn = (name: RunStepName, memorySize: number, environment: Record<string, string>) =>
-    runFunction(scope, props, name, memorySize, environment);
+    new FunctionGrants(runFunction(scope, props, name, memorySize, environment), props);
   const queryEnv = {
     DATABASE: database,
     WORKGROUP: props.workgroupName,
     RESULTS_BUCKET: resultsBucket.bucketName,
   };
+  const tableName = servingTable.tableName;
   /**
-   * What a function needs to run queries in the workgroup: Athena there, its query-results prefix, and
-   * Glue read access to the tables its queries name.
+   * What a function needs to run queries in the workgroup: Athena there, its output under `athena/` of
+   * the query-results bucket, and Glue read access to the tables its queries name.
    */
-  const grantQueries = (
-    queryFunction: PipelineFunction,
-    glueSid: string,
-    glueActions: string[],
-    tables: string[],
-  ) => {
-    queryResultsBucket.grantReadWrite(queryFunction, queryResults);
-    queryFunction.addToRolePolicy(access.athenaQueries);
-    queryFunction.addToRolePolicy(access.glue(glueSid, glueActions, tables));
-  };
-  const tagRunObjects = new iam.PolicyStatement({
-    sid: 'TagRunObjects',
-    actions: ['s3:PutObjectTagging'],
-    resources: [resultsBucket.arnForObjects(runs)],
-  });
+  const queries = (grants: FunctionGrants, glueActions: string[], tables: string[]) =>
+    grants
+      .statement(access.athenaQueries)
+      .objects('AthenaQueryResults', queryResultsBucket, [...S3_READ, ...S3_WRITE], [queryResults])
+      .list('AthenaQueryResultsList', queryResultsBucket, [queryResults])
+      .statement(access.glue('GlueTablesQueried', glueActions, tables));
+  /** Reading the run's own Parquet through Athena: its objects, listed under `runs/`. */
+  const readRuns = (grants: FunctionGrants) =>
+    grants.objects('RunObjectsRead', resultsBucket, S3_READ, [runs]).list('RunObjectsList', resultsBucket, [runs]);
+  const readPointer = ['dynamodb:GetItem'];
+  const changePointer = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
   // prepare-run: reads the manifest, the customers and the rules; runs nothing in Athena.
   const prepareRun = fn('prepare-run', 512, {
@@ -141,90 +222,130 @@ export function createStepFunctions(
     TENANT_TAG_KEY: config.tenantTagKey,
     COST_BASIS: config.costBasis,
     BILLING_TABLES: JSON.stringify(billingTablesOf(props.billingFormats ?? BILLING_FORMAT_LIST)),
-  });
-  for (const pattern of access.curManifestPatterns) curBucket.grantRead(prepareRun, pattern);
-  dataBucket.grantRead(prepareRun, `${PREFIXES.customers}*`);
-  dataBucket.grantRead(prepareRun, `${PREFIXES.rules}*`);
+  })
+    .objects('CurManifests', curBucket, S3_READ, access.curManifestPatterns)
+    .objects('CustomersAndRules', dataBucket, S3_READ, [`${PREFIXES.customers}*`, `${PREFIXES.rules}*`])
+    .list('CustomersAndRulesList', dataBucket, [`${PREFIXES.customers}*`, `${PREFIXES.rules}*`])
+    .done();
 
   // run-check: runs a check query on the run's tables.
-  const runCheck = fn('run-check', 256, queryEnv);
-  resultsBucket.grantRead(runCheck, runs);
-  grantQueries(runCheck, 'GlueRunTables', ['glue:GetDatabase', 'glue:GetTable'], [runTablesArn]);
+  const runCheck = queries(readRuns(fn('run-check', 256, queryEnv)), ['glue:GetDatabase', 'glue:GetTable'], [
+    runTablesArn,
+  ])
+    .bucketLocation(resultsBucket, queryResultsBucket)
+    .done();
 
-  // publish-run: points the result tables' partitions at the run and writes the published marker.
+  // claim-period: takes the period's lease (the pointer item only).
+  const claimPeriod = fn('claim-period', 256, { TABLE_NAME: tableName })
+    .items('PeriodPointer', changePointer, [keys.pointer])
+    .done();
+
+  // load-serving-table: UNLOADs the run's changed serving rows (Athena writes with the caller's
+  // credentials) and writes them as this run's version; reads the pointer.
+  const loadServingTable = queries(
+    readRuns(fn('load-serving-table', 1024, { ...queryEnv, TABLE_NAME: tableName })),
+    ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+    [runTablesArn, access.tableArn(resultRunsTableName('customer_daily_cost'))],
+  )
+    .objects('ServingUnload', resultsBucket, S3_WRITE, [runs])
+    .bucketLocation(resultsBucket, queryResultsBucket)
+    .items('ServingItems', ['dynamodb:BatchWriteItem'], [keys.customer])
+    .items('PeriodPointerRead', readPointer, [keys.pointer])
+    .done();
+
+  // publish-run: registers the run's partitions, flips the pointer, writes its Athena image, then
+  // retires the replaced run's partitions and tags its objects.
   const publishRun = fn('publish-run', 256, {
-    TABLE_NAME: servingTable.tableName,
+    TABLE_NAME: tableName,
     DATABASE: database,
     RESULTS_BUCKET: resultsBucket.bucketName,
-  });
-  resultsBucket.grantRead(publishRun, runs);
-  publishRun.addToRolePolicy(tagRunObjects);
-  publishRun.addToRolePolicy(
-    access.glue(
-      'GlueResultPartitions',
-      ['glue:GetTable', 'glue:GetPartition', 'glue:CreatePartition', 'glue:UpdatePartition'],
-      resultTableArns,
+  })
+    .statement(
+      access.glue(
+        'GlueRunPartitions',
+        [
+          'glue:GetTable',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+          'glue:CreatePartition',
+          'glue:BatchCreatePartition',
+          'glue:DeletePartition',
+          'glue:BatchDeletePartition',
+        ],
+        resultRunsTableArns,
+      ),
+    )
+    .objects('PublishedImage', resultsBucket, ['s3:PutObject'], [access.published])
+    .objects('TagReplacedRun', resultsBucket, ['s3:PutObjectTagging'], [runs])
+    .list('RunObjectsList', resultsBucket, [runs])
+    .items('PeriodPointer', changePointer, [keys.pointer])
+    .done();
+
+  // evaluate-alerts: queries the visible runs' partitions and publishes alerts.
+  const evaluateAlerts = queries(
+    readRuns(
+      fn('evaluate-alerts', 256, {
+        ...queryEnv,
+        TABLE_NAME: tableName,
+        ALERT_TOPIC_ARN: props.alertTopic.topicArn,
+        ALERT_CONFIG: JSON.stringify(config.alerts),
+      }),
     ),
-  );
-  servingTable.grantReadWriteData(publishRun);
-
-  // load-serving-table: UNLOADs the run's serving rows (Athena writes with the caller's credentials).
-  const loadServingTable = fn('load-serving-table', 1024, {
-    ...queryEnv,
-    TABLE_NAME: servingTable.tableName,
-  });
-  resultsBucket.grantReadWrite(loadServingTable, runs);
-  grantQueries(loadServingTable, 'GlueRunTables', ['glue:GetDatabase', 'glue:GetTable'], [runTablesArn]);
-  servingTable.grantReadWriteData(loadServingTable);
-
-  // evaluate-alerts: queries the published tables and publishes alerts.
-  const evaluateAlerts = fn('evaluate-alerts', 256, {
-    ...queryEnv,
-    TABLE_NAME: servingTable.tableName,
-    ALERT_TOPIC_ARN: props.alertTopic.topicArn,
-    ALERT_CONFIG: JSON.stringify(config.alerts),
-  });
-  resultsBucket.grantRead(evaluateAlerts, runs);
-  dataBucket.grantRead(evaluateAlerts, `${PREFIXES.customers}*`);
-  grantQueries(
-    evaluateAlerts,
-    'GluePublishedTables',
-    ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-    [...resultTableArns, access.tableArn('customers')],
-  );
-  resultsBucket.grantPut(evaluateAlerts, runs);
-  servingTable.grantReadWriteData(evaluateAlerts);
+    ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
+    [...resultRunsTableArns, access.tableArn('customers')],
+  )
+    .objects('Customers', dataBucket, S3_READ, [`${PREFIXES.customers}*`])
+    .list('CustomersList', dataBucket, [`${PREFIXES.customers}*`])
+    .objects('RunAlerts', resultsBucket, ['s3:PutObject'], [runs])
+    .bucketLocation(resultsBucket, queryResultsBucket, dataBucket)
+    .items('AlertSentState', ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], [keys.alert])
+    .items('PeriodPointerRead', readPointer, [keys.pointer])
+    .done();
   props.alertTopic.grantPublish(evaluateAlerts);
 
-  // write-report: the run's HTML report, from its own tables, with the alerts evaluate-alerts saved.
-  const writeReport = fn('write-report', 1024, queryEnv);
-  resultsBucket.grantRead(writeReport, runs);
-  resultsBucket.grantPut(writeReport, runs);
-  resultsBucket.grantPut(writeReport, `${PREFIXES.reports}*`);
-  grantQueries(writeReport, 'GlueRunTables', ['glue:GetDatabase', 'glue:GetTable'], [runTablesArn]);
+  // write-report: the run's HTML report, and the period's when the pointer names the run.
+  const writeReport = queries(
+    readRuns(fn('write-report', 1024, { ...queryEnv, TABLE_NAME: tableName })),
+    ['glue:GetDatabase', 'glue:GetTable'],
+    [runTablesArn],
+  )
+    .objects('Reports', resultsBucket, ['s3:PutObject'], [runs, `${PREFIXES.reports}*`])
+    .bucketLocation(resultsBucket, queryResultsBucket)
+    .items('PeriodPointerRead', readPointer, [keys.pointer])
+    .done();
 
-  // cleanup: deletes the run's tables and tags its files when it is not the published run.
+  // cleanup: drops the run's tables, releases the lease, tags the run's files when it is not visible.
   const cleanup = fn('cleanup', 256, {
     DATABASE: database,
     RESULTS_BUCKET: resultsBucket.bucketName,
-    TABLE_NAME: servingTable.tableName,
-  });
-  resultsBucket.grantRead(cleanup, runs);
-  cleanup.addToRolePolicy(tagRunObjects);
-  cleanup.addToRolePolicy(
-    access.glue('GlueRunTables', ['glue:GetTable', 'glue:DeleteTable'], [runTablesArn]),
-  );
-  servingTable.grantReadData(cleanup);
+    TABLE_NAME: tableName,
+  })
+    .statement(access.glue('GlueRunTables', ['glue:GetTable', 'glue:DeleteTable'], [runTablesArn]))
+    .objects('TagOwnRun', resultsBucket, ['s3:PutObjectTagging'], [runs])
+    .list('RunObjectsList', resultsBucket, [runs])
+    .items('PeriodPointer', changePointer, [keys.pointer])
+    .done();
 
   return {
     'prepare-run': prepareRun,
     'run-check': runCheck,
-    'publish-run': publishRun,
+    'claim-period': claimPeriod,
     'load-serving-table': loadServingTable,
+    'publish-run': publishRun,
     'evaluate-alerts': evaluateAlerts,
     'write-report': writeReport,
     cleanup,
   };
+}
+
+/** Options of on-delivery besides the shared props. */
+export interface OnDeliveryOptions {
+  /**
+   * Retries of a failed asynchronous invocation (Lambda's), which is also how long a delivery may stay
+   * incomplete: the attempt after the last retry reports it (`IncompleteDeliveries`).
+   * @default 2
+   */
+  readonly retryAttempts?: number;
 }
 
 /**
@@ -238,26 +359,59 @@ export function createOnDeliveryFunction(
   access: PipelineAccess,
   stateMachine: sfn.IStateMachine,
   deadLetterQueue: sqs.IQueue,
+  options: OnDeliveryOptions = {},
 ): PipelineFunction {
   const { config, curBucket } = props;
-  const onDelivery = runFunction(
-    scope,
+  const retryAttempts = options.retryAttempts ?? 2;
+  const onDelivery = new FunctionGrants(
+    runFunction(
+      scope,
+      props,
+      'on-delivery',
+      256,
+      {
+        STATE_MACHINE_ARN: stateMachine.stateMachineArn,
+        CUR_BUCKET: curBucket.bucketName,
+        CUR_PREFIX: config.curPrefix,
+        CUR_EXPORT_NAME: config.curExportName,
+        TABLE_NAME: props.servingTable.tableName,
+        DELIVERY_ATTEMPTS: String(retryAttempts + 1),
+      },
+      { retryAttempts, onFailure: new destinations.SqsDestination(deadLetterQueue) },
+    ),
     props,
-    'on-delivery',
-    256,
-    {
-      STATE_MACHINE_ARN: stateMachine.stateMachineArn,
-      CUR_BUCKET: curBucket.bucketName,
-      CUR_PREFIX: config.curPrefix,
-      CUR_EXPORT_NAME: config.curExportName,
-    },
-    { retryAttempts: 2, onFailure: new destinations.SqsDestination(deadLetterQueue) },
-  );
-  curBucket.grantRead(onDelivery, `${access.exportPrefix}/*`);
+  )
+    .objects('CurManifests', curBucket, S3_READ, access.curManifestPatterns)
+    // Listing, not HeadObject, finds the missing data files: one request per folder, and a listing is
+    // what an `s3:prefix` condition can scope (HeadObject of a missing key needs unconditioned ListBucket).
+    .list('CurExportList', curBucket, [`${access.exportPrefix}/*`])
+    .items('Deliveries', ['dynamodb:UpdateItem'], [SERVING_ITEM_KEYS.delivery])
+    .done();
   stateMachine.grantStartExecution(onDelivery);
   curBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(onDelivery), {
     prefix: `${access.exportPrefix}/`,
     suffix: '-Manifest.json',
   });
   return onDelivery;
+}
+
+/**
+ * run-watch, created in `scope`: every hour, compares the deliveries on-delivery recorded with the
+ * period pointers and publishes `OverduePeriods` (deliveries without a visible run 26 hours on).
+ */
+export function createRunWatchFunction(scope: Construct, props: RunFunctionsProps): PipelineFunction {
+  const runWatch = new FunctionGrants(
+    runFunction(scope, props, 'run-watch', 256, { TABLE_NAME: props.servingTable.tableName }),
+    props,
+  )
+    .items('PeriodPointerRead', ['dynamodb:GetItem'], [SERVING_ITEM_KEYS.pointer])
+    .statement(
+      new iam.PolicyStatement({
+        sid: 'DeliveriesIndex',
+        actions: ['dynamodb:Query'],
+        resources: [`${props.servingTable.tableArn}/index/${SERVING_TABLE_KEYS.byPeriodCost.indexName}`],
+      }),
+    )
+    .done();
+  return runWatch;
 }

@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -10,9 +11,10 @@ import { BILLING_FORMAT_LIST } from '../attribution/billing-formats.ts';
 import { PREFIXES } from '../common/names.ts';
 import { PipelineAccess } from './pipeline-access.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
-import { createRunAlarms } from './run-alarms.ts';
+import { createRunAlarms, type RunAlarms } from './run-alarms.ts';
 import {
   createOnDeliveryFunction,
+  createRunWatchFunction,
   createStepFunctions,
   type RunFunctionsProps,
   type RunStepName,
@@ -34,9 +36,10 @@ export interface RunPipelineProps extends RunFunctionsProps {
  * The deployed attribution run (lambdas/README.md): a CUR manifest landing in the CUR bucket invokes
  * on-delivery, which starts one Standard execution per delivery, named after the run id. The state
  * machine prepares the run, runs its statements one at a time (CTAS in Athena, checks in a Lambda),
- * publishes, loads the serving table, evaluates alerts and cleans up; any failure cleans up and fails
- * the execution, which raises an alarm on the operations topic. on-delivery's failed asynchronous
- * invocations land in an encrypted dead-letter queue, also alarmed.
+ * claims the billing period, loads the serving table, publishes, evaluates alerts, writes the report
+ * and cleans up; any failure cleans up and fails the execution. Alarms on the operations topic: failed,
+ * timed-out and aborted executions, on-delivery's dead letters, incomplete deliveries, and periods
+ * without a visible run 26 hours after their delivery (run-watch, hourly).
  *
  * Composed of: the resources the grants name (pipeline-access.ts), the functions with their grants
  * (run-functions.ts), the state machine (run-state-machine.ts) and the alarms (run-alarms.ts), all
@@ -46,8 +49,10 @@ export class RunPipeline extends Construct {
   readonly functions: Readonly<Record<RunStepName, PipelineFunction>>;
   readonly stateMachine: sfn.StateMachine;
   readonly deadLetterQueue: sqs.Queue;
-  readonly executionsFailedAlarm: cloudwatch.Alarm;
-  readonly deadLetterQueueAlarm: cloudwatch.Alarm;
+  /** Every alarm of the run, each notifying the operations topic. */
+  readonly alarms: RunAlarms;
+  /** The hourly schedule of run-watch. */
+  readonly runWatchSchedule: events.Rule;
   /** The resource ARNs the Glue statements name, for tests and acknowledgements. */
   readonly glueArns: { readonly catalog: string; readonly database: string; readonly runTables: string };
   readonly workgroupArn: string;
@@ -120,16 +125,24 @@ export class RunPipeline extends Construct {
       { bucket: resultsBucket, pattern: access.runs },
       { bucket: queryResultsBucket, pattern: access.queryResults },
       { bucket: resultsBucket, pattern: `${PREFIXES.reports}*` },
+      { bucket: resultsBucket, pattern: access.published },
     ];
     this.servingTableArn = props.servingTable.tableArn;
-    this.functions = { 'on-delivery': onDelivery, ...stepFunctions };
+    const runWatch = createRunWatchFunction(this, functionProps);
+    // Hourly, so an overdue period is seen within the hour; a missed invocation is covered by the next
+    // one (the check is stateless), hence retries but no dead-letter queue.
+    this.runWatchSchedule = new events.Rule(this, 'RunWatchSchedule', {
+      description: 'Cost per customer: checks every hour that each delivery got a visible run within 26 h',
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(runWatch, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+    });
+    this.functions = { 'on-delivery': onDelivery, ...stepFunctions, 'run-watch': runWatch };
 
-    const alarms = createRunAlarms(this, {
+    this.alarms = createRunAlarms(this, {
       stateMachine: this.stateMachine,
       deadLetterQueue: this.deadLetterQueue,
       operationsTopic: props.operationsTopic,
     });
-    this.executionsFailedAlarm = alarms.executionsFailed;
-    this.deadLetterQueueAlarm = alarms.deadLetterQueue;
+
   }
 }

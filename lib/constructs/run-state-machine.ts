@@ -7,8 +7,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { PREFIXES } from '../common/names.ts';
+import { keyStatement, listStatement, objectStatement, S3_READ, S3_WRITE } from './access-statements.ts';
 import type { PipelineAccess } from './pipeline-access.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
+import { AWS_RETRY, RETRYABLE_ATHENA_TASK_ERRORS, RETRYABLE_AWS_ERRORS } from './retryable-errors.ts';
 import type { StateMachineStepName } from './run-functions.ts';
 
 /** What the state machine runs and reads. */
@@ -25,13 +27,6 @@ export interface RunStateMachineProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** Errors of a failed Lambda invocation that Step Functions should retry (lambdas/README.md). */
-const LAMBDA_SERVICE_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
 const ATHENA_QUERY_ERRORS = ['AthenaQueryError', 'AthenaQueryTimeoutError'];
 
 /**
@@ -84,19 +79,15 @@ export function createRunStateMachine(
       ...(options.payload ? { payload: options.payload } : {}),
       ...(options.resultPath !== undefined ? { resultPath: options.resultPath } : {}),
     });
-    task.addRetry({
-      errors: LAMBDA_SERVICE_ERRORS,
-      interval: Duration.seconds(2),
-      maxAttempts: 6,
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    // First: AWS throttling and 5xx, whatever step they hit (lib/constructs/retryable-errors.ts).
+    task.addRetry({ errors: [...RETRYABLE_AWS_ERRORS], ...AWS_RETRY });
     if (options.retryErrors?.length) {
       task.addRetry({
         errors: options.retryErrors,
         interval: Duration.seconds(5),
         maxAttempts: 2,
         backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
       });
     }
     return task;
@@ -105,12 +96,18 @@ export function createRunStateMachine(
     runId: sfn.JsonPath.stringAt('$.runId'),
     billingPeriod: sfn.JsonPath.stringAt('$.billingPeriod'),
   };
+  const deliveredAt = sfn.JsonPath.stringAt('$.deliveredAt');
+  const executionId = sfn.JsonPath.stringAt('$.executionId');
+  const cleanupTask = (stateId: string) =>
+    invoke(stateId, functions.cleanup, {
+      payload: sfn.TaskInput.fromObject(runRef),
+      resultPath: '$.cleanup',
+      retryErrors: ['States.TaskFailed'],
+    });
 
-  const cleanupAfterFailure = invoke('CleanupAfterFailure', functions.cleanup, {
-    payload: sfn.TaskInput.fromObject(runRef),
-    resultPath: '$.cleanup',
-    retryErrors: ['States.TaskFailed'],
-  }).next(new sfn.Fail(scope, 'RunFailed', { error: 'RunFailed', cause: 'A step of the run failed' }));
+  const cleanupAfterFailure = cleanupTask('CleanupAfterFailure').next(
+    new sfn.Fail(scope, 'RunFailed', { error: 'RunFailed', cause: 'A step of the run failed' }),
+  );
   const onFailure = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
   const prepare = invoke('PrepareRun', functions['prepare-run'], {});
@@ -126,49 +123,58 @@ export function createRunStateMachine(
     integrationPattern: sfn.IntegrationPattern.RUN_JOB,
     resultPath: sfn.JsonPath.DISCARD,
   });
-  // A failed CTAS may leave files in its location, and a retried CTAS refuses a non-empty one.
-  ctas.addRetry({
-    errors: ['Athena.TooManyRequestsException'],
-    interval: Duration.seconds(5),
-    maxAttempts: 5,
-    backoffRate: 2,
-  });
+  // Only errors of the API calls: a failed CTAS (States.TaskFailed) may leave files in its location,
+  // and a retried CTAS refuses a non-empty one.
+  ctas.addRetry({ errors: [...RETRYABLE_ATHENA_TASK_ERRORS], ...AWS_RETRY });
   const check = invoke('RunCheck', functions['run-check'], {
     resultPath: sfn.JsonPath.DISCARD,
     retryErrors: ATHENA_QUERY_ERRORS,
   });
-  const statements = new sfn.Map(scope, 'RunStatements', {
+  const runStatements = new sfn.Map(scope, 'RunStatements', {
     itemsPath: '$.statements',
     maxConcurrency: 1,
     itemSelector: { ...runRef, statement: sfn.JsonPath.stringAt('$$.Map.Item.Value') },
     resultPath: sfn.JsonPath.DISCARD,
   });
-  statements.itemProcessor(
+  runStatements.itemProcessor(
     new sfn.Choice(scope, 'StatementKind')
       .when(sfn.Condition.stringEquals('$.statement.kind', 'ctas'), ctas)
       .when(sfn.Condition.stringEquals('$.statement.kind', 'check'), check)
       .otherwise(new sfn.Fail(scope, 'UnknownStatementKind', { error: 'UnknownStatementKind' })),
   );
-  statements.addCatch(cleanupAfterFailure, onFailure);
+  runStatements.addCatch(cleanupAfterFailure, onFailure);
 
-  const deliveredAt = sfn.JsonPath.stringAt('$.deliveredAt');
-  const publish = invoke('PublishRun', functions['publish-run'], {
-    payload: sfn.TaskInput.fromObject({
-      ...runRef,
-      executionId: sfn.JsonPath.stringAt('$.executionId'),
-      deliveredAt,
-    }),
-    resultPath: '$.publish',
-    retryErrors: ['States.TaskFailed'],
+  // The period's lease: runs of one billing period stage, publish and alert one at a time.
+  const claim = invoke('ClaimPeriod', functions['claim-period'], {
+    payload: sfn.TaskInput.fromObject({ ...runRef, executionId, deliveredAt }),
+    resultPath: '$.claim',
   });
-  publish.addCatch(cleanupAfterFailure, onFailure);
+  // Another run of the period holds the lease (two hours at most): wait for it, a minute at a time.
+  claim.addRetry({
+    errors: ['LeaseBusyError'],
+    interval: Duration.seconds(60),
+    backoffRate: 1,
+    maxAttempts: 150,
+  });
+  claim.addCatch(cleanupAfterFailure, onFailure);
 
   const load = invoke('LoadServingTable', functions['load-serving-table'], {
-    payload: sfn.TaskInput.fromObject({ ...runRef, deliveredAt }),
+    payload: sfn.TaskInput.fromObject({
+      ...runRef,
+      deliveredAt,
+      visibleRunId: sfn.JsonPath.stringAt('$.claim.visibleRunId'),
+    }),
     resultPath: '$.serving',
     retryErrors: [...ATHENA_QUERY_ERRORS, 'UnprocessedItemsError'],
   });
   load.addCatch(cleanupAfterFailure, onFailure);
+
+  const publish = invoke('PublishRun', functions['publish-run'], {
+    payload: sfn.TaskInput.fromObject({ ...runRef, executionId, deliveredAt }),
+    resultPath: '$.publish',
+    retryErrors: ['States.TaskFailed'],
+  });
+  publish.addCatch(cleanupAfterFailure, onFailure);
 
   const alerts = invoke('EvaluateAlerts', functions['evaluate-alerts'], {
     payload: sfn.TaskInput.fromObject({
@@ -192,22 +198,23 @@ export function createRunStateMachine(
   });
   report.addCatch(cleanupAfterFailure, onFailure);
 
-  const finish = invoke('Cleanup', functions.cleanup, {
-    payload: sfn.TaskInput.fromObject(runRef),
-    resultPath: '$.cleanup',
-    retryErrors: ['States.TaskFailed'],
-  });
+  const finish = cleanupTask('Cleanup');
   finish.addCatch(cleanupAfterFailure, onFailure);
   finish.next(new sfn.Succeed(scope, 'RunSucceeded'));
-  load.next(alerts).next(report).next(finish);
+  const notNewest = cleanupTask('CleanupNotNewest');
+  notNewest.addCatch(cleanupAfterFailure, onFailure);
+  notNewest.next(
+    new sfn.Succeed(scope, 'NotNewest', { comment: 'A newer delivery of the period is already visible' }),
+  );
+  load.next(publish).next(alerts).next(report).next(finish);
 
   const definition = prepare
-    .next(statements)
-    .next(publish)
+    .next(runStatements)
+    .next(claim)
     .next(
-      new sfn.Choice(scope, 'Published?')
-        .when(sfn.Condition.booleanEquals('$.publish.published', true), load)
-        .otherwise(finish),
+      new sfn.Choice(scope, 'Claimed?')
+        .when(sfn.Condition.booleanEquals('$.claim.claimed', false), notNewest)
+        .otherwise(load),
     );
 
   const stateMachineLogs = new logs.LogGroup(scope, 'StateMachineLogGroup', {
@@ -247,10 +254,30 @@ export function createRunStateMachine(
       [access.runTablesArn],
     ),
   );
-  for (const pattern of access.curDataPatterns) props.curBucket.grantRead(machine, pattern);
-  props.dataBucket.grantRead(machine, `${PREFIXES.telemetry}*`);
-  props.dataBucket.grantRead(machine, `${PREFIXES.customers}*`);
-  props.resultsBucket.grantReadWrite(machine, access.runs);
-  props.queryResultsBucket.grantReadWrite(machine, access.queryResults);
+  // Athena reads the inputs and writes the CTAS output with the state machine's credentials: objects
+  // read or written under their prefixes, listings only there, nothing deleted.
+  const telemetry = `${PREFIXES.telemetry}*`;
+  const customers = `${PREFIXES.customers}*`;
+  const statements = [
+    objectStatement('CtasCurData', props.curBucket, S3_READ, access.curDataPatterns),
+    listStatement('CtasCurDataList', props.curBucket, access.curDataPatterns),
+    objectStatement('CtasInputs', props.dataBucket, S3_READ, [telemetry, customers]),
+    listStatement('CtasInputsList', props.dataBucket, [telemetry, customers]),
+    objectStatement('CtasRunOutput', props.resultsBucket, [...S3_READ, ...S3_WRITE], [access.runs]),
+    listStatement('CtasRunOutputList', props.resultsBucket, [access.runs]),
+    objectStatement('CtasQueryResults', props.queryResultsBucket, [...S3_READ, ...S3_WRITE], [
+      access.queryResults,
+    ]),
+    listStatement('CtasQueryResultsList', props.queryResultsBucket, [access.queryResults]),
+    new iam.PolicyStatement({
+      sid: 'CtasBucketLocation',
+      actions: ['s3:GetBucketLocation'],
+      resources: [props.curBucket, props.dataBucket, props.resultsBucket, props.queryResultsBucket].map(
+        (bucket) => bucket.bucketArn,
+      ),
+    }),
+    keyStatement('StackKey', props.encryptionKey, 'write'),
+  ];
+  for (const statement of statements) machine.addToRolePolicy(statement);
   return machine;
 }

@@ -16,6 +16,10 @@ export interface StorageProps {
   /** RETAIN keeps the buckets and their objects when the stack is deleted. */
   readonly removalPolicy: RemovalPolicy;
   /**
+   * The CUR prefix (without slashes at either end): AWS billing may write under it only.
+   */
+  readonly curPrefix: string;
+  /**
    * How long superseded runs' result files stay after they were written (S3 counts from the object's
    * creation), so queries that started before a publish can finish.
    * @default Duration.days(30)
@@ -73,7 +77,7 @@ export class Storage extends Construct {
       noncurrentVersionExpiration: Duration.days(7),
       removalPolicy,
     });
-    this.allowBillingDelivery(this.curBucket, encryptionKey);
+    this.allowBillingDelivery(this.curBucket, encryptionKey, props.curPrefix);
 
     this.dataBucket = new SecureBucket(this, 'DataBucket', {
       encryptionKey,
@@ -110,11 +114,14 @@ export class Storage extends Construct {
 
   /**
    * Lets AWS billing deliver CUR files for this account only: the bucket policy AWS Data Exports
-   * documents (policy check on the bucket, PutObject on its objects), restricted by `aws:SourceAccount`
+   * documents (policy check on the bucket, PutObject on the objects under the CUR prefix only), restricted by `aws:SourceAccount`
    * and `aws:SourceArn` to this account's CUR report definitions and exports, and the key grant the
    * SSE-KMS writes need, under the same conditions.
    */
-  private allowBillingDelivery(bucket: s3.Bucket, key: kms.IKey): void {
+  private allowBillingDelivery(bucket: s3.Bucket, key: kms.IKey, curPrefix: string): void {
+    if (!/^[^/].*[^/]$|^[^/]$/.test(curPrefix)) {
+      throw new Error(`Storage: curPrefix must not start or end with "/", got ${JSON.stringify(curPrefix)}`);
+    }
     const stack = Stack.of(this);
     const conditions = {
       StringEquals: { 'aws:SourceAccount': stack.account },
@@ -140,7 +147,7 @@ export class Storage extends Construct {
         sid: 'AllowBillingDeliveryWrite',
         principals,
         actions: ['s3:PutObject'],
-        resources: [bucket.arnForObjects('*')],
+        resources: [bucket.arnForObjects(`${curPrefix}/*`)],
         conditions,
       }),
     );
