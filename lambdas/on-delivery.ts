@@ -1,13 +1,15 @@
 /**
  * **on-delivery**: starts one attribution run per CUR delivery (S3 notification of `*-Manifest.json`),
- * or a re-run of a billing period when invoked with `{ "rerun": { "billingPeriod": "YYYY-MM" } }`.
+ * or a re-run of a billing period when invoked with
+ * `{ "rerun": { "billingPeriod": "YYYY-MM", "requestId": "<idempotency key>" } }`.
  * Trigger, input, output, errors, environment, metrics and permissions: lambdas/README.md. The work
  * is in lib/pipeline/on-delivery.ts and lib/pipeline/start-run.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { S3Event } from 'aws-lambda';
+import type { Context, S3Event } from 'aws-lambda';
 import * as z from 'zod';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
@@ -18,6 +20,7 @@ import {
   parseOnDeliveryEvent,
 } from '../lib/pipeline/on-delivery.ts';
 import type { StartRunResult } from '../lib/pipeline/start-run.ts';
+import { AWS_CLIENT_CONFIG } from './commons/aws-clients.ts';
 import { observability } from './commons/observability.ts';
 
 const SERVICE = 'on-delivery';
@@ -26,12 +29,15 @@ const config = readConfig({
   CUR_BUCKET: env.bucket(),
   CUR_PREFIX: z.string().min(1),
   CUR_EXPORT_NAME: z.string().min(1),
+  TABLE_NAME: env.table(),
+  DELIVERY_ATTEMPTS: env.positiveInt(3),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
 const { logger, metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
-const s3 = tracer.captureAWSv3Client(new S3Client({}));
-const sfn = tracer.captureAWSv3Client(new SFNClient({}));
+const s3 = tracer.captureAWSv3Client(new S3Client(AWS_CLIENT_CONFIG));
+const sfn = tracer.captureAWSv3Client(new SFNClient(AWS_CLIENT_CONFIG));
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient(AWS_CLIENT_CONFIG));
 
 function count(summary: Omit<DeliverySummary, 'results'>): void {
   metrics.addMetric('RunsStarted', MetricUnit.Count, summary.started);
@@ -41,6 +47,7 @@ function count(summary: Omit<DeliverySummary, 'results'>): void {
 
 export const lambdaHandler = async (
   event: S3Event | { rerun: unknown },
+  context: Pick<Context, 'awsRequestId'>,
 ): Promise<Omit<DeliverySummary, 'results'> | StartRunResult> => {
   const parsed = parseOnDeliveryEvent(event);
   if (parsed.kind === 'rerun') {
@@ -51,6 +58,7 @@ export const lambdaHandler = async (
       curBucket: config.CUR_BUCKET,
       curPrefix: config.CUR_PREFIX,
       exportName: config.CUR_EXPORT_NAME,
+      invocationId: context.awsRequestId,
       logger: log,
     });
     metrics.addMetric('RerunsStarted', MetricUnit.Count, result.status === 'started' ? 1 : 0);
@@ -61,6 +69,8 @@ export const lambdaHandler = async (
       s3,
       sfn,
       stateMachineArn: config.STATE_MACHINE_ARN,
+      deliveries: { dynamodb, tableName: config.TABLE_NAME },
+      attempts: config.DELIVERY_ATTEMPTS,
       logger: log,
     });
     count(summary);

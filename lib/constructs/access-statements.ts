@@ -32,7 +32,11 @@ export function objectStatement(
  * `s3:ListBucket` on the bucket, only for listings whose `prefix` matches one of the patterns
  * (`runs/*` allows listing `runs/run=x/`, not the bucket's root or another prefix).
  */
-export function listStatement(sid: string, bucket: s3.IBucket, prefixes: readonly string[]): iam.PolicyStatement {
+export function listStatement(
+  sid: string,
+  bucket: s3.IBucket,
+  prefixes: readonly string[],
+): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid,
     actions: ['s3:ListBucket'],

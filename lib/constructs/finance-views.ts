@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IDependable } from 'constructs';
+import { RESULT_TABLES } from '../attribution/stages.ts';
 import { PREFIXES } from '../common/names.ts';
 import {
   FINANCE_SOURCE_TABLES,
@@ -14,7 +15,6 @@ import {
   renderFinanceExample,
 } from '../finance/finance-registry.ts';
 import { financeViewsFingerprint } from '../pipeline/create-finance-views.ts';
-import { RESULT_TABLES } from '../attribution/stages.ts';
 import { keyStatement, listStatement, objectStatement, S3_READ, S3_WRITE } from './access-statements.ts';
 import { PUBLISHED_RUNS_TABLE, resultRunsTableName } from './catalog.ts';
 import { PIPELINE_TIMEOUTS, PipelineFunction } from './pipeline-function.ts';
@@ -142,9 +142,16 @@ export class FinanceViews extends Construct {
     // DDL output only: written and read under athena/, never deleted (the bucket's lifecycle does that).
     const queryResults = `${PREFIXES.queryResults}*`;
     this.function.addToRolePolicy(
-      objectStatement('AthenaQueryResults', props.queryResultsBucket, [...S3_READ, ...S3_WRITE], [queryResults]),
+      objectStatement(
+        'AthenaQueryResults',
+        props.queryResultsBucket,
+        [...S3_READ, ...S3_WRITE],
+        [queryResults],
+      ),
     );
-    this.function.addToRolePolicy(listStatement('AthenaQueryResultsList', props.queryResultsBucket, [queryResults]));
+    this.function.addToRolePolicy(
+      listStatement('AthenaQueryResultsList', props.queryResultsBucket, [queryResults]),
+    );
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'AthenaBucketLocation',

@@ -1,8 +1,8 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -21,15 +21,15 @@ import {
   S3_READ,
   S3_WRITE,
 } from './access-statements.ts';
-import type { PipelineAccess } from './pipeline-access.ts';
-import { SERVING_TABLE_KEYS } from './serving-table.ts';
 import { resultRunsTableName } from './catalog.ts';
+import type { PipelineAccess } from './pipeline-access.ts';
 import {
   PIPELINE_TIMEOUTS,
   PipelineFunction,
   type PipelineFunctionName,
   type PipelineFunctionProps,
 } from './pipeline-function.ts';
+import { SERVING_TABLE_KEYS } from './serving-table.ts';
 
 /** The part of the product configuration the pipeline reads. */
 export interface RunPipelineConfig {
@@ -210,7 +210,9 @@ export function createStepFunctions(
       .statement(access.glue('GlueTablesQueried', glueActions, tables));
   /** Reading the run's own Parquet through Athena: its objects, listed under `runs/`. */
   const readRuns = (grants: FunctionGrants) =>
-    grants.objects('RunObjectsRead', resultsBucket, S3_READ, [runs]).list('RunObjectsList', resultsBucket, [runs]);
+    grants
+      .objects('RunObjectsRead', resultsBucket, S3_READ, [runs])
+      .list('RunObjectsList', resultsBucket, [runs]);
   const readPointer = ['dynamodb:GetItem'];
   const changePointer = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
@@ -229,9 +231,11 @@ export function createStepFunctions(
     .done();
 
   // run-check: runs a check query on the run's tables.
-  const runCheck = queries(readRuns(fn('run-check', 256, queryEnv)), ['glue:GetDatabase', 'glue:GetTable'], [
-    runTablesArn,
-  ])
+  const runCheck = queries(
+    readRuns(fn('run-check', 256, queryEnv)),
+    ['glue:GetDatabase', 'glue:GetTable'],
+    [runTablesArn],
+  )
     .bucketLocation(resultsBucket, queryResultsBucket)
     .done();
 

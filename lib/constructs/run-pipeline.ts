@@ -143,6 +143,5 @@ export class RunPipeline extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       operationsTopic: props.operationsTopic,
     });
-
   }
 }

@@ -265,9 +265,12 @@ export function createRunStateMachine(
     listStatement('CtasInputsList', props.dataBucket, [telemetry, customers]),
     objectStatement('CtasRunOutput', props.resultsBucket, [...S3_READ, ...S3_WRITE], [access.runs]),
     listStatement('CtasRunOutputList', props.resultsBucket, [access.runs]),
-    objectStatement('CtasQueryResults', props.queryResultsBucket, [...S3_READ, ...S3_WRITE], [
-      access.queryResults,
-    ]),
+    objectStatement(
+      'CtasQueryResults',
+      props.queryResultsBucket,
+      [...S3_READ, ...S3_WRITE],
+      [access.queryResults],
+    ),
     listStatement('CtasQueryResultsList', props.queryResultsBucket, [access.queryResults]),
     new iam.PolicyStatement({
       sid: 'CtasBucketLocation',

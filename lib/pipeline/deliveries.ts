@@ -37,7 +37,8 @@ export interface DeliveryRecord {
 
 /** `2026-10` -> 202610, the index sort key of a period (string order of periods = number order). */
 export function periodNumber(billingPeriod: string): number {
-  if (!isBillingPeriod(billingPeriod)) throw new RangeError(`billing period "${billingPeriod}" is not YYYY-MM`);
+  if (!isBillingPeriod(billingPeriod))
+    throw new RangeError(`billing period "${billingPeriod}" is not YYYY-MM`);
   return Number(billingPeriod.replace('-', ''));
 }
 
@@ -109,7 +110,10 @@ export async function listDeliveries(store: DeliveryStore, fromPeriod: string): 
         TableName: store.tableName,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :index AND gsi1sk >= :from',
-        ExpressionAttributeValues: marshall({ ':index': DELIVERIES_INDEX_KEY, ':from': periodNumber(fromPeriod) }),
+        ExpressionAttributeValues: marshall({
+          ':index': DELIVERIES_INDEX_KEY,
+          ':from': periodNumber(fromPeriod),
+        }),
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );

@@ -3,9 +3,15 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { S3Event } from 'aws-lambda';
 import * as z from 'zod';
 import { billingPeriodSchema } from '../common/names.ts';
+import { countIncompleteAttempt, type DeliveryStore, recordDelivery } from './deliveries.ts';
 import { isManifestKey } from './manifest.ts';
 import { parseInput } from './run-contract.ts';
-import { type RunLogger, type StartRunResult, startRunForManifest } from './start-run.ts';
+import {
+  DataFilesMissingError,
+  type RunLogger,
+  type StartRunResult,
+  startRunForManifest,
+} from './start-run.ts';
 
 /** What one S3 event did, counted per manifest object (repeats inside one event count as duplicates). */
 export interface DeliverySummary {
@@ -13,7 +19,10 @@ export interface DeliverySummary {
   readonly started: number;
   /** Manifests whose delivery already had a run (a repeated event), and repeats inside this event. */
   readonly duplicate: number;
-  /** Manifests with missing data files; no run started, the next manifest event covers them. */
+  /**
+   * Manifests whose data files were still missing at the last attempt (`attempts` of
+   * {@link HandleDeliveryOptions}); no run started. Earlier attempts throw, so Lambda retries the event.
+   */
   readonly incomplete: number;
   /** Manifests that list no data file. */
   readonly empty: number;
@@ -38,6 +47,20 @@ export interface HandleDeliveryOptions {
   readonly s3: S3Client;
   readonly sfn: SFNClient;
   readonly stateMachineArn: string;
+  /**
+   * Where deliveries are recorded (for run-watch) and incomplete attempts counted.
+   * @default undefined: nothing recorded, and a delivery with missing files is reported `incomplete` at once
+   */
+  readonly deliveries?: DeliveryStore;
+  /**
+   * How many attempts an event gets (1 + Lambda's asynchronous retries): while a delivery's data files
+   * are missing, the attempts before the last throw {@link DataFilesMissingError} so that Lambda retries
+   * (one, then two minutes later); the last reports the delivery `incomplete` (the alarm's metric).
+   * @default 3
+   */
+  readonly attempts?: number;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
   readonly logger?: RunLogger;
 }
 
@@ -91,16 +114,15 @@ export async function handleDeliveryEvent(
   const errors: unknown[] = [];
   for (const manifest of manifests) {
     try {
-      results.push(
-        await startRunForManifest({
-          s3: options.s3,
-          sfn: options.sfn,
-          stateMachineArn: options.stateMachineArn,
-          bucket: manifest.bucket,
-          key: manifest.key,
-          logger: options.logger,
-        }),
-      );
+      const result = await startRunForManifest({
+        s3: options.s3,
+        sfn: options.sfn,
+        stateMachineArn: options.stateMachineArn,
+        bucket: manifest.bucket,
+        key: manifest.key,
+        logger: options.logger,
+      });
+      results.push(await afterStart(result, manifest, options));
     } catch (error: unknown) {
       errors.push(error);
     }
@@ -125,9 +147,52 @@ export async function handleDeliveryEvent(
   return summary;
 }
 
-/** A request to re-run a billing period, sent by invoking on-delivery directly (README, "Re-run"). */
+/**
+ * What follows a start: a started (or repeated) delivery is recorded for run-watch; a delivery with
+ * missing files is retried by Lambda until its last attempt, which reports it.
+ * @throws DataFilesMissingError before the last attempt of an incomplete delivery
+ */
+async function afterStart(
+  result: StartRunResult,
+  manifest: { bucket: string; key: string },
+  options: HandleDeliveryOptions,
+): Promise<StartRunResult> {
+  const store = options.deliveries;
+  if (store === undefined) return result;
+  const now = (options.now ?? (() => new Date()))();
+  if ((result.status === 'started' || result.status === 'duplicate') && result.deliveredAt !== undefined) {
+    await recordDelivery(store, {
+      billingPeriod: result.billingPeriod,
+      executionId: result.executionId,
+      runId: result.executionName,
+      deliveredAt: result.deliveredAt,
+      receivedAt: now.toISOString(),
+    });
+  }
+  if (result.status !== 'incomplete') return result;
+  const attempt = await countIncompleteAttempt(store, result, now);
+  const attempts = options.attempts ?? 3;
+  if (attempt < attempts) {
+    options.logger?.warn('Data files missing; Lambda retries the event', {
+      billingPeriod: result.billingPeriod,
+      executionId: result.executionId,
+      attempt,
+      attempts,
+    });
+    throw new DataFilesMissingError(manifest, result.missing);
+  }
+  return result;
+}
+
+/** A request id: any text that names one request (it only feeds the run id's hash and readable part). */
+const requestIdSchema = z.string().min(1).max(256);
+
+/**
+ * A request to re-run a billing period, sent by invoking on-delivery directly (README, "Re-run").
+ * `requestId` makes the request idempotent: every invocation with the same id starts one run at most.
+ */
 export const rerunRequestSchema = z.object({
-  rerun: z.object({ billingPeriod: billingPeriodSchema }).strict(),
+  rerun: z.object({ billingPeriod: billingPeriodSchema, requestId: requestIdSchema.optional() }).strict(),
 });
 export type RerunRequest = z.infer<typeof rerunRequestSchema>;
 
@@ -143,7 +208,8 @@ export type OnDeliveryEvent =
 /**
  * Parses on-delivery's event once: an object with `rerun` must be a valid re-run request; anything
  * else is handled as an S3 event (records of other kinds are ignored, not refused).
- * @throws PipelineInputError for a re-run request that is not `{ "rerun": { "billingPeriod": "YYYY-MM" } }`
+ * @throws PipelineInputError for a re-run request that is not
+ *   `{ "rerun": { "billingPeriod": "YYYY-MM", "requestId"?: "<text>" } }`
  */
 export function parseOnDeliveryEvent(event: unknown): OnDeliveryEvent {
   if (isRerunRequest(event)) {
@@ -157,8 +223,12 @@ export interface HandleRerunOptions extends HandleDeliveryOptions {
   readonly curBucket: string;
   readonly curPrefix: string;
   readonly exportName: string;
-  /** @default () => new Date() */
-  readonly now?: () => Date;
+  /**
+   * The request id of the invocation (the Lambda context's `awsRequestId`), used when the request has no
+   * `requestId`: Lambda keeps it across the retries of an asynchronous invocation, so those start one
+   * run; a caller that retries a synchronous invocation itself must send a `requestId`.
+   */
+  readonly invocationId: string;
 }
 
 /** Where AWS Data Exports writes the CUR 2.0 manifest of a billing period (docs/aws-pipeline.md, step 1). */
@@ -168,8 +238,9 @@ export function cur2ManifestKey(curPrefix: string, exportName: string, billingPe
 
 /**
  * Re-runs a billing period on its latest delivery, for when the customers, rules or telemetry changed:
- * reads the period's current manifest, checks its data files like a delivery, and starts a new run
- * (see `rerunRequestedAt` of {@link startRunForManifest}). The run publishes like any other: only when
+ * reads the period's current manifest, checks its data files like a delivery, and starts a new run named
+ * after (billing period, execution id, request id) (see `rerun` of {@link startRunForManifest}): a
+ * repeated request answers `duplicate` and starts nothing. The run publishes like any other: only when
  * its checks pass, and only if no later delivery was published meanwhile.
  *
  * @throws ManifestNotFoundError when the period has no delivery
@@ -185,7 +256,10 @@ export async function handleRerunRequest(
     stateMachineArn: options.stateMachineArn,
     bucket: options.curBucket,
     key: cur2ManifestKey(options.curPrefix, options.exportName, rerun.billingPeriod),
-    rerunRequestedAt: (options.now ?? (() => new Date()))(),
+    rerun: {
+      requestId: rerun.requestId ?? options.invocationId,
+      requestedAt: (options.now ?? (() => new Date()))(),
+    },
     logger: options.logger,
   });
 }

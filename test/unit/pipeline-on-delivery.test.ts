@@ -1,12 +1,18 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetObjectCommand,
   type GetObjectCommandOutput,
-  HeadObjectCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  ExecutionAlreadyExists,
+  SFNClient,
+  StartExecutionCommand,
+  type StartExecutionCommandInput,
+} from '@aws-sdk/client-sfn';
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -26,9 +32,12 @@ import { ManifestNotFoundError, runIdFor } from '../../lib/pipeline/start-run.ts
 
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
+const dynamodb = mockClient(DynamoDBClient);
 beforeEach(() => {
   s3.reset();
   sfn.reset();
+  dynamodb.reset();
+  dynamodb.on(UpdateItemCommand).resolves({});
 });
 
 const BUCKET = 'cpc-cur-111122223333';
@@ -62,8 +71,26 @@ function record(key: string, eventName = 'ObjectCreated:Put'): S3EventRecord {
 const event = (...records: S3EventRecord[]): S3Event => ({ Records: records });
 
 function deliveryExists(): void {
-  s3.on(GetObjectCommand, { Bucket: BUCKET, Key: MANIFEST_KEY }).resolves({ Body: body(manifest()) });
-  s3.on(HeadObjectCommand).resolves({});
+  s3.on(GetObjectCommand, { Bucket: BUCKET, Key: MANIFEST_KEY }).resolves({
+    Body: body(manifest()),
+    LastModified: new Date('2026-10-14T08:03:11.000Z'),
+  });
+  s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: DATA_KEY }], IsTruncated: false });
+}
+
+/** Step Functions as it treats a Standard workflow's names: a second start of a name is refused. */
+function fakeStepFunctions(): Set<string> {
+  const names = new Set<string>();
+  sfn.on(StartExecutionCommand).callsFake((input: StartExecutionCommandInput) => {
+    const name = input.name ?? '';
+    if (names.has(name)) throw new ExecutionAlreadyExists({ message: `exists: ${name}`, $metadata: {} });
+    names.add(name);
+    return {
+      executionArn: `${STATE_MACHINE.replace(':stateMachine:', ':execution:')}:${name}`,
+      startDate: new Date(),
+    };
+  });
+  return names;
 }
 
 const clients = () => ({
@@ -110,7 +137,8 @@ describe('handleDeliveryEvent', () => {
 
   it('counts a delivery whose data files are missing as incomplete', async () => {
     s3.on(GetObjectCommand).resolves({ Body: body(manifest()) });
-    s3.on(HeadObjectCommand).rejects(Object.assign(new Error('not found'), { name: 'NotFound' }));
+    s3.on(ListObjectsV2Command).resolves({ Contents: [], IsTruncated: false });
+    // Without a delivery store there is no attempt count: the first attempt reports it.
     const summary = await handleDeliveryEvent(event(record(ENCODED_MANIFEST_KEY)), clients());
     expect(summary).toMatchObject({ started: 0, incomplete: 1 });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
@@ -139,11 +167,12 @@ async function handleRerunRequest(event: unknown, options: HandleRerunOptions) {
 }
 
 describe('handleRerunRequest', () => {
-  const rerunOptions = (requestedAt: string) => ({
+  const rerunOptions = (requestedAt: string, invocationId = 'lambda-request-1') => ({
     ...clients(),
     curBucket: BUCKET,
     curPrefix: 'cur/my exports',
     exportName: 'cpc-export',
+    invocationId,
     now: () => new Date(requestedAt),
   });
   const request = { rerun: { billingPeriod: '2026-10' } };
@@ -152,18 +181,19 @@ describe('handleRerunRequest', () => {
     expect(cur2ManifestKey('cur/my exports', 'cpc-export', '2026-10')).toBe(MANIFEST_KEY);
   });
 
-  it("starts a new run of the period's latest delivery, named and dated by the request", async () => {
+  it("starts a new run of the period's latest delivery, named after the request id and dated by it", async () => {
     deliveryExists();
-    sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:rerun`, startDate: new Date() });
+    fakeStepFunctions();
 
-    const first = await handleRerunRequest(request, rerunOptions('2026-10-20T09:15:00Z'));
-    const second = await handleRerunRequest(request, rerunOptions('2026-10-21T10:00:00Z'));
+    const first = await handleRerunRequest(
+      { rerun: { billingPeriod: '2026-10', requestId: 'ticket-4711' } },
+      rerunOptions('2026-10-20T09:15:00Z'),
+    );
 
-    const firstName = runIdFor('2026-10', `${EXECUTION_ID} rerun 2026-10-20T09:15:00.000Z`);
+    const firstName = runIdFor('2026-10', `${EXECUTION_ID} rerun ticket-4711`);
     expect(first).toMatchObject({ status: 'started', executionName: firstName });
-    // Not the delivery's own run id (the service would refuse it), and each request its own run.
+    // Not the delivery's own run id (the service would refuse it).
     expect(firstName).not.toBe(runIdFor('2026-10', EXECUTION_ID));
-    expect(second.executionName).not.toBe(firstName);
     const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
     expect(input).toEqual({
       billingPeriod: '2026-10',
@@ -174,6 +204,60 @@ describe('handleRerunRequest', () => {
       runId: firstName,
       rerunRequestedAt: '2026-10-20T09:15:00.000Z',
     });
+  });
+
+  it('starts one execution for two invocations with one request id (the retry is a duplicate)', async () => {
+    deliveryExists();
+    const executions = fakeStepFunctions();
+    const retried = { rerun: { billingPeriod: '2026-10', requestId: 'ticket-4711' } };
+
+    // The retry comes later and from another invocation: its time and Lambda request id differ.
+    const first = await handleRerunRequest(retried, rerunOptions('2026-10-20T09:15:00Z', 'lambda-a'));
+    const second = await handleRerunRequest(retried, rerunOptions('2026-10-20T09:17:30Z', 'lambda-b'));
+
+    expect(first.status).toBe('started');
+    expect(second).toMatchObject({ status: 'duplicate', executionName: first.executionName });
+    expect(executions.size).toBe(1);
+  });
+
+  it('starts two executions for two request ids', async () => {
+    deliveryExists();
+    const executions = fakeStepFunctions();
+
+    const first = await handleRerunRequest(
+      { rerun: { billingPeriod: '2026-10', requestId: 'ticket-4711' } },
+      rerunOptions('2026-10-20T09:15:00Z'),
+    );
+    const second = await handleRerunRequest(
+      { rerun: { billingPeriod: '2026-10', requestId: 'ticket-4712' } },
+      rerunOptions('2026-10-20T09:15:00Z'),
+    );
+
+    expect([first.status, second.status]).toEqual(['started', 'started']);
+    expect(second.executionName).not.toBe(first.executionName);
+    expect([...executions]).toEqual([
+      runIdFor('2026-10', `${EXECUTION_ID} rerun ticket-4711`),
+      runIdFor('2026-10', `${EXECUTION_ID} rerun ticket-4712`),
+    ]);
+  });
+
+  it("without a request id, names the run after the invocation's request id, which Lambda's retries keep", async () => {
+    deliveryExists();
+    const executions = fakeStepFunctions();
+
+    // An asynchronous invocation and Lambda's retry of it: one request id.
+    const first = await handleRerunRequest(request, rerunOptions('2026-10-20T09:15:00Z', 'lambda-a'));
+    const retry = await handleRerunRequest(request, rerunOptions('2026-10-20T09:16:00Z', 'lambda-a'));
+    // Another invocation: another request.
+    const another = await handleRerunRequest(request, rerunOptions('2026-10-21T10:00:00Z', 'lambda-b'));
+
+    expect(first).toMatchObject({
+      status: 'started',
+      executionName: runIdFor('2026-10', `${EXECUTION_ID} rerun lambda-a`),
+    });
+    expect(retry.status).toBe('duplicate');
+    expect(another.status).toBe('started');
+    expect(executions.size).toBe(2);
   });
 
   it('starts nothing for a period without a delivery, or a request that is not one', async () => {
@@ -190,6 +274,12 @@ describe('handleRerunRequest', () => {
         rerunOptions('2026-10-20T09:15:00Z'),
       ),
     ).rejects.toThrow(/billingPeriod: is not YYYY-MM/);
+    await expect(
+      handleRerunRequest(
+        { rerun: { billingPeriod: '2026-10', requestId: '' } },
+        rerunOptions('2026-10-20T09:15:00Z'),
+      ),
+    ).rejects.toThrow(/requestId/);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 });
@@ -212,6 +302,7 @@ describe('the on-delivery handler', () => {
     vi.stubEnv('CUR_BUCKET', BUCKET);
     vi.stubEnv('CUR_PREFIX', 'cur/my exports');
     vi.stubEnv('CUR_EXPORT_NAME', 'cpc-export');
+    vi.stubEnv('TABLE_NAME', 'cpc-serving');
     vi.resetModules();
     ({ handler } = await import('../../lambdas/on-delivery.ts'));
   });
@@ -268,6 +359,13 @@ describe('the on-delivery handler', () => {
     expect(started).toEqual([1, 0]);
     expect(duplicates).toEqual([1, 2]);
     addMetric.mockRestore();
+    // Each answer, the refused start included, records the delivery for run-watch (a conditional
+    // write that keeps the latest delivery).
+    expect(dynamodb).toHaveReceivedCommandTimes(UpdateItemCommand, 2);
+    expect(dynamodb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      TableName: 'cpc-serving',
+      Key: { pk: { S: 'DELIVERY#2026-10' }, sk: { S: 'LATEST' } },
+    });
   });
 
   it('re-runs a billing period when invoked with a rerun request', async () => {
@@ -281,5 +379,7 @@ describe('the on-delivery handler', () => {
     const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
     expect(input.manifest).toEqual({ bucket: BUCKET, key: MANIFEST_KEY });
     expect(input.rerunRequestedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    // No requestId: the invocation's request id names the run.
+    expect(input.runId).toBe(runIdFor('2026-10', `${EXECUTION_ID} rerun req-1`));
   });
 });

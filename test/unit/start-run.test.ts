@@ -1,9 +1,9 @@
 import {
   GetObjectCommand,
   type GetObjectCommandOutput,
-  HeadObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
   NoSuchKey,
-  NotFound,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -93,7 +93,24 @@ function body(text: string): GetObjectCommandOutput {
   };
 }
 
-const notFound = () => new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
+/**
+ * S3 listing as the service answers it, over these keys of BUCKET: the keys under the prefix, in key
+ * order, `pageSize` at a time (S3 gives at most 1,000).
+ */
+function objectsExist(keys: readonly string[], pageSize = 1000) {
+  s3.on(ListObjectsV2Command).callsFake((input: ListObjectsV2CommandInput) => {
+    const under = keys.filter((key) => key.startsWith(input.Prefix ?? '')).sort();
+    const start = input.ContinuationToken === undefined ? 0 : Number(input.ContinuationToken);
+    const page = under.slice(start, start + pageSize);
+    const more = start + pageSize < under.length;
+    return {
+      Contents: page.map((Key) => ({ Key })),
+      IsTruncated: more,
+      ...(more ? { NextContinuationToken: String(start + pageSize) } : {}),
+    };
+  });
+}
+const CUR2_DATA_FOLDER = 'cur/cpc-export/data/BILLING_PERIOD=2026-10/';
 
 /**
  * Step Functions as the service behaves for a Standard workflow: one execution per name; the same name with
@@ -130,8 +147,12 @@ const startInputs = (): RunInput[] =>
 
 describe('startRunForManifest', () => {
   it('starts one run for a CUR 2.0 manifest, named after billing period and execution id', async () => {
-    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: CUR2_KEY }).resolves(body(cur2Manifest()));
-    s3.on(HeadObjectCommand).resolves({});
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: CUR2_KEY }).resolves({
+      ...body(cur2Manifest()),
+      LastModified: new Date('2026-10-14T08:03:11.000Z'),
+    });
+    // A stray file in the folder does not matter: only the listed ones must exist.
+    objectsExist([1, 2, 3, 4].map(cur2DataKey));
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:1', startDate: new Date() });
 
     const result = await run(CUR2_KEY);
@@ -143,11 +164,11 @@ describe('startRunForManifest', () => {
       executionName: name,
       billingPeriod: '2026-10',
       executionId: EXECUTION_ID,
+      deliveredAt: '2026-10-14T08:03:11.000Z',
     });
-    expect(s3).toHaveReceivedCommandTimes(HeadObjectCommand, 3);
-    for (const n of [1, 2, 3]) {
-      expect(s3).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: BUCKET, Key: cur2DataKey(n) });
-    }
+    // The three files share a folder: one listing checks them all.
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 1);
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: BUCKET, Prefix: CUR2_DATA_FOLDER });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: STATE_MACHINE, name });
     expect(startInputs()).toEqual([
@@ -165,7 +186,7 @@ describe('startRunForManifest', () => {
 
   it('starts one run when the same manifest event arrives twice (the second is refused by name)', async () => {
     s3.on(GetObjectCommand).resolves(body(cur2Manifest()));
-    s3.on(HeadObjectCommand).resolves({});
+    objectsExist([1, 2, 3].map(cur2DataKey));
     const executions = fakeStepFunctions({ closeAfterStart: true });
 
     const first = await run(CUR2_KEY);
@@ -185,7 +206,7 @@ describe('startRunForManifest', () => {
 
   it('treats the idempotent answer for a repeat of a running execution as the same run', async () => {
     s3.on(GetObjectCommand).resolves(body(cur2Manifest()));
-    s3.on(HeadObjectCommand).resolves({});
+    objectsExist([1, 2, 3].map(cur2DataKey));
     const executions = fakeStepFunctions({ closeAfterStart: false });
 
     const first = await run(CUR2_KEY);
@@ -201,8 +222,7 @@ describe('startRunForManifest', () => {
 
   it('starts no run while a listed data file is missing, and lists it', async () => {
     s3.on(GetObjectCommand).resolves(body(cur2Manifest()));
-    s3.on(HeadObjectCommand).resolves({});
-    s3.on(HeadObjectCommand, { Key: cur2DataKey(2) }).rejects(notFound());
+    objectsExist([cur2DataKey(1), cur2DataKey(3)]);
 
     const result = await run(CUR2_KEY);
 
@@ -218,7 +238,7 @@ describe('startRunForManifest', () => {
 
   it('throws DataFilesMissingError instead when the caller asks for it', async () => {
     s3.on(GetObjectCommand).resolves(body(cur2Manifest()));
-    s3.on(HeadObjectCommand).rejects(notFound());
+    objectsExist([]);
 
     const error = await run(CUR2_KEY, { failOnMissing: true }).catch((e: unknown) => e);
 
@@ -228,9 +248,9 @@ describe('startRunForManifest', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
-  it('fails, rather than reporting files missing, when S3 denies the existence check', async () => {
+  it('fails, rather than reporting files missing, when S3 denies the listing', async () => {
     s3.on(GetObjectCommand).resolves(body(cur2Manifest()));
-    s3.on(HeadObjectCommand).rejects(
+    s3.on(ListObjectsV2Command).rejects(
       new S3ServiceException({
         name: 'Forbidden',
         $fault: 'client',
@@ -243,37 +263,61 @@ describe('startRunForManifest', () => {
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
-  it('checks data files at most 8 at a time', async () => {
-    const files = Array.from({ length: 30 }, (_, i) => `s3://${BUCKET}/${cur2DataKey(i + 1)}`);
+  it('finds a missing file on the third page of a folder of 2,500 files', async () => {
+    const keys = Array.from({ length: 2500 }, (_, i) => cur2DataKey(i + 1));
+    const listed = keys.map((key) => `s3://${BUCKET}/${key}`);
+    s3.on(GetObjectCommand).resolves(body(cur2Manifest({ dataFiles: listed })));
+    // cur2DataKey(2400) is on the third page (keys 2001-2500) and missing.
+    objectsExist(keys.filter((key) => key !== cur2DataKey(2400)));
+
+    const result = await run(CUR2_KEY);
+
+    expect(result).toMatchObject({
+      status: 'incomplete',
+      missing: [{ bucket: BUCKET, key: cur2DataKey(2400) }],
+    });
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 3);
+    expect(s3).toHaveReceivedNthCommandWith(ListObjectsV2Command, 3, {
+      Bucket: BUCKET,
+      Prefix: CUR2_DATA_FOLDER,
+      ContinuationToken: '2000',
+    });
+  });
+
+  it('lists at most 8 folders at a time', async () => {
+    const folderKey = (n: number) => `cur/cpc-export/data/BILLING_PERIOD=2026-10/part=${n}/f.parquet`;
+    const files = Array.from({ length: 30 }, (_, i) => `s3://${BUCKET}/${folderKey(i + 1)}`);
     s3.on(GetObjectCommand).resolves(body(cur2Manifest({ dataFiles: files })));
     let inFlight = 0;
     let peak = 0;
-    s3.on(HeadObjectCommand).callsFake(async () => {
+    s3.on(ListObjectsV2Command).callsFake(async (input: ListObjectsV2CommandInput) => {
       inFlight += 1;
       peak = Math.max(peak, inFlight);
       await new Promise((resolve) => setTimeout(resolve, 2));
       inFlight -= 1;
-      return {};
+      return { Contents: [{ Key: `${input.Prefix}f.parquet` }], IsTruncated: false };
     });
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:1' });
 
     const result = await run(CUR2_KEY);
 
     expect(result.status).toBe('started');
-    expect(s3).toHaveReceivedCommandTimes(HeadObjectCommand, 30);
+    expect(s3).toHaveReceivedCommandTimes(ListObjectsV2Command, 30);
     expect(peak).toBe(8);
   });
 
   it('starts a run for a legacy CUR manifest, reading its keys in the manifest bucket', async () => {
     s3.on(GetObjectCommand).resolves(body(legacyManifest()));
-    s3.on(HeadObjectCommand).resolves({});
+    objectsExist([legacyDataKey(1), legacyDataKey(2)]);
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec:legacy' });
 
     const result = await run(LEGACY_KEY);
 
     expect(result).toMatchObject({ status: 'started', billingPeriod: '2026-10', executionId: ASSEMBLY_ID });
-    expect(s3).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: BUCKET, Key: legacyDataKey(1) });
-    expect(s3).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: BUCKET, Key: legacyDataKey(2) });
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
+      Bucket: BUCKET,
+      Prefix: `legacy/cpc-legacy/20261001-20261101/${ASSEMBLY_ID}/`,
+    });
     expect(startInputs()[0]).toMatchObject({ format: 'legacy', dataFiles: 2, executionId: ASSEMBLY_ID });
   });
 
@@ -287,7 +331,7 @@ describe('startRunForManifest', () => {
     expect((error as Error).message).toBe(
       `manifest ${CUR2_KEY}: is not a valid CUR 2.0 manifest: dataFiles: Invalid input: expected array, received string`,
     );
-    expect(s3).not.toHaveReceivedCommand(HeadObjectCommand);
+    expect(s3).not.toHaveReceivedCommand(ListObjectsV2Command);
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
@@ -310,7 +354,7 @@ describe('startRunForManifest', () => {
 
   it('passes other Step Functions errors on, for the caller to retry', async () => {
     s3.on(GetObjectCommand).resolves(body(cur2Manifest()));
-    s3.on(HeadObjectCommand).resolves({});
+    objectsExist([1, 2, 3].map(cur2DataKey));
     sfn.on(StartExecutionCommand).rejects(new Error('Rate exceeded'));
 
     await expect(run(CUR2_KEY)).rejects.toThrow('Rate exceeded');
