@@ -92,8 +92,8 @@ describe('a billing format descriptor carries the format end to end', () => {
     const tables = Object.values(Template.fromStack(stack).findResources('AWS::Glue::Table')).map(
       (resource) => resource.Properties.TableInput,
     );
-    // Two billing tables, telemetry, customers and the four result tables.
-    expect(tables).toHaveLength(8);
+    // Two billing tables, telemetry, customers, the four <result>_runs tables and published_runs.
+    expect(tables).toHaveLength(9);
     const acme = tables.find((table) => table.Name === 'acme_bill');
     expect(acme).toEqual({
       Name: 'acme_bill',

@@ -74,23 +74,41 @@ describe('finance views', () => {
     }
   });
 
-  it("the function may change only the finance database's views, and read only the tables they read", () => {
+  it('the function may change only the published and finance views, and read only the tables they read', () => {
     const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
       id.includes('CreateFinanceViews'),
     );
     const statements = policies.flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
-    const change = statements.find((s) => [s.Action].flat().includes('glue:CreateTable'));
+    const changes = statements.filter((s) => [s.Action].flat().includes('glue:CreateTable'));
     const glue = (resource: string) => `arn:aws:glue:eu-west-1:${ACCOUNT}:${resource}`;
-    expect([...change.Resource].sort()).toEqual(
+    const results = [
+      'customer_daily_cost',
+      'customer_daily_service_cost',
+      'unattributed_cost',
+      'daily_summary',
+    ];
+    expect(changes.map((s) => [...s.Resource].sort())).toEqual([
+      // The finance views, in their own database.
       [
         glue('catalog'),
         glue('database/test_finance'),
         ...FINANCE_VIEW_NAMES.map((view) => glue(`table/test_finance/${view}`)),
       ].sort(),
-    );
+      // The four published views, in the main database under the results' names.
+      [glue('catalog'), glue('database/test'), ...results.map((view) => glue(`table/test/${view}`))].sort(),
+    ]);
     const read = statements.find((s) => s.Sid === 'GlueTablesTheViewsRead');
     expect(read.Action).toEqual(['glue:GetDatabase', 'glue:GetTable']);
-    expect(read.Resource).toContain(glue('table/test/customer_daily_cost'));
-    expect(read.Resource).not.toContain(glue('table/test/cur2'));
+    expect([...read.Resource].sort()).toEqual(
+      [
+        glue('catalog'),
+        glue('database/test'),
+        glue('table/test/customers'),
+        glue('table/test/published_runs'),
+        ...results.map((result) => glue(`table/test/${result}_runs`)),
+      ].sort(),
+    );
+    // DDL writes its output under athena/ and deletes nothing.
+    expect(JSON.stringify(statements)).not.toContain('s3:DeleteObject');
   });
 });

@@ -4,6 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { settingsFromContext } from '../../lib/config/stack-config.ts';
+import { RETRYABLE_ATHENA_TASK_ERRORS, RETRYABLE_AWS_ERRORS } from '../../lib/constructs/retryable-errors.ts';
 import { CostPerCustomerStack } from '../../lib/cost-per-customer-stack.ts';
 
 const ACCOUNT = '123456789012';
@@ -62,8 +63,10 @@ function definition(): { StartAt: string; States: Record<string, State> } {
 describe('pipeline functions', () => {
   const functions = resourcesOf('AWS::Lambda::Function').filter(([id]) => id.includes('Pipeline'));
 
-  it('are eight Node.js 22 arm64 functions with active tracing and Powertools settings', () => {
-    expect(functions).toHaveLength(8);
+  it('are ten Node.js 22 arm64 functions with active tracing and Powertools settings', () => {
+    // on-delivery, prepare-run, run-check, claim-period, load-serving-table, publish-run,
+    // evaluate-alerts, write-report, cleanup, run-watch
+    expect(functions).toHaveLength(10);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -78,7 +81,9 @@ describe('pipeline functions', () => {
 
   it('log to their own log groups, kept a month and encrypted with the CMK', () => {
     const groups = resourcesOf('AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(11); // eight run functions, the state machine, create-finance-views and its provider
+    // ten run functions, the state machine, create-finance-views and its provider, and CDK's S3
+    // notification handler (which Lambda would otherwise give a log group kept forever)
+    expect(groups).toHaveLength(14);
     for (const [id, group] of groups) {
       expect(group.Properties.RetentionInDays, id).toBe(30);
       expect(group.Properties.KmsKeyId['Fn::GetAtt'], id).toEqual([
@@ -193,23 +198,54 @@ describe('state machine', () => {
       QueryExecutionContext: { Database: 'test' },
       ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
     });
+    // Only the API's throttling and 5xx: a failed CTAS may leave files, and a retry would refuse them.
     expect(ctas.Retry).toEqual([
-      expect.objectContaining({ ErrorEquals: ['Athena.TooManyRequestsException'] }),
+      expect.objectContaining({ ErrorEquals: [...RETRYABLE_ATHENA_TASK_ERRORS], JitterStrategy: 'FULL' }),
     ]);
     expect(map.ItemProcessor?.States.RunCheck?.ResultPath).toBeNull();
   });
 
-  it('follows the contract: prepare, statements, publish, choice, load, alerts, report, cleanup', () => {
+  it('follows the contract: prepare, statements, claim, choice, load, publish, alerts, report, cleanup', () => {
     expect(definition().StartAt).toBe('PrepareRun');
     expect(states.PrepareRun?.Next).toBe('RunStatements');
-    expect(states.RunStatements?.Next).toBe('PublishRun');
-    expect(states.PublishRun?.Next).toBe('Published?');
-    expect(states['Published?']).toMatchObject({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.publish.published', BooleanEquals: true, Next: 'LoadServingTable' }],
-      Default: 'Cleanup',
+    expect(states.RunStatements?.Next).toBe('ClaimPeriod');
+    expect(states.ClaimPeriod).toMatchObject({
+      Next: 'Claimed?',
+      ResultPath: '$.claim',
+      Parameters: {
+        'runId.$': '$.runId',
+        'billingPeriod.$': '$.billingPeriod',
+        'executionId.$': '$.executionId',
+        'deliveredAt.$': '$.deliveredAt',
+      },
     });
-    expect(states.LoadServingTable?.Next).toBe('EvaluateAlerts');
+    expect(states['Claimed?']).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.claim.claimed', BooleanEquals: false, Next: 'CleanupNotNewest' }],
+      Default: 'LoadServingTable',
+    });
+    expect(states.CleanupNotNewest?.Next).toBe('NotNewest');
+    expect(states.NotNewest?.Type).toBe('Succeed');
+    expect(states.LoadServingTable).toMatchObject({
+      Next: 'PublishRun',
+      ResultPath: '$.serving',
+      Parameters: {
+        'runId.$': '$.runId',
+        'billingPeriod.$': '$.billingPeriod',
+        'deliveredAt.$': '$.deliveredAt',
+        'visibleRunId.$': '$.claim.visibleRunId',
+      },
+    });
+    expect(states.PublishRun).toMatchObject({
+      Next: 'EvaluateAlerts',
+      ResultPath: '$.publish',
+      Parameters: {
+        'runId.$': '$.runId',
+        'billingPeriod.$': '$.billingPeriod',
+        'executionId.$': '$.executionId',
+        'deliveredAt.$': '$.deliveredAt',
+      },
+    });
     expect(states.EvaluateAlerts?.Next).toBe('WriteReport');
     expect(states.WriteReport?.Next).toBe('Cleanup');
     expect(states.WriteReport?.Parameters).toEqual({
@@ -224,15 +260,30 @@ describe('state machine', () => {
     expect(states.RunFailed?.Type).toBe('Fail');
   });
 
+  it('times out after 6 hours, so a stuck run ends (and alarms) rather than holding its lease', () => {
+    expect((definition() as { TimeoutSeconds?: number }).TimeoutSeconds).toBe(6 * 3600);
+  });
+
+  it('waits for a busy lease a minute at a time, for up to 150 minutes (the lease lasts 2 hours)', () => {
+    expect(states.ClaimPeriod?.Retry).toContainEqual({
+      ErrorEquals: ['LeaseBusyError'],
+      IntervalSeconds: 60,
+      BackoffRate: 1,
+      MaxAttempts: 150,
+    });
+  });
+
   it('catches every failure into cleanup, and a superseded delivery into Succeed', () => {
     for (const name of [
       'PrepareRun',
       'RunStatements',
-      'PublishRun',
+      'ClaimPeriod',
       'LoadServingTable',
+      'PublishRun',
       'EvaluateAlerts',
       'WriteReport',
       'Cleanup',
+      'CleanupNotNewest',
     ]) {
       expect(states[name]?.Catch, name).toEqual(
         expect.arrayContaining([
@@ -247,47 +298,153 @@ describe('state machine', () => {
     expect(states.Superseded?.Type).toBe('Succeed');
   });
 
-  it('invokes Lambdas for their result only, retrying Lambda service errors with backoff', () => {
-    for (const name of [
-      'PrepareRun',
-      'PublishRun',
-      'LoadServingTable',
-      'EvaluateAlerts',
-      'WriteReport',
-      'Cleanup',
-    ]) {
-      const state = states[name] as State;
+  /** Every Task state, those inside the Map included. */
+  const taskStates = (): [string, State][] => {
+    const all: [string, State][] = [];
+    const visit = (group: Record<string, State>) => {
+      for (const [name, state] of Object.entries(group)) {
+        if (state.Type === 'Task') all.push([name, state]);
+        if (state.ItemProcessor) visit(state.ItemProcessor.States);
+      }
+    };
+    visit(states);
+    return all;
+  };
+
+  it('invokes Lambdas for their result only', () => {
+    const lambdaTasks = taskStates().filter(([name]) => name !== 'RunCtas');
+    expect(lambdaTasks.map(([name]) => name).sort()).toEqual(
+      [
+        'ClaimPeriod',
+        'Cleanup',
+        'CleanupAfterFailure',
+        'CleanupNotNewest',
+        'EvaluateAlerts',
+        'LoadServingTable',
+        'PrepareRun',
+        'PublishRun',
+        'RunCheck',
+        'WriteReport',
+      ].sort(),
+    );
+    for (const [name, state] of lambdaTasks) {
       expect(state.Resource, name).toBe('INTRINSIC'); // the function ARN: payloadResponseOnly
-      expect(state.Retry?.[0], name).toMatchObject({
-        ErrorEquals: expect.arrayContaining(['Lambda.ServiceException', 'Lambda.TooManyRequestsException']),
-        BackoffRate: 2,
-      });
     }
-    expect(states.PublishRun?.ResultPath).toBe('$.publish');
+  });
+
+  it('retries, first, every retryable AWS error of every task with backoff rate 2 and full jitter', () => {
+    // The names of SDK v3 errors as Lambda reports them (and the invocation's own), one shared list.
+    expect(RETRYABLE_AWS_ERRORS).toEqual(
+      expect.arrayContaining([
+        'ThrottlingException',
+        'ProvisionedThroughputExceededException',
+        'RequestLimitExceeded',
+        'SlowDown',
+        'ServiceUnavailable',
+        'InternalServerError',
+        'InternalServerException',
+        'TooManyRequestsException',
+        'KMSInternalException',
+        'TimeoutError',
+        'Lambda.TooManyRequestsException',
+      ]),
+    );
+    const tasks = taskStates();
+    expect(tasks).toHaveLength(11);
+    for (const [name, state] of tasks) {
+      const expected = name === 'RunCtas' ? RETRYABLE_ATHENA_TASK_ERRORS : RETRYABLE_AWS_ERRORS;
+      expect(state.Retry?.[0], name).toEqual({
+        ErrorEquals: [...expected],
+        IntervalSeconds: 2,
+        BackoffRate: 2,
+        MaxAttempts: 6,
+        MaxDelaySeconds: 60,
+        JitterStrategy: 'FULL',
+      });
+      // Every other retrier of the state jitters too (a busy lease waits a fixed minute instead).
+      for (const retrier of state.Retry?.slice(1) ?? []) {
+        if ((retrier.ErrorEquals as string[]).includes('LeaseBusyError')) continue;
+        expect(retrier, name).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2 });
+      }
+    }
   });
 });
 
 describe('alarms', () => {
   const operationsTopic = { Ref: Match.stringLikeRegexp('OperationsTopic') };
-
-  it('a failed execution notifies the operations topic', () => {
+  const alarm = (properties: Record<string, unknown>) =>
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...properties,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [operationsTopic],
+    });
+
+  it('are six, each notifying the operations topic', () => {
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(6);
+    const topic = logicalId('AWS::SNS::Topic', 'OperationsTopic');
+    for (const [id, created] of alarms) expect(created.Properties.AlarmActions, id).toEqual([{ Ref: topic }]);
+  });
+
+  it.each([
+    ['failed', 'ExecutionsFailed'],
+    ['timed-out', 'ExecutionsTimedOut'],
+    ['aborted', 'ExecutionsAborted'],
+  ])('a %s execution notifies the operations topic', (_kind, metricName) => {
+    alarm({
       Namespace: 'AWS/States',
-      MetricName: 'ExecutionsFailed',
+      MetricName: metricName,
       Statistic: 'Sum',
       Period: 300,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      AlarmActions: [operationsTopic],
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: Match.stringLikeRegexp('StateMachine') } }],
     });
   });
 
   it('a message in the dead-letter queue notifies the operations topic', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Threshold: 1,
-      AlarmActions: [operationsTopic],
+    alarm({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Statistic: 'Maximum' });
+  });
+
+  it("an incomplete delivery (on-delivery's last attempt) notifies the operations topic", () => {
+    alarm({
+      Namespace: 'CostPerCustomer',
+      MetricName: 'IncompleteDeliveries',
+      Dimensions: [{ Name: 'service', Value: 'on-delivery' }],
+      Statistic: 'Sum',
+      Period: 300,
+    });
+  });
+
+  it('a period without a successful run 26 hours after its delivery notifies the operations topic', () => {
+    alarm({
+      Namespace: 'CostPerCustomer',
+      MetricName: 'OverduePeriods',
+      Dimensions: [{ Name: 'service', Value: 'run-watch' }],
+      Statistic: 'Maximum',
+      Period: 3600,
+    });
+  });
+
+  it('runs run-watch every hour, retrying a failed invocation twice', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('RunWatchFunction'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'run-watch',
+          TABLE_NAME: { Ref: Match.stringLikeRegexp('ServingTable') },
+        }),
+      },
     });
   });
 });

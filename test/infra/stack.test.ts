@@ -3,7 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { cur2Columns } from '../../lib/catalog/glue-schemas.ts';
+import { cur2Columns, RESULT_COLUMNS } from '../../lib/catalog/glue-schemas.ts';
 import { type CostPerCustomerConfig, settingsFromContext } from '../../lib/config/stack-config.ts';
 import { CostPerCustomerStack } from '../../lib/cost-per-customer-stack.ts';
 import { SUPERSEDED_RUN_TAG } from '../../lib/pipeline/run-contract.ts';
@@ -147,7 +147,7 @@ describe('buckets', () => {
     }
   });
 
-  it('the CUR bucket lets only this account’s CUR definitions and Data Exports write', () => {
+  it('the CUR bucket lets only this account’s CUR definitions and Data Exports write, under the CUR prefix', () => {
     const conditions = {
       StringEquals: { 'aws:SourceAccount': ACCOUNT },
       ArnLike: {
@@ -174,7 +174,7 @@ describe('buckets', () => {
           Effect: 'Allow',
           Principal: principals,
           Action: 's3:PutObject',
-          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curBucket, 'Arn'] }, '/*']] },
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curBucket, 'Arn'] }, '/cur/*']] },
           Condition: conditions,
         },
       ]),
@@ -255,6 +255,9 @@ describe('Athena workgroup', () => {
 });
 
 describe('Glue catalog', () => {
+  const resultsBucket = resourcesOf(defaults.template, 'AWS::S3::Bucket').find(([id]) =>
+    id.includes('ResultsBucket'),
+  )?.[0];
   const tables = Object.values(defaults.template.findResources('AWS::Glue::Table')).map(
     (table) => table.Properties.TableInput,
   );
@@ -264,15 +267,17 @@ describe('Glue catalog', () => {
     return found;
   };
 
-  it('has the input tables and one table per result', () => {
+  it('has the input tables, one table of every run per result, and published_runs', () => {
+    // The results' own names are views (create-finance-views), not tables.
     expect(tables.map((input) => input.Name).sort()).toEqual([
       'cur2',
-      'customer_daily_cost',
-      'customer_daily_service_cost',
+      'customer_daily_cost_runs',
+      'customer_daily_service_cost_runs',
       'customers',
-      'daily_summary',
+      'daily_summary_runs',
+      'published_runs',
       'telemetry',
-      'unattributed_cost',
+      'unattributed_cost_runs',
     ]);
     defaults.template.hasResourceProperties('AWS::Glue::Database', {
       CatalogId: ACCOUNT,
@@ -337,21 +342,42 @@ describe('Glue catalog', () => {
     );
   });
 
-  it('result tables are Parquet in the results bucket, partitioned by billing_period', () => {
+  it('<result>_runs tables are Parquet under runs/, partitioned by billing_period then run_id', () => {
     for (const name of [
       'customer_daily_cost',
       'customer_daily_service_cost',
       'unattributed_cost',
       'daily_summary',
-    ]) {
-      const input = table(name);
+    ] as const) {
+      const input = table(`${name}_runs`);
       expect(input.PartitionKeys, name).toEqual([
         expect.objectContaining({ Name: 'billing_period', Type: 'string' }),
+        expect.objectContaining({ Name: 'run_id', Type: 'string' }),
       ]);
+      expect(input.StorageDescriptor.Columns, name).toEqual(
+        RESULT_COLUMNS[name].map((column) => ({ Name: column.name, Type: column.type })),
+      );
       expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary, name).toMatch(/ParquetHiveSerDe/);
-      expect(JSON.stringify(input.StorageDescriptor.Location), name).toMatch(/ResultsBucket.*tables\//);
+      expect(input.StorageDescriptor.Location, name).toEqual({
+        'Fn::Join': ['', ['s3://', { Ref: resultsBucket }, '/runs/']],
+      });
       expect(input.Parameters['projection.enabled'], name).toBeUndefined();
     }
+  });
+
+  it('published_runs reads the JSON image of the pointers under published/', () => {
+    const input = table('published_runs');
+    expect(input.PartitionKeys).toBeUndefined();
+    expect(input.StorageDescriptor).toMatchObject({
+      Columns: ['billing_period', 'run_id', 'delivered_at', 'published_at'].map((Name) => ({
+        Name,
+        Type: 'string',
+      })),
+      Location: {
+        'Fn::Join': ['', ['s3://', { Ref: resultsBucket }, '/published/']],
+      },
+      SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+    });
   });
 });
 
