@@ -51,10 +51,6 @@ export function acknowledgeRunPipelineFindings(pipeline: RunPipeline): void {
     iam5(`Resource::${nagFindingText(pipeline, pipeline.glueArns.runTables)}`),
     'The per-run Glue tables (run_<run id>_<name>) are created by the run itself; their names are unknown at deploy time.',
   );
-  acknowledge(
-    iam5(`Resource::${nagFindingText(pipeline, `${pipeline.servingTableArn}/index/*`)}`),
-    'From table.grantReadData/grantReadWriteData: the indexes of the serving table (load-serving-table queries gsi1).',
-  );
   for (const [name, fn] of Object.entries(pipeline.functions)) {
     if (name === 'on-delivery') continue;
     acknowledge(
@@ -79,8 +75,8 @@ const iam5 = (detail: string) => `AwsSolutions-IAM5[${detail}]`;
 
 /**
  * The findings every PipelineFunction's role has, acknowledged on `scope` (the construct that owns the
- * functions): the runtime check, X-Ray's `*`, and the wildcard actions of the bucket, table, topic and
- * key grants.
+ * functions): the runtime check, X-Ray's `*`, and the two KMS wildcard actions (the S3, DynamoDB and
+ * listing statements are written out with exact actions, lib/constructs/access-statements.ts).
  */
 function acknowledgePipelineFunctionFindings(scope: IConstruct): void {
   const acknowledge = (id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
@@ -93,19 +89,14 @@ function acknowledgePipelineFunctionFindings(scope: IConstruct): void {
     'X-Ray PutTraceSegments/PutTelemetryRecords and the CloudWatch Logs delivery actions of the state machine have no resource-level permissions.',
   );
   for (const [action, reason] of [
-    ['s3:GetObject*', 'from bucket.grantRead/grantReadWrite, limited to one key prefix of one bucket'],
-    ['s3:GetBucket*', 'from bucket.grantRead/grantReadWrite, on the pipeline buckets only'],
-    ['s3:List*', 'from bucket.grantRead/grantReadWrite, on the pipeline buckets only'],
     [
-      's3:DeleteObject*',
-      'from bucket.grantReadWrite, limited to runs/ or athena/ (Athena replaces its own output)',
+      'kms:GenerateDataKey*',
+      'on the stack CMK only: writing S3 objects, DynamoDB items, SNS messages and SQS messages it encrypts',
     ],
     [
-      's3:Abort*',
-      'from bucket.grantReadWrite: multipart uploads of Athena output, limited to runs/ or athena/',
+      'kms:ReEncrypt*',
+      "from queue.grantSendMessages (on-delivery's dead-letter destination): the stack CMK only",
     ],
-    ['kms:GenerateDataKey*', 'from the key grants of bucket, table and topic grants: the stack CMK only'],
-    ['kms:ReEncrypt*', 'from the key grants of bucket and table grants: the stack CMK only'],
   ] as const) {
     acknowledge(iam5(`Action::${action}`), `Wildcard action ${reason}.`);
   }

@@ -116,7 +116,6 @@ export class RunPipeline extends Construct {
     );
 
     this.grantedPrefixes = [
-      { bucket: curBucket, pattern: `${access.exportPrefix}/*` },
       ...access.curManifestPatterns.map((pattern) => ({ bucket: curBucket, pattern })),
       ...access.curDataPatterns.map((pattern) => ({ bucket: curBucket, pattern })),
       { bucket: dataBucket, pattern: `${PREFIXES.customers}*` },
