@@ -190,7 +190,7 @@ export class CostPerCustomerStack extends Stack {
       ],
       OnDeliveryFunctionName: [
         product.pipeline.functions['on-delivery'].functionName,
-        'Invoke with {"rerun":{"billingPeriod":"YYYY-MM"}} to re-run a billing period',
+        'Invoke with {"rerun":{"billingPeriod":"YYYY-MM","requestId":"<id>"}} to re-run a billing period',
       ],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
