@@ -11,3 +11,13 @@
  * (lib/constructs/retryable-errors.ts) tries the whole step again with backoff.
  */
 export const AWS_CLIENT_CONFIG = { maxAttempts: 8, retryMode: 'standard' } as const;
+
+/**
+ * The same settings as the environment variables every SDK v3 client reads when its constructor is not
+ * given them: the constructs set them on every pipeline function, so a client created as `new XClient({})`
+ * retries the same way.
+ */
+export const AWS_CLIENT_ENVIRONMENT: Readonly<Record<string, string>> = {
+  AWS_MAX_ATTEMPTS: String(AWS_CLIENT_CONFIG.maxAttempts),
+  AWS_RETRY_MODE: AWS_CLIENT_CONFIG.retryMode,
+};

@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { AWS_CLIENT_ENVIRONMENT } from '../../lambdas/commons/aws-clients.ts';
 import { type PipelineHandlerName, pipelineBundling } from './bundling.ts';
 
 /** The handlers under `lambdas/`, one per pipeline step (lambdas/README.md). */
@@ -55,7 +56,8 @@ export interface PipelineFunctionProps {
 /**
  * A pipeline Lambda with the defaults every one of them shares: Node.js 22 on arm64, bundled locally
  * by esbuild as minified ESM with `pipelineBundling()` (without its banner and hook every function
- * fails after deploy), X-Ray tracing, Powertools service and namespace, and its own log group with a
+ * fails after deploy), X-Ray tracing, Powertools service and namespace, the SDK retry settings of
+ * lambdas/commons/aws-clients.ts, and its own log group with a
  * retention, encrypted with the CMK. The role gets write access to that log group only, instead of the
  * AWSLambdaBasicExecutionRole managed policy, which allows writing to every log group of the account.
  */
@@ -88,6 +90,8 @@ export class PipelineFunction extends nodejs.NodejsFunction {
         POWERTOOLS_SERVICE_NAME: props.handlerName,
         POWERTOOLS_METRICS_NAMESPACE: PIPELINE_METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        // The SDK's retries (lambdas/commons/aws-clients.ts), for every client of the function.
+        ...AWS_CLIENT_ENVIRONMENT,
       },
       ...(props.reservedConcurrentExecutions !== undefined
         ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }

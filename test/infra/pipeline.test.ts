@@ -74,6 +74,9 @@ describe('pipeline functions', () => {
       expect(fn.Properties.Environment.Variables, id).toMatchObject({
         POWERTOOLS_SERVICE_NAME: expect.any(String),
         POWERTOOLS_METRICS_NAMESPACE: 'CostPerCustomer',
+        // Every SDK client of the function: standard retries, 8 attempts.
+        AWS_MAX_ATTEMPTS: '8',
+        AWS_RETRY_MODE: 'standard',
       });
       expect(fn.Properties.LoggingConfig.LogGroup, id).toBeDefined();
     }
