@@ -118,9 +118,22 @@ describe('pipeline functions', () => {
           CUR_BUCKET: { Ref: Match.stringLikeRegexp('CurBucket') },
           CUR_PREFIX: 'cur',
           CUR_EXPORT_NAME: 'cost-per-customer',
+          TABLE_NAME: { Ref: Match.stringLikeRegexp('ServingTable') },
+          // The first invocation and Lambda's two retries: the last reports an incomplete delivery.
+          DELIVERY_ATTEMPTS: '3',
         }),
       },
     });
+    for (const service of ['claim-period', 'write-report']) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: service,
+            TABLE_NAME: { Ref: Match.stringLikeRegexp('ServingTable') },
+          }),
+        },
+      });
+    }
   });
 
   it('are named in the outputs a re-run needs', () => {
