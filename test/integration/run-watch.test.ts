@@ -8,7 +8,8 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { S3Event } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listDeliveries, periodNumber, recordDelivery } from '../../lib/pipeline/deliveries.ts';
 import { DeliveryEventError, handleDeliveryEvent } from '../../lib/pipeline/on-delivery.ts';
 import { claimPeriod, flipPointer, type PointerRun } from '../../lib/pipeline/period-pointer.ts';
@@ -207,3 +208,43 @@ describe('on-delivery: a delivery whose data files stay missing', () => {
     ]);
   });
 });
+
+describe('the run-watch handler', () => {
+  it('publishes OverduePeriods every hour, 0 included', async () => {
+    const target = await store();
+    const hoursAgo = (hours: number) => new Date(Date.now() - hours * 3600_000).toISOString();
+    await recordDelivery(target, delivery(periodOf(hoursAgo(30)), hoursAgo(30)));
+    vi.stubEnv('TABLE_NAME', target.tableName);
+    const endpoint = await local.client.config.endpoint?.();
+    if (endpoint === undefined) throw new Error('the local DynamoDB client has no endpoint');
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`);
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'local');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'local');
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+    vi.resetModules();
+    const addMetric = vi.spyOn(Metrics.prototype, 'addMetric');
+    try {
+      const { lambdaHandler } = await import('../../lambdas/run-watch.ts');
+      const late = await lambdaHandler();
+      expect(late.overdue).toHaveLength(1);
+      // The run of that delivery becomes visible: the next hour counts 0.
+      const [recorded] = await listDeliveries(target, late.overdue[0]?.billingPeriod ?? '');
+      if (recorded === undefined) throw new Error('no delivery recorded');
+      await publish(target, recorded);
+      expect((await lambdaHandler()).overdue).toEqual([]);
+      expect(
+        addMetric.mock.calls.filter(([name]) => name === 'OverduePeriods').map(([, , value]) => value),
+      ).toEqual([1, 0]);
+    } finally {
+      addMetric.mockRestore();
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+/** The billing period (UTC) of an ISO time. */
+function periodOf(iso: string): string {
+  return iso.slice(0, 7);
+}
