@@ -100,6 +100,7 @@ export class CostPerCustomer extends Construct {
         tenantTagKey: config.tenantTagKey,
         costBasis: config.costBasis,
         alerts: config.alerts,
+        servingRetentionDays: config.servingRetentionDays,
       },
       removalPolicy,
     });

@@ -49,6 +49,13 @@ export interface CostPerCustomerConfig {
    */
   readonly bytesScannedCutoffPerQuery?: number;
   /**
+   * How long the serving table keeps an item after it was written (DynamoDB TTL on `expires_at`): old
+   * serving versions and tombstones expire; the visible run's items are rewritten by each run only when
+   * they change, so keep this longer than a billing period is looked at.
+   * @default 400 (days)
+   */
+  readonly servingRetentionDays?: number;
+  /**
    * What happens to data (buckets, the serving table, the KMS key) when the stack is deleted:
    * `retain` keeps it, `destroy` deletes it, including the objects in the buckets.
    * @default 'retain'
@@ -95,6 +102,7 @@ export interface ResolvedConfig extends CostPerCustomerConfig {
   readonly curExportName: string;
   readonly curPrefix: string;
   readonly bytesScannedCutoffPerQuery: number;
+  readonly servingRetentionDays: number;
   readonly removalPolicy: 'retain' | 'destroy';
   readonly alerts: AlertConfig;
 }
@@ -174,6 +182,16 @@ const configSchema = z
           .max(Number.MAX_SAFE_INTEGER, 'is too large'),
       )
       .default(DEFAULT_BYTES_SCANNED_CUTOFF),
+    servingRetentionDays: z
+      .preprocess(
+        numberFromText,
+        z
+          .number({ error: 'must be a number of days' })
+          .int('must be a whole number of days')
+          .min(32, 'must be at least 32 (a billing period and a day)')
+          .max(3650, 'must be at most 3650 (ten years)'),
+      )
+      .default(400),
     removalPolicy: z
       .enum(['retain', 'destroy'], { error: 'must be "retain" or "destroy"' })
       .default('retain'),

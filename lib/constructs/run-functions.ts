@@ -43,6 +43,12 @@ export interface RunPipelineConfig {
   readonly costBasis: CostBasis;
   /** Alert thresholds and routing, passed to evaluate-alerts as `ALERT_CONFIG`. */
   readonly alerts: AlertConfig;
+  /**
+   * Days a serving item lives after it was written (its `expires_at`), passed to load-serving-table as
+   * `SERVING_RETENTION_DAYS`.
+   * @default 400
+   */
+  readonly servingRetentionDays?: number;
 }
 
 /** What the run's functions read, write and are configured with. */
@@ -247,7 +253,13 @@ export function createStepFunctions(
   // load-serving-table: UNLOADs the run's changed serving rows (Athena writes with the caller's
   // credentials) and writes them as this run's version; reads the pointer.
   const loadServingTable = queries(
-    readRuns(fn('load-serving-table', 1024, { ...queryEnv, TABLE_NAME: tableName })),
+    readRuns(
+      fn('load-serving-table', 1024, {
+        ...queryEnv,
+        TABLE_NAME: tableName,
+        SERVING_RETENTION_DAYS: String(config.servingRetentionDays ?? 400),
+      }),
+    ),
     ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
     [runTablesArn, access.tableArn(resultRunsTableName('customer_daily_cost'))],
   )

@@ -124,6 +124,14 @@ describe('pipeline functions', () => {
         }),
       },
     });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'load-serving-table',
+          SERVING_RETENTION_DAYS: '400',
+        }),
+      },
+    });
     for (const service of ['claim-period', 'write-report']) {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {

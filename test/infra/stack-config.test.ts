@@ -30,6 +30,7 @@ describe('resolveConfig', () => {
       curExportName: 'cost-per-customer',
       curPrefix: 'cur',
       bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+      servingRetentionDays: 400,
       removalPolicy: 'retain',
       alerts: {
         costToMrrP1: 0.25,
@@ -70,6 +71,8 @@ describe('resolveConfig', () => {
       { bytesScannedCutoffPerQuery: 1.5e7 + 0.5 },
       'bytesScannedCutoffPerQuery: must be a whole number of bytes',
     ],
+    [{ servingRetentionDays: 31 }, 'servingRetentionDays: must be at least 32 (a billing period and a day)'],
+    [{ servingRetentionDays: 90.5 }, 'servingRetentionDays: must be a whole number of days'],
     [{ costBasis: 'blended' }, 'costBasis: must be one of amortized, net_amortized, unblended'],
     [{ removalPolicy: 'snapshot' }, 'removalPolicy: must be "retain" or "destroy"'],
     [{ tenantTagKey: 'aws:createdBy' }, 'tenantTagKey: cannot use the reserved aws: prefix'],
@@ -106,6 +109,7 @@ describe('settingsFromContext', () => {
       'cpc:stackName': 'Billing-Prod',
       'cpc:createCurExport': 'true',
       'cpc:bytesScannedCutoffPerQuery': '52428800',
+      'cpc:servingRetentionDays': '90',
       'cpc:alerts': '{"costToMrrP1": 0.3, "renotifyDays": 3, "serviceTeams": {"AmazonRDS": "data"}}',
       '@aws-cdk/core:enablePartitionLiterals': true,
     });
@@ -113,6 +117,7 @@ describe('settingsFromContext', () => {
     expect(config).toMatchObject({
       createCurExport: true,
       bytesScannedCutoffPerQuery: 52_428_800,
+      servingRetentionDays: 90,
       alerts: { costToMrrP1: 0.3, costToMrrP2: 0.2, renotifyDays: 3, serviceTeams: { AmazonRDS: 'data' } },
     });
   });
