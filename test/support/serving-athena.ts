@@ -30,6 +30,8 @@ export interface TestDay {
   readonly name?: string | null;
   readonly tier?: string | null;
   readonly mrr?: number | null;
+  /** @default the period the table is created for */
+  readonly billingPeriod?: string;
 }
 
 export interface ServingAthena {
@@ -45,17 +47,44 @@ export interface ServingAthena {
   close(): void;
 }
 
-const COLUMNS =
-  'usage_date DATE, customer_id VARCHAR, customer_name VARCHAR, tier VARCHAR, plan_status VARCHAR,' +
-  ' mrr DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE, total_cost DOUBLE, rules_version VARCHAR,' +
-  ' run_id VARCHAR, billing_period VARCHAR';
+/** customer_daily_cost as the run's CTAS writes it, billing_period included (Trino's type names). */
+export const CUSTOMER_DAILY_COST_COLUMNS = [
+  { name: 'usage_date', type: 'date' },
+  { name: 'customer_id', type: 'varchar' },
+  { name: 'customer_name', type: 'varchar' },
+  { name: 'tier', type: 'varchar' },
+  { name: 'plan_status', type: 'varchar' },
+  { name: 'mrr', type: 'double' },
+  { name: 'direct_cost', type: 'double' },
+  { name: 'shared_cost', type: 'double' },
+  { name: 'total_cost', type: 'double' },
+  { name: 'rules_version', type: 'varchar' },
+  { name: 'run_id', type: 'varchar' },
+  { name: 'billing_period', type: 'varchar' },
+] as const;
+const COLUMNS = CUSTOMER_DAILY_COST_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ');
 
-const nullable = (value: string | number | null | undefined, kind: 'text' | 'number') =>
-  value === null || value === undefined
-    ? 'NULL'
-    : kind === 'text'
-      ? sqlString(String(value)).sql
-      : sqlNumber(Number(value)).sql;
+/** A customer-day as a row of customer_daily_cost: name (upper-cased id), tier, plan and mrr defaulted. */
+export function customerDailyCostRow(
+  runId: string,
+  period: string,
+  d: TestDay,
+): Record<string, string | number | null> {
+  return {
+    usage_date: d.date,
+    customer_id: d.customer,
+    customer_name: d.name === undefined ? d.customer.toUpperCase() : d.name,
+    tier: d.tier === undefined ? 'growth' : d.tier,
+    plan_status: 'paid',
+    mrr: d.mrr === undefined ? 1000 : d.mrr,
+    direct_cost: d.direct,
+    shared_cost: d.shared,
+    total_cost: d.direct + d.shared,
+    rules_version: 'v1',
+    run_id: runId,
+    billing_period: d.billingPeriod ?? period,
+  };
+}
 
 export async function startServingAthena(): Promise<ServingAthena> {
   const duck = await DuckDbEngine.create({ threads: 1, memoryLimit: '512MB' });
@@ -126,20 +155,12 @@ export async function startServingAthena(): Promise<ServingAthena> {
       await duck.run(`CREATE OR REPLACE TABLE ${table} (${COLUMNS})`);
       if (days.length === 0) return;
       const values = days.map((d) =>
-        [
-          `DATE ${sqlString(d.date).sql}`,
-          sqlString(d.customer).sql,
-          nullable(d.name === undefined ? d.customer.toUpperCase() : d.name, 'text'),
-          nullable(d.tier === undefined ? 'growth' : d.tier, 'text'),
-          sqlString('paid').sql,
-          nullable(d.mrr === undefined ? 1000 : d.mrr, 'number'),
-          sqlNumber(d.direct).sql,
-          sqlNumber(d.shared).sql,
-          sqlNumber(d.direct + d.shared).sql,
-          sqlString('v1').sql,
-          sqlString(runId).sql,
-          sqlString(period).sql,
-        ].join(', '),
+        CUSTOMER_DAILY_COST_COLUMNS.map(({ name, type }) => {
+          const value = customerDailyCostRow(runId, period, d)[name] ?? null;
+          if (value === null) return 'NULL';
+          if (type === 'date') return `DATE ${sqlString(String(value)).sql}`;
+          return type === 'double' ? sqlNumber(Number(value)).sql : sqlString(String(value)).sql;
+        }).join(', '),
       );
       await duck.run(`INSERT INTO ${table} VALUES (${values.join('), (')})`);
     },
