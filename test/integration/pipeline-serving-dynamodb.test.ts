@@ -269,6 +269,10 @@ describe('serving items through the period pointer (DuckDB as Athena, dynalite a
       },
     });
     expect((await readCustomerMonth(s, PERIOD, 'initech')).month).toBeUndefined();
+    const top = await listCustomersByCost(s, PERIOD, { limit: 1 });
+    expect(top.customers.map((c) => c.customerId)).toEqual(['acme']);
+    const cheapest = await listCustomersByCost(s, PERIOD, { ascending: true });
+    expect(cheapest.customers.map((c) => c.customerId)).toEqual(['globex', 'acme']);
 
     // C loads and fails before its flip (cleanup gives the lease back). Its items stay in the table
     // with a version between B's and D's, outside the history: never visible.
