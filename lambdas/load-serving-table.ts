@@ -1,8 +1,8 @@
 /**
- * **load-serving-table**: writes a published run's per-customer results into the DynamoDB serving table,
- * only what changed. Input, output, errors, environment, metrics and permissions: lambdas/README.md
- * ("What each step writes", "Choices": why UNLOAD to JSON). The work is in
- * lib/pipeline/load-serving-table.ts.
+ * **load-serving-table**: stages a run's serving items in DynamoDB under the run's version (only the
+ * customer-days that changed, plus every month summary), invisible until publish-run flips the period
+ * pointer. Input, output, errors, environment, metrics and permissions: lambdas/README.md ("What each
+ * step writes", "Choices": why UNLOAD to JSON). The work is in lib/pipeline/load-serving-table.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -11,6 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
+  DEFAULT_SERVING_RETENTION_DAYS,
   type LoadServingResult,
   loadServingTable,
   parseLoadServingInput,
@@ -25,6 +26,7 @@ const config = readConfig({
   WORKGROUP: env.workgroup(),
   RESULTS_BUCKET: env.bucket(),
   ATHENA_MAX_WAIT_SECONDS: env.positiveInt(300),
+  SERVING_RETENTION_DAYS: env.positiveInt(DEFAULT_SERVING_RETENTION_DAYS),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
@@ -44,13 +46,12 @@ export const lambdaHandler = async (event: unknown): Promise<LoadServingResult> 
     tableName: config.TABLE_NAME,
     database: config.DATABASE,
     resultsBucket: config.RESULTS_BUCKET,
+    retentionDays: config.SERVING_RETENTION_DAYS,
     logger: log,
   });
   metrics.addMetric('ServingItemsWritten', MetricUnit.Count, result.written);
-  if (result.loaded) {
-    metrics.addMetric('ServingItemsDeleted', MetricUnit.Count, result.deleted);
-    metrics.addMetric('ServingItemsUnchanged', MetricUnit.Count, result.unchanged);
-  }
+  metrics.addMetric('ServingItemsDeleted', MetricUnit.Count, result.daysDeleted);
+  metrics.addMetric('ServingItemsUnchanged', MetricUnit.Count, result.daysUnchanged);
   return result;
 };
 

@@ -2,24 +2,17 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, type NumberValue, NumberValueImpl } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 
+/*
+ * The serving table's versioned items (lambdas/README.md, "Serving items"): what one line of the
+ * serving UNLOADs becomes. Every key carries the run's serving version (period-pointer.ts
+ * `servingVersion`), so a run only ever writes its own items; readers pick the version through the
+ * period pointer (serving-reader.ts).
+ */
+
 /** An item of the serving table, in DynamoDB's attribute-value form. */
 export type ServingItem = Record<string, AttributeValue>;
 
-/** One row of the run's `customer_daily_cost`, as the serving UNLOAD writes it (one JSON object a line). */
-export interface CustomerDayRow {
-  readonly customerId: string;
-  readonly usageDate: string;
-  readonly customerName: string | null;
-  readonly tier: string | null;
-  readonly planStatus: string | null;
-  readonly mrr: number | null;
-  readonly directCost: number;
-  readonly sharedCost: number;
-  readonly totalCost: number;
-  readonly rulesVersion: string | null;
-}
-
-/** The serving data of a run cannot be read: a line that is not a valid row, or a repeated day. */
+/** The serving data of a run cannot be read: a line that is not a valid row, or a day outside the period. */
 export class ServingDataError extends Error {
   override readonly name = 'ServingDataError';
 }
@@ -30,8 +23,8 @@ export const MONEY_DECIMALS = 8;
 /**
  * A number as DynamoDB stores it, rounded to {@link MONEY_DECIMALS} places and written without an
  * exponent. Rounding matters for "write only what changed": Athena sums in parallel, in no fixed order,
- * so two runs over the same data may differ in the last bits of a double; without rounding every item
- * would look changed on every run. 1e-8 dollars is far below any cost CUR reports per customer-day.
+ * so two runs over the same data may differ in the last bits of a double; the serving diff compares
+ * values rounded the same way (serving-unload.ts), so such a day is not rewritten.
  */
 export function servingNumber(value: number): string {
   if (!Number.isFinite(value)) throw new ServingDataError(`not a finite number: ${value}`);
@@ -43,6 +36,46 @@ export function servingNumber(value: number): string {
   return rounded.toFixed(MONEY_DECIMALS).replace(/\.?0+$/, '');
 }
 
+/** The dimension fields of a customer-day, as the run's customer_daily_cost has them. */
+export interface CustomerDimensions {
+  readonly customerName: string | null;
+  readonly tier: string | null;
+  readonly planStatus: string | null;
+  readonly mrr: number | null;
+  readonly rulesVersion: string | null;
+}
+
+/** A customer-day whose written values are new or changed in this run. */
+export interface CustomerDayRow extends CustomerDimensions {
+  readonly deleted: false;
+  readonly customerId: string;
+  readonly usageDate: string;
+  readonly directCost: number;
+  readonly sharedCost: number;
+  readonly totalCost: number;
+}
+
+/** A customer-day the visible run has and this run does not: written as a tombstone. */
+export interface CustomerDayTombstone {
+  readonly deleted: true;
+  readonly customerId: string;
+  readonly usageDate: string;
+}
+
+/** One line of the day UNLOAD. */
+export type CustomerDayChange = CustomerDayRow | CustomerDayTombstone;
+
+/** One line of the month UNLOAD: a customer's month to date in this run. */
+export interface CustomerMonthRow extends CustomerDimensions {
+  readonly customerId: string;
+  readonly directCost: number;
+  readonly sharedCost: number;
+  readonly totalCost: number;
+  readonly daysWithCost: number;
+  readonly firstUsageDate: string;
+  readonly lastUsageDate: string;
+}
+
 const text = z
   .string()
   .nullish()
@@ -51,26 +84,41 @@ const number = z
   .union([z.number(), z.string().regex(/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/)])
   .transform(Number)
   .pipe(z.number().finite());
-
-/** A line of the UNLOAD output. Athena's JSON writer leaves out NULL columns, so they are optional. */
-const rowSchema = z.object({
-  customer_id: z.string().min(1),
-  usage_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'is not YYYY-MM-DD'),
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'is not YYYY-MM-DD');
+const dimensionFields = {
   customer_name: text,
   tier: text,
   plan_status: text,
   mrr: number.nullish().transform((value) => value ?? null),
+  rules_version: text,
+};
+
+// Athena's JSON writer leaves out NULL columns, so every nullable column is optional.
+const dayLineSchema = z.union([
+  z.object({ customer_id: z.string().min(1), usage_date: date, deleted: z.literal(true) }),
+  z.object({
+    customer_id: z.string().min(1),
+    usage_date: date,
+    deleted: z.literal(false).optional(),
+    direct_cost: number,
+    shared_cost: number,
+    total_cost: number,
+    ...dimensionFields,
+  }),
+]);
+
+const monthLineSchema = z.object({
+  customer_id: z.string().min(1),
   direct_cost: number,
   shared_cost: number,
   total_cost: number,
-  rules_version: text,
+  days_with_cost: number.pipe(z.number().int().positive()),
+  first_usage_date: date,
+  last_usage_date: date,
+  ...dimensionFields,
 });
 
-/**
- * Parses one line of the serving UNLOAD.
- * @param where names the file and line in errors
- */
-export function parseServingLine(line: string, where: string): CustomerDayRow {
+function parseJsonLine<T extends z.ZodType>(schema: T, line: string, where: string): z.infer<T> {
   let json: unknown;
   try {
     json = JSON.parse(line);
@@ -79,141 +127,107 @@ export function parseServingLine(line: string, where: string): CustomerDayRow {
       `${where}: not JSON (${error instanceof Error ? error.message : String(error)})`,
     );
   }
-  const result = rowSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ServingDataError(
-      `${where}: ${issue?.path.join('.') ?? '(row)'} ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  const row = result.data;
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  // A union reports its branches' issues; the one of the non-tombstone branch says what is missing.
+  const issues = result.error.issues.flatMap((issue) =>
+    issue.code === 'invalid_union' ? (issue.errors.at(-1) ?? []) : [issue],
+  );
+  const issue = issues[0];
+  throw new ServingDataError(`${where}: ${issue?.path.join('.') || '(row)'} ${issue?.message ?? 'invalid'}`);
+}
+
+interface DimensionColumns {
+  readonly customer_name: string | null;
+  readonly tier: string | null;
+  readonly plan_status: string | null;
+  readonly mrr: number | null;
+  readonly rules_version: string | null;
+}
+
+function dimensionsOf(row: DimensionColumns): CustomerDimensions {
   return {
-    customerId: row.customer_id,
-    usageDate: row.usage_date,
     customerName: row.customer_name,
     tier: row.tier,
     planStatus: row.plan_status,
     mrr: row.mrr,
-    directCost: row.direct_cost,
-    sharedCost: row.shared_cost,
-    totalCost: row.total_cost,
     rulesVersion: row.rules_version,
   };
 }
 
-/** Attributes that say who wrote an item; they do not count as a change of its values. */
-export const PROVENANCE_ATTRIBUTES = ['run_id', 'delivered_at'] as const;
+/**
+ * Parses one line of the day UNLOAD.
+ * @param where names the file and line in errors
+ * @throws ServingDataError when the line is not a valid row or tombstone
+ */
+export function parseDayLine(line: string, where: string): CustomerDayChange {
+  const row = parseJsonLine(dayLineSchema, line, where);
+  if (row.deleted === true) return { deleted: true, customerId: row.customer_id, usageDate: row.usage_date };
+  return {
+    deleted: false,
+    customerId: row.customer_id,
+    usageDate: row.usage_date,
+    directCost: row.direct_cost,
+    sharedCost: row.shared_cost,
+    totalCost: row.total_cost,
+    ...dimensionsOf(row),
+  };
+}
+
+/**
+ * Parses one line of the month UNLOAD.
+ * @throws ServingDataError when the line is not a valid month row
+ */
+export function parseMonthLine(line: string, where: string): CustomerMonthRow {
+  const row = parseJsonLine(monthLineSchema, line, where);
+  return {
+    customerId: row.customer_id,
+    directCost: row.direct_cost,
+    sharedCost: row.shared_cost,
+    totalCost: row.total_cost,
+    daysWithCost: row.days_with_cost,
+    firstUsageDate: row.first_usage_date,
+    lastUsageDate: row.last_usage_date,
+    ...dimensionsOf(row),
+  };
+}
 
 export const customerPk = (customerId: string) => `CUSTOMER#${customerId}`;
-export const daySk = (usageDate: string) => `DAY#${usageDate}`;
-export const monthSk = (billingPeriod: string) => `MONTH#${billingPeriod}`;
-/** gsi1 partition of a period's month-to-date summaries (listed by cost via the numeric gsi1sk). */
-export const monthGsiPk = (billingPeriod: string) => `MONTH#${billingPeriod}`;
+/** Every version of a customer's day sorts together, oldest version first. */
+export const daySk = (usageDate: string, version: string) => `DAY#${usageDate}#${version}`;
+export const monthSk = (billingPeriod: string, version: string) => `MONTH#${billingPeriod}#${version}`;
+/** gsi1 partition of one version's month summaries (listed by cost via the numeric gsi1sk). */
+export const monthGsiPk = (billingPeriod: string, version: string) => `MONTH#${billingPeriod}#${version}`;
 
-export interface ServingRun {
+/** The version a load writes, and what every item of it carries. */
+export interface ServingVersionContext {
   readonly runId: string;
   readonly billingPeriod: string;
   readonly deliveredAt: string;
-}
-
-export interface ServingItems {
-  readonly daily: ServingItem[];
-  readonly summaries: ServingItem[];
-  /** Days with cost per customer, to find what an earlier load wrote and this one no longer has. */
-  readonly daysByCustomer: ReadonlyMap<string, readonly string[]>;
+  /** `servingVersion(deliveredAt, runId)`. */
+  readonly version: string;
+  /** TTL of every item written (epoch seconds). */
+  readonly expiresAt: number;
 }
 
 /** Money as DynamoDB stores it: {@link servingNumber}'s text, kept exactly by marshalling a NumberValue. */
 const money = (value: number): NumberValue => NumberValueImpl.from(servingNumber(value));
 
 /** A serving item as plain values; NULL dimensions are undefined, and left out when marshalled. */
-type PlainItem = Record<string, string | number | NumberValue | readonly string[] | undefined>;
+type PlainItem = Record<string, string | number | boolean | NumberValue | undefined>;
 const item = (fields: PlainItem): ServingItem => marshall(fields, { removeUndefinedValues: true });
 
-/**
- * The serving items of one run for one billing period:
- * - per customer and day: pk `CUSTOMER#<id>`, sk `DAY#<YYYY-MM-DD>`;
- * - per customer, month to date: pk `CUSTOMER#<id>`, sk `MONTH#<period>`, gsi1pk `MONTH#<period>`,
- *   gsi1sk = total cost (a number, so the index lists a period's customers by cost), with the days summed
- *   and the list of days that had cost.
- * Every item carries `run_id` and `delivered_at`. NULL values are left out, not stored.
- *
- * @throws ServingDataError when a (customer, day) appears twice, or a day is outside the billing period
- */
-export function buildServingItems(rows: readonly CustomerDayRow[], run: ServingRun): ServingItems {
-  const byCustomer = new Map<string, CustomerDayRow[]>();
-  for (const row of rows) {
-    if (!row.usageDate.startsWith(`${run.billingPeriod}-`)) {
-      throw new ServingDataError(
-        `customer ${row.customerId}: day ${row.usageDate} is outside billing period ${run.billingPeriod}`,
-      );
-    }
-    const list = byCustomer.get(row.customerId) ?? [];
-    list.push(row);
-    byCustomer.set(row.customerId, list);
-  }
-  const provenance = { run_id: run.runId, delivered_at: run.deliveredAt };
-  const daily: ServingItem[] = [];
-  const summaries: ServingItem[] = [];
-  const daysByCustomer = new Map<string, string[]>();
-
-  for (const customerId of [...byCustomer.keys()].sort()) {
-    // Sorted, so the sums are the same whatever order the UNLOAD files came in.
-    const days = (byCustomer.get(customerId) ?? []).sort((a, b) => a.usageDate.localeCompare(b.usageDate));
-    const dates: string[] = [];
-    let direct = 0;
-    let shared = 0;
-    let total = 0;
-    for (const row of days) {
-      if (dates.at(-1) === row.usageDate) {
-        throw new ServingDataError(`customer ${customerId} has two rows for ${row.usageDate}`);
-      }
-      dates.push(row.usageDate);
-      direct += row.directCost;
-      shared += row.sharedCost;
-      total += row.totalCost;
-      daily.push(
-        item({
-          pk: customerPk(customerId),
-          sk: daySk(row.usageDate),
-          customer_id: customerId,
-          usage_date: row.usageDate,
-          billing_period: run.billingPeriod,
-          direct_cost: money(row.directCost),
-          shared_cost: money(row.sharedCost),
-          total_cost: money(row.totalCost),
-          ...provenance,
-          ...dimensions(row),
-        }),
-      );
-    }
-    const latest = days.at(-1) as CustomerDayRow;
-    summaries.push(
-      item({
-        pk: customerPk(customerId),
-        sk: monthSk(run.billingPeriod),
-        gsi1pk: monthGsiPk(run.billingPeriod),
-        gsi1sk: money(total),
-        customer_id: customerId,
-        billing_period: run.billingPeriod,
-        direct_cost: money(direct),
-        shared_cost: money(shared),
-        total_cost: money(total),
-        days_with_cost: dates.length,
-        usage_dates: dates,
-        first_usage_date: dates[0] as string,
-        last_usage_date: latest.usageDate,
-        ...provenance,
-        // The customer's dimension fields as of its latest day (they are one per customer in a run).
-        ...dimensions(latest),
-      }),
-    );
-    daysByCustomer.set(customerId, dates);
-  }
-  return { daily, summaries, daysByCustomer };
+function provenance(context: ServingVersionContext): PlainItem {
+  return {
+    billing_period: context.billingPeriod,
+    version: context.version,
+    run_id: context.runId,
+    delivered_at: context.deliveredAt,
+    expires_at: context.expiresAt,
+  };
 }
 
-function dimensions(row: CustomerDayRow): PlainItem {
+function dimensions(row: CustomerDimensions): PlainItem {
   return {
     customer_name: row.customerName ?? undefined,
     tier: row.tier ?? undefined,
@@ -223,33 +237,62 @@ function dimensions(row: CustomerDayRow): PlainItem {
   };
 }
 
-/** Whether two items hold the same values, provenance aside. Numbers compare as numbers. */
-export function sameValues(next: ServingItem, stored: ServingItem): boolean {
-  const names = (item: ServingItem) =>
-    Object.keys(item)
-      .filter((name) => !(PROVENANCE_ATTRIBUTES as readonly string[]).includes(name))
-      .sort();
-  const a = names(next);
-  const b = names(stored);
-  if (a.length !== b.length || a.some((name, index) => name !== b[index])) return false;
-  return a.every((name) => sameAttribute(next[name], stored[name]));
-}
-
-function sameAttribute(a: AttributeValue | undefined, b: AttributeValue | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.S !== undefined) return a.S === b.S;
-  if (a.N !== undefined) return b.N !== undefined && Number(a.N) === Number(b.N);
-  if (a.L !== undefined) {
-    return (
-      b.L !== undefined &&
-      a.L.length === b.L.length &&
-      a.L.every((value, index) => sameAttribute(value, b.L?.[index]))
+/**
+ * The day item of a changed customer-day: pk `CUSTOMER#<id>`, sk `DAY#<date>#<version>`, the money
+ * rounded by {@link servingNumber}, NULL dimensions left out; a tombstone carries `deleted: true` and
+ * no values.
+ * @throws ServingDataError when the day is outside the billing period
+ */
+export function dayItem(change: CustomerDayChange, context: ServingVersionContext): ServingItem {
+  if (!change.usageDate.startsWith(`${context.billingPeriod}-`)) {
+    throw new ServingDataError(
+      `customer ${change.customerId}: day ${change.usageDate} is outside billing period ${context.billingPeriod}`,
     );
   }
-  return JSON.stringify(a) === JSON.stringify(b);
+  const key = {
+    pk: customerPk(change.customerId),
+    sk: daySk(change.usageDate, context.version),
+    customer_id: change.customerId,
+    usage_date: change.usageDate,
+  };
+  if (change.deleted) return item({ ...key, deleted: true, ...provenance(context) });
+  return item({
+    ...key,
+    direct_cost: money(change.directCost),
+    shared_cost: money(change.sharedCost),
+    total_cost: money(change.totalCost),
+    ...dimensions(change),
+    ...provenance(context),
+  });
 }
 
-/** The stable identity of an item's key. */
-export function keyId(item: ServingItem): string {
-  return `${item.pk?.S ?? ''}\u0000${item.sk?.S ?? ''}`;
+/**
+ * The month item of a customer: pk `CUSTOMER#<id>`, sk `MONTH#<period>#<version>`, gsi1pk
+ * `MONTH#<period>#<version>`, gsi1sk the month-to-date total (a number, so the index lists the
+ * version's customers by cost); dimension fields as of the customer's latest day.
+ * @throws ServingDataError when a usage date is outside the billing period
+ */
+export function monthItem(row: CustomerMonthRow, context: ServingVersionContext): ServingItem {
+  for (const day of [row.firstUsageDate, row.lastUsageDate]) {
+    if (!day.startsWith(`${context.billingPeriod}-`)) {
+      throw new ServingDataError(
+        `customer ${row.customerId}: day ${day} is outside billing period ${context.billingPeriod}`,
+      );
+    }
+  }
+  return item({
+    pk: customerPk(row.customerId),
+    sk: monthSk(context.billingPeriod, context.version),
+    gsi1pk: monthGsiPk(context.billingPeriod, context.version),
+    gsi1sk: money(row.totalCost),
+    customer_id: row.customerId,
+    direct_cost: money(row.directCost),
+    shared_cost: money(row.sharedCost),
+    total_cost: money(row.totalCost),
+    days_with_cost: row.daysWithCost,
+    first_usage_date: row.firstUsageDate,
+    last_usage_date: row.lastUsageDate,
+    ...dimensions(row),
+    ...provenance(context),
+  });
 }

@@ -1,28 +1,12 @@
-import {
-  BatchGetItemCommand,
-  BatchWriteItemCommand,
-  type DynamoDBClient,
-  paginateQuery,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { BatchWriteItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { sleep } from '../common/concurrency.ts';
-import {
-  customerPk,
-  daySk,
-  keyId,
-  monthGsiPk,
-  monthSk,
-  type ServingItem,
-  type ServingRun,
-  sameValues,
-} from './serving-items.ts';
-import type { RunLogger } from './start-run.ts';
-import { readPublishedRun } from './superseded-runs.ts';
+import type { ServingItem } from './serving-items.ts';
 
 /*
- * The DynamoDB side of load-serving-table: reads what is stored, decides what changed and writes only
- * that, stopping when another run gets published meanwhile.
+ * The DynamoDB side of load-serving-table: puts a stream of items in BatchWriteItem batches of 25, a
+ * bounded number of batches in flight, so memory holds at most `maxBatchesInFlight + 1` batches
+ * whatever the size of the month. It never reads: every key carries the run's version, so there is
+ * nothing of another run to compare against or to overwrite.
  */
 
 /** DynamoDB left requests unprocessed after every retry (sustained throttling): the load fails, to be retried. */
@@ -30,150 +14,99 @@ export class UnprocessedItemsError extends Error {
   override readonly name = 'UnprocessedItemsError';
   readonly unprocessed: number;
 
-  constructor(operation: string, unprocessed: number, attempts: number) {
-    super(`DynamoDB ${operation} left ${unprocessed} request(s) unprocessed after ${attempts} attempts`);
+  constructor(unprocessed: number, attempts: number) {
+    super(`DynamoDB BatchWriteItem left ${unprocessed} request(s) unprocessed after ${attempts} attempts`);
     this.unprocessed = unprocessed;
   }
 }
 
 export interface RetryPolicy {
-  /** Calls per batch, the first included. @default 8 */
+  /** Calls per batch, the first included. @default 10 */
   readonly maxAttempts?: number;
-  /** Pause before the first retry, doubled before each further one. @default 100 */
+  /** Ceiling of the first pause, doubled for each further one. @default 50 */
   readonly baseDelayMs?: number;
-  /** Longest pause. @default 5000 */
+  /** Largest ceiling. @default 5000 */
   readonly maxDelayMs?: number;
   /** How to wait (injected by tests). @default setTimeout */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** A number in [0, 1) (injected by tests). @default Math.random */
+  readonly random?: () => number;
 }
 
-/** What the serving writer needs to reach the table. */
 export interface ServingWriterOptions {
   readonly dynamodb: DynamoDBClient;
   readonly tableName: string;
-  /** The index listing a period's month-to-date summaries. @default 'gsi1' */
-  readonly periodIndexName?: string;
-  /** Re-read the published-run marker every this many write batches, and stop if it moved. @default 20 */
-  readonly guardEveryBatches?: number;
+  /** BatchWriteItem calls in flight at once. @default 8 */
+  readonly maxBatchesInFlight?: number;
   readonly retry?: RetryPolicy;
-  readonly logger?: RunLogger;
 }
 
-/** The writes a load needs, and what it leaves alone. */
-export interface WritePlan {
-  readonly requests: WriteRequest[];
-  readonly puts: number;
-  readonly deletes: number;
-  readonly unchanged: number;
-  readonly skippedNewer: number;
-}
-
-const BATCH_GET_SIZE = 100;
-const BATCH_WRITE_SIZE = 25;
+/** Items per BatchWriteItem: DynamoDB's limit. */
+export const BATCH_WRITE_SIZE = 25;
 
 /**
- * Reads, compares and writes serving items for one run. BatchGetItem and BatchWriteItem answer
- * throttled requests as unprocessed items in a successful response, which the SDK's retry strategy
- * does not retry (it retries failed calls only), so the unprocessed ones are retried here, with
- * bounded exponential backoff.
+ * Writes serving items as they come. BatchWriteItem answers throttled requests as unprocessed items in
+ * a successful response, which the SDK does not retry (it retries failed calls only), so they are
+ * retried here with exponential backoff and full jitter (a pause drawn uniformly below a ceiling that
+ * doubles), then {@link UnprocessedItemsError}.
  */
 export class ServingWriter {
+  /** Items DynamoDB has accepted. */
   written = 0;
+  private batch: WriteRequest[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+  private readonly maxInFlight: number;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
 
-  constructor(
-    private readonly options: ServingWriterOptions,
-    private readonly run: ServingRun,
-  ) {
-    this.maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 8);
-    this.baseDelayMs = options.retry?.baseDelayMs ?? 100;
+  constructor(private readonly options: ServingWriterOptions) {
+    this.maxInFlight = Math.max(1, Math.floor(options.maxBatchesInFlight ?? 8));
+    this.maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 10);
+    this.baseDelayMs = options.retry?.baseDelayMs ?? 50;
     this.maxDelayMs = options.retry?.maxDelayMs ?? 5000;
     this.sleep = options.retry?.sleep ?? sleep;
+    this.random = options.retry?.random ?? Math.random;
   }
 
-  private delay(attempt: number): number {
-    return Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+  /** Queues a put; waits while the batches in flight are at their bound. @throws the first batch's failure */
+  async put(item: ServingItem): Promise<void> {
+    this.throwIfFailed();
+    this.batch.push({ PutRequest: { Item: item } });
+    if (this.batch.length >= BATCH_WRITE_SIZE) await this.dispatch();
   }
 
-  /** Decides what to put and delete, from what is stored now. */
-  async plan(
-    daily: readonly ServingItem[],
-    summaries: readonly ServingItem[],
-    daysByCustomer: ReadonlyMap<string, readonly string[]>,
-  ): Promise<WritePlan> {
-    const stored = await this.batchGet([...summaries, ...daily]);
-    const requests: WriteRequest[] = [];
-    let unchanged = 0;
-    let skippedNewer = 0;
-    let deletes = 0;
-    const newer = (item: ServingItem | undefined) =>
-      item?.delivered_at?.S !== undefined && item.delivered_at.S > this.run.deliveredAt;
-
-    for (const item of [...summaries, ...daily]) {
-      const current = stored.get(keyId(item));
-      if (newer(current)) skippedNewer++;
-      else if (current !== undefined && sameValues(item, current)) unchanged++;
-      else requests.push({ PutRequest: { Item: item } });
-    }
-
-    const deleteKey = (pk: string, sk: string) => {
-      requests.push({ DeleteRequest: { Key: marshall({ pk, sk }) } });
-      deletes++;
-    };
-    // Days an earlier load wrote for a customer this run still has, but not on those days.
-    for (const summary of summaries) {
-      const customerId = summary.customer_id?.S as string;
-      const current = stored.get(keyId(summary));
-      if (current === undefined || newer(current)) continue;
-      const now = new Set(daysByCustomer.get(customerId) ?? []);
-      for (const day of storedDays(current)) {
-        if (!now.has(day)) deleteKey(customerPk(customerId), daySk(day));
-      }
-    }
-    // Customers an earlier load wrote for this period and this run does not have at all.
-    for (const previous of await this.periodSummaries()) {
-      const customerId = previous.customer_id?.S;
-      if (customerId === undefined || daysByCustomer.has(customerId) || newer(previous)) continue;
-      for (const day of storedDays(previous)) deleteKey(customerPk(customerId), daySk(day));
-      deleteKey(customerPk(customerId), monthSk(this.run.billingPeriod));
-    }
-    return { requests, puts: requests.length - deletes, deletes, unchanged, skippedNewer };
+  /** Sends what is queued and waits for every batch. @throws the first batch's failure */
+  async close(): Promise<void> {
+    if (this.batch.length > 0) await this.dispatch();
+    await Promise.all(this.inFlight);
+    this.throwIfFailed();
   }
 
-  /**
-   * Writes the requests in batches of 25. Every `guardEveryBatches` batches the published-run marker is
-   * read again; when another run has been published meanwhile, the writing stops and its run id is
-   * returned (that run's own load writes the period).
-   */
-  async write(requests: readonly WriteRequest[]): Promise<string | null | undefined> {
-    const guardEvery = Math.max(1, this.options.guardEveryBatches ?? 20);
-    for (let start = 0, batch = 0; start < requests.length; start += BATCH_WRITE_SIZE, batch++) {
-      if (batch > 0 && batch % guardEvery === 0) {
-        const published = await readPublishedRun(
-          this.options.dynamodb,
-          this.options.tableName,
-          this.run.billingPeriod,
-        );
-        if (published?.runId !== this.run.runId) {
-          this.options.logger?.warn('Another run was published during the load; stopping', {
-            runId: this.run.runId,
-            publishedRunId: published?.runId,
-            written: this.written,
-          });
-          return published?.runId ?? null;
-        }
-      }
-      const chunk = requests.slice(start, start + BATCH_WRITE_SIZE);
-      await this.batchWrite(chunk);
-      this.written += chunk.length;
-    }
-    return undefined;
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
-  private async batchWrite(chunk: WriteRequest[]): Promise<void> {
+  private async dispatch(): Promise<void> {
+    while (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+    this.throwIfFailed();
+    const chunk = this.batch;
+    this.batch = [];
+    const sending: Promise<void> = this.send(chunk)
+      .then(() => {
+        this.written += chunk.length;
+      })
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      })
+      .finally(() => this.inFlight.delete(sending));
+    this.inFlight.add(sending);
+  }
+
+  private async send(chunk: WriteRequest[]): Promise<void> {
     const table = this.options.tableName;
     let pending = chunk;
     for (let attempt = 1; ; attempt++) {
@@ -182,55 +115,9 @@ export class ServingWriter {
       );
       pending = UnprocessedItems?.[table] ?? [];
       if (pending.length === 0) return;
-      if (attempt >= this.maxAttempts)
-        throw new UnprocessedItemsError('BatchWriteItem', pending.length, attempt);
-      await this.sleep(this.delay(attempt));
+      if (attempt >= this.maxAttempts) throw new UnprocessedItemsError(pending.length, attempt);
+      const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+      await this.sleep(Math.floor(this.random() * ceiling));
     }
   }
-
-  private async batchGet(items: readonly ServingItem[]): Promise<Map<string, ServingItem>> {
-    const table = this.options.tableName;
-    const found = new Map<string, ServingItem>();
-    for (let start = 0; start < items.length; start += BATCH_GET_SIZE) {
-      let keys = items.slice(start, start + BATCH_GET_SIZE).map((item) => ({
-        pk: item.pk as { S: string },
-        sk: item.sk as { S: string },
-      }));
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        const response = await this.options.dynamodb.send(
-          new BatchGetItemCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of response.Responses?.[table] ?? []) found.set(keyId(item), item);
-        keys = (response.UnprocessedKeys?.[table]?.Keys ?? []) as typeof keys;
-        if (keys.length === 0) break;
-        if (attempt >= this.maxAttempts)
-          throw new UnprocessedItemsError('BatchGetItem', keys.length, attempt);
-        await this.sleep(this.delay(attempt));
-      }
-    }
-    return found;
-  }
-
-  /** Every month-to-date summary stored for the period (the index is eventually consistent). */
-  private async periodSummaries(): Promise<ServingItem[]> {
-    const summaries: ServingItem[] = [];
-    const pages = paginateQuery(
-      { client: this.options.dynamodb },
-      {
-        TableName: this.options.tableName,
-        IndexName: this.options.periodIndexName ?? 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :period',
-        ExpressionAttributeValues: marshall({ ':period': monthGsiPk(this.run.billingPeriod) }),
-        ProjectionExpression: 'pk, sk, customer_id, usage_dates, delivered_at',
-      },
-    );
-    for await (const page of pages) summaries.push(...(page.Items ?? []));
-    return summaries;
-  }
-}
-
-function storedDays(summary: ServingItem): string[] {
-  if (summary.usage_dates === undefined) return [];
-  const { usage_dates: days } = unmarshall({ usage_dates: summary.usage_dates });
-  return Array.isArray(days) ? days.filter((day): day is string => typeof day === 'string') : [];
 }

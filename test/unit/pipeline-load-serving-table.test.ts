@@ -1,11 +1,10 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import {
-  BatchGetItemCommand,
+  type AttributeValue,
   BatchWriteItemCommand,
   DynamoDBClient,
   GetItemCommand,
-  QueryCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -21,19 +20,27 @@ import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
 import {
   type LoadServingOptions,
   loadServingTable,
-  ndjsonLines,
-  servingUnloadSql,
+  parseLoadServingInput,
   UnprocessedItemsError,
 } from '../../lib/pipeline/load-serving-table.ts';
+import { LeaseLostError } from '../../lib/pipeline/period-pointer.ts';
+import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 import {
-  buildServingItems,
-  type CustomerDayRow,
-  keyId,
+  dayItem,
+  monthItem,
+  parseDayLine,
+  parseMonthLine,
   ServingDataError,
-  type ServingItem,
-  sameValues,
+  type ServingVersionContext,
   servingNumber,
 } from '../../lib/pipeline/serving-items.ts';
+import {
+  ndjsonLines,
+  servingDaysSelect,
+  servingDiffTables,
+  servingMonthsSelect,
+  unloadSql,
+} from '../../lib/pipeline/serving-unload.ts';
 
 const dynamodb = mockClient(DynamoDBClient);
 const s3 = mockClient(S3Client);
@@ -50,9 +57,22 @@ const TABLE = 'cpc-serving';
 const RESULTS = 'cpc-results-111122223333';
 const RUN_ID = '2026-10_exec-b_0123456789abcdef01234567';
 const OLD_RUN = '2026-10_exec-a_89abcdef0123456789abcdef';
-const RUN = { runId: RUN_ID, billingPeriod: '2026-10', deliveredAt: '2026-10-14T16:00:00.000Z' };
-const OLD = { runId: OLD_RUN, billingPeriod: '2026-10', deliveredAt: '2026-10-14T08:00:00.000Z' };
+const DELIVERED = '2026-10-14T16:00:00.000Z';
+const VERSION = `${DELIVERED}#${RUN_ID}`;
+const RUN = { runId: RUN_ID, billingPeriod: '2026-10', deliveredAt: DELIVERED, visibleRunId: OLD_RUN };
 const PREFIX = `runs/run=${RUN_ID}/serving/t1/`;
+// 2026-10-14 is day 20,740 after the epoch: 20,740 x 86,400 + 17 h x 3,600 = 1,791,997,200 s at 17:00Z;
+// 400 days are 34,560,000 s.
+const NOW = new Date('2026-10-14T17:00:00.000Z');
+const EXPIRES = 1_791_997_200 + 34_560_000;
+
+const CONTEXT: ServingVersionContext = {
+  runId: RUN_ID,
+  billingPeriod: '2026-10',
+  deliveredAt: DELIVERED,
+  version: VERSION,
+  expiresAt: EXPIRES,
+};
 
 const options = (overrides: Partial<LoadServingOptions> = {}): LoadServingOptions => ({
   engine: {
@@ -67,99 +87,79 @@ const options = (overrides: Partial<LoadServingOptions> = {}): LoadServingOption
   database: 'cost_per_customer',
   resultsBucket: RESULTS,
   unloadToken: 't1',
+  now: () => NOW,
   retry: {
     sleep: async (ms) => {
       sleeps.push(ms);
     },
+    random: () => 0.5,
   },
   ...overrides,
 });
 
-const row = (
-  customerId: string,
-  usageDate: string,
-  directCost: number,
-  sharedCost: number,
-  extra: Partial<CustomerDayRow> = {},
-): CustomerDayRow => ({
-  customerId,
-  usageDate,
-  customerName: customerId === 'acme' ? 'Acme Robotics' : 'Globex',
-  tier: customerId === 'acme' ? 'enterprise' : null,
-  planStatus: 'paid',
-  mrr: customerId === 'acme' ? 10_000 : 2_500,
-  directCost,
-  sharedCost,
-  totalCost: directCost + sharedCost,
-  rulesVersion: 'v1',
-  ...extra,
-});
-
-/** What Athena's JSON UNLOAD writes for a row: NULL columns left out. */
-const jsonLine = (r: CustomerDayRow): string =>
+const dayLine = (customer: string, date: string, direct: number, shared: number) =>
   JSON.stringify({
-    customer_id: r.customerId,
-    usage_date: r.usageDate,
-    customer_name: r.customerName ?? undefined,
-    tier: r.tier ?? undefined,
-    plan_status: r.planStatus ?? undefined,
-    mrr: r.mrr ?? undefined,
-    direct_cost: r.directCost,
-    shared_cost: r.sharedCost,
-    total_cost: r.totalCost,
-    rules_version: r.rulesVersion ?? undefined,
+    customer_id: customer,
+    usage_date: date,
+    customer_name: customer.toUpperCase(),
+    plan_status: 'paid',
+    mrr: 1000,
+    direct_cost: direct,
+    shared_cost: shared,
+    total_cost: direct + shared,
+    rules_version: 'v1',
+    deleted: false,
   });
-
-// acme: 1.5 + 0.25 = 1.75 on the 1st, 2 + 0.5 = 2.5 on the 2nd; month 3.5 + 0.75 = 4.25.
-// globex: 0.1 and 0.2 of shared cost; month 0.30000000000000004 in doubles, 0.3 once rounded.
-const ROWS = [
-  row('acme', '2026-10-01', 1.5, 0.25),
-  row('acme', '2026-10-02', 2, 0.5),
-  row('globex', '2026-10-01', 0, 0.1),
-  row('globex', '2026-10-02', 0, 0.2),
-];
+const monthLine = (customer: string, total: number, days: number) =>
+  JSON.stringify({
+    customer_id: customer,
+    direct_cost: total,
+    shared_cost: 0,
+    total_cost: total,
+    days_with_cost: String(days),
+    first_usage_date: '2026-10-01',
+    last_usage_date: `2026-10-${String(days).padStart(2, '0')}`,
+  });
 
 const streamBody = (bytes: Buffer) => Readable.from([bytes]) as unknown as GetObjectCommandOutput['Body'];
 
-/** The UNLOAD output: two files, one gzip-compressed (Athena's default), one plain. */
-function unloaded(rows: readonly CustomerDayRow[] = ROWS): void {
-  const acme = rows.filter((r) => r.customerId === 'acme').map(jsonLine);
-  const others = rows.filter((r) => r.customerId !== 'acme').map(jsonLine);
-  s3.on(ListObjectsV2Command, { Bucket: RESULTS, Prefix: PREFIX }).resolves({
-    Contents: [{ Key: `${PREFIX}part-0.gz` }, { Key: `${PREFIX}part-1` }],
+/** What the two UNLOADs wrote: days/ in a gzip file and a plain one, months/ in one gzip file. */
+function unloaded(days: readonly string[], months: readonly string[]): void {
+  const half = Math.ceil(days.length / 2);
+  const files: Record<string, Buffer> = {
+    [`${PREFIX}days/part-0.gz`]: gzipSync(`${days.slice(0, half).join('\n')}\n`),
+    [`${PREFIX}days/part-1`]: Buffer.from(days.slice(half).join('\r\n')),
+    [`${PREFIX}months/part-0.gz`]: gzipSync(months.join('\n')),
+  };
+  s3.on(ListObjectsV2Command).callsFake(async (input) => ({
+    Contents: Object.keys(files)
+      .filter((key) => key.startsWith(input.Prefix))
+      .map((Key) => ({ Key })),
     IsTruncated: false,
-  });
-  s3.on(GetObjectCommand, { Key: `${PREFIX}part-0.gz` }).callsFake(async () => ({
-    Body: streamBody(gzipSync(`${acme.join('\n')}\n`)),
   }));
-  s3.on(GetObjectCommand, { Key: `${PREFIX}part-1` }).callsFake(async () => ({
-    Body: streamBody(Buffer.from(others.join('\r\n'))),
-  }));
+  s3.on(GetObjectCommand).callsFake(async (input) => ({ Body: streamBody(files[input.Key] as Buffer) }));
 }
 
-function published(runId = RUN_ID): void {
-  dynamodb
-    .on(GetItemCommand)
-    .resolves({ Item: { run_id: { S: runId }, delivered_at: { S: RUN.deliveredAt } } });
-}
-
-function stored(items: readonly ServingItem[] = [], periodSummaries: readonly ServingItem[] = []): void {
-  dynamodb.on(BatchGetItemCommand).callsFake(async (input) => {
-    const wanted = new Set((input.RequestItems[TABLE].Keys as ServingItem[]).map((key) => keyId(key)));
-    return { Responses: { [TABLE]: items.filter((item) => wanted.has(keyId(item))) } };
+function pointer(leaseHolder = RUN_ID, visibleRunId: string | null = OLD_RUN): void {
+  const visible: Record<string, AttributeValue> =
+    visibleRunId === null
+      ? {}
+      : { run_id: { S: visibleRunId }, delivered_at: { S: '2026-10-14T08:00:00.000Z' } };
+  dynamodb.on(GetItemCommand).resolves({
+    Item: {
+      pk: { S: 'PUBLISHED#2026-10' },
+      sk: { S: 'RUN' },
+      lease_holder: { S: leaseHolder },
+      lease_expires_at: { N: '1792090800' },
+      ...visible,
+    },
   });
-  dynamodb.on(QueryCommand).resolves({ Items: [...periodSummaries] });
 }
 
 const writes = (): WriteRequest[] =>
   dynamodb
     .commandCalls(BatchWriteItemCommand)
     .flatMap((call) => call.args[0].input.RequestItems?.[TABLE] ?? []);
-const putKeys = () =>
-  writes().flatMap((w) => (w.PutRequest ? [keyId(w.PutRequest.Item as ServingItem)] : []));
-const deleteKeys = () =>
-  writes().flatMap((w) => (w.DeleteRequest ? [keyId(w.DeleteRequest.Key as ServingItem)] : []));
-const key = (pk: string, sk: string) => `${pk}\u0000${sk}`;
 
 describe('servingNumber', () => {
   it('rounds to 8 decimals and never writes an exponent', () => {
@@ -174,57 +174,66 @@ describe('servingNumber', () => {
   });
 });
 
-describe('buildServingItems', () => {
-  it('builds daily items and a month-to-date summary per customer, listed by cost in gsi1', () => {
-    const { daily, summaries } = buildServingItems(ROWS, RUN);
-    expect(daily).toHaveLength(4);
-    expect(daily[0]).toEqual({
+describe('serving items', () => {
+  it('a changed day: key with the version, money rounded, NULL dimensions left out, TTL', () => {
+    const change = parseDayLine(
+      '{"customer_id":"acme","usage_date":"2026-10-02","customer_name":"Acme","mrr":"10000",' +
+        '"direct_cost":2,"shared_cost":0.30000000000000004,"total_cost":2.3,"rules_version":"v1","deleted":false}',
+      'f line 1',
+    );
+    expect(dayItem(change, CONTEXT)).toEqual({
       pk: { S: 'CUSTOMER#acme' },
-      sk: { S: 'DAY#2026-10-01' },
+      sk: { S: `DAY#2026-10-02#${VERSION}` },
       customer_id: { S: 'acme' },
-      usage_date: { S: '2026-10-01' },
-      billing_period: { S: '2026-10' },
-      customer_name: { S: 'Acme Robotics' },
-      tier: { S: 'enterprise' },
-      plan_status: { S: 'paid' },
+      usage_date: { S: '2026-10-02' },
+      direct_cost: { N: '2' },
+      shared_cost: { N: '0.3' },
+      total_cost: { N: '2.3' },
+      customer_name: { S: 'Acme' },
       mrr: { N: '10000' },
-      direct_cost: { N: '1.5' },
-      shared_cost: { N: '0.25' },
-      total_cost: { N: '1.75' },
       rules_version: { S: 'v1' },
+      billing_period: { S: '2026-10' },
+      version: { S: VERSION },
       run_id: { S: RUN_ID },
-      delivered_at: { S: RUN.deliveredAt },
+      delivered_at: { S: DELIVERED },
+      expires_at: { N: String(EXPIRES) },
     });
-    expect(summaries.map((s) => [s.pk?.S, s.sk?.S, s.gsi1pk?.S, s.gsi1sk?.N, s.total_cost?.N])).toEqual([
-      ['CUSTOMER#acme', 'MONTH#2026-10', 'MONTH#2026-10', '4.25', '4.25'],
-      ['CUSTOMER#globex', 'MONTH#2026-10', 'MONTH#2026-10', '0.3', '0.3'],
-    ]);
-    expect(summaries[0]).toMatchObject({
-      direct_cost: { N: '3.5' },
-      shared_cost: { N: '0.75' },
+  });
+
+  it('a tombstone carries deleted and no values', () => {
+    const change = parseDayLine('{"customer_id":"globex","usage_date":"2026-10-03","deleted":true}', 'f');
+    expect(change).toEqual({ deleted: true, customerId: 'globex', usageDate: '2026-10-03' });
+    const item = dayItem(change, CONTEXT);
+    expect(item.sk).toEqual({ S: `DAY#2026-10-03#${VERSION}` });
+    expect(item.deleted).toEqual({ BOOL: true });
+    expect(item.total_cost).toBeUndefined();
+  });
+
+  it('a month: listed by cost on the version’s gsi1 partition', () => {
+    const month = parseMonthLine(monthLine('acme', 4.25, 2), 'f');
+    expect(monthItem(month, CONTEXT)).toMatchObject({
+      pk: { S: 'CUSTOMER#acme' },
+      sk: { S: `MONTH#2026-10#${VERSION}` },
+      gsi1pk: { S: `MONTH#2026-10#${VERSION}` },
+      gsi1sk: { N: '4.25' },
+      total_cost: { N: '4.25' },
       days_with_cost: { N: '2' },
-      usage_dates: { L: [{ S: '2026-10-01' }, { S: '2026-10-02' }] },
       first_usage_date: { S: '2026-10-01' },
       last_usage_date: { S: '2026-10-02' },
+      expires_at: { N: String(EXPIRES) },
     });
-    // globex has no tier: the attribute is left out rather than stored as NULL.
-    expect(summaries[1]?.tier).toBeUndefined();
   });
 
-  it('refuses a repeated day and a day outside the period', () => {
-    expect(() => buildServingItems([ROWS[0] as CustomerDayRow, ROWS[0] as CustomerDayRow], RUN)).toThrow(
-      'customer acme has two rows for 2026-10-01',
+  it('refuses a line that is not a row, and a day outside the period', () => {
+    expect(() => parseDayLine('{"customer_id":"x","usage_date":"2026-10-01"}', 'f line 2')).toThrow(
+      'f line 2: direct_cost',
     );
-    expect(() => buildServingItems([row('acme', '2026-09-30', 1, 0)], RUN)).toThrow('outside billing period');
-  });
-
-  it('compares values regardless of which run wrote them', () => {
-    const [now] = buildServingItems(ROWS, RUN).daily;
-    const [before] = buildServingItems(ROWS, OLD).daily;
-    expect(sameValues(now as ServingItem, before as ServingItem)).toBe(true);
-    expect(sameValues(now as ServingItem, { ...before, total_cost: { N: '1.7500001' } })).toBe(false);
-    const { tier: _tier, ...withoutTier } = before as ServingItem;
-    expect(sameValues(now as ServingItem, withoutTier)).toBe(false);
+    expect(() => parseDayLine('{"customer_id":"x"', 'f line 3')).toThrow('f line 3: not JSON');
+    expect(() => parseMonthLine('{"customer_id":"x","direct_cost":1}', 'g line 1')).toThrow('g line 1: ');
+    const september = parseDayLine(dayLine('acme', '2026-09-30', 1, 0), 'f');
+    expect(() => dayItem(september, CONTEXT)).toThrow(
+      'customer acme: day 2026-09-30 is outside billing period 2026-10',
+    );
   });
 });
 
@@ -251,112 +260,101 @@ describe('ndjsonLines', () => {
   });
 });
 
-describe('servingUnloadSql', () => {
-  it('UNLOADs the run’s customer_daily_cost for the period as JSON into the given folder', () => {
-    const layout = new AthenaRunLayout({
-      database: 'cost_per_customer',
-      resultsBucket: RESULTS,
-      runId: RUN_ID,
+describe('serving SQL', () => {
+  const layout = new AthenaRunLayout({
+    database: 'cost_per_customer',
+    resultsBucket: RESULTS,
+    runId: RUN_ID,
+  });
+  const tables = servingDiffTables(layout);
+
+  it('diffs the run’s CTAS table against the visible run’s partition of customer_daily_cost_runs', () => {
+    expect(tables).toEqual({
+      run: `"cost_per_customer"."${layout.runTableName('customer_daily_cost')}"`,
+      runs: '"cost_per_customer"."customer_daily_cost_runs"',
     });
-    const sql = servingUnloadSql(layout, '2026-10', `s3://${RESULTS}/${PREFIX}`);
-    expect(sql).toContain(`FROM "cost_per_customer"."${layout.runTableName('customer_daily_cost')}"`);
-    expect(sql).toContain("WHERE billing_period = '2026-10'");
-    expect(sql).toContain(`) TO 's3://${RESULTS}/${PREFIX}'\nWITH (format = 'JSON')`);
+    const sql = servingDaysSelect(tables, '2026-10', OLD_RUN);
+    expect(sql).toContain(`WHERE billing_period = '2026-10' AND run_id = '${OLD_RUN}'`);
+    expect(sql).toContain('round(r.direct_cost, 8) IS DISTINCT FROM round(v.direct_cost, 8)');
+    expect(sql).toContain('r.tier IS DISTINCT FROM v.tier');
+    // With no visible run: every day of the run, no join.
+    expect(servingDaysSelect(tables, '2026-10', null)).not.toContain('customer_daily_cost_runs');
+    expect(servingMonthsSelect(tables, '2026-10')).not.toContain('customer_daily_cost_runs');
+  });
+
+  it('UNLOADs gzip JSON into the given folder', () => {
+    expect(unloadSql('SELECT 1', 's3://b/p/')).toBe(
+      "UNLOAD (\nSELECT 1\n) TO 's3://b/p/'\nWITH (format = 'JSON', compression = 'GZIP')",
+    );
+  });
+});
+
+describe('parseLoadServingInput', () => {
+  it('needs visibleRunId, null or a run id', () => {
+    const { visibleRunId: _, ...rest } = RUN;
+    expect(parseLoadServingInput({ ...rest, visibleRunId: null }).visibleRunId).toBeNull();
+    expect(() => parseLoadServingInput(rest)).toThrow(PipelineInputError);
+    expect(() => parseLoadServingInput({ ...rest, visibleRunId: 'a b' })).toThrow(
+      'load-serving-table input: visibleRunId: is not a run id',
+    );
   });
 });
 
 describe('loadServingTable', () => {
-  it('writes every item when the table has none for the period', async () => {
-    published();
-    unloaded();
-    stored();
+  it('UNLOADs the day diff and the months into their own folders, then writes every line', async () => {
+    pointer();
+    unloaded(
+      [
+        dayLine('acme', '2026-10-01', 1.5, 0.25),
+        '{"customer_id":"acme","usage_date":"2026-10-02","deleted":true}',
+      ],
+      [monthLine('acme', 1.75, 1), monthLine('globex', 0.3, 2)],
+    );
     dynamodb.on(BatchWriteItemCommand).resolves({});
     const result = await loadServingTable(RUN, options());
     expect(result).toEqual({
       loaded: true,
       runId: RUN_ID,
       billingPeriod: '2026-10',
+      version: VERSION,
+      visibleRunId: OLD_RUN,
       unloadLocation: `s3://${RESULTS}/${PREFIX}`,
-      rows: 4,
+      daysWritten: 1,
+      daysDeleted: 1,
+      // The months count 1 + 2 = 3 days in the run; 1 was written: 2 unchanged.
+      daysUnchanged: 2,
       customers: 2,
-      written: 6,
-      deleted: 0,
-      unchanged: 0,
-      skippedNewer: 0,
+      written: 4,
+      expiresAt: EXPIRES,
     });
-    expect(queries).toHaveLength(1);
-    expect(queries[0]).toMatch(/^UNLOAD \(/);
-    expect(dynamodb).toHaveReceivedCommandWith(BatchGetItemCommand, {
-      RequestItems: { [TABLE]: expect.objectContaining({ ConsistentRead: true }) },
-    });
+    expect(queries.map((q) => q.slice(q.lastIndexOf(') TO ')))).toEqual([
+      `) TO 's3://${RESULTS}/${PREFIX}days/'\nWITH (format = 'JSON', compression = 'GZIP')`,
+      `) TO 's3://${RESULTS}/${PREFIX}months/'\nWITH (format = 'JSON', compression = 'GZIP')`,
+    ]);
+    expect(writes().map((w) => w.PutRequest?.Item?.sk?.S)).toEqual([
+      `DAY#2026-10-01#${VERSION}`,
+      `DAY#2026-10-02#${VERSION}`,
+      `MONTH#2026-10#${VERSION}`,
+      `MONTH#2026-10#${VERSION}`,
+    ]);
+    // Nothing is read but the pointer.
+    expect(dynamodb.commandCalls(GetItemCommand)).toHaveLength(1);
+    expect(dynamodb.calls()).toHaveLength(2);
   });
 
-  it('writes only the items whose values changed, and leaves items a later delivery wrote', async () => {
-    published();
-    unloaded();
-    const before = buildServingItems(
-      [
-        row('acme', '2026-10-01', 1.5, 0.25), // same values as now: unchanged
-        row('acme', '2026-10-02', 2, 0.4), // shared cost was 0.4, now 0.5: changed
-        row('globex', '2026-10-01', 0, 0.1), // unchanged
-        row('globex', '2026-10-02', 0, 0.2), // unchanged
-      ],
-      OLD,
-    );
-    // globex's summary was written by a later delivery (an out-of-order load): left alone.
-    const globexSummary = before.summaries[1] as ServingItem;
-    const newerSummary = { ...globexSummary, delivered_at: { S: '2026-10-14T23:00:00.000Z' } };
-    stored([...before.daily, before.summaries[0] as ServingItem, newerSummary]);
-    dynamodb.on(BatchWriteItemCommand).resolves({});
-
-    const result = await loadServingTable(RUN, options());
-
-    expect(result).toMatchObject({ loaded: true, written: 2, deleted: 0, unchanged: 3, skippedNewer: 1 });
-    expect(putKeys().sort()).toEqual(
-      [key('CUSTOMER#acme', 'DAY#2026-10-02'), key('CUSTOMER#acme', 'MONTH#2026-10')].sort(),
-    );
-    const acmeMonth = writes().find((w) => w.PutRequest?.Item?.sk?.S === 'MONTH#2026-10')?.PutRequest?.Item;
-    // 4.25 now (it was 4.15): the index sorts on the new total.
-    expect(acmeMonth?.gsi1sk).toEqual({ N: '4.25' });
-    expect(acmeMonth?.run_id).toEqual({ S: RUN_ID });
-  });
-
-  it('writes nothing when a second load finds the same values', async () => {
-    published();
-    unloaded();
-    const { daily, summaries } = buildServingItems(ROWS, OLD);
-    stored([...daily, ...summaries], summaries);
-    const result = await loadServingTable(RUN, options());
-    expect(result).toMatchObject({ loaded: true, written: 0, deleted: 0, unchanged: 6 });
+  it('throws LeaseLostError, before any query or write, when another run holds the lease', async () => {
+    pointer('2026-10_other_000000000000000000000000');
+    await expect(loadServingTable(RUN, options())).rejects.toBeInstanceOf(LeaseLostError);
+    expect(queries).toEqual([]);
     expect(dynamodb).toHaveReceivedCommandTimes(BatchWriteItemCommand, 0);
   });
 
-  it('deletes days and customers that an earlier load wrote and this run no longer has', async () => {
-    published();
-    unloaded();
-    const before = buildServingItems(
-      [...ROWS, row('acme', '2026-10-03', 1, 0), row('initech', '2026-10-01', 3, 0)],
-      OLD,
+  it('retries unprocessed items after a pause drawn below a doubling ceiling (full jitter)', async () => {
+    pointer();
+    unloaded(
+      [dayLine('acme', '2026-10-01', 1, 0), dayLine('acme', '2026-10-02', 1, 0)],
+      [monthLine('acme', 2, 2)],
     );
-    stored([...before.daily, ...before.summaries], before.summaries);
-    dynamodb.on(BatchWriteItemCommand).resolves({});
-    const result = await loadServingTable(RUN, options());
-    expect(result).toMatchObject({ loaded: true, written: 1, deleted: 3, unchanged: 5 });
-    expect(deleteKeys().sort()).toEqual(
-      [
-        key('CUSTOMER#acme', 'DAY#2026-10-03'),
-        key('CUSTOMER#initech', 'DAY#2026-10-01'),
-        key('CUSTOMER#initech', 'MONTH#2026-10'),
-      ].sort(),
-    );
-    // acme's month changed (one day fewer); it is the one put.
-    expect(putKeys()).toEqual([key('CUSTOMER#acme', 'MONTH#2026-10')]);
-  });
-
-  it('retries unprocessed items with a growing pause, then succeeds', async () => {
-    published();
-    unloaded();
-    stored();
     let unprocessed: WriteRequest[] = [];
     dynamodb
       .on(BatchWriteItemCommand)
@@ -368,95 +366,69 @@ describe('loadServingTable', () => {
       .callsFakeOnce(async () => ({ UnprocessedItems: { [TABLE]: unprocessed.slice(-1) } }))
       .resolves({});
     const result = await loadServingTable(RUN, options());
-    expect(result).toMatchObject({ loaded: true, written: 6 });
+    expect(result).toMatchObject({ written: 3 });
     const calls = dynamodb
       .commandCalls(BatchWriteItemCommand)
       .map((c) => c.args[0].input.RequestItems?.[TABLE]);
-    expect(calls.map((requests) => requests?.length)).toEqual([6, 2, 1]);
+    expect(calls.map((requests) => requests?.length)).toEqual([3, 2, 1]);
     expect(calls[1]).toEqual(unprocessed);
-    expect(sleeps).toEqual([100, 200]);
+    // Ceilings 50 then 100 ms, random() = 0.5: 25 then 50.
+    expect(sleeps).toEqual([25, 50]);
   });
 
   it('surfaces unprocessed items after the attempt limit', async () => {
-    published();
-    unloaded();
-    stored();
+    pointer();
+    unloaded([dayLine('acme', '2026-10-01', 1, 0)], [monthLine('acme', 1, 1)]);
     dynamodb.on(BatchWriteItemCommand).callsFake(async (input) => ({
       UnprocessedItems: { [TABLE]: input.RequestItems[TABLE].slice(0, 1) },
     }));
     const loading = loadServingTable(
       RUN,
-      options({ retry: { maxAttempts: 3, sleep: async (ms) => void sleeps.push(ms) } }),
+      options({
+        retry: { maxAttempts: 3, random: () => 1 - 2 ** -53, sleep: async (ms) => void sleeps.push(ms) },
+      }),
     );
     await expect(loading).rejects.toBeInstanceOf(UnprocessedItemsError);
     await expect(loading).rejects.toThrow(
       'DynamoDB BatchWriteItem left 1 request(s) unprocessed after 3 attempts',
     );
     expect(dynamodb).toHaveReceivedCommandTimes(BatchWriteItemCommand, 3);
-    expect(sleeps).toEqual([100, 200]);
+    // random() just below 1: just below the ceilings of 50 and 100 ms.
+    expect(sleeps).toEqual([49, 99]);
   });
 
-  it('writes in batches of 25', async () => {
-    published();
-    // 14 customers x 2 days = 28 daily items, plus 14 summaries = 42 items: batches of 25 and 17.
-    const rows = Array.from({ length: 14 }, (_, i) => [
-      row(`c${String(i).padStart(2, '0')}`, '2026-10-01', 1, 0),
-      row(`c${String(i).padStart(2, '0')}`, '2026-10-02', 1, 0),
-    ]).flat();
-    unloaded(rows);
-    stored();
-    dynamodb.on(BatchWriteItemCommand).resolves({});
-    const result = await loadServingTable(RUN, options());
-    expect(result).toMatchObject({ written: 42 });
+  it('writes batches of 25, never more than maxBatchesInFlight at once', async () => {
+    pointer();
+    // 70 customers x 2 days = 140 day lines, plus 70 months = 210 items: 8 batches of 25 and one of 10.
+    const ids = Array.from({ length: 70 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    unloaded(
+      ids.flatMap((id) => [dayLine(id, '2026-10-01', 1, 0), dayLine(id, '2026-10-02', 1, 0)]),
+      ids.map((id) => monthLine(id, 2, 2)),
+    );
+    let inFlight = 0;
+    let most = 0;
+    dynamodb.on(BatchWriteItemCommand).callsFake(async () => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return {};
+    });
+    const result = await loadServingTable(RUN, options({ maxBatchesInFlight: 3 }));
+    expect(result).toMatchObject({ written: 210, daysWritten: 140, customers: 70, daysUnchanged: 0 });
     const sizes = dynamodb
       .commandCalls(BatchWriteItemCommand)
       .map((c) => c.args[0].input.RequestItems?.[TABLE]?.length);
-    expect(sizes).toEqual([25, 17]);
-  });
-
-  it('does nothing unless the run is the published one', async () => {
-    published(OLD_RUN);
-    const result = await loadServingTable(RUN, options());
-    expect(result).toEqual({
-      loaded: false,
-      reason: 'run is not the published one',
-      runId: RUN_ID,
-      billingPeriod: '2026-10',
-      publishedRunId: OLD_RUN,
-      written: 0,
-    });
-    expect(queries).toEqual([]);
-    expect(dynamodb).toHaveReceivedCommandTimes(BatchWriteItemCommand, 0);
-  });
-
-  it('stops writing when another run is published during the load', async () => {
-    // Marker: this run at the start, another one when checked again before the 2nd batch.
-    dynamodb
-      .on(GetItemCommand)
-      .resolvesOnce({ Item: { run_id: { S: RUN_ID }, delivered_at: { S: RUN.deliveredAt } } })
-      .resolves({ Item: { run_id: { S: 'later-run' }, delivered_at: { S: '2026-10-14T23:00:00.000Z' } } });
-    const rows = Array.from({ length: 14 }, (_, i) => row(`c${i}`, '2026-10-01', 1, 0));
-    unloaded(rows);
-    stored();
-    dynamodb.on(BatchWriteItemCommand).resolves({});
-    const result = await loadServingTable(RUN, options({ guardEveryBatches: 1 }));
-    expect(result).toMatchObject({ loaded: false, publishedRunId: 'later-run', written: 25 });
-    expect(dynamodb).toHaveReceivedCommandTimes(BatchWriteItemCommand, 1);
+    expect(sizes).toEqual([25, 25, 25, 25, 25, 25, 25, 25, 10]);
+    expect(most).toBe(3);
   });
 
   it('refuses a line that is not a valid row, naming the file and line', async () => {
-    published();
-    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: `${PREFIX}part-0` }] });
-    s3.on(GetObjectCommand).callsFake(async () => ({
-      Body: streamBody(
-        Buffer.from(
-          `${jsonLine(ROWS[0] as CustomerDayRow)}\n{"customer_id":"x","usage_date":"2026-10-01"}\n`,
-        ),
-      ),
-    }));
-    stored();
+    pointer();
+    unloaded([dayLine('acme', '2026-10-01', 1, 0), '{"customer_id":"x","usage_date":"2026-10-01"}'], []);
+    dynamodb.on(BatchWriteItemCommand).resolves({});
     await expect(loadServingTable(RUN, options())).rejects.toThrow(
-      `s3://${RESULTS}/${PREFIX}part-0 line 2: direct_cost`,
+      `s3://${RESULTS}/${PREFIX}days/part-1 line 1: direct_cost`,
     );
   });
 });
