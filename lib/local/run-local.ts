@@ -173,7 +173,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     });
     const summary = await summarizeRun(engine);
-    const warnings = await runWarnings(engine, rules, billing.format);
+    const warnings = [...billing.selection.warnings, ...(await runWarnings(engine, rules, billing.format))];
     options.onProgress?.('evaluating alerts');
     if (options.asOf !== undefined) await checkAsOfInBill(engine, options.asOf);
     const asOf = options.asOf ?? (await defaultAsOf(engine));
@@ -204,6 +204,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           tenantTagKey: rules.tenantTagKey,
           format: billing.format,
           billingFiles: billing.files,
+          sources: {
+            billing: {
+              read: billing.selection.read,
+              manifests: billing.selection.manifests,
+              skipped: billing.selection.skipped,
+            },
+          },
           asOf,
           conservation: 'holds',
           summary,
