@@ -58,6 +58,13 @@ function byLowerName<T extends { name: string }>(items: readonly T[]): Map<strin
   return new Map(items.map((item) => [item.name.toLowerCase(), item]));
 }
 
+/** The columns that tell each format (the detection of lib/attribution/billing-formats/), in words. */
+const DECIDING_COLUMNS: Record<BillingFormatName, string> = {
+  cur2: 'line_item_line_item_type and resource_tags',
+  legacy: 'line_item_line_item_type, without resource_tags',
+  focus: 'ChargeCategory and EffectiveCost',
+};
+
 /**
  * Defines the `billing_source` view over billing files: the columns the format's normalization SQL
  * reads, typed as the Athena tables type them, optional ones NULL where absent. The format is
@@ -95,6 +102,12 @@ export async function defineBillingSource(
         });
       }
       format = detected;
+    } else if (detected !== undefined && detected !== requestedFormat) {
+      throw new InputError(
+        `is ${detected} by its columns (${DECIDING_COLUMNS[detected]}), not ${requestedFormat} as --format says:` +
+          ' leave --format out, or give it the format of the files',
+        { file },
+      );
     }
     const present = new Set(names.map((n) => n.toLowerCase()));
     for (const column of BILLING_FORMATS[format as BillingFormatName].columns(tenantTagKey)) {

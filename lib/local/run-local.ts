@@ -173,7 +173,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     });
     const summary = await summarizeRun(engine);
-    const warnings = [...billing.selection.warnings, ...(await runWarnings(engine, rules, billing.format))];
+    const warnings = [
+      ...billing.selection.warnings,
+      ...(await runWarnings(engine, rules, billing.format, options.rulesFile !== undefined)),
+    ];
     options.onProgress?.('evaluating alerts');
     if (options.asOf !== undefined) await checkAsOfInBill(engine, options.asOf);
     const asOf = options.asOf ?? (await defaultAsOf(engine));

@@ -13,6 +13,8 @@ export async function runWarnings(
   engine: DuckDbEngine,
   rules: AllocationRules,
   format: BillingFormatName,
+  /** Whether the rules come from the user's rules file (the shipped defaults are not checked for matches). */
+  rulesFromFile = false,
 ): Promise<string[]> {
   const warnings: string[] = [];
   const [days] = await engine.query(
@@ -70,11 +72,37 @@ export async function runWarnings(
         ' so no cost is attributed directly: check tenantTagKey',
     );
   }
+  if (rulesFromFile) warnings.push(...(await unmatchedRules(engine, rules)));
   warnings.push(
     ...(await unknownTaggedTenants(engine)),
     ...(await unknownTelemetryTenants(engine, first, last)),
   );
   return warnings;
+}
+
+/**
+ * Rules of the user's rules file that no line item reached: an exclude rule is tried on every line item,
+ * a rule with a driver on untagged cost no exclude rule took, in file order, so a rule after a catch-all
+ * or with a misspelt service never gets any. The shipped default rules name many services a bill may
+ * not use, so they are not checked.
+ */
+async function unmatchedRules(engine: DuckDbEngine, rules: AllocationRules): Promise<string[]> {
+  const rows = await engine.query(
+    'SELECT DISTINCT exclude_rule_id AS rule_id FROM classified_cost WHERE exclude_rule_id IS NOT NULL' +
+      ' UNION SELECT DISTINCT driver_rule_id FROM classified_cost' +
+      ' WHERE exclude_rule_id IS NULL AND driver_rule_id IS NOT NULL',
+  );
+  const matched = new Set(rows.map((row) => String(row.rule_id)));
+  const unmatched = rules.rules
+    .filter((rule) => !matched.has(rule.id))
+    .map((rule) => `${JSON.stringify(rule.id)}${rule.action === 'exclude' ? ' (exclude)' : ''}`);
+  if (unmatched.length === 0) return [];
+  const plural = unmatched.length > 1;
+  return [
+    `${unmatched.length} rule${plural ? 's' : ''} of the rules file matched no line item: ${unmatched.join(', ')}` +
+      ' (a rule with a driver is tried on untagged cost only, after the rules before it):' +
+      ` check ${plural ? 'their' : 'its'} match`,
+  ];
 }
 
 /** Above this share of the tagged cost, tag values no customer has are probably a mismatch of ids. */

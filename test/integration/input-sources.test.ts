@@ -421,3 +421,65 @@ describe('warnings about tenants no customer has', () => {
     expect(result.warnings).toEqual([expected]);
   });
 });
+
+describe('--format contradicting the columns', () => {
+  it('refuses --format legacy on a CUR 2.0 file, naming both formats and the columns, exit 1', async () => {
+    const setup = await withGoodRun();
+    const cur = await writeCur2(join(setup.dir, 'cur2.parquet'), NEW_ITEMS);
+    const before = setup.hash();
+    const error = await refusal(run(setup, [cur], { format: 'legacy' }));
+    const expected =
+      `${cur}: is cur2 by its columns (line_item_line_item_type and resource_tags), not legacy as --format says:` +
+      ' leave --format out, or give it the format of the files';
+    expect(error.message).toBe(expected);
+    expect(setup.hash()).toEqual(before);
+    const result = cli(setup, [cur], ['--format', 'legacy']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(`cpc: ${expected}`);
+    expect(setup.hash()).toEqual(before);
+  });
+
+  it('accepts --format that agrees with the columns', async () => {
+    const setup = await withGoodRun();
+    const cur = await writeCur2(join(setup.dir, 'cur2.parquet'), NEW_ITEMS);
+    expect((await run(setup, [cur], { format: 'cur2' })).summary.totalCost).toBeCloseTo(20, 9);
+  });
+});
+
+describe('rules of a rules file that match nothing', () => {
+  it('warns of each rule of --rules that no line item reached, on stderr, run.json and --json', async () => {
+    const setup = await withGoodRun();
+    const rules = writeJsonFile(join(setup.dir, 'rules.json'), {
+      version: 'unmatched-test',
+      rules: [
+        { id: 'no-tax', match: { lineItemTypes: ['Tax'] }, action: 'exclude' },
+        { id: 'compute', match: { services: ['AmazonEC2'] }, driver: 'requests' },
+        // Typo of AmazonEC2, and a rule after a catch-all: neither can get any cost.
+        { id: 'typo', match: { services: ['AmazonEc2'] }, driver: 'requests' },
+        { id: 'all', match: {}, driver: 'requests' },
+        { id: 'after-all', match: { services: ['AmazonS3'] }, driver: 'requests' },
+      ],
+    });
+    // The untagged S3 cost reaches the catch-all "all".
+    const cur = await writeCur2(join(setup.dir, 'cur.parquet'), [
+      ...NEW_ITEMS,
+      { date: D2, service: 'AmazonS3', cost: 2 },
+    ]);
+    const expected =
+      '3 rules of the rules file matched no line item: "no-tax" (exclude), "typo", "after-all"' +
+      ' (a rule with a driver is tried on untagged cost only, after the rules before it): check their match';
+    const result = await run(setup, [cur], { rulesFile: rules });
+    expect(result.warnings).toEqual([expected]);
+    const cliRun = cli(setup, [cur], ['--rules', rules, '--json']);
+    expect(cliRun.status).toBe(0);
+    expect(cliRun.stderr).toBe(`cpc: warning: ${expected}\n`);
+    expect(JSON.parse(cliRun.stdout).warnings).toEqual([expected]);
+    expect(JSON.parse(readFileSync(join(setup.outDir, 'run.json'), 'utf8')).warnings).toEqual([expected]);
+  });
+
+  it('does not warn of the shipped default rules a bill does not use', async () => {
+    const setup = await withGoodRun();
+    const cur = await writeCur2(join(setup.dir, 'cur.parquet'), NEW_ITEMS);
+    expect((await run(setup, [cur])).warnings).toEqual([]);
+  });
+});
