@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve, sep } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
+import { parseCurManifest } from '../inputs/cur-manifest.ts';
 import { InputError } from '../inputs/input-error.ts';
-import { ManifestError, parseManifest } from '../pipeline/manifest.ts';
 
 /** A file given among the billing inputs that the run does not read, and why. */
 export interface SkippedFile {
@@ -99,15 +99,7 @@ function keySuffix(key: string, name: string): string {
 }
 
 function readManifest(path: string): LocalManifest {
-  let parsed: ReturnType<typeof parseManifest>;
-  try {
-    parsed = parseManifest(readFileSync(path, 'utf8'), slashed(path), 'local');
-  } catch (error) {
-    if (error instanceof ManifestError) {
-      throw new InputError(error.message.slice(`manifest ${error.key}: `.length), { file: path });
-    }
-    throw error;
-  }
+  const parsed = parseCurManifest(readFileSync(path, 'utf8'), slashed(path));
   const name = basename(path).replace(MANIFEST_FILE, '');
   return {
     path,
@@ -115,10 +107,10 @@ function readManifest(path: string): LocalManifest {
     billingPeriod: parsed.billingPeriod,
     ...layoutOf(path, name),
     modified: statSync(path).mtimeMs,
-    id: parsed.executionId,
-    listed: parsed.dataFiles.map((location) => ({
-      uri: `s3://${location.bucket}/${location.key}`,
-      suffix: keySuffix(location.key, name),
+    id: parsed.id,
+    listed: parsed.keys.map((key, index) => ({
+      uri: parsed.uris[index] as string,
+      suffix: keySuffix(key, name),
     })),
   };
 }
