@@ -152,6 +152,13 @@ export async function selectBillingFiles(inputs: readonly string[]): Promise<Bil
   const manifests: LocalManifest[] = [];
   for (const file of found) {
     const path = slashed(file);
+    // A legacy CUR CSV delivery may be zipped: skipping it would leave its cost out of the run.
+    if (/\.zip$/i.test(path)) {
+      throw new InputError(
+        'is a zip archive, which cpc does not read: unzip it (the .csv inside is read), or gzip the .csv',
+        { file },
+      );
+    }
     if (MANIFEST_FILE.test(path)) manifests.push(readManifest(file));
     else if (/manifest\.json$/i.test(path))
       skipped.push({ file, reason: 'not billing data (a manifest of no CUR export)' });

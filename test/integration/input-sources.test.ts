@@ -265,6 +265,24 @@ describe('CUR 2.0 manifests decide which files count', () => {
   });
 });
 
+describe('a legacy CUR .csv.zip delivery', () => {
+  it('refuses a .zip billing file in the export folder rather than leaving its cost out, exit 1', async () => {
+    const setup = await withGoodRun();
+    const root = join(setup.dir, 'my-report');
+    await writeCur2At(root, 'part-1.parquet', NEW_ITEMS);
+    const zip = join(root, 'my-report-00002.csv.zip');
+    writeFileSync(zip, 'PK\u0003\u0004 not really a zip');
+    const before = setup.hash();
+    const expected = `${zip}: is a zip archive, which cpc does not read: unzip it (the .csv inside is read), or gzip the .csv`;
+    const error = await refusal(run(setup, [root]));
+    expect(error.message).toBe(expected);
+    expect(setup.hash()).toEqual(before);
+    const result = cli(setup, [root]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(`cpc: ${expected}`);
+  });
+});
+
 describe('legacy CUR manifests', () => {
   it('reads the assembly the report-period manifest lists, not an older assembly beside it', async () => {
     const setup = await withGoodRun();
