@@ -14,6 +14,7 @@ import { InputError } from '../inputs/input-error.ts';
 import { renderReportHtml } from '../report/render-report.ts';
 import { billingPeriodsOf, buildReportData } from '../report/report-data.ts';
 import { defineCustomers } from './customers-table.ts';
+import { expandInput } from './input-files.ts';
 import { defineBillingSource, defineTelemetry, locateBadBillingValue } from './local-sources.ts';
 import {
   CSV_OUTPUTS,
@@ -158,9 +159,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const engine = await DuckDbEngine.create(options.engine);
   try {
     options.onProgress?.('reading inputs');
+    let telemetryFiles: string[] = [];
     const billing = await timed('inputs', async () => {
       await defineCustomers(engine, options.customers);
       await defineTelemetry(engine, options.telemetry);
+      // The same expansion the telemetry loader made, for run.json's sources.
+      telemetryFiles = (
+        await Promise.all(options.telemetry.map((input) => expandInput(input, 'telemetry')))
+      ).flat();
       return defineBillingSource(engine, options.billing, options.format, rules.tenantTagKey);
     });
     options.onProgress?.('attributing');
@@ -213,6 +219,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
               manifests: billing.selection.manifests,
               skipped: billing.selection.skipped,
             },
+            telemetry: telemetryFiles,
+            customers: resolve(options.customers),
           },
           asOf,
           conservation: 'holds',

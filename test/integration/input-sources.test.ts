@@ -262,6 +262,8 @@ describe('CUR 2.0 manifests decide which files count', () => {
       manifests: [manifest],
       skipped: [],
     });
+    expect(runJson.sources.telemetry).toEqual([setup.telemetry]);
+    expect(runJson.sources.customers).toBe(setup.customers);
   });
 });
 
