@@ -348,6 +348,24 @@ describe('values the engine cannot add or read', () => {
     expect(setup.hash()).toEqual(before);
   });
 
+  it('names the rows of a gzip CSV the same way', async () => {
+    const setup = await withGoodRun();
+    const huge = await writeCur2(
+      join(setup.dir, 'cur-huge.csv.gz'),
+      [
+        { date: D2, service: 'AmazonEC2', cost: 4, tenant: 'beta' },
+        { date: D1, service: 'AmazonEC2', cost: 1.5e308, tenant: 'acme' },
+        { date: D1, service: 'AmazonEC2', cost: 1e308, tenant: 'acme' },
+      ],
+      { csv: true },
+    );
+    const error = await refusal(run(setup, [huge]));
+    expect(error.message).toBe(
+      `${huge}, column "line_item_unblended_cost": rows 2 and 3 hold 1.5e+308 and 1e+308, which add up to more` +
+        ' than the largest number a cost can be (about 1.8e+308): these are not real costs, check how the file was written',
+    );
+  });
+
   it('names both files when the two costs are in different files', async () => {
     const setup = await withGoodRun();
     const a = await writeCur2(join(setup.dir, 'cur-a.parquet'), [
