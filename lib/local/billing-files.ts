@@ -185,7 +185,9 @@ export async function selectBillingFiles(inputs: readonly string[]): Promise<Bil
   const listed = new Set<string>();
   for (const manifest of deciding) {
     for (const entry of manifest.listed) {
-      const match = data.find((file) => slashed(file).endsWith(`/${entry.suffix}`));
+      // Two exports may name their files alike: one in the manifest's own export wins.
+      const ends = (file: string) => slashed(file).endsWith(`/${entry.suffix}`);
+      const match = data.find((file) => ends(file) && decidesOn(manifest, file)) ?? data.find(ends);
       if (match === undefined) {
         throw new InputError(
           `lists ${entry.uri}, which is not among the billing files (no file ending in ${entry.suffix}):` +

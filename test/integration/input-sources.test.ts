@@ -195,6 +195,25 @@ describe('CUR 2.0 manifests decide which files count', () => {
     ]);
   });
 
+  it('finds each listed file in its own export when two exports name their files alike', async () => {
+    const setup = await withGoodRun();
+    for (const [name, items] of [
+      ['export-a', NEW_ITEMS],
+      ['export-b', [{ date: D2, service: 'AmazonEC2', cost: 5, tenant: 'acme' }]],
+    ] as const) {
+      const root = join(setup.dir, 'exports', name);
+      await writeCur2At(root, `${PERIOD_DIR}/part-1.parquet`, items);
+      writeJsonFile(join(root, 'metadata/BILLING_PERIOD=2026-10', `${name}-Manifest.json`), {
+        executionId: `${name}-exec`,
+        billingPeriod: { start: '2026-10-01T00:00:00.000Z' },
+        dataFiles: [`s3://${BUCKET}/cur/${name}/${PERIOD_DIR}/part-1.parquet`],
+      });
+    }
+    const result = await run(setup, [join(setup.dir, 'exports')]);
+    expect(result.summary.totalCost).toBeCloseTo(25, 9);
+    expect(result.warnings).toEqual([]);
+  });
+
   it('refuses a manifest that lists a file the folder does not hold, naming both, exit 1', async () => {
     const setup = await withGoodRun();
     const root = join(setup.dir, EXPORT);
