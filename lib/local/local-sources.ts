@@ -4,9 +4,10 @@ import {
   type BillingFormatName,
   detectBillingFormat,
 } from '../attribution/billing-formats.ts';
-import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
+import { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { InputError } from '../inputs/input-error.ts';
-import { sqlIdentifier } from '../sql/sql-template.ts';
+import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
+import { type BillingFileSelection, selectBillingFiles } from './billing-files.ts';
 import {
   type CheckedColumn,
   hasBadValues,
@@ -21,7 +22,9 @@ import {
   commonKind,
   describeColumns,
   expandInput,
+  type FileColumn,
   type FileKind,
+  numberedReaderSql,
   readerSql,
   refuseDuplicateFiles,
 } from './input-files.ts';
@@ -33,6 +36,8 @@ export interface LocalBillingSource {
   readonly format: BillingFormatName;
   /** The columns read, with their rules: used to locate a bad value after a failed validity check. */
   readonly columns: readonly CheckedColumn[];
+  /** Which of the files the inputs hold are read, which manifests decided it, and what was skipped. */
+  readonly selection: BillingFileSelection;
 }
 
 const BILLING_RULES: Record<BillingColumn['type'], ValueRule> = {
@@ -53,6 +58,13 @@ function byLowerName<T extends { name: string }>(items: readonly T[]): Map<strin
   return new Map(items.map((item) => [item.name.toLowerCase(), item]));
 }
 
+/** The columns that tell each format (the detection of lib/attribution/billing-formats/), in words. */
+const DECIDING_COLUMNS: Record<BillingFormatName, string> = {
+  cur2: 'line_item_line_item_type and resource_tags',
+  legacy: 'line_item_line_item_type, without resource_tags',
+  focus: 'ChargeCategory and EffectiveCost',
+};
+
 /**
  * Defines the `billing_source` view over billing files: the columns the format's normalization SQL
  * reads, typed as the Athena tables type them, optional ones NULL where absent. The format is
@@ -64,14 +76,17 @@ export async function defineBillingSource(
   requestedFormat: BillingFormatName | undefined,
   tenantTagKey: string,
 ): Promise<LocalBillingSource> {
-  const files = (await Promise.all(inputs.map((input) => expandInput(input, 'billing')))).flat();
+  const selection = await selectBillingFiles(inputs);
+  const files = selection.read;
   const kind = commonKind(files);
   await refuseDuplicateFiles(files);
   let format = requestedFormat;
   for (const file of files) {
     await checkGzip(file);
     if (kind === 'csv') checkCsvHeader(file);
-    const names = (await describeColumns(engine, [file], kind)).map((c) => c.name);
+    const described = await describeColumns(engine, [file], kind);
+    refuseUnreadableTypes(file, described);
+    const names = described.map((c) => c.name);
     const detected = detectBillingFormat(names);
     if (requestedFormat === undefined) {
       if (detected === undefined) {
@@ -87,6 +102,12 @@ export async function defineBillingSource(
         });
       }
       format = detected;
+    } else if (detected !== undefined && detected !== requestedFormat) {
+      throw new InputError(
+        `is ${detected} by its columns (${DECIDING_COLUMNS[detected]}), not ${requestedFormat} as --format says:` +
+          ' leave --format out, or give it the format of the files',
+        { file },
+      );
     }
     const present = new Set(names.map((n) => n.toLowerCase()));
     for (const column of BILLING_FORMATS[format as BillingFormatName].columns(tenantTagKey)) {
@@ -123,7 +144,32 @@ export async function defineBillingSource(
   if (kind !== 'parquet' && (await hasBadValues(engine, files, kind, typedColumns))) {
     await throwFirstBadValue(files, kind, typedColumns);
   }
-  return { files, kind, format: billingFormat.name, columns };
+  return { files, kind, format: billingFormat.name, columns, selection };
+}
+
+/** Column types a timestamp can be read from: timestamps and dates as such, text parsed. */
+const TIMESTAMP_SOURCE = /^(TIMESTAMP|DATE|VARCHAR)/;
+
+/**
+ * Refuses billing timestamps stored in a type the engine cannot read as one, naming file and column:
+ * the cast would fail later with the engine's own words and no file named. An integer is usually epoch
+ * seconds or milliseconds from a hand-made or converted export, which cannot be told apart safely.
+ */
+function refuseUnreadableTypes(file: string, described: readonly FileColumn[]): void {
+  const timestamps = new Set(
+    Object.values(BILLING_FORMATS)
+      .flatMap((format) => format.columns('tenant_id'))
+      .filter((column) => column.type === 'timestamp')
+      .map((column) => column.name.toLowerCase()),
+  );
+  for (const column of described) {
+    if (!timestamps.has(column.name.toLowerCase()) || TIMESTAMP_SOURCE.test(column.type)) continue;
+    const stored = /INT/.test(column.type) ? `an integer (${column.type})` : column.type;
+    throw new InputError(
+      `is stored as ${stored}, not a timestamp: write it as a Parquet TIMESTAMP, or as text such as 2026-10-01T05:00:00Z`,
+      { file, column: column.name },
+    );
+  }
 }
 
 /** Telemetry columns (docs/attribution.md section 1.2) and what their values must be. */
@@ -183,8 +229,96 @@ export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly str
   );
 }
 
-/** Locates the bad value behind a failed line item validity check and throws it as an InputError. */
+/**
+ * Locates the bad value behind a failed line item validity check and throws it as an InputError. When
+ * every value is a finite number, some must add up to more than a double holds (two costs of 1e308):
+ * those are found and named instead.
+ */
 export async function locateBadBillingValue(source: LocalBillingSource): Promise<never> {
   const checked = source.columns.filter((c) => c.rule === 'timestamp' || c.rule === 'number');
-  return throwFirstBadValue(source.files, source.kind, checked);
+  try {
+    await throwFirstBadValue(source.files, source.kind, checked);
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+  }
+  return throwOverflow(
+    source,
+    checked.filter((c) => c.rule === 'number'),
+  );
+}
+
+/** The largest finite double: a sum beyond it is infinite. */
+const MAX_DOUBLE = '1.8e+308';
+
+/**
+ * Finds the values whose sum overflows and throws them, with file, column and rows: every value of the
+ * number columns, largest first, up to the one whose running sum becomes infinite. Serial, like the
+ * first-bad-value search: it runs only once the line item check has failed.
+ */
+async function throwOverflow(source: LocalBillingSource, columns: readonly CheckedColumn[]): Promise<never> {
+  const engine = await DuckDbEngine.create({ threads: 1, preserveInsertionOrder: true });
+  try {
+    const parts: string[] = [];
+    for (const [index, file] of source.files.entries()) {
+      const present = new Set(
+        (await describeColumns(engine, [file], source.kind)).map((c) => c.name.toLowerCase()),
+      );
+      for (const column of columns) {
+        if (!present.has(column.name.toLowerCase())) continue;
+        parts.push(
+          `SELECT ${index} AS file_index, ${sqlString(column.name).sql} AS column_name, source_row,` +
+            ` ${typedValueSql(column)} AS value FROM ${numberedReaderSql(file, source.kind)}`,
+        );
+      }
+    }
+    if (parts.length === 0) throw new Error('Bad line items were detected but no cost column could be read');
+    const rows = await engine.query(
+      `SELECT file_index, column_name, source_row, CAST(value AS VARCHAR) AS shown, isinf(running) AS overflows` +
+        ` FROM (SELECT *, sum(abs(value)) OVER (ORDER BY abs(value) DESC, file_index, source_row, column_name` +
+        ` ROWS UNBOUNDED PRECEDING) AS running FROM (${parts.join(' UNION ALL ')}) WHERE isfinite(value))` +
+        ` ORDER BY abs(value) DESC, file_index, source_row, column_name LIMIT 100`,
+    );
+    const end = rows.findIndex((row) => row.overflows === true);
+    if (end < 0) {
+      throw new Error(
+        `Bad values were detected in ${source.files.length} file(s) but could not be located again`,
+      );
+    }
+    // In file and row order, so the message reads like the file.
+    const culprits = rows
+      .slice(0, end + 1)
+      .map((row) => ({
+        file: source.files[Number(row.file_index)] as string,
+        fileIndex: Number(row.file_index),
+        column: String(row.column_name),
+        row: Number(row.source_row),
+        shown: Number(row.shown).toExponential(),
+      }))
+      .sort((a, b) => a.fileIndex - b.fileIndex || a.row - b.row);
+    const first = culprits[0] as (typeof culprits)[number];
+    const oneColumn = culprits.every((c) => c.column === first.column);
+    const where = (c: (typeof culprits)[number]) =>
+      `${c.file === first.file ? '' : `of ${c.file} `}${oneColumn ? '' : `column "${c.column}" `}`;
+    let problem: string;
+    if (culprits.every((c) => c.file === first.file && c.column === first.column)) {
+      const rowsText = wordList(culprits.map((c) => String(c.row)));
+      const values = wordList(culprits.map((c) => c.shown));
+      problem = `row${culprits.length > 1 ? 's' : ''} ${rowsText} hold ${values}`;
+    } else {
+      problem = wordList(culprits.map((c) => `row ${c.row} ${where(c)}holds ${c.shown}`));
+    }
+    throw new InputError(
+      `${problem}, which add up to more than the largest number a cost can be (about ${MAX_DOUBLE}):` +
+        ' these are not real costs, check how the file was written',
+      oneColumn ? { file: first.file, column: first.column } : { file: first.file },
+    );
+  } finally {
+    engine.close();
+  }
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function wordList(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }

@@ -14,6 +14,7 @@ import { InputError } from '../inputs/input-error.ts';
 import { renderReportHtml } from '../report/render-report.ts';
 import { billingPeriodsOf, buildReportData } from '../report/report-data.ts';
 import { defineCustomers } from './customers-table.ts';
+import { expandInput } from './input-files.ts';
 import { defineBillingSource, defineTelemetry, locateBadBillingValue } from './local-sources.ts';
 import {
   CSV_OUTPUTS,
@@ -158,9 +159,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const engine = await DuckDbEngine.create(options.engine);
   try {
     options.onProgress?.('reading inputs');
+    let telemetryFiles: string[] = [];
     const billing = await timed('inputs', async () => {
       await defineCustomers(engine, options.customers);
       await defineTelemetry(engine, options.telemetry);
+      // The same expansion the telemetry loader made, for run.json's sources.
+      telemetryFiles = (
+        await Promise.all(options.telemetry.map((input) => expandInput(input, 'telemetry')))
+      ).flat();
       return defineBillingSource(engine, options.billing, options.format, rules.tenantTagKey);
     });
     options.onProgress?.('attributing');
@@ -173,7 +179,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     });
     const summary = await summarizeRun(engine);
-    const warnings = await runWarnings(engine, rules, billing.format);
+    const warnings = [
+      ...billing.selection.warnings,
+      ...(await runWarnings(engine, rules, billing.format, options.rulesFile !== undefined)),
+    ];
     options.onProgress?.('evaluating alerts');
     if (options.asOf !== undefined) await checkAsOfInBill(engine, options.asOf);
     const asOf = options.asOf ?? (await defaultAsOf(engine));
@@ -204,6 +213,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           tenantTagKey: rules.tenantTagKey,
           format: billing.format,
           billingFiles: billing.files,
+          sources: {
+            billing: {
+              read: billing.selection.read,
+              manifests: billing.selection.manifests,
+              skipped: billing.selection.skipped,
+            },
+            telemetry: telemetryFiles,
+            customers: resolve(options.customers),
+          },
           asOf,
           conservation: 'holds',
           summary,

@@ -13,6 +13,8 @@ export async function runWarnings(
   engine: DuckDbEngine,
   rules: AllocationRules,
   format: BillingFormatName,
+  /** Whether the rules come from the user's rules file (the shipped defaults are not checked for matches). */
+  rulesFromFile = false,
 ): Promise<string[]> {
   const warnings: string[] = [];
   const [days] = await engine.query(
@@ -68,6 +70,115 @@ export async function runWarnings(
     warnings.push(
       `no line item has the tenant tag "${rules.tenantTagKey}" of the rules (${shown}),` +
         ' so no cost is attributed directly: check tenantTagKey',
+    );
+  }
+  if (rulesFromFile) warnings.push(...(await unmatchedRules(engine, rules)));
+  warnings.push(
+    ...(await unknownTaggedTenants(engine)),
+    ...(await unknownTelemetryTenants(engine, first, last)),
+  );
+  return warnings;
+}
+
+/**
+ * Rules of the user's rules file that no line item reached: an exclude rule is tried on every line item,
+ * a rule with a driver on untagged cost no exclude rule took, in file order, so a rule after a catch-all
+ * or with a misspelt service never gets any. The shipped default rules name many services a bill may
+ * not use, so they are not checked.
+ */
+async function unmatchedRules(engine: DuckDbEngine, rules: AllocationRules): Promise<string[]> {
+  const rows = await engine.query(
+    'SELECT DISTINCT exclude_rule_id AS rule_id FROM classified_cost WHERE exclude_rule_id IS NOT NULL' +
+      ' UNION SELECT DISTINCT driver_rule_id FROM classified_cost' +
+      ' WHERE exclude_rule_id IS NULL AND driver_rule_id IS NOT NULL',
+  );
+  const matched = new Set(rows.map((row) => String(row.rule_id)));
+  const unmatched = rules.rules
+    .filter((rule) => !matched.has(rule.id))
+    .map((rule) => `${JSON.stringify(rule.id)}${rule.action === 'exclude' ? ' (exclude)' : ''}`);
+  if (unmatched.length === 0) return [];
+  const plural = unmatched.length > 1;
+  return [
+    `${unmatched.length} rule${plural ? 's' : ''} of the rules file matched no line item: ${unmatched.join(', ')}` +
+      ' (a rule with a driver is tried on untagged cost only, after the rules before it):' +
+      ` check ${plural ? 'their' : 'its'} match`,
+  ];
+}
+
+/** Above this share of the tagged cost, tag values no customer has are probably a mismatch of ids. */
+const UNKNOWN_TAGGED_SHARE = 0.2;
+/** Above this share of a metric's quantity, telemetry tenants no customer has are worth a word. */
+const UNKNOWN_TELEMETRY_SHARE = 0.05;
+const SHOWN_TENANTS = 5;
+
+/** The tenant ids the customer dimension knows, as the allocation matches them (tenant id, else customer id). */
+const KNOWN_TENANTS =
+  "SELECT DISTINCT coalesce(nullif(tenant_id, ''), customer_id) AS tenant_id FROM customers";
+
+const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
+const quoted = (text: string) => JSON.stringify(text);
+/** Quantities as written, without a float's noise (0.30000000000000004). */
+const quantity = (value: number) => String(Number(value.toPrecision(12)));
+
+/**
+ * More than 20% of the tagged (not excluded) cost under tenant values no customer has: usually ids that
+ * differ between tags and the customers file. The five costliest values are named, each with the known
+ * tenant it differs from only by case or surrounding spaces, when there is one.
+ */
+async function unknownTaggedTenants(engine: DuckDbEngine): Promise<string[]> {
+  const rows = await engine.query(
+    `WITH known AS (${KNOWN_TENANTS}), tagged AS (SELECT tenant, sum(cost) AS cost FROM classified_cost` +
+      " WHERE exclude_rule_id IS NULL AND tenant <> '' GROUP BY tenant)" +
+      ' SELECT t.tenant, t.cost, k.tenant_id IS NULL AS unknown, sum(t.cost) OVER () AS tagged_cost,' +
+      ' (SELECT min(c.tenant_id) FROM known AS c WHERE lower(trim(c.tenant_id)) = lower(trim(t.tenant))' +
+      ' AND c.tenant_id <> t.tenant) AS close_to' +
+      ' FROM tagged AS t LEFT JOIN known AS k ON k.tenant_id = t.tenant ORDER BY t.cost DESC, t.tenant',
+  );
+  const tagged = Number(rows[0]?.tagged_cost ?? 0);
+  const unknown = rows.filter((row) => row.unknown === true);
+  const unknownCost = unknown.reduce((sum, row) => sum + Number(row.cost), 0);
+  if (!(tagged > 0) || unknownCost / tagged <= UNKNOWN_TAGGED_SHARE) return [];
+  const shown = unknown.slice(0, SHOWN_TENANTS).map((row) => {
+    const close =
+      row.close_to === null || row.close_to === undefined
+        ? ''
+        : ` (customer tenant ${quoted(String(row.close_to))} differs only by case or spaces)`;
+    return `${quoted(String(row.tenant))} ${Number(row.cost).toFixed(2)}${close}`;
+  });
+  return [
+    `${percent(unknownCost / tagged)} of the tagged cost (${unknownCost.toFixed(2)} of ${tagged.toFixed(2)})` +
+      ` has a tenant no customer has, so it stays unattributed (unknown_tenant); costliest: ${shown.join(', ')}`,
+  ];
+}
+
+/**
+ * Per metric, more than 5% of the quantity over the run's days from tenants no customer has: their
+ * share of every pool the metric drives is unattributed. The five largest such tenants are named.
+ */
+async function unknownTelemetryTenants(engine: DuckDbEngine, first: string, last: string): Promise<string[]> {
+  const rows = await engine.query(
+    `WITH known AS (${KNOWN_TENANTS}), usage AS (SELECT metric, tenant_id, sum(quantity) AS quantity` +
+      ` FROM telemetry WHERE usage_date BETWEEN DATE ${sqlString(first).sql} AND DATE ${sqlString(last).sql}` +
+      ' GROUP BY metric, tenant_id)' +
+      ' SELECT u.metric, u.tenant_id, u.quantity, k.tenant_id IS NULL AS unknown,' +
+      ' sum(u.quantity) OVER (PARTITION BY u.metric) AS metric_quantity' +
+      ' FROM usage AS u LEFT JOIN known AS k ON k.tenant_id = u.tenant_id' +
+      ' ORDER BY u.metric, u.quantity DESC, u.tenant_id',
+  );
+  const warnings: string[] = [];
+  for (const metric of [...new Set(rows.map((row) => String(row.metric)))]) {
+    const ofMetric = rows.filter((row) => String(row.metric) === metric);
+    const total = Number(ofMetric[0]?.metric_quantity ?? 0);
+    const unknown = ofMetric.filter((row) => row.unknown === true);
+    const unknownQuantity = unknown.reduce((sum, row) => sum + Number(row.quantity), 0);
+    if (!(total > 0) || unknownQuantity / total <= UNKNOWN_TELEMETRY_SHARE) continue;
+    const shown = unknown
+      .slice(0, SHOWN_TENANTS)
+      .map((row) => `${quoted(String(row.tenant_id))} ${quantity(Number(row.quantity))}`);
+    warnings.push(
+      `metric ${quoted(metric)}: ${percent(unknownQuantity / total)} of its quantity from ${first} to ${last}` +
+        ` (${quantity(unknownQuantity)} of ${quantity(total)}) is of tenants no customer has, so their share` +
+        ` of the cost it drives stays unattributed (unknown_tenant): ${shown.join(', ')}`,
     );
   }
   return warnings;

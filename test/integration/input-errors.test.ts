@@ -387,6 +387,9 @@ describe('NDJSON quantities given as text', () => {
 });
 
 describe('warnings: the run succeeds but the result is probably wrong', () => {
+  const STORAGE_UNMATCHED =
+    '1 rule of the rules file matched no line item: "storage" (a rule with a driver is tried on untagged' +
+    ' cost only, after the rules before it): check its match';
   const rulesFile = (dir: string, tenantTagKey: string) => {
     const path = join(dir, `rules-${tenantTagKey}.json`);
     writeFileSync(
@@ -427,16 +430,19 @@ describe('warnings: the run succeeds but the result is probably wrong', () => {
     const setup = await withGoodRun();
     const rules = rulesFile(setup.dir, 'tenantid');
     const result = await run(setup.inputs, { rulesFile: rules });
-    // The storage rule matches no cost here, so only the tag warning is given.
+    // The storage rule matches no cost here: no metric warning for it, but it matched nothing.
     expect(result.warnings).toEqual([
       'no line item has the tenant tag "tenantid" of the rules (tag keys in the bill: user_env, user_tenant_id),' +
         ' so no cost is attributed directly: check tenantTagKey',
+      STORAGE_UNMATCHED,
     ]);
   });
 
-  it('gives no warning for a good run, even with a rule that matches no cost', async () => {
+  it('gives no warning for a good run; a rule of the rules file that matches no cost is the only one', async () => {
     const setup = await withGoodRun();
-    expect((await run(setup.inputs, { rulesFile: rulesFile(setup.dir, 'tenant_id') })).warnings).toEqual([]);
+    expect((await run(setup.inputs, { rulesFile: rulesFile(setup.dir, 'tenant_id') })).warnings).toEqual([
+      STORAGE_UNMATCHED,
+    ]);
     const rules = join(setup.dir, 'rules-good.json');
     writeFileSync(
       rules,
