@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BILLING_PERIOD, BUCKET_NAME, GLUE_NAME, lastDayOfPeriod, RUN_ID } from '../common/names.ts';
-import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
+import { sqlIdentifier, sqlString, sqlStringList } from '../sql/sql-template.ts';
 import { type InputTable, isInputTable } from '../sql/tables.ts';
 
 /*
@@ -38,9 +38,43 @@ export interface AthenaRunLayoutOptions {
    * @default undefined: every partition is read
    */
   readonly billingPeriod?: string;
+  /**
+   * The data files of the billing period the run reads, as the `s3://bucket/key` URIs its manifest
+   * lists (the value of Athena's hidden `"$path"` column for their rows). When set, the billing table is
+   * read only in these files, so a stray or half-rewritten object in the partition never counts; an
+   * empty list reads nothing (an empty delivery). Each URI must be an `s3://` URI without quotes or
+   * control characters ({@link checkBillingFile}); prepare-run also checks that each is under the
+   * export's data folder (lib/pipeline/manifest.ts).
+   * @default undefined: every file of the partition is read
+   */
+  readonly billingFiles?: readonly string[];
 }
 
 const LOGICAL_NAME = /^[a-z_][a-z0-9_]*$/;
+/** An S3 URI as `"$path"` holds it: a bucket, a key, and nothing SQL or a log line could misread. */
+const S3_URI = /^s3:\/\/[A-Za-z0-9][A-Za-z0-9._-]{1,254}\/[^'"\\\p{Cc}]+$/u;
+
+/**
+ * Checks one data file URI before it becomes a SQL literal: `s3://<bucket>/<key>`, a valid bucket name,
+ * a key without quotes, backslashes or control characters. sqlString would quote a quote safely; it is
+ * refused anyway, because no AWS export writes one and such a name means the manifest is not what it
+ * claims to be.
+ */
+export function checkBillingFile(uri: string): void {
+  check(isBillingFileUri(uri), 'billing data file (an s3:// URI without quotes or control characters)', uri);
+}
+
+/** Whether {@link checkBillingFile} accepts a URI. */
+export function isBillingFileUri(uri: string): boolean {
+  return (
+    S3_URI.test(uri) &&
+    !uri
+      .split('/')
+      .slice(3)
+      .some((segment) => segment === '.' || segment === '..')
+  );
+}
+
 const PREFIX_SEGMENT = /^[A-Za-z0-9_.=-]+$/;
 
 /** Throws an Athena naming error for an invalid value. */
@@ -70,6 +104,7 @@ export class AthenaRunLayout {
   readonly resultsBucket: string;
   readonly runPrefix: string;
   readonly billingPeriod: string | undefined;
+  readonly billingFiles: readonly string[] | undefined;
   private readonly inputs: Readonly<Record<AthenaInputTable, string>>;
   private readonly tableId: string;
 
@@ -85,6 +120,7 @@ export class AthenaRunLayout {
     if (options.billingPeriod !== undefined) {
       check(BILLING_PERIOD.test(options.billingPeriod), 'billing period (YYYY-MM)', options.billingPeriod);
     }
+    for (const file of options.billingFiles ?? []) checkBillingFile(file);
     const inputs = { ...DEFAULT_INPUT_TABLES, ...options.inputTables };
     for (const [input, table] of Object.entries(inputs)) {
       check(GLUE_NAME.test(table), `Glue table name for ${input}`, table);
@@ -95,6 +131,7 @@ export class AthenaRunLayout {
     this.resultsBucket = options.resultsBucket;
     this.runPrefix = prefix;
     this.billingPeriod = options.billingPeriod;
+    this.billingFiles = options.billingFiles === undefined ? undefined : [...options.billingFiles];
     this.inputs = inputs;
   }
 
@@ -120,14 +157,9 @@ export class AthenaRunLayout {
     const period = this.billingPeriod;
     switch (logical) {
       case 'billing_source':
-        return period === undefined
-          ? table
-          : `(SELECT * FROM ${table} WHERE billing_period = ${sqlString(period).sql})`;
+        return billingSource(table, period, this.billingFiles);
       case 'telemetry':
-        return period === undefined
-          ? table
-          : `(SELECT * FROM ${table} WHERE usage_day BETWEEN ${sqlString(`${period}-01`).sql}` +
-              ` AND ${sqlString(lastDayOfPeriod(period)).sql})`;
+        return telemetrySource(table, period);
       case 'customers':
         return typedCustomers(table);
     }
@@ -159,6 +191,34 @@ function logicalName(name: string): string {
   const lower = name.toLowerCase();
   check(LOGICAL_NAME.test(lower), 'table name', name);
   return lower;
+}
+
+/**
+ * The billing table, read in the run's billing period only and, when the manifest's files are known,
+ * only in those files: Athena's hidden `"$path"` column holds each row's object URI, and an equality
+ * list on it also lets Athena skip the other objects of the partition rather than read and drop them.
+ */
+function billingSource(table: string, period: string | undefined, files: readonly string[] | undefined) {
+  const filters: string[] = [];
+  if (period !== undefined) filters.push(`billing_period = ${sqlString(period).sql}`);
+  if (files !== undefined) {
+    filters.push(files.length === 0 ? 'FALSE' : `"$path" IN (${sqlStringList(files).sql})`);
+  }
+  return filters.length === 0 ? table : `(SELECT * FROM ${table} WHERE ${filters.join(' AND ')})`;
+}
+
+/**
+ * Telemetry with the object each row came from (`"$path"` as `source_file`), so that a bad row fails the
+ * run naming its object (athena/attribution/invalid_telemetry.sql), in the billing period's days only
+ * when the run has one. The values are as the files hold them: athena/attribution/usage_rows.sql trims
+ * them, the same SQL on both engines.
+ */
+function telemetrySource(table: string, period: string | undefined) {
+  const days =
+    period === undefined
+      ? ''
+      : ` WHERE usage_day BETWEEN ${sqlString(`${period}-01`).sql} AND ${sqlString(lastDayOfPeriod(period)).sql}`;
+  return `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM ${table}${days})`;
 }
 
 /**
