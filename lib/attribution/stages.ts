@@ -4,6 +4,7 @@ import { INPUT_TABLES, RESULT_TABLES, type ResultTable, type TableRef } from '..
 import type { BillingFormat } from './billing-formats.ts';
 import { DRIVER_KINDS, type DriverKind, driverSql } from './drivers.ts';
 import { type AllocationRules, ruleExpressions } from './rules.ts';
+import { ID_BLANKS } from './tenant-ids.ts';
 
 export { RESULT_TABLES, type ResultTable };
 
@@ -137,20 +138,6 @@ export class InvalidTelemetryError extends Error {
 /** Raised when line items have unparseable dates or non-finite costs; the engine locates them. */
 export class InvalidLineItemsError extends Error {
   override readonly name = 'InvalidLineItemsError';
-}
-
-/**
- * What `trim` removes from ids and metric names (`${id_blanks}` in the SQL, and the local telemetry
- * reader): space, tab, line feed, vertical tab, form feed and carriage return. Named explicitly because
- * the engines disagree on a bare `trim(x)`: Trino removes tabs and line breaks but keeps a no-break
- * space, DuckDB removes only spaces (no-break ones included). `trim(BOTH chars FROM x)` means the same
- * on both.
- */
-export const ID_BLANKS: SqlFragment = trustedSql("' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)");
-
-/** An id or metric name trimmed the same way on every engine ({@link ID_BLANKS}). */
-export function trimmedIdSql(expression: string): string {
-  return `trim(BOTH ${ID_BLANKS.sql} FROM ${expression})`;
 }
 
 /** Every placeholder value of a run: parameters, rule and driver expressions and table references. */

@@ -16,6 +16,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import { renderCheck, renderStep, runAttribution, STORED_STEPS } from '../../lib/attribution/stages.ts';
+import { ID_BLANKS } from '../../lib/attribution/tenant-ids.ts';
 import { isThrottling } from '../../lib/common/aws-errors.ts';
 import {
   AthenaEngine,
@@ -93,15 +94,16 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
   });
 
   it('types the all-string customers table as the local loader does', () => {
+    const t = (column: string) => `trim(BOTH b.blanks FROM ${column})`;
     expect(layout.tableRef('customers')).toBe(
-      '(SELECT trim(customer_id) AS customer_id,' +
-        " coalesce(nullif(trim(tenant_id), ''), trim(customer_id)) AS tenant_id," +
-        ' trim(name) AS name, trim(tier) AS tier, lower(trim(plan_status)) AS plan_status,' +
-        " coalesce(CAST(nullif(trim(mrr), '') AS double), 0) AS mrr," +
-        " CAST(nullif(trim(start_date), '') AS date) AS start_date," +
-        " CAST(nullif(trim(end_date), '') AS date) AS end_date," +
-        " nullif(trim(owner_team), '') AS owner_team" +
-        ' FROM "cost_per_customer"."customers")',
+      `(SELECT ${t('customer_id')} AS customer_id,` +
+        ` coalesce(nullif(${t('tenant_id')}, ''), ${t('customer_id')}) AS tenant_id,` +
+        ` ${t('name')} AS name, ${t('tier')} AS tier, lower(${t('plan_status')}) AS plan_status,` +
+        ` coalesce(CAST(nullif(${t('mrr')}, '') AS double), 0) AS mrr,` +
+        ` CAST(nullif(${t('start_date')}, '') AS date) AS start_date,` +
+        ` CAST(nullif(${t('end_date')}, '') AS date) AS end_date,` +
+        ` nullif(${t('owner_team')}, '') AS owner_team` +
+        ` FROM "cost_per_customer"."customers" CROSS JOIN (SELECT ${ID_BLANKS.sql} AS blanks) AS b)`,
     );
     expect(new TrinoSQL().validate(`SELECT * FROM ${layout.tableRef('customers')} AS c`)).toEqual([]);
   });
@@ -115,7 +117,7 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
     expect(custom.tableRef('telemetry')).toBe(
       `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry")`,
     );
-    expect(custom.tableRef('customers')).toContain('FROM "cost_per_customer"."crm_customers")');
+    expect(custom.tableRef('customers')).toContain('FROM "cost_per_customer"."crm_customers" CROSS JOIN');
   });
 
   it('reads only the partitions of one billing period when given', () => {
