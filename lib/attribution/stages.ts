@@ -1,10 +1,10 @@
+import { ID_BLANKS } from '../engine/athena-id-blanks.ts';
 import type { QueryEngine, Row } from '../engine/query-engine.ts';
 import { loadSqlFile, renderSql, type SqlFragment, sqlString, trustedSql } from '../sql/sql-template.ts';
 import { INPUT_TABLES, RESULT_TABLES, type ResultTable, type TableRef } from '../sql/tables.ts';
 import type { BillingFormat } from './billing-formats.ts';
 import { DRIVER_KINDS, type DriverKind, driverSql } from './drivers.ts';
 import { type AllocationRules, ruleExpressions } from './rules.ts';
-import { ID_BLANKS } from './tenant-ids.ts';
 
 export { RESULT_TABLES, type ResultTable };
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ID_BLANKS } from '../attribution/tenant-ids.ts';
 import { BILLING_PERIOD, BUCKET_NAME, GLUE_NAME, lastDayOfPeriod, RUN_ID } from '../common/names.ts';
 import { sqlIdentifier, sqlString, sqlStringList } from '../sql/sql-template.ts';
 import { type InputTable, isInputTable } from '../sql/tables.ts';
+import { ID_BLANKS } from './athena-id-blanks.ts';
 
 /*
  * Where a run's tables live in Athena: names, locations and the CTAS and DROP text. Pure naming with no

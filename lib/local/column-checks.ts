@@ -1,4 +1,4 @@
-import { trimmedIdSql } from '../attribution/tenant-ids.ts';
+import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlIdentifier } from '../sql/sql-template.ts';

@@ -4,7 +4,7 @@ import {
   type BillingFormatName,
   detectBillingFormat,
 } from '../attribution/billing-formats.ts';
-import { trimmedIdSql } from '../attribution/tenant-ids.ts';
+import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlIdentifier } from '../sql/sql-template.ts';

@@ -16,7 +16,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import { renderCheck, renderStep, runAttribution, STORED_STEPS } from '../../lib/attribution/stages.ts';
-import { ID_BLANKS } from '../../lib/attribution/tenant-ids.ts';
 import { isThrottling } from '../../lib/common/aws-errors.ts';
 import {
   AthenaEngine,
@@ -24,6 +23,7 @@ import {
   AthenaQueryError,
   AthenaQueryTimeoutError,
 } from '../../lib/engine/athena-engine.ts';
+import { ID_BLANKS } from '../../lib/engine/athena-id-blanks.ts';
 import {
   AthenaRunLayout,
   type AthenaRunLayoutOptions,

@@ -2,7 +2,9 @@ import { type SqlFragment, trustedSql } from '../sql/sql-template.ts';
 
 /*
  * How ids (tenant ids from tags, telemetry and the customer dimension, customer ids) and metric names are
- * trimmed, the same way by every engine and by the TypeScript readers (docs/attribution.md 1.2).
+ * trimmed, the same way by every engine and by the TypeScript readers (docs/attribution.md 1.2). It lives
+ * with the Athena layout, which trims the deployed customers table with it; the shared SQL gets it as
+ * `${id_blanks}` and the local readers import it.
  */
 
 /**

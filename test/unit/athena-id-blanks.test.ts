@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ID_BLANK_CODE_POINTS, trimmedIdSql } from '../../lib/attribution/tenant-ids.ts';
+import { ID_BLANK_CODE_POINTS, trimmedIdSql } from '../../lib/engine/athena-id-blanks.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
 
