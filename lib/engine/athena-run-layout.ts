@@ -230,16 +230,17 @@ function telemetrySource(table: string, period: string | undefined) {
  * rather than dropping a customer.
  */
 function typedCustomers(table: string): string {
-  // The characters to trim are spelled once, in a one-row join, rather than in each of nine trims:
+  // The characters to trim are spelled once, in a one-row join, rather than in each of six trims:
   // the statements travel in a Step Functions payload.
   const t = (column: string) => `trim(BOTH b.blanks FROM ${column})`;
   return (
     `(SELECT ${t('customer_id')} AS customer_id,` +
     ` coalesce(nullif(${t('tenant_id')}, ''), ${t('customer_id')}) AS tenant_id,` +
     ` ${t('name')} AS name, ${t('tier')} AS tier, lower(${t('plan_status')}) AS plan_status,` +
-    ` coalesce(CAST(nullif(${t('mrr')}, '') AS double), 0) AS mrr,` +
-    ` CAST(nullif(${t('start_date')}, '') AS date) AS start_date,` +
-    ` CAST(nullif(${t('end_date')}, '') AS date) AS end_date,` +
+    // Numbers and dates: any other padding fails the cast (prepare-run has validated them already).
+    " coalesce(CAST(nullif(trim(mrr), '') AS double), 0) AS mrr," +
+    " CAST(nullif(trim(start_date), '') AS date) AS start_date," +
+    " CAST(nullif(trim(end_date), '') AS date) AS end_date," +
     ` nullif(${t('owner_team')}, '') AS owner_team` +
     ` FROM ${table} CROSS JOIN (SELECT ${ID_BLANKS.sql} AS blanks) AS b)`
   );

@@ -99,9 +99,9 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
       `(SELECT ${t('customer_id')} AS customer_id,` +
         ` coalesce(nullif(${t('tenant_id')}, ''), ${t('customer_id')}) AS tenant_id,` +
         ` ${t('name')} AS name, ${t('tier')} AS tier, lower(${t('plan_status')}) AS plan_status,` +
-        ` coalesce(CAST(nullif(${t('mrr')}, '') AS double), 0) AS mrr,` +
-        ` CAST(nullif(${t('start_date')}, '') AS date) AS start_date,` +
-        ` CAST(nullif(${t('end_date')}, '') AS date) AS end_date,` +
+        " coalesce(CAST(nullif(trim(mrr), '') AS double), 0) AS mrr," +
+        " CAST(nullif(trim(start_date), '') AS date) AS start_date," +
+        " CAST(nullif(trim(end_date), '') AS date) AS end_date," +
         ` nullif(${t('owner_team')}, '') AS owner_team` +
         ` FROM "cost_per_customer"."customers" CROSS JOIN (SELECT ${ID_BLANKS.sql} AS blanks) AS b)`,
     );
