@@ -6,7 +6,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import * as z from 'zod';
-import { ConservationError, InvalidLineItemsError } from '../lib/attribution/stages.ts';
+import {
+  ConservationError,
+  InvalidLineItemsError,
+  InvalidTelemetryError,
+} from '../lib/attribution/stages.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import { type RunCheckResult, runCheck, runCheckInputSchema } from '../lib/pipeline/run-check.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
@@ -34,7 +38,11 @@ export const lambdaHandler = async (event: unknown): Promise<RunCheckResult> => 
     metrics.addMetric('ChecksPassed', MetricUnit.Count, 1);
     return result;
   } catch (error: unknown) {
-    if (error instanceof InvalidLineItemsError || error instanceof ConservationError) {
+    if (
+      error instanceof InvalidTelemetryError ||
+      error instanceof InvalidLineItemsError ||
+      error instanceof ConservationError
+    ) {
       metrics.addMetric('ChecksFailed', MetricUnit.Count, 1);
     }
     throw error;

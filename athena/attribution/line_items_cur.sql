@@ -34,7 +34,7 @@ FROM (
     coalesce(line_item_usage_type, '') AS usage_type,
     coalesce(line_item_line_item_type, '') AS line_item_type,
     coalesce(line_item_resource_id, '') AS resource_id,
-    coalesce(trim(${tenant_tag}), '') AS tenant,
+    coalesce(trim(BOTH ${id_blanks} FROM ${tenant_tag}), '') AS tenant,
     coalesce(reservation_reservation_a_r_n, '') AS reservation_arn,
     line_item_unblended_cost AS unblended_cost,
     savings_plan_total_commitment_to_date,

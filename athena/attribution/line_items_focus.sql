@@ -11,6 +11,6 @@ SELECT
   coalesce(x_UsageType, '') AS usage_type,
   coalesce(ChargeCategory, '') AS line_item_type,
   coalesce(ResourceId, '') AS resource_id,
-  coalesce(trim(coalesce(element_at(Tags, ${tenant_tag_key}), element_at(Tags, ${prefixed_tenant_tag_key}))), '') AS tenant,
+  coalesce(trim(BOTH ${id_blanks} FROM coalesce(element_at(Tags, ${tenant_tag_key}), element_at(Tags, ${prefixed_tenant_tag_key}))), '') AS tenant,
   coalesce(CASE WHEN ${cost_basis} = 'unblended' THEN BilledCost ELSE EffectiveCost END, 0) AS cost
 FROM ${billing_source}

@@ -92,7 +92,8 @@ export function driverSql(
     const kind = driverKindOf(driver, kinds);
     byKind.set(kind, [...(byKind.get(kind) ?? []), driver]);
   }
-  const shared: Record<string, SqlFragment> = { telemetry: trustedSql(tableRef('telemetry')) };
+  // The telemetry the run read and checked (usage_rows.sql), never the input table itself.
+  const shared: Record<string, SqlFragment> = { usage_rows: trustedSql(tableRef('usage_rows')) };
   for (const cte of LEDGER_CTES) shared[cte] = trustedSql(cte);
   const selects = [...byKind].map(([kind, used]) => {
     const { template, source } = loadSqlSource(kind.weights);

@@ -1,3 +1,4 @@
+import { ID_BLANKS } from '../engine/athena-id-blanks.ts';
 import type { QueryEngine, Row } from '../engine/query-engine.ts';
 import { loadSqlFile, renderSql, type SqlFragment, sqlString, trustedSql } from '../sql/sql-template.ts';
 import { INPUT_TABLES, RESULT_TABLES, type ResultTable, type TableRef } from '../sql/tables.ts';
@@ -8,7 +9,7 @@ import { type AllocationRules, ruleExpressions } from './rules.ts';
 export { RESULT_TABLES, type ResultTable };
 
 /** The checks of a run, by name; each fails the run as {@link failOnCheckRows} says. */
-export const RUN_CHECK_NAMES = ['invalid_line_items', 'conservation_check'] as const;
+export const RUN_CHECK_NAMES = ['invalid_telemetry', 'invalid_line_items', 'conservation_check'] as const;
 export type RunCheckName = (typeof RUN_CHECK_NAMES)[number];
 
 /**
@@ -27,11 +28,16 @@ export type AttributionStep =
 
 /**
  * The steps of a run in the order every engine runs them: the local run executes them, the Athena
- * plan turns them into the state machine's statements. The invalid-line-items check comes right after
- * classification, so bad billing data stops the run before the expensive stages.
+ * plan turns them into the state machine's statements. The telemetry check comes first and the
+ * invalid-line-items check right after classification, so bad input stops the run before the
+ * expensive stages.
  */
 export const ATTRIBUTION_STEPS: readonly AttributionStep[] = [
   { kind: 'inline', name: 'line_items' },
+  // Telemetry is read once and stored: the check and the sharing see exactly the same rows, even if an
+  // object lands in the telemetry folder while the run is under way.
+  { kind: 'table', name: 'usage_rows', file: 'attribution/usage_rows.sql' },
+  { kind: 'check', name: 'invalid_telemetry', file: 'attribution/invalid_telemetry.sql' },
   { kind: 'table', name: 'classified_cost', file: 'attribution/classified_cost.sql' },
   { kind: 'check', name: 'invalid_line_items', file: 'attribution/invalid_line_items.sql' },
   { kind: 'table', name: 'allocated_cost', file: 'attribution/allocated_cost.sql' },
@@ -93,6 +99,42 @@ export class ConservationError extends Error {
   }
 }
 
+/** One telemetry row the run refused, with the object it came from. */
+export interface BadTelemetryRow {
+  /** The object's URI: Athena's `"$path"` deployed, the file's path locally. */
+  readonly sourceFile: string;
+  readonly problem: string;
+  readonly usageDate: string | null;
+  readonly tenantId: string | null;
+  readonly metric: string | null;
+  readonly quantity: number | null;
+}
+
+/**
+ * Raised when telemetry has a row no run may use (docs/attribution.md 1.2): a missing or bad date, an
+ * empty tenant or metric, a missing, non-finite or negative quantity. The message names the object and
+ * the row by its values: Athena knows which object a row came from (`"$path"`) but not its line.
+ */
+export class InvalidTelemetryError extends Error {
+  override readonly name = 'InvalidTelemetryError';
+  /** The first bad row, by object then values. */
+  readonly row: BadTelemetryRow;
+  /** How many rows are bad in all. */
+  readonly badRows: number;
+
+  constructor(row: BadTelemetryRow, badRows: number, prefix = '') {
+    const value = (text: string | null) => (text === null ? 'empty' : JSON.stringify(text));
+    super(
+      `${prefix}telemetry object ${row.sourceFile}: ${row.problem}, in the row with usage_date ` +
+        `${row.usageDate ?? 'empty'}, tenant_id ${value(row.tenantId)}, metric ${value(row.metric)}, quantity ` +
+        `${row.quantity ?? 'empty'} (named by its values: Athena gives no line numbers)` +
+        (badRows > 1 ? `; ${badRows} bad rows in all` : ''),
+    );
+    this.row = row;
+    this.badRows = badRows;
+  }
+}
+
 /** Raised when line items have unparseable dates or non-finite costs; the engine locates them. */
 export class InvalidLineItemsError extends Error {
   override readonly name = 'InvalidLineItemsError';
@@ -105,6 +147,7 @@ export function placeholderValues(tableRef: TableRef, run: AttributionRun): Reco
     run_id: sqlString(run.runId),
     rules_version: sqlString(run.rules.version),
     cost_basis: sqlString(run.rules.costBasis),
+    id_blanks: ID_BLANKS,
     ...ruleExpressions(run.rules),
     ...driverSql(drivers, tableRef, run.driverKinds ?? DRIVER_KINDS),
     ...run.format.placeholders(run.rules.tenantTagKey),
@@ -165,11 +208,15 @@ export async function runAttribution(
 
 /**
  * Fails a run on what one of its checks returned, the same way wherever the check ran (locally, or in
- * the deployed run-check step): `invalid_line_items` with a count above 0 throws
- * {@link InvalidLineItemsError}; any row of `conservation_check` throws {@link ConservationError}.
+ * the deployed run-check step): any row of `invalid_telemetry` throws {@link InvalidTelemetryError};
+ * `invalid_line_items` with a count above 0 throws {@link InvalidLineItemsError}; any row of
+ * `conservation_check` throws {@link ConservationError}.
  */
 export function failOnCheckRows(check: RunCheckName, rows: readonly Row[]): void {
-  if (check === 'invalid_line_items') {
+  if (check === 'invalid_telemetry') {
+    const [first] = rows;
+    if (first !== undefined) throw new InvalidTelemetryError(toBadTelemetry(first), Number(first.bad_rows));
+  } else if (check === 'invalid_line_items') {
     const invalid = Number(rows[0]?.invalid_groups ?? 0);
     if (invalid > 0) {
       throw new InvalidLineItemsError(
@@ -179,6 +226,20 @@ export function failOnCheckRows(check: RunCheckName, rows: readonly Row[]): void
   } else if (rows.length > 0) {
     throw new ConservationError(rows.map(toBreach));
   }
+}
+
+function toBadTelemetry(row: Row): BadTelemetryRow {
+  const text = (value: Row[string] | undefined) =>
+    value === null || value === undefined ? null : String(value);
+  const quantity = row.quantity === null || row.quantity === undefined ? null : Number(row.quantity);
+  return {
+    sourceFile: String(row.source_file),
+    problem: String(row.problem),
+    usageDate: text(row.usage_date),
+    tenantId: text(row.tenant_id),
+    metric: text(row.metric),
+    quantity,
+  };
 }
 
 function toBreach(row: Row): ConservationBreach {

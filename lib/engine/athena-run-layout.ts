@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { BILLING_PERIOD, BUCKET_NAME, GLUE_NAME, lastDayOfPeriod, RUN_ID } from '../common/names.ts';
-import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
+import { sqlIdentifier, sqlString, sqlStringList } from '../sql/sql-template.ts';
 import { type InputTable, isInputTable } from '../sql/tables.ts';
+import { ID_BLANKS } from './athena-id-blanks.ts';
 
 /*
  * Where a run's tables live in Athena: names, locations and the CTAS and DROP text. Pure naming with no
@@ -38,9 +39,43 @@ export interface AthenaRunLayoutOptions {
    * @default undefined: every partition is read
    */
   readonly billingPeriod?: string;
+  /**
+   * The data files of the billing period the run reads, as the `s3://bucket/key` URIs its manifest
+   * lists (the value of Athena's hidden `"$path"` column for their rows). When set, the billing table is
+   * read only in these files, so a stray or half-rewritten object in the partition never counts; an
+   * empty list reads nothing (an empty delivery). Each URI must be an `s3://` URI without quotes or
+   * control characters ({@link checkBillingFile}); prepare-run also checks that each is under the
+   * export's data folder (lib/pipeline/manifest.ts).
+   * @default undefined: every file of the partition is read
+   */
+  readonly billingFiles?: readonly string[];
 }
 
 const LOGICAL_NAME = /^[a-z_][a-z0-9_]*$/;
+/** An S3 URI as `"$path"` holds it: a bucket, a key, and nothing SQL or a log line could misread. */
+const S3_URI = /^s3:\/\/[A-Za-z0-9][A-Za-z0-9._-]{1,254}\/[^'"\\\p{Cc}]+$/u;
+
+/**
+ * Checks one data file URI before it becomes a SQL literal: `s3://<bucket>/<key>`, a valid bucket name,
+ * a key without quotes, backslashes or control characters. sqlString would quote a quote safely; it is
+ * refused anyway, because no AWS export writes one and such a name means the manifest is not what it
+ * claims to be.
+ */
+export function checkBillingFile(uri: string): void {
+  check(isBillingFileUri(uri), 'billing data file (an s3:// URI without quotes or control characters)', uri);
+}
+
+/** Whether {@link checkBillingFile} accepts a URI. */
+export function isBillingFileUri(uri: string): boolean {
+  return (
+    S3_URI.test(uri) &&
+    !uri
+      .split('/')
+      .slice(3)
+      .some((segment) => segment === '.' || segment === '..')
+  );
+}
+
 const PREFIX_SEGMENT = /^[A-Za-z0-9_.=-]+$/;
 
 /** Throws an Athena naming error for an invalid value. */
@@ -70,6 +105,7 @@ export class AthenaRunLayout {
   readonly resultsBucket: string;
   readonly runPrefix: string;
   readonly billingPeriod: string | undefined;
+  readonly billingFiles: readonly string[] | undefined;
   private readonly inputs: Readonly<Record<AthenaInputTable, string>>;
   private readonly tableId: string;
 
@@ -85,6 +121,7 @@ export class AthenaRunLayout {
     if (options.billingPeriod !== undefined) {
       check(BILLING_PERIOD.test(options.billingPeriod), 'billing period (YYYY-MM)', options.billingPeriod);
     }
+    for (const file of options.billingFiles ?? []) checkBillingFile(file);
     const inputs = { ...DEFAULT_INPUT_TABLES, ...options.inputTables };
     for (const [input, table] of Object.entries(inputs)) {
       check(GLUE_NAME.test(table), `Glue table name for ${input}`, table);
@@ -95,6 +132,7 @@ export class AthenaRunLayout {
     this.resultsBucket = options.resultsBucket;
     this.runPrefix = prefix;
     this.billingPeriod = options.billingPeriod;
+    this.billingFiles = options.billingFiles === undefined ? undefined : [...options.billingFiles];
     this.inputs = inputs;
   }
 
@@ -120,14 +158,9 @@ export class AthenaRunLayout {
     const period = this.billingPeriod;
     switch (logical) {
       case 'billing_source':
-        return period === undefined
-          ? table
-          : `(SELECT * FROM ${table} WHERE billing_period = ${sqlString(period).sql})`;
+        return billingSource(table, period, this.billingFiles);
       case 'telemetry':
-        return period === undefined
-          ? table
-          : `(SELECT * FROM ${table} WHERE usage_day BETWEEN ${sqlString(`${period}-01`).sql}` +
-              ` AND ${sqlString(lastDayOfPeriod(period)).sql})`;
+        return telemetrySource(table, period);
       case 'customers':
         return typedCustomers(table);
     }
@@ -162,20 +195,53 @@ function logicalName(name: string): string {
 }
 
 /**
+ * The billing table, read in the run's billing period only and, when the manifest's files are known,
+ * only in those files: Athena's hidden `"$path"` column holds each row's object URI, and an equality
+ * list on it also lets Athena skip the other objects of the partition rather than read and drop them.
+ */
+function billingSource(table: string, period: string | undefined, files: readonly string[] | undefined) {
+  const filters: string[] = [];
+  if (period !== undefined) filters.push(`billing_period = ${sqlString(period).sql}`);
+  if (files !== undefined) {
+    filters.push(files.length === 0 ? 'FALSE' : `"$path" IN (${sqlStringList(files).sql})`);
+  }
+  return filters.length === 0 ? table : `(SELECT * FROM ${table} WHERE ${filters.join(' AND ')})`;
+}
+
+/**
+ * Telemetry with the object each row came from (`"$path"` as `source_file`), so that a bad row fails the
+ * run naming its object (athena/attribution/invalid_telemetry.sql), in the billing period's days only
+ * when the run has one. The values are as the files hold them: athena/attribution/usage_rows.sql trims
+ * them, the same SQL on both engines.
+ */
+function telemetrySource(table: string, period: string | undefined) {
+  const days =
+    period === undefined
+      ? ''
+      : ` WHERE usage_day BETWEEN ${sqlString(`${period}-01`).sql} AND ${sqlString(lastDayOfPeriod(period)).sql}`;
+  return `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM ${table}${days})`;
+}
+
+/**
  * The customers table typed as the local engine loads it (lib/inputs/customers.ts): the Glue table
  * is all strings (the Open CSV SerDe cannot read an empty number or a YYYY-MM-DD date), so text is
- * trimmed, an empty tenant_id means the customer id, an empty mrr is 0, and a value that is not a
- * number or a date fails the query rather than dropping a customer.
+ * trimmed as the local reader trims it (JavaScript's `trim`: {@link ID_BLANKS}), an empty tenant_id
+ * means the customer id, an empty mrr is 0, and a value that is not a number or a date fails the query
+ * rather than dropping a customer.
  */
 function typedCustomers(table: string): string {
+  // The characters to trim are spelled once, in a one-row join, rather than in each of six trims:
+  // the statements travel in a Step Functions payload.
+  const t = (column: string) => `trim(BOTH b.blanks FROM ${column})`;
   return (
-    '(SELECT trim(customer_id) AS customer_id,' +
-    " coalesce(nullif(trim(tenant_id), ''), trim(customer_id)) AS tenant_id," +
-    ' trim(name) AS name, trim(tier) AS tier, lower(trim(plan_status)) AS plan_status,' +
+    `(SELECT ${t('customer_id')} AS customer_id,` +
+    ` coalesce(nullif(${t('tenant_id')}, ''), ${t('customer_id')}) AS tenant_id,` +
+    ` ${t('name')} AS name, ${t('tier')} AS tier, lower(${t('plan_status')}) AS plan_status,` +
+    // Numbers and dates: any other padding fails the cast (prepare-run has validated them already).
     " coalesce(CAST(nullif(trim(mrr), '') AS double), 0) AS mrr," +
     " CAST(nullif(trim(start_date), '') AS date) AS start_date," +
     " CAST(nullif(trim(end_date), '') AS date) AS end_date," +
-    " nullif(trim(owner_team), '') AS owner_team" +
-    ` FROM ${table})`
+    ` nullif(${t('owner_team')}, '') AS owner_team` +
+    ` FROM ${table} CROSS JOIN (SELECT ${ID_BLANKS.sql} AS blanks) AS b)`
   );
 }

@@ -1,3 +1,4 @@
+import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlIdentifier } from '../sql/sql-template.ts';
@@ -104,7 +105,11 @@ export function problemSql(column: CheckedColumn): string {
     case 'json_object':
       return `CASE ${missing} WHEN ${typed} IS NULL THEN ${shown} || ' is not a JSON object of tags' END`;
     case 'non_empty_text':
-      return `CASE ${missing} END`;
+      // Empty once trimmed as ids are trimmed (tabs and line breaks too), so that what passes here
+      // is never refused by the shared telemetry check (athena/attribution/invalid_telemetry.sql).
+      return column.required
+        ? `CASE WHEN nullif(${trimmedIdSql(raw)}, '') IS NULL THEN 'is empty' END`
+        : 'CAST(NULL AS VARCHAR)';
     case 'text':
       return 'CAST(NULL AS VARCHAR)';
   }

@@ -4,6 +4,7 @@ import {
   type BillingFormatName,
   detectBillingFormat,
 } from '../attribution/billing-formats.ts';
+import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
@@ -216,16 +217,19 @@ export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly str
     CheckedColumn,
   ];
   // One pass reads, types and checks the rows; only a failed check reads the files again, to locate.
+  // tenant_id and metric are trimmed as usage_rows.sql trims them on every engine (trimmedIdSql), and
+  // each row keeps its file (DuckDB's `filename` column of the reader), as Athena's rows keep "$path".
   const problems = columns.map((c) => `${problemSql(c)} IS NOT NULL`).join(' OR ');
   await engine.run(
     `CREATE OR REPLACE TABLE telemetry_rows AS SELECT ${typedValueSql(usageDate)} AS usage_date,` +
-      ` trim(${typedValueSql(tenantId)}) AS tenant_id, trim(${typedValueSql(metric)}) AS metric,` +
-      ` ${typedValueSql(quantity)} AS quantity, ${problems} AS has_problem FROM ${readerSql(files, kind)}`,
+      ` ${trimmedIdSql(typedValueSql(tenantId))} AS tenant_id, ${trimmedIdSql(typedValueSql(metric))} AS metric,` +
+      ` ${typedValueSql(quantity)} AS quantity, filename AS source_file, ${problems} AS has_problem` +
+      ` FROM ${readerSql(files, kind)}`,
   );
   const [bad] = await engine.query('SELECT count(*) AS n FROM telemetry_rows WHERE has_problem');
   if (Number(bad?.n ?? 0) > 0) await throwFirstBadValue(files, kind, columns);
   await engine.run(
-    'CREATE OR REPLACE VIEW telemetry AS SELECT usage_date, tenant_id, metric, quantity FROM telemetry_rows',
+    'CREATE OR REPLACE VIEW telemetry AS SELECT usage_date, tenant_id, metric, quantity, source_file FROM telemetry_rows',
   );
 }
 

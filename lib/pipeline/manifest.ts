@@ -4,6 +4,7 @@ import {
   formatForManifestKind,
   type ManifestKind,
 } from '../attribution/billing-formats.ts';
+import { isBillingFileUri } from '../engine/athena-run-layout.ts';
 
 /** Where an object is in S3. */
 export interface S3Location {
@@ -13,6 +14,8 @@ export interface S3Location {
 
 /** The part of a CUR manifest the pipeline needs, the same for every manifest kind. */
 export interface ParsedManifest {
+  /** Which kind of manifest it is, told by its content. */
+  readonly kind: ManifestKind;
   /**
    * The billing format the manifest's kind delivers, looked up in the billing-format registry
    * (`cur2` for an AWS Data Exports manifest, `legacy` for a legacy CUR manifest).
@@ -286,7 +289,73 @@ export function parseManifest(text: string, key: string, defaultBucket?: string)
     }
   }
 
-  return { format, billingPeriod, executionId, dataFiles };
+  return { kind: reader.kind, format, billingPeriod, executionId, dataFiles };
+}
+
+/**
+ * The folder every data file of a delivery must be in, from where the export wrote the manifest:
+ * - CUR 2.0: `<prefix>/<export>/metadata/BILLING_PERIOD=P/...-Manifest.json` -> `<prefix>/<export>/data/BILLING_PERIOD=P/`
+ *   (the billing table's partition folder, which `"$path"` of its rows starts with);
+ * - legacy CUR: `<prefix>/<report>/[<YYYYMMDD-YYYYMMDD>/]<report>-Manifest.json` -> `<prefix>/<report>/`
+ *   (the CSV delivery's assembly folders and the Athena-integration Parquet folders are both under it).
+ *
+ * @returns `undefined` when the key is not where that kind of export writes its manifest
+ */
+export function exportDataFolder(
+  manifestKey: string,
+  kind: ManifestKind,
+  billingPeriod: string,
+): string | undefined {
+  const segments = manifestKey.split('/');
+  if (kind === 'data-exports') {
+    const at = segments.findIndex(
+      (segment, index) => segment === 'metadata' && segments[index + 1] === `BILLING_PERIOD=${billingPeriod}`,
+    );
+    if (at < 1) return undefined;
+    return `${[...segments.slice(0, at), 'data', `BILLING_PERIOD=${billingPeriod}`].join('/')}/`;
+  }
+  const file = segments.at(-1) ?? '';
+  if (!file.endsWith(MANIFEST_SUFFIX)) return undefined;
+  const name = file.slice(0, -MANIFEST_SUFFIX.length);
+  for (const depth of [1, 2]) {
+    if (segments.at(-1 - depth) === name) return `${segments.slice(0, -depth).join('/')}/`;
+  }
+  return undefined;
+}
+
+/**
+ * The `s3://` URIs of a delivery's data files, as Athena's `"$path"` names their rows, each checked to
+ * be in the manifest's bucket, under the export's data folder ({@link exportDataFolder}) and free of
+ * quotes and control characters ({@link isBillingFileUri}): what a run may read, and nothing else.
+ *
+ * @param manifest the parsed manifest
+ * @param location where the manifest was read from
+ * @throws ManifestError naming the first entry that is not a file of this export's delivery
+ */
+export function deliveryDataFiles(manifest: ParsedManifest, location: S3Location): string[] {
+  const folder = exportDataFolder(location.key, manifest.kind, manifest.billingPeriod);
+  if (folder === undefined) {
+    throw new ManifestError(
+      `is not where a ${manifest.kind === 'data-exports' ? 'CUR 2.0' : 'legacy CUR'} export writes its ` +
+        `manifest for ${manifest.billingPeriod}, so the folder its data files must be in is unknown`,
+      location.key,
+    );
+  }
+  return manifest.dataFiles.map((file, index) => {
+    const uri = `s3://${file.bucket}/${file.key}`;
+    const problem =
+      file.bucket !== location.bucket
+        ? `is in bucket ${file.bucket}, not in the manifest's bucket ${location.bucket}`
+        : !file.key.startsWith(folder)
+          ? `is not under the export's data folder s3://${location.bucket}/${folder}`
+          : !isBillingFileUri(uri)
+            ? 'has a quote, a backslash, a control character or a "." or ".." folder in its name'
+            : undefined;
+    if (problem !== undefined) {
+      throw new ManifestError(`data file ${index + 1} ${JSON.stringify(uri)} ${problem}`, location.key);
+    }
+    return uri;
+  });
 }
 
 /** An entry's location, or what is wrong with it. */

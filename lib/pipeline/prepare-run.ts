@@ -19,7 +19,7 @@ import {
   planAthenaCleanup,
   planAthenaRun,
 } from './athena-run-plan.ts';
-import { parseManifest } from './manifest.ts';
+import { deliveryDataFiles, parseManifest } from './manifest.ts';
 import { deliveredAtSchema, parseInput } from './run-contract.ts';
 import { runPlanOptions } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
@@ -104,7 +104,8 @@ export interface PrepareRunOptions {
 /**
  * Prepares one attribution run before anything runs in Athena:
  * 1. dates the delivery: the manifest object must still describe this run's execution id (CUR rewrites
- *    the manifest on every refresh), and its LastModified becomes `deliveredAt`;
+ *    the manifest on every refresh), and its LastModified becomes `deliveredAt`; its data files, each
+ *    checked to be under the export's data folder, are the only objects the run's billing table reads;
  * 2. validates the customer dimension: exactly one `.csv` object under `customers/`, valid by
  *    {@link parseCustomersCsv} and with its columns in the order the Glue table reads them;
  * 3. loads the rules (`rules/rules.json`, else the defaults with the configured tag key and cost basis);
@@ -113,6 +114,7 @@ export interface PrepareRunOptions {
  * @throws InputError naming file, column and row when the customers or rules file is bad (the run fails;
  *   what is published stays as it is)
  * @throws DeliverySupersededError when the manifest now belongs to a later delivery
+ * @throws ManifestError when a listed data file is not a file of this export's delivery
  * @throws UnsupportedBillingFormatError, PreparedRunTooLargeError, PipelineInputError
  */
 export async function prepareRun(run: PrepareRunInput, options: PrepareRunOptions): Promise<PreparedRun> {
@@ -123,12 +125,14 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
     );
   }
 
-  const deliveredAt = await deliveryTime(options.s3, run);
+  const { deliveredAt, billingFiles } = await readDelivery(options.s3, run);
   const customers = await validateCustomers(options.s3, options.dataBucket);
   const { rules, source: rulesSource } = await loadRules(options);
 
   const attributionRun = { runId: run.runId, format: BILLING_FORMATS[run.format], rules };
-  const planOptions = runPlanOptions(run, options, { billing_source: billingTable });
+  // The billing table is read in the manifest's files only: a stray or half-written object in the
+  // partition never counts.
+  const planOptions = { ...runPlanOptions(run, options, { billing_source: billingTable }), billingFiles };
   const prepared: PreparedRun = {
     ...run,
     deliveredAt,
@@ -155,6 +159,7 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
     customersFile: customers.file,
     tenants: customers.tenants,
     statements: prepared.statements.length,
+    billingFiles: billingFiles.length,
     bytes,
   });
   return prepared;
@@ -169,10 +174,14 @@ async function readText(s3: S3Client, bucket: string, key: string) {
 }
 
 /**
- * The manifest's LastModified, once its content shows it still describes this run's delivery; for a
- * re-run, the time it was requested (when later).
+ * The delivery as its manifest describes it now: its time (the manifest's LastModified, once its content
+ * shows it still describes this run's delivery; for a re-run, the time it was requested, when later)
+ * and its data files as `s3://` URIs ({@link deliveryDataFiles}), the only objects the run reads.
  */
-async function deliveryTime(s3: S3Client, run: PrepareRunInput): Promise<string> {
+async function readDelivery(
+  s3: S3Client,
+  run: PrepareRunInput,
+): Promise<{ readonly deliveredAt: string; readonly billingFiles: readonly string[] }> {
   const { bucket, key } = run.manifest;
   const { text, lastModified } = await readText(s3, bucket, key);
   const manifest = parseManifest(text, key, bucket);
@@ -184,11 +193,12 @@ async function deliveryTime(s3: S3Client, run: PrepareRunInput): Promise<string>
     );
   }
   if (lastModified === undefined) throw new Error(`manifest s3://${bucket}/${key} has no LastModified`);
+  const billingFiles = deliveryDataFiles(manifest, run.manifest);
   const delivered = lastModified.toISOString();
   // A re-run orders after the run of the delivery it repeats, and before any later delivery's run.
-  return run.rerunRequestedAt !== undefined && run.rerunRequestedAt > delivered
-    ? run.rerunRequestedAt
-    : delivered;
+  const deliveredAt =
+    run.rerunRequestedAt !== undefined && run.rerunRequestedAt > delivered ? run.rerunRequestedAt : delivered;
+  return { deliveredAt, billingFiles };
 }
 
 const CSV_SUFFIX = /\.csv$/i;

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import {
   failOnCheckRows,
   InvalidLineItemsError,
+  InvalidTelemetryError,
   RUN_CHECK_NAMES,
   type RunCheckName,
   renderCheck,
@@ -35,9 +36,10 @@ export interface RunCheckOptions {
 
 /**
  * Runs one check of a run (a small aggregate over the run's own tables) and fails the way the local run
- * does: `invalid_line_items` with a count above 0 throws {@link InvalidLineItemsError}; any row from
- * `conservation_check` throws ConservationError. Either error fails the execution before publish, so
- * the published results stay as they were.
+ * does: any row from `invalid_telemetry` throws {@link InvalidTelemetryError} naming the telemetry
+ * object (its `"$path"`) and the row's values; `invalid_line_items` with a count above 0 throws
+ * {@link InvalidLineItemsError}; any row from `conservation_check` throws ConservationError. Each error
+ * fails the execution before publish, so the published results stay as they were.
  */
 export async function runCheck(input: RunCheckInput, options: RunCheckOptions): Promise<RunCheckResult> {
   const { runId, statement } = input;
@@ -53,6 +55,8 @@ export async function runCheck(input: RunCheckInput, options: RunCheckOptions): 
     // Operators read the run id first; the conservation error already names the day and the difference.
     if (error instanceof InvalidLineItemsError)
       throw new InvalidLineItemsError(`run ${runId}: ${error.message}`);
+    if (error instanceof InvalidTelemetryError)
+      throw new InvalidTelemetryError(error.row, error.badRows, `run ${runId}: `);
     throw error;
   }
   options.logger?.info('Check passed', { runId, check: statement.name });

@@ -33,7 +33,8 @@ import { readCsv } from './run-scenario.ts';
 export const ENGINE_VARIANTS: Readonly<Record<string, string>> = {
   'billing_source, telemetry':
     'DuckDB reads the files through lib/local (views over Parquet and CSV); Trino gets the very rows ' +
-    'DuckDB read, as tables typed like the Glue tables (lib/catalog/glue-schemas.ts).',
+    "DuckDB read, as tables typed like the Glue tables (lib/catalog/glue-schemas.ts). Athena's hidden " +
+    '"$path" column is an ordinary column of that name in Trino (loadWithPath), the file path in DuckDB.',
   customers:
     'DuckDB loads a typed table (lib/local/customers-table.ts); Trino, like Athena, holds the CSV as ' +
     "text and reads it through AthenaRunLayout's typed customers subquery.",
@@ -126,11 +127,12 @@ export async function loadInputs(
       Object.fromEntries(customerColumns.map((c) => [c.name, row[c.name] ?? ''])),
     ),
   );
-  await trino.loadTable(
+  await loadWithPath(
+    trino,
     'telemetry',
     TELEMETRY_COLUMNS,
     await duck.query(
-      'SELECT CAST(usage_date AS VARCHAR) AS usage_date, tenant_id, metric, quantity FROM telemetry',
+      'SELECT CAST(usage_date AS VARCHAR) AS usage_date, tenant_id, metric, quantity, source_file FROM telemetry',
     ),
   );
   const format = BILLING_FORMATS[files.format];
@@ -160,6 +162,30 @@ export async function loadInputs(
       Object.fromEntries(Object.entries(row).map(([key, value]) => [key.toLowerCase(), value])),
     ),
   );
+}
+
+/**
+ * Loads `rows` into table `name` with `columns` and a column named `"$path"` holding each row's
+ * `source_file`. Athena's Hive tables have `"$path"` as a hidden column (the row's object URI); Trino's
+ * memory connector has no hidden columns but accepts an ordinary column of that name, so the same SQL
+ * text (`"$path" IN (...)`, `"$path" AS source_file`) runs on both.
+ */
+export async function loadWithPath(
+  trino: TrinoEngine,
+  name: string,
+  columns: readonly { readonly name: string; readonly type: TrinoColumnType }[],
+  rows: readonly Readonly<Record<string, TrinoInputValue>>[],
+): Promise<void> {
+  const staging = `${name}_with_source`;
+  await trino.loadTable(staging, [...columns, { name: 'source_file', type: 'varchar' }], rows);
+  const schema = `${sqlIdentifier(trino.catalog).sql}.${sqlIdentifier(trino.schema).sql}`;
+  const list = columns.map((c) => sqlIdentifier(c.name).sql).join(', ');
+  await trino.run(`DROP TABLE IF EXISTS ${schema}.${sqlIdentifier(name).sql}`);
+  await trino.run(
+    `CREATE TABLE ${schema}.${sqlIdentifier(name).sql} AS SELECT ${list}, source_file AS "$path"` +
+      ` FROM ${schema}.${sqlIdentifier(staging).sql}`,
+  );
+  await trino.run(`DROP TABLE ${schema}.${sqlIdentifier(staging).sql}`);
 }
 
 /** How close two numbers must be: relative, with a floor for values that are sums reaching zero. */

@@ -23,6 +23,7 @@ import {
   AthenaQueryError,
   AthenaQueryTimeoutError,
 } from '../../lib/engine/athena-engine.ts';
+import { ID_BLANKS } from '../../lib/engine/athena-id-blanks.ts';
 import {
   AthenaRunLayout,
   type AthenaRunLayoutOptions,
@@ -83,22 +84,26 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
 
   it('maps inputs to the catalog tables and everything else to run tables', () => {
     expect(layout.tableRef('billing_source')).toBe('"cost_per_customer"."cur2"');
-    expect(layout.tableRef('telemetry')).toBe('"cost_per_customer"."telemetry"');
+    // Telemetry keeps the object of each row ("$path"), for the telemetry check to name it.
+    expect(layout.tableRef('telemetry')).toBe(
+      `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry")`,
+    );
     expect(layout.tableRef('daily_summary')).toBe('"cost_per_customer"."run_r20261001a_daily_summary"');
     // Glue lower-cases table names, so the logical name is lower-cased too.
     expect(layout.tableRef('Daily_Summary')).toBe('"cost_per_customer"."run_r20261001a_daily_summary"');
   });
 
   it('types the all-string customers table as the local loader does', () => {
+    const t = (column: string) => `trim(BOTH b.blanks FROM ${column})`;
     expect(layout.tableRef('customers')).toBe(
-      '(SELECT trim(customer_id) AS customer_id,' +
-        " coalesce(nullif(trim(tenant_id), ''), trim(customer_id)) AS tenant_id," +
-        ' trim(name) AS name, trim(tier) AS tier, lower(trim(plan_status)) AS plan_status,' +
+      `(SELECT ${t('customer_id')} AS customer_id,` +
+        ` coalesce(nullif(${t('tenant_id')}, ''), ${t('customer_id')}) AS tenant_id,` +
+        ` ${t('name')} AS name, ${t('tier')} AS tier, lower(${t('plan_status')}) AS plan_status,` +
         " coalesce(CAST(nullif(trim(mrr), '') AS double), 0) AS mrr," +
         " CAST(nullif(trim(start_date), '') AS date) AS start_date," +
         " CAST(nullif(trim(end_date), '') AS date) AS end_date," +
-        " nullif(trim(owner_team), '') AS owner_team" +
-        ' FROM "cost_per_customer"."customers")',
+        ` nullif(${t('owner_team')}, '') AS owner_team` +
+        ` FROM "cost_per_customer"."customers" CROSS JOIN (SELECT ${ID_BLANKS.sql} AS blanks) AS b)`,
     );
     expect(new TrinoSQL().validate(`SELECT * FROM ${layout.tableRef('customers')} AS c`)).toEqual([]);
   });
@@ -109,8 +114,10 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
       inputTables: { billing_source: 'focus_export', customers: 'crm_customers' },
     });
     expect(custom.tableRef('billing_source')).toBe('"cost_per_customer"."focus_export"');
-    expect(custom.tableRef('telemetry')).toBe('"cost_per_customer"."telemetry"');
-    expect(custom.tableRef('customers')).toContain('FROM "cost_per_customer"."crm_customers")');
+    expect(custom.tableRef('telemetry')).toBe(
+      `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry")`,
+    );
+    expect(custom.tableRef('customers')).toContain('FROM "cost_per_customer"."crm_customers" CROSS JOIN');
   });
 
   it('reads only the partitions of one billing period when given', () => {
@@ -119,7 +126,7 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
       `(SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10')`,
     );
     expect(scoped('2026-10').tableRef('telemetry')).toBe(
-      `(SELECT * FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-10-01' AND '2026-10-31')`,
+      `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-10-01' AND '2026-10-31')`,
     );
     // Month ends worked out by hand: 2024 is a leap year, 2026 is not.
     expect(scoped('2024-02').tableRef('telemetry')).toContain(`BETWEEN '2024-02-01' AND '2024-02-29'`);
@@ -536,7 +543,7 @@ describe('AthenaEngine tables', () => {
     expect(athena).not.toHaveReceivedAnyCommand();
   });
 
-  it('runAttribution on Athena sends each stage as a CTAS around the shared SQL, then both checks', async () => {
+  it('runAttribution on Athena sends each stage as a CTAS around the shared SQL, and each check', async () => {
     const run = { runId: LAYOUT.runId, format: BILLING_FORMATS.cur2, rules: defaultRules() };
     const sent: string[] = [];
     athena.on(StartQueryExecutionCommand).callsFake((input: { QueryString: string }) => {
@@ -547,7 +554,7 @@ describe('AthenaEngine tables', () => {
     athena
       .on(GetQueryResultsCommand)
       .resolves(resultPage([['usage_date', 'date']], [['usage_date']]))
-      .on(GetQueryResultsCommand, { QueryExecutionId: 'q-2' })
+      .on(GetQueryResultsCommand, { QueryExecutionId: 'q-4' })
       .resolves(resultPage([['invalid_groups', 'bigint']], [['invalid_groups'], ['0']]));
     const athenaEngine = engine();
 
@@ -556,10 +563,12 @@ describe('AthenaEngine tables', () => {
     const layout = athenaEngine.layout;
     const ctas = (step: (typeof STORED_STEPS)[number]) =>
       layout.ctas(step.name, renderStep(step, athenaEngine.tableRef, run));
-    const [first, ...rest] = STORED_STEPS;
-    expect(first?.name).toBe('classified_cost');
+    const [usage, classified, ...rest] = STORED_STEPS;
+    expect([usage?.name, classified?.name]).toEqual(['usage_rows', 'classified_cost']);
     expect(sent).toEqual([
-      ...(first ? [ctas(first)] : []),
+      ...(usage ? [ctas(usage)] : []),
+      renderCheck('invalid_telemetry', athenaEngine.tableRef),
+      ...(classified ? [ctas(classified)] : []),
       renderCheck('invalid_line_items', athenaEngine.tableRef),
       ...rest.map(ctas),
       renderCheck('conservation_check', athenaEngine.tableRef),
@@ -573,9 +582,11 @@ describe('AthenaEngine tables', () => {
     athena.on(GetQueryExecutionCommand).resolves(status('SUCCEEDED'));
     athena
       .on(GetQueryResultsCommand)
+      .resolves(resultPage([['source_file', 'varchar']], [['source_file']]))
+      .on(GetQueryResultsCommand, { QueryExecutionId: 'q-4' })
       .resolves(resultPage([['invalid_groups', 'bigint']], [['invalid_groups'], ['2']]));
     await expect(runAttribution(engine(), run)).rejects.toMatchObject({ name: 'InvalidLineItemsError' });
-    // classified_cost, then the check; nothing after.
-    expect(athena).toHaveReceivedCommandTimes(StartQueryExecutionCommand, 2);
+    // usage_rows, the telemetry check, classified_cost, then the check; nothing after.
+    expect(athena).toHaveReceivedCommandTimes(StartQueryExecutionCommand, 4);
   });
 });

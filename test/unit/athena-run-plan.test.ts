@@ -3,7 +3,13 @@ import { TrinoSQL } from 'dt-sql-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
-import { type AttributionRun, renderCheck, renderStep, STORED_STEPS } from '../../lib/attribution/stages.ts';
+import {
+  type AttributionRun,
+  type RunCheckName,
+  renderCheck,
+  renderStep,
+  STORED_STEPS,
+} from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { QueryReader } from '../../lib/engine/query-engine.ts';
@@ -48,9 +54,7 @@ const selectOf = (statement: PlannedStatement, tableRef: TableRef): string =>
 /** The same statement rendered directly from the steps, for an engine. */
 const rendered = (name: string, tableRef: TableRef, attributionRun: AttributionRun): string => {
   const step = STORED_STEPS.find((s) => s.name === name);
-  return step
-    ? renderStep(step, tableRef, attributionRun)
-    : renderCheck(name as 'invalid_line_items' | 'conservation_check', tableRef);
+  return step ? renderStep(step, tableRef, attributionRun) : renderCheck(name as RunCheckName, tableRef);
 };
 
 const sqlOfCtas = (statement: PlannedStatement | undefined): string =>
@@ -79,6 +83,9 @@ describe('planAthenaRun', () => {
   it('plans the statements in the order runAttribution runs them, checks by name only', async () => {
     const plan = planAthenaRun(run('cur2'), OPTIONS);
     expect(plan.map(({ name, kind }) => `${kind}:${name}`)).toEqual([
+      // Telemetry first, read once and checked: bad usage stops the run before billing is read.
+      'ctas:usage_rows',
+      'check:invalid_telemetry',
       'ctas:classified_cost',
       // Right after classification: bad billing data stops the run before the expensive stages.
       'check:invalid_line_items',
@@ -91,6 +98,7 @@ describe('planAthenaRun', () => {
     ]);
     // A check carries no SQL: run-check renders it from the run's tables, so no SQL travels in a state.
     expect(plan.filter((s) => s.kind === 'check')).toEqual([
+      { name: 'invalid_telemetry', kind: 'check' },
       { name: 'invalid_line_items', kind: 'check' },
       { name: 'conservation_check', kind: 'check' },
     ]);
@@ -170,6 +178,7 @@ describe('planAthenaRun', () => {
   it('writes each table as ZSTD Parquet to the run-scoped location', async () => {
     const ctas = planAthenaRun(run('cur2'), OPTIONS).flatMap((s) => (s.kind === 'ctas' ? [s] : []));
     expect(ctas.map((s) => splitCtas(s.sql).table)).toEqual([
+      '"cost_per_customer"."run_r20261001a_usage_rows"',
       '"cost_per_customer"."run_r20261001a_classified_cost"',
       '"cost_per_customer"."run_r20261001a_allocated_cost"',
       '"cost_per_customer"."run_r20261001a_customer_daily_cost"',
@@ -177,11 +186,12 @@ describe('planAthenaRun', () => {
       '"cost_per_customer"."run_r20261001a_unattributed_cost"',
       '"cost_per_customer"."run_r20261001a_daily_summary"',
     ]);
-    expect(splitCtas(ctas[0]?.sql ?? '').properties).toBe(
+    expect(splitCtas(ctas[1]?.sql ?? '').properties).toBe(
       "format = 'PARQUET', write_compression = 'ZSTD', " +
         "external_location = 's3://cpc-results/runs/run=r20261001a/classified_cost/'",
     );
     expect(ctas.map((s) => /external_location = '([^']*)'/.exec(s.sql)?.[1])).toEqual([
+      's3://cpc-results/runs/run=r20261001a/usage_rows/',
       's3://cpc-results/runs/run=r20261001a/classified_cost/',
       's3://cpc-results/runs/run=r20261001a/allocated_cost/',
       's3://cpc-results/runs/run=r20261001a/customer_daily_cost/',
@@ -202,9 +212,13 @@ describe('planAthenaRun', () => {
     expect(sqlOf('classified_cost')).toContain(
       `FROM (SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10')`,
     );
-    expect(sqlOf('allocated_cost')).toContain(
-      `FROM (SELECT * FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-10-01' AND '2026-10-31') AS u`,
+    expect(sqlOf('usage_rows')).toContain(
+      `FROM (SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-10-01' AND '2026-10-31')`,
     );
+    // The sharing reads the telemetry the run stored and checked, never the input table again.
+    expect(sqlOf('allocated_cost')).toContain('FROM "cost_per_customer"."run_r20261001a_usage_rows" AS u');
+    expect(sqlOf('allocated_cost')).not.toContain('"cost_per_customer"."telemetry"');
+    expect(sqlOf('invalid_telemetry')).toContain('FROM "cost_per_customer"."run_r20261001a_usage_rows"');
     expect(sqlOf('allocated_cost')).toContain('FROM "cost_per_customer"."run_r20261001a_classified_cost"');
     expect(sqlOf('conservation_check')).toContain('FROM "cost_per_customer"."run_r20261001a_allocated_cost"');
     for (const statement of plan) expect(selectOf(statement, tableRef)).not.toMatch(/\$\{/);
@@ -221,9 +235,9 @@ describe('planAthenaRun', () => {
     );
     const tables = targets.flat().map((t) => t.table);
     const locations = targets.flat().map((t) => /external_location = '([^']*)'/.exec(t.properties)?.[1]);
-    // 5 runs x 6 tables, all distinct.
-    expect(new Set(tables).size).toBe(30);
-    expect(new Set(locations).size).toBe(30);
+    // 5 runs x 7 tables, all distinct.
+    expect(new Set(tables).size).toBe(35);
+    expect(new Set(locations).size).toBe(35);
     expect(locations).toContain('s3://cpc-results/runs/run=2026-10_EXEC-1/daily_summary/');
   });
 
@@ -233,10 +247,58 @@ describe('planAthenaRun', () => {
       runPrefix: 'attribution/runs',
       inputTables: { billing_source: 'focus_export' },
     });
-    expect(sqlOfCtas(plan[0])).toContain(
+    const classified = plan.find((s) => s.name === 'classified_cost');
+    expect(sqlOfCtas(classified)).toContain(
       "external_location = 's3://cpc-results/attribution/runs/run=r20261001a/",
     );
-    expect(sqlOfCtas(plan[0])).toContain(`FROM (SELECT * FROM "cost_per_customer"."focus_export" WHERE`);
+    expect(sqlOfCtas(classified)).toContain(`FROM (SELECT * FROM "cost_per_customer"."focus_export" WHERE`);
+  });
+});
+
+describe("planAthenaRun with the manifest's data files", () => {
+  const DATA = 's3://cpc-cur-111122223333/cur2/cost-per-customer/data/BILLING_PERIOD=2026-10';
+  const files = [
+    `${DATA}/cost-per-customer-00001.snappy.parquet`,
+    `${DATA}/cost-per-customer-00002.snappy.parquet`,
+  ];
+  const classifiedSql = (billingFiles: readonly string[]) =>
+    sqlOfCtas(
+      planAthenaRun(run('cur2'), { ...OPTIONS, billingFiles }).find((s) => s.name === 'classified_cost'),
+    );
+
+  it('reads the billing table in exactly the listed files, each quoted, and nowhere else', () => {
+    const sql = classifiedSql(files);
+    expect(sql).toContain(
+      `FROM (SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10' AND "$path" IN (` +
+        `'${DATA}/cost-per-customer-00001.snappy.parquet', '${DATA}/cost-per-customer-00002.snappy.parquet'))`,
+    );
+    // The billing table is named once, inside that filter: no statement reads it unfiltered.
+    const plan = planAthenaRun(run('cur2'), { ...OPTIONS, billingFiles: files });
+    const reads = plan.flatMap((s) =>
+      s.kind === 'ctas' ? [...s.sql.matchAll(/"cost_per_customer"\."cur2"/g)] : [],
+    );
+    expect(reads).toHaveLength(1);
+    expect(new TrinoSQL().validate(sql)).toEqual([]);
+  });
+
+  it('reads nothing for a delivery that lists no files (an empty bill), rather than the whole partition', () => {
+    expect(classifiedSql([])).toContain(
+      `FROM (SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10' AND FALSE)`,
+    );
+  });
+
+  it.each([
+    [`${DATA}/it's.parquet`, 'a quote'],
+    [`${DATA}/a".parquet`, 'a double quote'],
+    [`${DATA}/a\\b.parquet`, 'a backslash'],
+    [`${DATA}/a\nb.parquet`, 'a line feed'],
+    [`${DATA}/a\u0000b.parquet`, 'a NUL'],
+    [`${DATA}/a\u007fb.parquet`, 'a DEL'],
+    [`${DATA}/../other/x.parquet`, 'a ".." folder'],
+    ['https://example.com/x.parquet', 'not s3://'],
+    ['s3://cpc-cur-111122223333', 'no key'],
+  ])('refuses %j (%s) before it becomes SQL', (file) => {
+    expect(() => classifiedSql([files[0] as string, file])).toThrow(/Athena: invalid billing data file/);
   });
 });
 
@@ -250,6 +312,7 @@ describe('planAthenaCleanup', () => {
         'customer_daily_cost',
         'allocated_cost',
         'classified_cost',
+        'usage_rows',
       ].map((name) => ({
         name,
         kind: 'drop',

@@ -28,6 +28,17 @@ import { runIdFor } from '../../lib/pipeline/start-run.ts';
 const ctasSql = (statement: PlannedStatement | undefined): string =>
   statement?.kind === 'ctas' ? statement.sql : '';
 
+/** A planned statement by name. */
+const statement = (prepared: { statements: readonly PlannedStatement[] }, name: string) =>
+  prepared.statements.find((s) => s.name === name);
+
+/** The `"$path"` list the billing table is read with, as the URIs it names. */
+const pathList = (sql: string): string[] => {
+  const list = /"\$path" IN \(([^)]*)\)/.exec(sql)?.[1];
+  if (list === undefined) throw new Error('no "$path" filter');
+  return list.split(', ').map((literal) => literal.slice(1, -1).replaceAll("''", "'"));
+};
+
 /** What the handler does with its event: parse it once, then run the core on the typed input. */
 const prepareRun = async (event: unknown, runOptions: PrepareRunOptions) =>
   prepareParsedRun(parsePrepareRunInput(event), runOptions);
@@ -119,6 +130,8 @@ describe('prepareRun: a good delivery', () => {
       customers: { file: `s3://${DATA_BUCKET}/customers/customers.csv`, tenants: 4 },
     });
     expect(prepared.statements.map((s) => `${s.kind}:${s.name}`)).toEqual([
+      'ctas:usage_rows',
+      'check:invalid_telemetry',
       'ctas:classified_cost',
       'check:invalid_line_items',
       'ctas:allocated_cost',
@@ -128,14 +141,17 @@ describe('prepareRun: a good delivery', () => {
       'ctas:daily_summary',
       'check:conservation_check',
     ]);
-    const classified = ctasSql(prepared.statements[0]);
-    // One billing period's partition, into the run's own prefix, with the configured tag key.
-    expect(classified).toContain(`billing_period = '2026-10'`);
+    const classified = ctasSql(statement(prepared, 'classified_cost'));
+    // One billing period's partition, only the manifest's file, into the run's own prefix, with the
+    // configured tag key.
+    expect(classified).toContain(
+      `WHERE billing_period = '2026-10' AND "$path" IN ('s3://${CUR_BUCKET}/cur/cpc-export/data/BILLING_PERIOD=2026-10/part-0.parquet')`,
+    );
     expect(classified).toContain(
       `external_location = 's3://cpc-results-111122223333/runs/run=${RUN_ID}/classified_cost/'`,
     );
     expect(classified).toContain(`'user_customer'`);
-    expect(prepared.cleanup).toHaveLength(6);
+    expect(prepared.cleanup).toHaveLength(7);
     expect(prepared.cleanup.every((statement) => statement.kind === 'drop')).toBe(true);
   });
 
@@ -160,9 +176,9 @@ describe('prepareRun: a good delivery', () => {
     const prepared = await prepareRun(input(), options());
     expect(prepared.rulesVersion).toBe('acme-3');
     expect(prepared.rulesSource).toBe(`s3://${DATA_BUCKET}/rules/rules.json`);
-    expect(ctasSql(prepared.statements[0])).toContain(`'user_customer'`);
+    expect(ctasSql(statement(prepared, 'classified_cost'))).toContain(`'user_customer'`);
     // The line items are inlined into classified_cost, which carries the cost basis.
-    expect(ctasSql(prepared.statements[0])).toContain(`'net_amortized' AS cost_basis`);
+    expect(ctasSql(statement(prepared, 'classified_cost'))).toContain(`'net_amortized' AS cost_basis`);
   });
 
   it('ignores the zero-byte folder object the console creates', async () => {
@@ -257,7 +273,97 @@ describe('prepareRun: other refusals', () => {
   });
 });
 
+describe('prepareRun: the run reads exactly the files its manifest lists', () => {
+  const DATA = `s3://${CUR_BUCKET}/cur/cpc-export/data/BILLING_PERIOD=2026-10`;
+  const cur2Manifest = (dataFiles: string[]) =>
+    JSON.stringify({
+      executionId: EXECUTION_ID,
+      billingPeriod: { start: '2026-10-01T00:00:00.000Z' },
+      dataFiles,
+    });
+
+  it('CUR 2.0: every listed file, once, in manifest order, and no other', async () => {
+    const files = [`${DATA}/cpc-export-00002.snappy.parquet`, `${DATA}/cpc-export-00001.snappy.parquet`];
+    delivery({ manifestText: cur2Manifest([...files, files[0] as string]) });
+    const prepared = await prepareRun(input(), options());
+    expect(pathList(ctasSql(statement(prepared, 'classified_cost')))).toEqual(files);
+  });
+
+  it('legacy CUR: report keys in the manifest bucket, under the report folder', async () => {
+    const LEGACY_KEY = 'cur/cpc-report/20261001-20261101/cpc-report-Manifest.json';
+    const keys = [
+      'cur/cpc-report/20261001-20261101/7a9c0d1e-2222-4b5a-9a8b-0123456789ab/cpc-report-1.csv.gz',
+      'cur/cpc-report/20261001-20261101/7a9c0d1e-2222-4b5a-9a8b-0123456789ab/cpc-report-2.csv.gz',
+    ];
+    s3.on(GetObjectCommand, { Bucket: CUR_BUCKET, Key: LEGACY_KEY }).resolves({
+      Body: body(
+        JSON.stringify({
+          assemblyId: EXECUTION_ID,
+          bucket: CUR_BUCKET,
+          billingPeriod: { start: '20261001T000000.000Z', end: '20261101T000000.000Z' },
+          reportKeys: keys,
+        }),
+      ),
+      LastModified: DELIVERED,
+    });
+    delivery();
+    const prepared = await prepareRun(
+      input({ format: 'legacy', manifest: { bucket: CUR_BUCKET, key: LEGACY_KEY } }),
+      options({ billingTables: { legacy: 'cur_legacy' } }),
+    );
+    const classified = ctasSql(statement(prepared, 'classified_cost'));
+    expect(classified).toContain('FROM "cost_per_customer"."cur_legacy" WHERE billing_period = \'2026-10\'');
+    expect(pathList(classified)).toEqual(keys.map((key) => `s3://${CUR_BUCKET}/${key}`));
+  });
+
+  it.each([
+    [`${DATA.replace('2026-10', '2026-09')}/part-0.parquet`, "is not under the export's data folder"],
+    [`s3://cpc-cur-111122223333/cur/other-export/data/BILLING_PERIOD=2026-10/part-0.parquet`, 'is not under'],
+    [
+      `s3://someone-elses-bucket/cur/cpc-export/data/BILLING_PERIOD=2026-10/part-0.parquet`,
+      "not in the manifest's bucket",
+    ],
+    [`${DATA}/part-0'; DROP TABLE x; --.parquet`, 'has a quote'],
+    [`${DATA}/part-0\r\n.parquet`, 'a control character'],
+  ])('refuses the delivery when a listed file is %j', async (file, problem) => {
+    delivery({ manifestText: cur2Manifest([`${DATA}/part-0.parquet`, file]) });
+    const prepared = prepareRun(input(), options());
+    await expect(prepared).rejects.toMatchObject({ name: 'ManifestError', key: MANIFEST_KEY });
+    await expect(prepared).rejects.toThrow(`data file 2 ${JSON.stringify(file)} `);
+    await expect(prepared).rejects.toThrow(problem);
+  });
+
+  it('plans an empty read for a manifest that lists no files', async () => {
+    delivery({ manifestText: cur2Manifest([]) });
+    const prepared = await prepareRun(input({ dataFiles: 0 }), options());
+    expect(ctasSql(statement(prepared, 'classified_cost'))).toContain(
+      `WHERE billing_period = '2026-10' AND FALSE)`,
+    );
+  });
+});
+
 describe('prepareRun output fits a Step Functions payload', () => {
+  it('with 500 listed files (a large month of CUR 2.0)', async () => {
+    const files = Array.from(
+      { length: 500 },
+      (_, i) =>
+        `s3://${CUR_BUCKET}/cur/cpc-export/data/BILLING_PERIOD=2026-10/cpc-export-${String(i + 1).padStart(5, '0')}.snappy.parquet`,
+    );
+    delivery({
+      manifestText: JSON.stringify({
+        executionId: EXECUTION_ID,
+        billingPeriod: { start: '2026-10-01T00:00:00.000Z' },
+        dataFiles: files,
+      }),
+    });
+    const prepared = await prepareRun(input({ dataFiles: 500 }), options());
+    expect(pathList(ctasSql(statement(prepared, 'classified_cost')))).toEqual(files);
+    const bytes = Buffer.byteLength(JSON.stringify(prepared));
+    console.info(`PreparedRun with 500 listed files: ${bytes} bytes`);
+    // The list appears once (classified_cost alone reads the billing table): ~95 bytes per file.
+    expect(bytes).toBeLessThan(PREPARED_RUN_MAX_BYTES);
+  });
+
   it.each(BILLING_FORMAT_NAMES)('with the default rules, for %s', async (format) => {
     delivery();
     const prepared = await prepareRun(

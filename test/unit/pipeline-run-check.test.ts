@@ -10,7 +10,13 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
-import { ConservationError, InvalidLineItemsError, renderCheck } from '../../lib/attribution/stages.ts';
+import {
+  ConservationError,
+  InvalidLineItemsError,
+  InvalidTelemetryError,
+  RUN_CHECK_NAMES,
+  renderCheck,
+} from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
 import { planAthenaRun } from '../../lib/pipeline/athena-run-plan.ts';
 import { runCheck, runCheckInputSchema } from '../../lib/pipeline/run-check.ts';
@@ -64,6 +70,16 @@ function answers(columns: [string, string][], rows: string[][]): void {
   athena.on(GetQueryResultsCommand).resolves(page);
 }
 
+const TELEMETRY_COLUMNS: [string, string][] = [
+  ['source_file', 'varchar'],
+  ['usage_date', 'date'],
+  ['tenant_id', 'varchar'],
+  ['metric', 'varchar'],
+  ['quantity', 'double'],
+  ['problem', 'varchar'],
+  ['bad_rows', 'bigint'],
+];
+
 const BREACH_COLUMNS: [string, string][] = [
   ['usage_date', 'date'],
   ['total_cost', 'double'],
@@ -85,6 +101,55 @@ describe('runCheck', () => {
       QueryString: renderCheck('invalid_line_items', reader.tableRef),
       WorkGroup: 'cost-per-customer',
       QueryExecutionContext: { Database: 'cost_per_customer' },
+    });
+  });
+
+  it('throws InvalidTelemetryError naming the object key and the row when invalid_telemetry returns rows', async () => {
+    const { invalid_telemetry: statement } = plannedChecks();
+    const key = 's3://cpc-data-111122223333/telemetry/usage_day=2026-10-03/app/part-0001.json';
+    answers(TELEMETRY_COLUMNS, [
+      [key, '2026-10-03', 'acme-eu', 'requests', '-5.0', 'quantity is negative', '3'],
+      [key, '2026-10-04', 'acme-us', 'requests', 'NaN', 'quantity is not a finite number', '3'],
+    ]);
+    const reader = engine();
+    const error = await runCheck(input({ ...RUN, statement }), { reader }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidTelemetryError);
+    expect((error as Error).message).toBe(
+      `run ${RUN_ID}: telemetry object ${key}: quantity is negative, in the row with usage_date 2026-10-03,` +
+        ' tenant_id "acme-eu", metric "requests", quantity -5 (named by its values: Athena gives no line' +
+        ' numbers); 3 bad rows in all',
+    );
+    expect((error as InvalidTelemetryError).row).toEqual({
+      sourceFile: key,
+      problem: 'quantity is negative',
+      usageDate: '2026-10-03',
+      tenantId: 'acme-eu',
+      metric: 'requests',
+      quantity: -5,
+    });
+    expect(athena).toHaveReceivedCommandWith(StartQueryExecutionCommand, {
+      QueryString: renderCheck('invalid_telemetry', reader.tableRef),
+    });
+  });
+
+  it('names an empty tenant and a missing quantity as empty', async () => {
+    const { invalid_telemetry: statement } = plannedChecks();
+    const key = 's3://cpc-data-111122223333/telemetry/usage_day=2026-10-05/app/x.json';
+    // Athena sends NULL (and an empty string) as a datum without a value.
+    answers(TELEMETRY_COLUMNS, [[key, '2026-10-05', '', 'requests', '', 'tenant_id is empty', '1']]);
+    await expect(runCheck(input({ ...RUN, statement }), { reader: engine() })).rejects.toThrow(
+      `telemetry object ${key}: tenant_id is empty, in the row with usage_date 2026-10-05, tenant_id empty,` +
+        ' metric "requests", quantity empty (named by its values: Athena gives no line numbers)',
+    );
+  });
+
+  it('passes when invalid_telemetry returns no row', async () => {
+    const { invalid_telemetry: statement } = plannedChecks();
+    answers(TELEMETRY_COLUMNS, []);
+    await expect(runCheck(input({ ...RUN, statement }), { reader: engine() })).resolves.toEqual({
+      runId: RUN_ID,
+      name: 'invalid_telemetry',
+      passed: true,
     });
   });
 
@@ -165,16 +230,19 @@ describe('planned checks', () => {
     for (const format of BILLING_FORMAT_NAMES) {
       for (const rules of [defaultRules(), custom]) {
         expect(plannedChecks(format, rules)).toEqual({
+          invalid_telemetry: { name: 'invalid_telemetry', kind: 'check' },
           invalid_line_items: { name: 'invalid_line_items', kind: 'check' },
           conservation_check: { name: 'conservation_check', kind: 'check' },
         });
       }
     }
     const tableRef = engine().tableRef;
-    for (const name of ['invalid_line_items', 'conservation_check'] as const) {
+    // Checks read only the run's own tables: run-check needs no access to the inputs (the telemetry
+    // check reads the run's stored copy, usage_rows).
+    for (const name of RUN_CHECK_NAMES) {
       const sql = renderCheck(name, tableRef);
       expect(sql).toMatch(/"cost_per_customer"\."run_/);
-      expect(sql).not.toMatch(/bill_|"cur2"|telemetry|customers"/);
+      expect(sql).not.toMatch(/bill_|"cur2"|"telemetry"|customers"/);
     }
   });
 });
