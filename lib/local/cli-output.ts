@@ -5,7 +5,7 @@
 import { CommanderError } from 'commander';
 import type { NotifiedAlert } from '../alerts/alert.ts';
 import type { BillingFormatName } from '../attribution/billing-formats.ts';
-import { ConservationError, InvalidLineItemsError } from '../attribution/stages.ts';
+import { ConservationError, InvalidLineItemsError, InvalidTelemetryError } from '../attribution/stages.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { EXIT_CODES } from './cli-options.ts';
 import type { LocalRunResult } from './run-local.ts';
@@ -27,7 +27,8 @@ export function exitCodeOf(error: unknown): number {
   if (
     error instanceof InputError ||
     error instanceof ConservationError ||
-    error instanceof InvalidLineItemsError
+    error instanceof InvalidLineItemsError ||
+    error instanceof InvalidTelemetryError
   ) {
     return EXIT_CODES.badInput;
   }
