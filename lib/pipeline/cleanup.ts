@@ -1,9 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteTableCommand, EntityNotFoundException, type GlueClient } from '@aws-sdk/client-glue';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type * as z from 'zod';
 import { STORED_STEPS } from '../attribution/stages.ts';
-import { isAwsError } from '../common/aws-errors.ts';
+import { isAwsError, isNotFound } from '../common/aws-errors.ts';
 import type { AthenaRunLayout } from '../engine/athena-run-layout.ts';
 import { type PeriodPointer, readPointer, releaseLease } from './period-pointer.ts';
 import {
@@ -18,6 +18,7 @@ import { parseInput, runRefSchema } from './run-contract.ts';
 import { runLayout } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
 import { type TagRunResult, tagRunSuperseded } from './superseded-runs.ts';
+import { latestReportKey, REPORT_RUN_METADATA, runReportKey } from './write-report.ts';
 
 /** cleanup's state input (lambdas/README.md). */
 export const cleanupInputSchema = runRefSchema;
@@ -58,6 +59,12 @@ export interface CleanupResult {
    * expired), because publish-run failed after its flip.
    */
   readonly completedPublish: boolean;
+  /**
+   * What became of the period's report under `reports/` when it was not the visible run's (the visible
+   * run failed before writing it): `copied` from the run's own report, or `removed` (an older run's
+   * report must not stand for the visible numbers); `null` when it was the visible run's, or not ours.
+   */
+  readonly periodReport: 'copied' | 'removed' | null;
   /** Whether this run held the period's lease (now released). */
   readonly leaseReleased: boolean;
 }
@@ -104,6 +111,7 @@ export async function cleanupRun(input: CleanupInput, options: CleanupOptions): 
   let superseded: TagRunResult | null = null;
   let partitionsDeleted = 0;
   let completedPublish = false;
+  let periodReport: CleanupResult['periodReport'] = null;
   if (!published) {
     superseded = await tagRunSuperseded({
       s3: options.s3,
@@ -114,6 +122,7 @@ export async function cleanupRun(input: CleanupInput, options: CleanupOptions): 
     partitionsDeleted = await deleteRunPartitions(options, billingPeriod, runId);
   } else if (pointer !== undefined && pointer.lease?.holder === runId) {
     completedPublish = await completePublish(options, pointer);
+    periodReport = await alignPeriodReport(options, billingPeriod, runId);
   }
   const leaseReleased = await releaseLease(options, billingPeriod, runId);
   options.logger?.info('Run cleaned up', {
@@ -125,6 +134,7 @@ export async function cleanupRun(input: CleanupInput, options: CleanupOptions): 
     superseded,
     partitionsDeleted,
     completedPublish,
+    periodReport,
     leaseReleased,
   });
   return {
@@ -135,8 +145,54 @@ export async function cleanupRun(input: CleanupInput, options: CleanupOptions): 
     superseded,
     partitionsDeleted,
     completedPublish,
+    periodReport,
     leaseReleased,
   };
+}
+
+/**
+ * Makes the period's report under `reports/` agree with the pointer, for the visible run (the lease
+ * holder): when it is another run's (the visible run failed before write-report, or between its two
+ * writes), copies the run's own report there if it was written, else removes the older run's report.
+ */
+async function alignPeriodReport(
+  options: CleanupOptions,
+  billingPeriod: string,
+  runId: string,
+): Promise<CleanupResult['periodReport']> {
+  const key = latestReportKey(billingPeriod);
+  const reportRun = await reportRunOf(options, key);
+  if (reportRun === runId || reportRun === undefined) return null;
+  const own = await reportRunOf(options, runReportKey(runId));
+  if (own === runId) {
+    await options.s3.send(
+      new CopyObjectCommand({
+        Bucket: options.resultsBucket,
+        Key: key,
+        CopySource: `${options.resultsBucket}/${runReportKey(runId)}`,
+      }),
+    );
+  } else {
+    await options.s3.send(new DeleteObjectCommand({ Bucket: options.resultsBucket, Key: key }));
+  }
+  options.logger?.warn('The period report was not the visible run’s', {
+    runId,
+    billingPeriod,
+    reportRun,
+    action: own === runId ? 'copied' : 'removed',
+  });
+  return own === runId ? 'copied' : 'removed';
+}
+
+/** The run a report object is of (its metadata), or `undefined` when there is no such object. */
+async function reportRunOf(options: CleanupOptions, key: string): Promise<string | undefined> {
+  try {
+    const head = await options.s3.send(new HeadObjectCommand({ Bucket: options.resultsBucket, Key: key }));
+    return head.Metadata?.[REPORT_RUN_METADATA] ?? '';
+  } catch (error: unknown) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -26,6 +26,9 @@ export function latestReportKey(billingPeriod: string): string {
   return `${PREFIXES.reports}billing_period=${billingPeriod}/report.html`;
 }
 
+/** The object metadata key (`x-amz-meta-run-id`) naming the run a report is of. */
+export const REPORT_RUN_METADATA = 'run-id';
+
 /** The report next to the run's own results (it expires with them once a later run replaces it). */
 export function runReportKey(runId: string): string {
   return `${runPrefix(runId)}report.html`;
@@ -72,6 +75,8 @@ export async function writeRunReport(
         Key: key,
         Body: html,
         ContentType: 'text/html; charset=utf-8',
+        // Which run the report is of, so cleanup can tell a period's report that lags the pointer.
+        Metadata: { [REPORT_RUN_METADATA]: runId },
       }),
     );
   const keys = [runReportKey(runId)];

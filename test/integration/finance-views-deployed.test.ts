@@ -11,8 +11,7 @@ import {
   runFinanceView,
 } from '../../lib/finance/finance-registry.ts';
 import { loadRunResults, RUN_RESULT_FILES } from '../../lib/local/query-command.ts';
-import { applyFinanceViews } from '../../lib/pipeline/create-finance-views.ts';
-import { PublishedResultsReader } from '../../lib/pipeline/published-results.ts';
+import { applyFinanceViews, publishedViewRef } from '../../lib/pipeline/create-finance-views.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
 import { generatedRun } from '../support/generated-run.ts';
 
@@ -61,8 +60,7 @@ function deployedTableRef(database: string): (table: string) => string {
     resultsBucket: 'cpc-results-111122223333',
     runId: 'create-finance-views',
   });
-  const published = new PublishedResultsReader({ inputs: athena, database });
-  return (table) => published.tableRef(table);
+  return publishedViewRef(database, athena.tableRef);
 }
 
 function close(actual: Row[], expected: Row[], view: string): void {
