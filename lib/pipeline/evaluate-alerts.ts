@@ -3,7 +3,6 @@ import type { Alert, NotifiedAlert } from '../alerts/alert.ts';
 import type { AlertConfig } from '../alerts/alert-config.ts';
 import { type SentStateStore, sendAlerts } from '../alerts/alert-state.ts';
 import type { AlertTypeDefinition } from '../alerts/alert-type.ts';
-import { ALERT_TYPES } from '../alerts/alert-types.ts';
 import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { billingPeriodSchema, billingPeriodsBetween, runIdSchema } from '../common/names.ts';
 import { type PointerStore, readPointer } from './period-pointer.ts';
