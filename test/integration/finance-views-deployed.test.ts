@@ -1,6 +1,7 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESULT_TABLES } from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { Row } from '../../lib/engine/query-engine.ts';
@@ -10,10 +11,9 @@ import {
   renderFinanceExample,
   runFinanceView,
 } from '../../lib/finance/finance-registry.ts';
-import { RESULT_TABLES } from '../../lib/attribution/stages.ts';
 import { loadRunResults } from '../../lib/local/query-command.ts';
-import { publishedColumns, runsTableName } from '../../lib/pipeline/published-views.ts';
 import { applyFinanceViews, publishedViewRef } from '../../lib/pipeline/create-finance-views.ts';
+import { publishedColumns, runsTableName } from '../../lib/pipeline/published-views.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
 import { generatedRun } from '../support/generated-run.ts';
 
