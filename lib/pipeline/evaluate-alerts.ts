@@ -124,7 +124,9 @@ async function visibleAlerts(
   now: Date,
 ): Promise<{ readonly asOf: string | null; readonly alerts: readonly Alert[]; readonly runs: VisibleRuns }> {
   const today = now.toISOString().slice(0, 10);
-  const since = await visibleRuns(options.pointers, billingPeriodsBetween(`${billingPeriod}-01`, today));
+  // The run's own period at least, should the clock read a day before it.
+  const periods = billingPeriodsBetween(`${billingPeriod}-01`, today);
+  const since = await visibleRuns(options.pointers, periods.length > 0 ? periods : [billingPeriod]);
   const asOf = await defaultAsOf(options.engine.forRuns(since));
   if (asOf === null) return { asOf, alerts: [], runs: since };
   const runs = await visibleRuns(
