@@ -171,7 +171,7 @@ export async function writePublishedImage(store: PublishStore, pointer: PeriodPo
   return key;
 }
 
-/** The period's Athena image as stored, or `undefined` when none was written yet. */
+/** The period's Athena image as stored, or `undefined` when none was written yet (or it is unreadable). */
 export async function readPublishedImage(
   store: Pick<PublishStore, 's3' | 'resultsBucket'>,
   billingPeriod: string,
@@ -181,10 +181,20 @@ export async function readPublishedImage(
       new GetObjectCommand({ Bucket: store.resultsBucket, Key: publishedImageKey(billingPeriod) }),
     );
     const text = (await response.Body?.transformToString('utf-8')) ?? '';
-    return JSON.parse(text) as PublishedImage;
+    return parseImage(text);
   } catch (error: unknown) {
     if (isNotFound(error)) return undefined;
     throw error;
+  }
+}
+
+/** The image's one line, or `undefined` when it is not one (then cleanup writes it again). */
+function parseImage(text: string): PublishedImage | undefined {
+  try {
+    const image = JSON.parse(text) as Partial<PublishedImage> | null;
+    return typeof image?.run_id === 'string' ? (image as PublishedImage) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
