@@ -1,5 +1,7 @@
 /**
- * **cleanup**: drops a run's Glue tables and marks the files of a run that is not published for expiry.
+ * **cleanup**: drops a run's Glue tables, retires a run that is not visible (its files tagged for expiry,
+ * its `_runs` partitions deleted), finishes a publish that failed after its flip, and releases the
+ * period's lease.
  * Input, output, environment, metrics and permissions: lambdas/README.md ("Data flow", "Functions",
  * "Choices"). The work is in lib/pipeline/cleanup.ts.
  */
@@ -39,6 +41,7 @@ export const lambdaHandler = async (event: unknown): Promise<CleanupResult> => {
   });
   metrics.addMetric('RunTablesDropped', MetricUnit.Count, result.dropped.length);
   metrics.addMetric('SupersededObjectsTagged', MetricUnit.Count, result.superseded?.tagged ?? 0);
+  if (result.completedPublish) metrics.addMetric('PublishesCompleted', MetricUnit.Count, 1);
   return result;
 };
 

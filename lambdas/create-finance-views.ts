@@ -14,9 +14,10 @@ import {
   applyParsedFinanceViews,
   type FinanceViewsResponse,
   parseFinanceViewsRequest,
+  publishedViewRef,
   type ViewEngine,
 } from '../lib/pipeline/create-finance-views.ts';
-import { PublishedResultsReader } from '../lib/pipeline/published-results.ts';
+import { RESULT_TABLES } from '../lib/sql/tables.ts';
 import { athenaEngine } from './commons/athena-engine.ts';
 import { observability } from './commons/observability.ts';
 
@@ -32,13 +33,13 @@ const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 
 /**
- * Athena over the published results of `database`: statements run in the workgroup, and tables resolve
- * as the run's readers see them. The run id only names run tables, which views never create.
+ * Athena over the published views of `database`: statements run in the workgroup, results resolve to
+ * the published views, the customers to the engine's typed table. The run id only names run tables,
+ * which views never create.
  */
 function engineFor(database: string): ViewEngine {
   const engine = athenaEngine(athena, config, { database, runId: SERVICE });
-  const published = new PublishedResultsReader({ inputs: engine, database });
-  return { run: (sql) => engine.run(sql), tableRef: (table) => published.tableRef(table) };
+  return { run: (sql) => engine.run(sql), tableRef: publishedViewRef(database, engine.tableRef) };
 }
 
 export const lambdaHandler = async (
@@ -47,6 +48,7 @@ export const lambdaHandler = async (
   const response = await applyParsedFinanceViews(parseFinanceViewsRequest(event), { engineFor, logger: log });
   if (event.RequestType !== 'Delete') {
     metrics.addMetric('FinanceViewsCreated', MetricUnit.Count, FINANCE_VIEW_NAMES.length);
+    metrics.addMetric('PublishedViewsCreated', MetricUnit.Count, RESULT_TABLES.length);
   }
   return response;
 };

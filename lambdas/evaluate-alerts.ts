@@ -1,8 +1,8 @@
 /**
- * **evaluate-alerts**: evaluates the alert types of lib/alerts/alert-types.ts on the published results,
- * publishes what should go out to SNS and saves the run's alerts (core: lib/pipeline/evaluate-alerts.ts).
- * Input `{ runId, billingPeriod, published? }`, parsed once here; output
- * `{ runId, billingPeriod, asOf, evaluated, sent, suppressed, sentAlerts }`. Environment, permissions,
+ * **evaluate-alerts**: when the period's pointer names the run, evaluates the alert types of
+ * lib/alerts/alert-types.ts on the visible results, publishes what should go out to SNS and saves the
+ * run's alerts (core: lib/pipeline/evaluate-alerts.ts). Input `{ runId, billingPeriod }`, parsed once
+ * here; output `{ runId, billingPeriod, asOf, evaluated, sent, suppressed, sentAlerts, skipped? }`. Environment, permissions,
  * errors and retries: lambdas/README.md.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -55,7 +55,8 @@ export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsRe
   const { runId } = input;
   const inputs = athenaEngine(athena, config, { database: config.DATABASE, runId });
   const result = await evaluateRunAlerts(input, {
-    engine: new PublishedResultsReader({ inputs, database: config.DATABASE }),
+    engine: new PublishedResultsReader({ inputs, database: config.DATABASE, runs: new Map() }),
+    pointers: { dynamodb, tableName: config.TABLE_NAME },
     config: alertConfig,
     types: ALERT_TYPES,
     store,

@@ -1,6 +1,7 @@
 /**
- * **publish-run**: makes a checked run the published results of its billing period, unless a later
- * delivery already is. Input, output, errors, environment, metrics and permissions: lambdas/README.md.
+ * **publish-run**: makes a checked run the visible one of its billing period: registers its partitions,
+ * flips the period pointer (while the run holds the period's lease), writes the pointer's Athena image,
+ * and expires the run it replaced. Input, output, errors, environment, metrics and permissions: lambdas/README.md.
  * The work is in lib/pipeline/publish-run.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -37,12 +38,8 @@ export const lambdaHandler = async (event: unknown): Promise<PublishRunResult> =
     maxTaggedObjects: config.MAX_TAGGED_OBJECTS,
     logger: log,
   });
-  if (result.published) {
-    metrics.addMetric('RunsPublished', MetricUnit.Count, 1);
-    metrics.addMetric('SupersededObjectsTagged', MetricUnit.Count, result.superseded?.tagged ?? 0);
-  } else {
-    metrics.addMetric('PublishesSkipped', MetricUnit.Count, 1);
-  }
+  metrics.addMetric('RunsPublished', MetricUnit.Count, 1);
+  metrics.addMetric('SupersededObjectsTagged', MetricUnit.Count, result.expired?.superseded.tagged ?? 0);
   return result;
 };
 

@@ -1,10 +1,11 @@
 /**
- * **write-report**: writes a published run's HTML report next to its results and as its billing
- * period's latest report. Input, output, environment, metrics and permissions: lambdas/README.md.
+ * **write-report**: writes a run's HTML report next to its results and, when the period's pointer names
+ * the run, as its billing period's report under `reports/`. Input, output, environment, metrics and permissions: lambdas/README.md.
  * The work is in lib/pipeline/write-report.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { env, readConfig } from '../lib/pipeline/config.ts';
@@ -22,6 +23,7 @@ const config = readConfig({
   DATABASE: env.database(),
   WORKGROUP: env.workgroup(),
   RESULTS_BUCKET: env.bucket(),
+  TABLE_NAME: env.table(),
   ATHENA_MAX_WAIT_SECONDS: env.positiveInt(120),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
@@ -29,6 +31,7 @@ const config = readConfig({
 const { metrics, tracer, log, wrap } = observability(SERVICE, config.POWERTOOLS_METRICS_NAMESPACE);
 const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 
 export const lambdaHandler = async (event: unknown): Promise<WriteRunReportResult> => {
   const input = parseInput(writeReportInputSchema, event, 'write-report input');
@@ -37,10 +40,11 @@ export const lambdaHandler = async (event: unknown): Promise<WriteRunReportResul
   const result = await writeRunReport(input, {
     runResults,
     s3,
+    pointers: { dynamodb, tableName: config.TABLE_NAME },
     resultsBucket: config.RESULTS_BUCKET,
     logger: log,
   });
-  metrics.addMetric('ReportsWritten', MetricUnit.Count, result.keys.length > 0 ? 1 : 0);
+  metrics.addMetric('ReportsWritten', MetricUnit.Count, result.keys.length);
   metrics.addMetric('ReportBytes', MetricUnit.Bytes, result.bytes);
   return result;
 };

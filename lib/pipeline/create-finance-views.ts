@@ -8,13 +8,18 @@ import {
   type FinanceViewStatement,
   financeViewRef,
 } from '../finance/finance-registry.ts';
+import { sqlIdentifier } from '../sql/sql-template.ts';
+import { isResultTable, RESULT_TABLES } from '../sql/tables.ts';
+import { createPublishedViewStatements } from './published-views.ts';
 import { parseInput } from './run-contract.ts';
 import type { RunLogger } from './start-run.ts';
 
 /**
- * The finance views in Athena (docs/finance.md: "every view exists after deploy"). A CloudFormation custom
- * resource runs `CREATE OR REPLACE VIEW` for each view of the registry in its own database, over the
- * published results tables: Athena works out the views' columns and types itself, from the same SQL the
+ * The published views and the finance views in Athena (docs/finance.md: "every view exists after
+ * deploy"). A CloudFormation custom resource first runs `CREATE OR REPLACE VIEW` for the four published
+ * views in the results database (lib/pipeline/published-views.ts: each result's `_runs` table joined to
+ * `published_runs`, so a query sees the visible run of each period), then for each view of the finance
+ * registry in its own database, over those published views: Athena works out the views' columns and types itself, from the same SQL the
  * local `cpc query` runs. Finance views live in their own database because `unattributed_cost` names a
  * view and a results table alike.
  */
@@ -41,9 +46,29 @@ export function dropFinanceViewStatements(financeDatabase: string): FinanceViewS
   }));
 }
 
+/** The published views, dropped after the finance views that read them. */
+export function dropPublishedViewStatements(database: string): { view: string; sql: string }[] {
+  return RESULT_TABLES.map((view) => ({
+    view,
+    sql: `DROP VIEW IF EXISTS ${sqlIdentifier(database).sql}.${sqlIdentifier(view).sql}`,
+  }));
+}
+
+/**
+ * Where the finance views read a table: a result is its published view in `database`
+ * (`"db"."customer_daily_cost"`), an input is the engine's (the typed customers).
+ */
+export function publishedViewRef(database: string, inputs: (table: string) => string) {
+  return (table: string): string =>
+    isResultTable(table) ? `${sqlIdentifier(database).sql}.${sqlIdentifier(table).sql}` : inputs(table);
+}
+
 /** A digest of every view's SQL (with stand-in table references): the resource updates when it changes. */
 export function financeViewsFingerprint(): string {
-  const statements = createFinanceViewStatements('finance', (table) => `"results"."${table}"`);
+  const statements = [
+    ...createPublishedViewStatements('results'),
+    ...createFinanceViewStatements('finance', (table) => `"results"."${table}"`),
+  ];
   const digest = createHash('sha256');
   for (const statement of statements) digest.update(statement.sql).update('\0');
   return digest.digest('hex').slice(0, 32);
@@ -53,7 +78,7 @@ export function financeViewsFingerprint(): string {
 export interface ViewEngine {
   /** Runs one DDL statement to completion (AthenaEngine.run). */
   run(sql: string): Promise<void>;
-  /** `"db"."customer_daily_cost"` for a result, the typed customers for `customers` (PublishedResultsReader). */
+  /** `"db"."customer_daily_cost"` (the published view) for a result, the typed customers for `customers`. */
   tableRef(table: string): string;
 }
 
@@ -70,7 +95,7 @@ export interface FinanceViewsResponse {
 
 /**
  * The custom resource's event handler (CDK Provider framework `onEvent`): Create and Update create or
- * replace every view; Delete drops them only when `DropOnDelete` is `"true"` (by default the stack
+ * replace every view (the published ones first: the finance views read them); Delete drops them only when `DropOnDelete` is `"true"` (by default the stack
  * retains what it made, like its data). The physical id is the finance database, so moving the views
  * to another database makes CloudFormation delete the old resource after creating the new one.
  *
@@ -121,12 +146,19 @@ export async function applyParsedFinanceViews(
       for (const statement of dropFinanceViewStatements(properties.FinanceDatabase)) {
         await engine.run(statement.sql);
       }
+      for (const statement of dropPublishedViewStatements(properties.Database)) {
+        await engine.run(statement.sql);
+      }
       options.logger?.info('Finance views dropped', { database: properties.FinanceDatabase });
     }
     return {
       PhysicalResourceId: request.physicalResourceId ?? properties.FinanceDatabase,
       Data: { Views: views },
     };
+  }
+  for (const statement of createPublishedViewStatements(properties.Database)) {
+    await engine.run(statement.sql);
+    options.logger?.info('Published view created', { view: statement.view, database: properties.Database });
   }
   const tableRef = (table: string) => engine.tableRef(table);
   for (const statement of createFinanceViewStatements(properties.FinanceDatabase, tableRef)) {

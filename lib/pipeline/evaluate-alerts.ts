@@ -3,17 +3,15 @@ import type { Alert, NotifiedAlert } from '../alerts/alert.ts';
 import type { AlertConfig } from '../alerts/alert-config.ts';
 import { type SentStateStore, sendAlerts } from '../alerts/alert-state.ts';
 import type { AlertTypeDefinition } from '../alerts/alert-type.ts';
-import { ALERT_TYPES } from '../alerts/alert-types.ts';
 import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { billingPeriodSchema, billingPeriodsBetween, runIdSchema } from '../common/names.ts';
-import type { PublishedResultsReader } from './published-results.ts';
+import { type PointerStore, readPointer } from './period-pointer.ts';
+import { type PublishedResultsReader, type VisibleRuns, visibleRuns } from './published-results.ts';
 import type { RunLogger } from './start-run.ts';
 
 export const evaluateAlertsInputSchema = z.object({
   runId: runIdSchema,
   billingPeriod: billingPeriodSchema,
-  /** publish-run's `published`; `false` skips evaluation (nothing new is published). @default true */
-  published: z.boolean().optional(),
 });
 /** The evaluate-alerts input once the handler has parsed its event. */
 export type EvaluateAlertsInput = z.infer<typeof evaluateAlertsInputSchema>;
@@ -22,8 +20,10 @@ export type EvaluateAlertsInput = z.infer<typeof evaluateAlertsInputSchema>;
 export const ALERT_WINDOW_DAYS = 30;
 
 export interface EvaluateRunAlertsOptions {
-  /** The published results, all billing periods (see {@link PublishedResultsReader}). */
+  /** The published results (see {@link PublishedResultsReader}); read for the runs the pointers name. */
   readonly engine: PublishedResultsReader;
+  /** The period pointers: alerts are evaluated only when the run's pointer names it. */
+  readonly pointers: PointerStore;
   readonly config: AlertConfig;
   /** The alert types to evaluate. @default ALERT_TYPES */
   readonly types?: readonly AlertTypeDefinition[];
@@ -41,6 +41,12 @@ export interface EvaluateRunAlertsResult {
   readonly billingPeriod: string;
   /** The evaluation day D, or null when nothing was evaluated. */
   readonly asOf: string | null;
+  /** Why nothing was evaluated: the pointer names another run (this run is not visible). */
+  readonly skipped?: 'not the visible run';
+  /** The run the pointer named when evaluation was skipped (null: none). */
+  readonly visibleRunId?: string | null;
+  /** The run read for each billing period of the window, `period=run id`. */
+  readonly read?: readonly string[];
   readonly evaluated: number;
   readonly sent: number;
   readonly suppressed: number;
@@ -49,28 +55,37 @@ export interface EvaluateRunAlertsResult {
 }
 
 /**
- * Evaluates the alert rules on the published results ({@link publishedAlerts}) and sends what should go
+ * Evaluates the alert rules on the visible results ({@link visibleAlerts}) and sends what should go
  * out: SNS publish with routing attributes, then the sent-state record, alert by alert (see `sendAlerts`).
- * Then saves every evaluated alert with whether it was sent, for the run's report. `input` is already
- * parsed: the handler validates its event against {@link evaluateAlertsInputSchema} once.
+ * Only when the period's pointer names this run: a run that is not visible (a newer delivery won, or its
+ * publish failed) sends nothing. Then saves every evaluated alert with whether it was sent, for the run's
+ * report. `input` is already parsed: the handler validates its event against
+ * {@link evaluateAlertsInputSchema} once.
  */
 export async function evaluateRunAlerts(
   input: EvaluateAlertsInput,
   options: EvaluateRunAlertsOptions,
 ): Promise<EvaluateRunAlertsResult> {
-  const { runId, billingPeriod, published } = input;
+  const { runId, billingPeriod } = input;
+  const now = (options.now ?? (() => new Date()))();
   const none = { runId, billingPeriod, evaluated: 0, sent: 0, suppressed: 0, sentAlerts: [] };
-  if (published === false) {
-    options.logger?.info('Run was not published; alerts not evaluated', { runId, billingPeriod });
-    return { ...none, asOf: null };
+  const visibleRunId = (await readPointer(options.pointers, billingPeriod))?.visible?.runId ?? null;
+  if (visibleRunId !== runId) {
+    options.logger?.info('Run is not the visible one; alerts not evaluated', {
+      runId,
+      billingPeriod,
+      visibleRunId,
+    });
+    return { ...none, asOf: null, skipped: 'not the visible run', visibleRunId };
   }
-  const { asOf, alerts } = await publishedAlerts(options.engine, options.config, options.types);
+  const { asOf, alerts, runs } = await visibleAlerts(options, billingPeriod, now);
+  const read = [...runs].map(([period, run]) => `${period}=${run}`);
   if (asOf === null) {
     options.logger?.warn('No published billing data; alerts not evaluated', { runId, billingPeriod });
-    return { ...none, asOf: null };
+    return { ...none, asOf: null, read };
   }
   const { sent, suppressed } = await sendAlerts(alerts, options.store, {
-    now: (options.now ?? (() => new Date()))(),
+    now,
     renotifyDays: options.config.renotifyDays,
     publish: options.publish,
   });
@@ -79,6 +94,7 @@ export async function evaluateRunAlerts(
   options.logger?.info('Alerts evaluated', {
     runId,
     asOf,
+    read,
     evaluated: alerts.length,
     sent: sent.map(describe),
     suppressed: suppressed.map(describe),
@@ -91,22 +107,32 @@ export async function evaluateRunAlerts(
     sent: sent.length,
     suppressed: suppressed.length,
     sentAlerts: sent.slice(0, 50).map(describe),
+    read,
   };
 }
 
 /**
- * The alerts that fire on the published results as of D = the latest usage day with billing data, minus
- * one (that day's delivery is still incomplete). D is taken over every published period (a late delivery
- * for an old month does not move the alerts back in time), and the rules then read only the periods
- * their 30-day window touches. `asOf` is null when nothing is published.
+ * The alerts that fire on the visible results as of D = the latest usage day with billing data, minus
+ * one (that day's delivery is still incomplete). D is taken over the run's period and every later one up
+ * to today (a late delivery for an old month does not move the alerts back in time); the rules then read
+ * the visible run of each period their 30-day window touches, each read from its pointer. `asOf` is null
+ * when nothing is published.
  */
-async function publishedAlerts(
-  engine: PublishedResultsReader,
-  config: AlertConfig,
-  types: readonly AlertTypeDefinition[] = ALERT_TYPES,
-): Promise<{ readonly asOf: string | null; readonly alerts: readonly Alert[] }> {
-  const asOf = await defaultAsOf(engine);
-  if (asOf === null) return { asOf, alerts: [] };
-  const window = engine.forPeriods(billingPeriodsBetween(addDays(asOf, 1 - ALERT_WINDOW_DAYS), asOf));
-  return { asOf, alerts: await evaluateAlerts(window, asOf, config, types) };
+async function visibleAlerts(
+  options: EvaluateRunAlertsOptions,
+  billingPeriod: string,
+  now: Date,
+): Promise<{ readonly asOf: string | null; readonly alerts: readonly Alert[]; readonly runs: VisibleRuns }> {
+  const today = now.toISOString().slice(0, 10);
+  // The run's own period at least, should the clock read a day before it.
+  const periods = billingPeriodsBetween(`${billingPeriod}-01`, today);
+  const since = await visibleRuns(options.pointers, periods.length > 0 ? periods : [billingPeriod]);
+  const asOf = await defaultAsOf(options.engine.forRuns(since));
+  if (asOf === null) return { asOf, alerts: [], runs: since };
+  const runs = await visibleRuns(
+    options.pointers,
+    billingPeriodsBetween(addDays(asOf, 1 - ALERT_WINDOW_DAYS), asOf),
+  );
+  const window = options.engine.forRuns(runs);
+  return { asOf, alerts: await evaluateAlerts(window, asOf, options.config, options.types), runs };
 }

@@ -1,19 +1,18 @@
-import { type AttributeValue, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreatePartitionCommand,
+  DeletePartitionCommand,
   GetPartitionCommand,
   GetTableCommand,
   type GlueClient,
-  type Partition,
-  type StorageDescriptor,
-  UpdatePartitionCommand,
 } from '@aws-sdk/client-glue';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { RESULT_TABLES, type ResultTable } from '../attribution/stages.ts';
-import { isAwsError } from '../common/aws-errors.ts';
-import { deliveredAtSchema, parseInput, publishedRunKey, runRefSchema } from './run-contract.ts';
+import { isAwsError, isNotFound } from '../common/aws-errors.ts';
+import { flipPointer, type PeriodPointer, type PointerStore } from './period-pointer.ts';
+import { runsTableName } from './published-views.ts';
+import { deliveredAtSchema, parseInput, publishedImageKey, runRefSchema } from './run-contract.ts';
 import { runLayout } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
 import { type TagRunResult, tagRunSuperseded } from './superseded-runs.ts';
@@ -30,223 +29,288 @@ export function parsePublishRunInput(event: unknown): PublishRunInput {
   return parseInput(publishRunInputSchema, event, 'publish-run input');
 }
 
-/** The published-run marker as publish-run writes it (pk `PUBLISHED#<period>`, sk `RUN`). */
-interface PublishedRunMarker {
-  readonly pk: string;
-  readonly sk: string;
-  readonly billing_period: string;
-  readonly run_id: string;
-  readonly execution_id: string;
-  readonly delivered_at: string;
-  readonly published_at: string;
-}
-
-/** Partition parameters that say which run a partition points at (readable in the Glue console). */
-export const PARTITION_RUN_ID = 'cost_per_customer.run_id';
+/** Partition parameter that says which delivery a run's partition holds (readable in the Glue console). */
 export const PARTITION_DELIVERED_AT = 'cost_per_customer.delivered_at';
 
-export interface PartitionChange {
-  readonly table: ResultTable;
-  /** `skipped`: the partition already points at a run of a later delivery. */
-  readonly action: 'created' | 'updated' | 'skipped';
+export interface PartitionRegistration {
+  readonly table: string;
+  /** `existing`: an earlier attempt registered it (a retry). */
+  readonly action: 'created' | 'existing';
   readonly location: string;
 }
 
-export type PublishRunResult =
-  | {
-      readonly published: true;
-      readonly runId: string;
-      readonly billingPeriod: string;
-      readonly deliveredAt: string;
-      /** The run this one replaced, if any (its files are tagged superseded). */
-      readonly previousRunId: string | null;
-      readonly partitions: readonly PartitionChange[];
-      readonly superseded: TagRunResult | null;
-    }
-  | {
-      readonly published: false;
-      readonly reason: 'newer run already published';
-      readonly runId: string;
-      readonly billingPeriod: string;
-      readonly publishedRunId: string | null;
-    };
+/** What became of the run the published one replaced. */
+export interface ExpiredRun {
+  readonly runId: string;
+  /** `_runs` partitions of that run deleted now (0 on a retry that had deleted them already). */
+  readonly partitionsDeleted: number;
+  readonly superseded: TagRunResult;
+}
+
+export interface PublishRunResult {
+  readonly published: true;
+  readonly runId: string;
+  readonly billingPeriod: string;
+  readonly deliveredAt: string;
+  readonly publishedAt: string;
+  /** The run this one replaced (stored in the pointer, so a retry returns it too), if any. */
+  readonly previousRunId: string | null;
+  readonly partitions: readonly PartitionRegistration[];
+  /** The pointer's Athena image written (`published/<period>.json`). */
+  readonly image: string;
+  readonly expired: ExpiredRun | null;
+}
 
 /** A results table in the catalog is not laid out as the catalog construct makes it. */
 export class ResultsTableError extends Error {
   override readonly name = 'ResultsTableError';
 }
 
-export interface PublishRunOptions {
-  readonly dynamodb: DynamoDBClient;
+/** What publish-run and cleanup's completion of a publish need. */
+export interface PublishStore extends PointerStore {
   readonly glue: GlueClient;
   readonly s3: S3Client;
-  /** The serving table, which also holds the published-run marker. */
-  readonly tableName: string;
   readonly database: string;
   readonly resultsBucket: string;
-  /** Bound on the objects of the previous run tagged in this call. @default 2000 */
+  /** Bound on the objects of the replaced run tagged in one call. @default 2000 */
   readonly maxTaggedObjects?: number;
-  /** Clock for `published_at`. @default () => new Date() */
-  readonly now?: () => Date;
   readonly logger?: RunLogger;
 }
 
+export interface PublishRunOptions extends PublishStore {
+  readonly dynamodb: DynamoDBClient;
+  /** The serving table, which holds the period pointers. */
+  readonly tableName: string;
+  /** Clock for `published_at`. @default () => new Date() */
+  readonly now?: () => Date;
+}
+
 /**
- * Publishes a run whose checks passed:
- * (a) claims the billing period in DynamoDB: item pk `PUBLISHED#<period>`, sk `RUN`, written only when
- *     absent, older (`delivered_at` earlier than this run's), or already this run's (a retried call). A
- *     newer published delivery makes this a no-op that returns `published: false`, not an error;
- * (b) points each result table's partition `billing_period=<period>` at the run's Parquet
- *     (`s3://<results>/runs/run=<run id>/<table>/`): UpdatePartition, or CreatePartition when missing,
- *     with the table's StorageDescriptor (format, SerDe, columns) and the run's location;
- * (c) tags the replaced run's objects `cost-per-customer:run-state=superseded`, bounded, so the results
- *     bucket's lifecycle rule expires them.
+ * Makes a run the visible one of its billing period (docs/aws-pipeline.md "Visibility"), in four steps
+ * that a reader can interrupt at any point and still see one whole run:
+ * 1. registers the run's partitions (billing_period, run_id) on the four `<result>_runs` tables, at
+ *    `s3://<results>/runs/run=<run id>/<result>/` where its CTAS wrote; invisible, as the published views
+ *    join `published_runs`;
+ * 2. flips the period pointer (ONE conditional write, refused unless the run holds the period's lease and
+ *    is newer than the visible run): DynamoDB readers, alerts and the report switch here;
+ * 3. writes the pointer's Athena image, `published/<period>.json`: Athena readers switch here, whole;
+ * 4. tags the replaced run's objects superseded (the lifecycle rule expires them), then deletes its
+ *    `_runs` partitions: it is no longer visible anywhere.
  *
- * Idempotent: a retry after a failure in (b) or (c) claims the period again (same run) and redoes them.
+ * Idempotent: a retry redoes every step, and the pointer returns the replaced run even when the first
+ * attempt's answer was lost.
+ * @throws LeaseLostError when the run no longer holds the lease and is not visible (not retried)
+ * @throws ResultsTableError when a `_runs` table is not partitioned by (billing_period, run_id)
  */
 export async function publishRun(
   run: PublishRunInput,
   options: PublishRunOptions,
 ): Promise<PublishRunResult> {
   const { runId, billingPeriod, deliveredAt } = run;
-  const now = options.now ?? (() => new Date());
-
-  const marker: PublishedRunMarker = {
-    ...publishedRunKey(billingPeriod),
-    billing_period: billingPeriod,
-    run_id: runId,
-    execution_id: run.executionId,
-    delivered_at: deliveredAt,
-    published_at: now().toISOString(),
+  const partitions = await registerRunPartitions(run, options);
+  const flip = await flipPointer(options, run, { now: options.now });
+  const visible = flip.pointer.visible;
+  // flipPointer returns only once the pointer names this run.
+  if (visible === undefined) throw new Error(`pointer of ${billingPeriod} names no run after the flip`);
+  const image = await writePublishedImage(options, flip.pointer);
+  const expired =
+    flip.previousRunId !== null && flip.previousRunId !== runId
+      ? await expireRun(options, billingPeriod, flip.previousRunId)
+      : null;
+  options.logger?.info('Run published', {
+    runId,
+    billingPeriod,
+    deliveredAt,
+    previousRunId: flip.previousRunId,
+    partitions,
+    expired,
+  });
+  return {
+    published: true,
+    runId,
+    billingPeriod,
+    deliveredAt,
+    publishedAt: visible.publishedAt,
+    previousRunId: flip.previousRunId,
+    partitions,
+    image,
+    expired,
   };
-  let previousRunId: string | null = null;
-  try {
-    const response = await options.dynamodb.send(
-      new PutItemCommand({
-        TableName: options.tableName,
-        Item: marshall(marker),
-        ConditionExpression: 'attribute_not_exists(pk) OR delivered_at < :delivered OR run_id = :run',
-        ExpressionAttributeValues: marshall({ ':delivered': deliveredAt, ':run': runId }),
-        ReturnValues: 'ALL_OLD',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    const previous = markerFields(response.Attributes).run_id;
-    previousRunId = previous !== undefined && previous !== runId ? previous : null;
-  } catch (error: unknown) {
-    if (!isAwsError(error, 'ConditionalCheckFailedException')) throw error;
-    const item = markerFields((error as { Item?: Record<string, AttributeValue> }).Item);
-    const publishedRunId = item.run_id ?? null;
-    options.logger?.info('A newer delivery is already published; this run is not', {
-      runId,
-      billingPeriod,
-      deliveredAt,
-      publishedRunId,
-      publishedDeliveredAt: item.delivered_at,
-    });
-    return { published: false, reason: 'newer run already published', runId, billingPeriod, publishedRunId };
-  }
-
-  const layout = runLayout(run, options);
-  const partitions: PartitionChange[] = [];
-  for (const table of RESULT_TABLES) {
-    partitions.push(await pointPartition(options, table, layout.location(table), run));
-  }
-
-  let superseded: TagRunResult | null = null;
-  if (previousRunId !== null) {
-    superseded = await tagRunSuperseded({
-      s3: options.s3,
-      bucket: options.resultsBucket,
-      runId: previousRunId,
-      maxObjects: options.maxTaggedObjects,
-    });
-    if (superseded.truncated) {
-      options.logger?.warn('Not every object of the superseded run was tagged', { ...superseded });
-    }
-  }
-  options.logger?.info('Run published', { runId, billingPeriod, deliveredAt, previousRunId, partitions });
-  return { published: true, runId, billingPeriod, deliveredAt, previousRunId, partitions, superseded };
 }
 
-async function pointPartition(
-  options: PublishRunOptions,
-  table: ResultTable,
-  location: string,
-  run: PublishRunInput,
-): Promise<PartitionChange> {
-  const { glue, database } = options;
-  const { Table } = await glue.send(new GetTableCommand({ DatabaseName: database, Name: table }));
-  const keys = Table?.PartitionKeys?.map((key) => key.Name) ?? [];
-  if (Table?.StorageDescriptor === undefined || keys.length !== 1 || keys[0] !== 'billing_period') {
-    throw new ResultsTableError(
-      `Glue table ${database}.${table} must be partitioned by billing_period alone and have a storage descriptor`,
-    );
-  }
-  const storage: StorageDescriptor = { ...Table.StorageDescriptor, Location: location };
-  const values = [run.billingPeriod];
-  const parameters = { [PARTITION_RUN_ID]: run.runId, [PARTITION_DELIVERED_AT]: run.deliveredAt };
+/** The one JSON line of a period's Athena image (the `published_runs` table's columns). */
+export interface PublishedImage {
+  readonly billing_period: string;
+  readonly run_id: string;
+  readonly delivered_at: string;
+  readonly published_at: string;
+}
 
-  let existing: Partition | undefined;
-  try {
-    ({ Partition: existing } = await glue.send(
-      new GetPartitionCommand({ DatabaseName: database, TableName: table, PartitionValues: values }),
-    ));
-  } catch (error: unknown) {
-    if (!isAwsError(error, 'EntityNotFoundException')) throw error;
-  }
+export function publishedImageOf(pointer: PeriodPointer): PublishedImage {
+  const visible = pointer.visible;
+  if (visible === undefined) throw new RangeError(`pointer of ${pointer.billingPeriod} names no run`);
+  return {
+    billing_period: pointer.billingPeriod,
+    run_id: visible.runId,
+    delivered_at: visible.deliveredAt,
+    published_at: visible.publishedAt,
+  };
+}
 
-  if (existing === undefined) {
-    try {
-      await glue.send(
-        new CreatePartitionCommand({
-          DatabaseName: database,
-          TableName: table,
-          PartitionInput: { Values: values, StorageDescriptor: storage, Parameters: parameters },
-        }),
-      );
-      return { table, action: 'created', location };
-    } catch (error: unknown) {
-      // Created meanwhile (a concurrent publish): fall through to the update, with its own check.
-      if (!isAwsError(error, 'AlreadyExistsException')) throw error;
-      ({ Partition: existing } = await glue.send(
-        new GetPartitionCommand({ DatabaseName: database, TableName: table, PartitionValues: values }),
-      ));
-    }
-  }
-
-  // The DynamoDB claim orders publishes; this check only narrows the window in which two publishes of
-  // the same period (deliveries hours apart, so in practice never) could interleave table by table.
-  const pointedAt = existing?.Parameters?.[PARTITION_DELIVERED_AT];
-  if (pointedAt !== undefined && pointedAt > run.deliveredAt) {
-    options.logger?.warn('Partition already points at a later delivery; left as it is', {
-      table,
-      billingPeriod: run.billingPeriod,
-      pointedAt,
-      runId: run.runId,
-    });
-    return { table, action: 'skipped', location: existing?.StorageDescriptor?.Location ?? '' };
-  }
-  await glue.send(
-    new UpdatePartitionCommand({
-      DatabaseName: database,
-      TableName: table,
-      PartitionValueList: values,
-      PartitionInput: {
-        Values: values,
-        StorageDescriptor: storage,
-        Parameters: { ...existing?.Parameters, ...parameters },
-      },
+/** Writes the period's Athena image from the pointer. @returns its key */
+export async function writePublishedImage(store: PublishStore, pointer: PeriodPointer): Promise<string> {
+  const key = publishedImageKey(pointer.billingPeriod);
+  await store.s3.send(
+    new PutObjectCommand({
+      Bucket: store.resultsBucket,
+      Key: key,
+      Body: `${JSON.stringify(publishedImageOf(pointer))}\n`,
+      ContentType: 'application/json',
     }),
   );
-  return { table, action: 'updated', location };
+  return key;
 }
 
-/** The string fields of a stored marker (absent ones undefined); DynamoDB returns none when there was no item. */
-function markerFields(item: Record<string, AttributeValue> | undefined): Partial<PublishedRunMarker> {
-  if (item === undefined) return {};
-  const fields = unmarshall(item);
-  const text = (name: keyof PublishedRunMarker) =>
-    typeof fields[name] === 'string' ? (fields[name] as string) : undefined;
-  return { run_id: text('run_id'), delivered_at: text('delivered_at') };
+/** The period's Athena image as stored, or `undefined` when none was written yet (or it is unreadable). */
+export async function readPublishedImage(
+  store: Pick<PublishStore, 's3' | 'resultsBucket'>,
+  billingPeriod: string,
+): Promise<PublishedImage | undefined> {
+  try {
+    const response = await store.s3.send(
+      new GetObjectCommand({ Bucket: store.resultsBucket, Key: publishedImageKey(billingPeriod) }),
+    );
+    const text = (await response.Body?.transformToString('utf-8')) ?? '';
+    return parseImage(text);
+  } catch (error: unknown) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** The image's one line, or `undefined` when it is not one (then cleanup writes it again). */
+function parseImage(text: string): PublishedImage | undefined {
+  try {
+    const image = JSON.parse(text) as Partial<PublishedImage> | null;
+    return typeof image?.run_id === 'string' ? (image as PublishedImage) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Registers the run's partition on each `<result>_runs` table; one already there (a retry) is fine. */
+export async function registerRunPartitions(
+  run: { readonly runId: string; readonly billingPeriod: string; readonly deliveredAt: string },
+  store: PublishStore,
+): Promise<PartitionRegistration[]> {
+  const layout = runLayout(run, store);
+  const registered: PartitionRegistration[] = [];
+  for (const result of RESULT_TABLES) {
+    const table = runsTableName(result);
+    const location = layout.location(result);
+    const storage = await runsTableStorage(store, table);
+    try {
+      await store.glue.send(
+        new CreatePartitionCommand({
+          DatabaseName: store.database,
+          TableName: table,
+          PartitionInput: {
+            Values: [run.billingPeriod, run.runId],
+            StorageDescriptor: { ...storage, Location: location },
+            Parameters: { [PARTITION_DELIVERED_AT]: run.deliveredAt },
+          },
+        }),
+      );
+      registered.push({ table, action: 'created', location });
+    } catch (error: unknown) {
+      if (!isAwsError(error, 'AlreadyExistsException')) throw error;
+      registered.push({ table, action: 'existing', location });
+    }
+  }
+  return registered;
+}
+
+async function runsTableStorage(store: PublishStore, table: string) {
+  const { Table } = await store.glue.send(new GetTableCommand({ DatabaseName: store.database, Name: table }));
+  const keys = Table?.PartitionKeys?.map((key) => key.Name) ?? [];
+  if (Table?.StorageDescriptor === undefined || keys.join(',') !== 'billing_period,run_id') {
+    throw new ResultsTableError(
+      `Glue table ${store.database}.${table} must be partitioned by billing_period then run_id and have a storage descriptor`,
+    );
+  }
+  return Table.StorageDescriptor;
+}
+
+/**
+ * Deletes a run's partitions from the four `<result>_runs` tables (already gone is fine).
+ * @returns how many were deleted now
+ */
+export async function deleteRunPartitions(
+  store: PublishStore,
+  billingPeriod: string,
+  runId: string,
+): Promise<number> {
+  let deleted = 0;
+  for (const result of RESULT_TABLES) {
+    try {
+      await store.glue.send(
+        new DeletePartitionCommand({
+          DatabaseName: store.database,
+          TableName: runsTableName(result),
+          PartitionValues: [billingPeriod, runId],
+        }),
+      );
+      deleted += 1;
+    } catch (error: unknown) {
+      if (!isAwsError(error, 'EntityNotFoundException')) throw error;
+    }
+  }
+  return deleted;
+}
+
+/** Whether any of a run's `_runs` partitions is still registered. */
+export async function hasRunPartitions(
+  store: PublishStore,
+  billingPeriod: string,
+  runId: string,
+  tables: readonly ResultTable[] = RESULT_TABLES,
+): Promise<boolean> {
+  for (const result of tables) {
+    try {
+      await store.glue.send(
+        new GetPartitionCommand({
+          DatabaseName: store.database,
+          TableName: runsTableName(result),
+          PartitionValues: [billingPeriod, runId],
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (!isAwsError(error, 'EntityNotFoundException')) throw error;
+    }
+  }
+  return false;
+}
+
+/**
+ * Retires a run that is no longer visible: tags its objects superseded, then deletes its partitions
+ * (in that order, so that a failure in between leaves a partition that says "not finished" to
+ * {@link hasRunPartitions}, rather than untagged files nothing points at).
+ */
+export async function expireRun(
+  store: PublishStore,
+  billingPeriod: string,
+  runId: string,
+): Promise<ExpiredRun> {
+  const superseded = await tagRunSuperseded({
+    s3: store.s3,
+    bucket: store.resultsBucket,
+    runId,
+    maxObjects: store.maxTaggedObjects,
+  });
+  if (superseded.truncated) {
+    store.logger?.warn('Not every object of the superseded run was tagged', { ...superseded });
+  }
+  const partitionsDeleted = await deleteRunPartitions(store, billingPeriod, runId);
+  return { runId, partitionsDeleted, superseded };
 }

@@ -20,6 +20,17 @@ export function publishedRunKey(billingPeriod: string): { pk: string; sk: string
   return { pk: `PUBLISHED#${billingPeriod}`, sk: 'RUN' };
 }
 
+/**
+ * Results bucket prefix of the pointer's Athena image: one object per billing period,
+ * `published/<period>.json`, read by the `published_runs` Glue table that the published views join.
+ */
+export const PUBLISHED_PREFIX = 'published/';
+
+/** The key of a billing period's Athena image of its pointer (see {@link PUBLISHED_PREFIX}). */
+export function publishedImageKey(billingPeriod: string): string {
+  return `${PUBLISHED_PREFIX}${billingPeriod}.json`;
+}
+
 /** When a delivery was written (ISO 8601, normalised so that string order is time order). */
 export const deliveredAtSchema = isoTimestampSchema;
 

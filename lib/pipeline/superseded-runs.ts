@@ -12,8 +12,10 @@ export interface PublishedRun {
 }
 
 /**
- * Which run is published for a billing period (a strongly consistent read of the marker item that
- * publish-run writes), or `undefined` when none ever was.
+ * Which run is published for a billing period (a strongly consistent read of the period pointer's run
+ * fields), or `undefined` when none ever was.
+ * @deprecated read the pointer with `readPointer` (lib/pipeline/period-pointer.ts); kept until the
+ * serving loader moves to it
  */
 export async function readPublishedRun(
   dynamodb: DynamoDBClient,

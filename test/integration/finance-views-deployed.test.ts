@@ -1,6 +1,7 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESULT_TABLES } from '../../lib/attribution/stages.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { Row } from '../../lib/engine/query-engine.ts';
@@ -10,14 +11,14 @@ import {
   renderFinanceExample,
   runFinanceView,
 } from '../../lib/finance/finance-registry.ts';
-import { loadRunResults, RUN_RESULT_FILES } from '../../lib/local/query-command.ts';
-import { applyFinanceViews } from '../../lib/pipeline/create-finance-views.ts';
-import { PublishedResultsReader } from '../../lib/pipeline/published-results.ts';
+import { loadRunResults } from '../../lib/local/query-command.ts';
+import { applyFinanceViews, publishedViewRef } from '../../lib/pipeline/create-finance-views.ts';
+import { publishedColumns, runsTableName } from '../../lib/pipeline/published-views.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
 import { generatedRun } from '../support/generated-run.ts';
 
-// The statements the stack's custom resource runs in Athena (CREATE OR REPLACE VIEW over the published
-// tables and the all-text customers table, read typed), run here on DuckDB over a real local run's
+// The statements the stack's custom resource runs in Athena (the published views over the `_runs` tables,
+// then CREATE OR REPLACE VIEW over those and the all-text customers table, read typed), run here on DuckDB over a real local run's
 // results: every view must give exactly the rows `cpc query` gives on the same results.
 
 let engine: DuckDbEngine;
@@ -27,13 +28,22 @@ beforeAll(async () => {
   engine = await DuckDbEngine.create();
   // The local results, as `cpc query` reads them (schema main).
   await loadRunResults(engine, out, { customers: files.customersFile });
-  // The same results laid out as the Glue catalog has them: database cost_per_customer with the
-  // results tables, and customers as text (the Open CSV SerDe reads every column as a string).
+  // The same results laid out as the Glue catalog has them: database cost_per_customer with each
+  // result's `_runs` table (this run, and a replaced run's copy of the same rows that the published views
+  // must leave out), the pointer's image `published_runs`, and customers as text (the Open CSV SerDe
+  // reads every column as a string).
   await engine.run('CREATE SCHEMA cost_per_customer');
   await engine.run('CREATE SCHEMA cost_per_customer_finance');
-  for (const table of Object.keys(RUN_RESULT_FILES)) {
-    await engine.run(`CREATE TABLE cost_per_customer.${table} AS SELECT * FROM main.${table}`);
+  for (const table of RESULT_TABLES) {
+    await engine.run(
+      `CREATE TABLE cost_per_customer.${runsTableName(table)} AS SELECT ${publishedColumns(table).join(', ')} FROM main.${table}` +
+        ` UNION ALL SELECT * REPLACE ('replaced-run' AS run_id) FROM (SELECT ${publishedColumns(table).join(', ')} FROM main.${table})`,
+    );
   }
+  await engine.run(
+    'CREATE TABLE cost_per_customer.published_runs AS SELECT DISTINCT billing_period, run_id, ' +
+      "'2026-10-14T08:00:00.000Z' AS delivered_at, '2026-10-14T09:00:00.000Z' AS published_at FROM main.daily_summary",
+  );
   await engine.run(
     'CREATE TABLE cost_per_customer.customers AS SELECT * FROM ' +
       `read_csv(${sqlString(files.customersFile).sql}, header = true, all_varchar = true)`,
@@ -61,8 +71,7 @@ function deployedTableRef(database: string): (table: string) => string {
     resultsBucket: 'cpc-results-111122223333',
     runId: 'create-finance-views',
   });
-  const published = new PublishedResultsReader({ inputs: athena, database });
-  return (table) => published.tableRef(table);
+  return publishedViewRef(database, athena.tableRef);
 }
 
 function close(actual: Row[], expected: Row[], view: string): void {

@@ -41,8 +41,9 @@ interface FakeAws {
 }
 
 /**
- * Athena and S3 answered over HTTP, just enough for write-report: every query succeeds with no rows,
- * every GetObject is NoSuchKey (no alerts saved), PutObject keeps the body.
+ * Athena, DynamoDB and S3 answered over HTTP, just enough for write-report: every query succeeds with no
+ * rows, the period pointer names the run of the test, every GetObject is NoSuchKey (no alerts saved),
+ * PutObject keeps the body.
  */
 async function fakeAws(): Promise<FakeAws> {
   const queries: string[] = [];
@@ -67,6 +68,10 @@ async function fakeAws(): Promise<FakeAws> {
           json({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
         } else if (action === 'GetQueryResults') {
           json({ ResultSet: { ResultSetMetadata: { ColumnInfo: [] }, Rows: [{ Data: [] }] } });
+        } else if (action === 'GetItem') {
+          json({
+            Item: { run_id: { S: '2026-10_exec_abc' }, delivered_at: { S: '2026-10-14T08:00:00.000Z' } },
+          });
         } else {
           response.writeHead(400).end();
         }

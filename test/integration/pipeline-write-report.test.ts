@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetObjectCommand,
   type GetObjectCommandOutput,
@@ -24,7 +25,11 @@ import { readCsv } from '../support/run-scenario.ts';
 // agree with the run's own files.
 
 const s3 = mockClient(S3Client);
-beforeEach(() => s3.reset());
+const dynamodb = mockClient(DynamoDBClient);
+beforeEach(() => {
+  s3.reset();
+  dynamodb.reset();
+});
 
 const BUCKET = 'cpc-results-111122223333';
 const RUN = { runId: '2026-10_exec_abc', billingPeriod: '2026-10', rulesVersion: 'rules-7' };
@@ -47,8 +52,13 @@ afterAll(() => engine?.close());
 const body = (text: string) =>
   ({ transformToString: async () => text }) as unknown as GetObjectCommandOutput['Body'];
 
-function options() {
-  return { runResults: engine, s3: new S3Client({ region: 'eu-west-1' }), resultsBucket: BUCKET };
+/** The period pointer names `visibleRunId` (this run unless told). */
+function options(visibleRunId: string = RUN.runId) {
+  dynamodb.on(GetItemCommand).resolves({
+    Item: { run_id: { S: visibleRunId }, delivered_at: { S: '2026-10-14T08:00:00.000Z' } },
+  });
+  const pointers = { dynamodb: new DynamoDBClient({ region: 'eu-west-1' }), tableName: 'cpc-serving' };
+  return { runResults: engine, s3: new S3Client({ region: 'eu-west-1' }), resultsBucket: BUCKET, pointers };
 }
 
 function reportOf(html: string): ReportData {
@@ -63,7 +73,7 @@ describe('writeRunReport', () => {
       Body: body(localAlertsJson),
     });
     s3.on(PutObjectCommand).resolves({});
-    const result = await writeRunReport({ ...RUN, alertsAsOf: localAsOf, published: true }, options());
+    const result = await writeRunReport({ ...RUN, alertsAsOf: localAsOf }, options());
 
     expect(result.keys).toEqual([
       'runs/run=2026-10_exec_abc/report.html',
@@ -73,7 +83,11 @@ describe('writeRunReport', () => {
     const calls = s3.commandCalls(PutObjectCommand).map((call) => call.args[0].input);
     expect(calls.map((input) => input.Key)).toEqual(result.keys);
     for (const input of calls) {
-      expect(input).toMatchObject({ Bucket: BUCKET, ContentType: 'text/html; charset=utf-8' });
+      expect(input).toMatchObject({
+        Bucket: BUCKET,
+        ContentType: 'text/html; charset=utf-8',
+        Metadata: { 'run-id': RUN.runId },
+      });
     }
     const html = String(calls[0]?.Body);
     expect(Buffer.byteLength(html)).toBe(result.bytes);
@@ -101,18 +115,25 @@ describe('writeRunReport', () => {
   it('writes a report without alerts when none were saved for the run', async () => {
     s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
     s3.on(PutObjectCommand).resolves({});
-    await writeRunReport({ ...RUN, alertsAsOf: null, published: true }, options());
+    await writeRunReport({ ...RUN, alertsAsOf: null }, options());
     const data = reportOf(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body));
     expect(data.alerts).toEqual([]);
     expect(data.alertsAsOf).toBeNull();
     expect(data.totals.totalCost).toBeGreaterThan(0);
   });
 
-  it('writes nothing for a run that was not published', async () => {
-    const result = await writeRunReport({ ...RUN, alertsAsOf: null, published: false }, options());
-    expect(result).toEqual({ runId: RUN.runId, billingPeriod: '2026-10', keys: [], bytes: 0 });
-    expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
-    expect(s3).not.toHaveReceivedCommand(GetObjectCommand);
+  it('writes only the run’s own report when the pointer names another run', async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+    s3.on(PutObjectCommand).resolves({});
+    const result = await writeRunReport(
+      { ...RUN, alertsAsOf: null },
+      options('2026-10_exec_later_0123456789abcdef01234567'),
+    );
+    expect(result).toMatchObject({ keys: ['runs/run=2026-10_exec_abc/report.html'], visible: false });
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(s3).not.toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: 'reports/billing_period=2026-10/report.html',
+    });
   });
 
   it('refuses an input without the rules version or the alerts day, naming them (parsed once, by the handler)', () => {

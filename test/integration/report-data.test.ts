@@ -388,11 +388,14 @@ describe('the report queries are Trino (Athena engine v3) SQL', () => {
   const parser = new TrinoSQL();
   const athenaRef = (name: string) => `"cost_per_customer"."${name}"`;
   // The deployed pipeline reads the published results through this engine, whose table references are
-  // subqueries restricted to the run's billing periods.
+  // subqueries of the `_runs` tables restricted to each period's visible run.
   const published = new PublishedResultsReader({
     inputs: { tableRef: athenaRef, query: async () => [] },
     database: 'cost_per_customer',
-    billingPeriods: ['2026-09', '2026-10'],
+    runs: new Map([
+      ['2026-09', 'run-september'],
+      ['2026-10', 'run-october'],
+    ]),
   });
 
   for (const [label, tableRef] of [

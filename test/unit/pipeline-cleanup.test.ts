@@ -1,6 +1,27 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteTableCommand, EntityNotFoundException, GlueClient } from '@aws-sdk/client-glue';
-import { ListObjectsV2Command, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeletePartitionCommand,
+  DeleteTableCommand,
+  EntityNotFoundException,
+  GetPartitionCommand,
+  GlueClient,
+} from '@aws-sdk/client-glue';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -30,14 +51,43 @@ const options = (): CleanupOptions => ({
   tableName: 'cpc-serving',
 });
 
-const published = (runId: string | undefined) =>
-  dynamodb
-    .on(GetItemCommand)
-    .resolves(
-      runId === undefined
-        ? {}
-        : { Item: { run_id: { S: runId }, delivered_at: { S: '2026-10-14T16:00:00.000Z' } } },
-    );
+/** The period pointer: the visible run (if any) and the lease holder (if any). */
+const published = (
+  runId: string | undefined,
+  leaseHolder: string | null = RUN_ID,
+  previous = 'r20261014a',
+) => {
+  dynamodb.on(GetItemCommand).resolves(
+    runId === undefined && leaseHolder === null
+      ? {}
+      : {
+          Item: {
+            ...(runId === undefined
+              ? {}
+              : {
+                  run_id: { S: runId },
+                  delivered_at: { S: '2026-10-14T16:00:00.000Z' },
+                  published_at: { S: '2026-10-14T16:20:00.000Z' },
+                  previous_run_id: { S: previous },
+                }),
+            ...(leaseHolder === null
+              ? {}
+              : { lease_holder: { S: leaseHolder }, lease_expires_at: { N: '1791999999' } }),
+          },
+        },
+  );
+  if (leaseHolder === RUN_ID) dynamodb.on(UpdateItemCommand).resolves({});
+  else {
+    dynamodb
+      .on(UpdateItemCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+  }
+};
+const notFound = () => new EntityNotFoundException({ message: 'Partition not found', $metadata: {} });
+const body = (text: string) =>
+  ({ transformToString: async () => text }) as unknown as GetObjectCommandOutput['Body'];
 
 describe('cleanupRun', () => {
   it('deletes the run’s Glue tables and keeps the files of the published run', async () => {
@@ -47,6 +97,10 @@ describe('cleanupRun', () => {
       .on(DeleteTableCommand, { Name: layout.runTableName('allocated_cost') })
       .rejects(new EntityNotFoundException({ message: 'Table not found', $metadata: {} }));
     published(RUN_ID);
+    // Its publish finished: the image names it, the replaced run's partitions are gone.
+    s3.on(GetObjectCommand).resolves({ Body: body(`{"billing_period":"2026-10","run_id":"${RUN_ID}"}\n`) });
+    glue.on(GetPartitionCommand).rejects(notFound());
+    s3.on(HeadObjectCommand).resolves({ Metadata: { 'run-id': RUN_ID } });
 
     const result = await cleanupRun(RUN, options());
 
@@ -62,6 +116,10 @@ describe('cleanupRun', () => {
       missing: ['run_r20261014b_allocated_cost'],
       published: true,
       superseded: null,
+      partitionsDeleted: 0,
+      completedPublish: false,
+      periodReport: null,
+      leaseReleased: true,
     });
     expect(glue).toHaveReceivedCommandWith(DeleteTableCommand, {
       DatabaseName: 'cost_per_customer',
@@ -72,35 +130,99 @@ describe('cleanupRun', () => {
       ConsistentRead: true,
     });
     expect(s3).toHaveReceivedCommandTimes(PutObjectTaggingCommand, 0);
+    expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 0);
+    // The lease is released last, conditioned on holding it.
+    expect(dynamodb).toHaveReceivedCommandWith(UpdateItemCommand, {
+      UpdateExpression: 'REMOVE lease_holder, lease_expires_at',
+      ConditionExpression: 'lease_holder = :run',
+    });
   });
 
-  it.each([
-    ['a newer run is published', 'r20261014c'],
-    ['nothing was ever published (the run failed)', undefined],
-  ])('tags the run’s own files superseded when %s', async (_case, publishedRunId) => {
+  it('finishes a publish that failed after its flip: rewrites the image, retires the replaced run', async () => {
     glue.on(DeleteTableCommand).resolves({});
-    published(publishedRunId);
-    s3.on(ListObjectsV2Command).resolves({
-      Contents: [{ Key: `runs/run=${RUN_ID}/classified_cost/0.parquet` }],
-      IsTruncated: false,
-    });
+    published(RUN_ID, RUN_ID, 'r20261014a');
+    s3.on(GetObjectCommand).rejects(
+      new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }),
+    );
+    s3.on(PutObjectCommand).resolves({});
+    glue.on(GetPartitionCommand).resolves({ Partition: { Values: ['2026-10', 'r20261014a'] } });
+    glue.on(DeletePartitionCommand).resolves({});
+    s3.on(ListObjectsV2Command).resolves({ Contents: [{ Key: 'runs/run=r20261014a/report.html' }] });
     s3.on(PutObjectTaggingCommand).resolves({});
+    // The period's report is the replaced run's, and this run failed before writing its own.
+    s3.on(HeadObjectCommand, { Key: 'reports/billing_period=2026-10/report.html' }).resolves({
+      Metadata: { 'run-id': 'r20261014a' },
+    });
+    s3.on(HeadObjectCommand, { Key: `runs/run=${RUN_ID}/report.html` }).rejects(
+      Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }),
+    );
+    s3.on(DeleteObjectCommand).resolves({});
 
     const result = await cleanupRun(RUN, options());
 
     expect(result).toMatchObject({
-      published: false,
-      superseded: { runId: RUN_ID, tagged: 1, truncated: false },
+      published: true,
+      completedPublish: true,
+      superseded: null,
+      periodReport: 'removed',
+      leaseReleased: true,
     });
-    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectCommand, {
       Bucket: RESULTS,
-      Prefix: `runs/run=${RUN_ID}/`,
+      Key: 'reports/billing_period=2026-10/report.html',
     });
-    expect(s3).toHaveReceivedCommandWith(PutObjectTaggingCommand, {
-      Key: `runs/run=${RUN_ID}/classified_cost/0.parquet`,
-      Tagging: { TagSet: [{ Key: 'cost-per-customer:run-state', Value: 'superseded' }] },
+    expect(s3).toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: 'published/2026-10.json',
+      Body: `{"billing_period":"2026-10","run_id":"${RUN_ID}","delivered_at":"2026-10-14T16:00:00.000Z","published_at":"2026-10-14T16:20:00.000Z"}\n`,
+    });
+    expect(s3).toHaveReceivedCommandWith(PutObjectTaggingCommand, { Key: 'runs/run=r20261014a/report.html' });
+    expect(glue).toHaveReceivedCommandTimes(DeletePartitionCommand, 4);
+    expect(glue).toHaveReceivedCommandWith(DeletePartitionCommand, {
+      TableName: 'daily_summary_runs',
+      PartitionValues: ['2026-10', 'r20261014a'],
     });
   });
+
+  it.each([
+    ['a newer run is published', 'r20261014c', null],
+    ['nothing was ever published (the run failed)', undefined, RUN_ID],
+  ])(
+    'tags the run’s own files superseded and deletes its partitions when %s',
+    async (_case, publishedRunId, lease) => {
+      glue.on(DeleteTableCommand).resolves({});
+      published(publishedRunId, lease);
+      glue.on(DeletePartitionCommand).rejects(notFound());
+      glue.on(DeletePartitionCommand, { TableName: 'customer_daily_cost_runs' }).resolves({});
+      s3.on(ListObjectsV2Command).resolves({
+        Contents: [{ Key: `runs/run=${RUN_ID}/classified_cost/0.parquet` }],
+        IsTruncated: false,
+      });
+      s3.on(PutObjectTaggingCommand).resolves({});
+
+      const result = await cleanupRun(RUN, options());
+
+      expect(result).toMatchObject({
+        published: false,
+        superseded: { runId: RUN_ID, tagged: 1, truncated: false },
+        // One of its four partitions had been registered before it failed.
+        partitionsDeleted: 1,
+        completedPublish: false,
+        leaseReleased: lease === RUN_ID,
+      });
+      expect(glue).toHaveReceivedCommandWith(DeletePartitionCommand, {
+        TableName: 'customer_daily_cost_runs',
+        PartitionValues: ['2026-10', RUN_ID],
+      });
+      expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, {
+        Bucket: RESULTS,
+        Prefix: `runs/run=${RUN_ID}/`,
+      });
+      expect(s3).toHaveReceivedCommandWith(PutObjectTaggingCommand, {
+        Key: `runs/run=${RUN_ID}/classified_cost/0.parquet`,
+        Tagging: { TagSet: [{ Key: 'cost-per-customer:run-state', Value: 'superseded' }] },
+      });
+    },
+  );
 
   it('surfaces other Glue errors, for the state machine to retry', async () => {
     glue

@@ -5,7 +5,12 @@ import {
   type GetQueryResultsCommandOutput,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { BatchGetItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -179,7 +184,8 @@ function options(): EvaluateRunAlertsOptions {
   });
   const ddb = new DynamoDBClient({ region: 'eu-west-1' });
   return {
-    engine: new PublishedResultsReader({ inputs, database: 'cost_per_customer' }),
+    engine: new PublishedResultsReader({ inputs, database: 'cost_per_customer', runs: new Map() }),
+    pointers: { dynamodb: ddb, tableName: 'cpc-serving' },
     config,
     store: new DynamoDbStateStore(ddb, { tableName: 'cpc-serving', renotifyDays: config.renotifyDays }),
     publish: snsPublisher(new SNSClient({ region: 'eu-west-1' }), TOPIC),
@@ -190,6 +196,25 @@ function options(): EvaluateRunAlertsOptions {
   };
 }
 
+const OCTOBER_RUN = '2026-10_exec-0_fedcba9876543210fedcba98';
+/** The period pointers: November names this run, October an earlier one; no other period was published. */
+function pointers(november = RUN_ID): void {
+  dynamodb.on(GetItemCommand).resolves({});
+  for (const [period, runId] of [
+    ['2026-11', november],
+    ['2026-10', OCTOBER_RUN],
+  ] as const) {
+    dynamodb.on(GetItemCommand, { Key: { pk: { S: `PUBLISHED#${period}` }, sk: { S: 'RUN' } } }).resolves({
+      Item: {
+        pk: { S: `PUBLISHED#${period}` },
+        sk: { S: 'RUN' },
+        run_id: { S: runId },
+        delivered_at: { S: `${period}-05T08:00:00.000Z` },
+      },
+    });
+  }
+}
+
 const sqlOf = (id: string) =>
   athena
     .commandCalls(StartQueryExecutionCommand)
@@ -197,8 +222,9 @@ const sqlOf = (id: string) =>
     .find((sql) => sql.includes(ANSWERS.find((a) => a.id === id)?.marker ?? '?')) ?? '';
 
 describe('evaluateRunAlerts', () => {
-  it('evaluates on the published tables as of the latest day - 1, publishes with routing attributes, records it', async () => {
+  it('evaluates on the visible runs as of the latest day - 1, publishes with routing attributes, records it', async () => {
     athenaAnswers();
+    pointers();
     // unattributed_share for the account was sent 2 days ago: within the 7-day renotify period.
     dynamodb.on(BatchGetItemCommand).resolves({
       Responses: {
@@ -225,18 +251,23 @@ describe('evaluateRunAlerts', () => {
       sent: 1,
       suppressed: 1,
       sentAlerts: ['cost_to_mrr|acme|P1'],
+      read: [`2026-10=${OCTOBER_RUN}`, `2026-11=${RUN_ID}`],
     });
 
-    // The latest usage day is read from every published period; the rules read the window's periods:
-    // D = 2026-11-04, D-29 = 2026-10-06, so October and November.
-    expect(sqlOf('q-asof')).toContain('FROM "cost_per_customer"."daily_summary"');
+    // The latest usage day is read from the run's period up to today (November alone, on 6 November);
+    // the rules read the window's periods, D = 2026-11-04, D-29 = 2026-10-06: October and November, each
+    // the run its pointer names.
+    expect(sqlOf('q-asof')).toContain(
+      `FROM (SELECT "usage_date", "total_cost", "direct_cost", "shared_cost", "unattributed_cost", "excluded_cost", "unattributed_pct", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."daily_summary_runs" WHERE (billing_period = '2026-11' AND run_id = '${RUN_ID}'))`,
+    );
     const customerSql = sqlOf('q-customers');
     expect(customerSql).toContain(
-      `(SELECT * FROM "cost_per_customer"."customer_daily_cost" WHERE billing_period IN ('2026-10', '2026-11'))`,
+      `(SELECT "usage_date", "customer_id", "customer_name", "tier", "plan_status", "mrr", "direct_cost", "shared_cost", "total_cost", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."customer_daily_cost_runs" WHERE (billing_period = '2026-10' AND run_id = '${OCTOBER_RUN}') OR (billing_period = '2026-11' AND run_id = '${RUN_ID}'))`,
     );
     expect(customerSql).toContain("DATE '2026-11-04'");
     for (const call of athena.commandCalls(StartQueryExecutionCommand)) {
-      expect(call.args[0].input.QueryString).not.toMatch(/"run_/);
+      // No run table (`"run_<id>_<table>"`): only the `_runs` tables, whose `run_id` column is fine.
+      expect(call.args[0].input.QueryString).not.toMatch(/"run_(?!id")/);
     }
 
     // Routed to the owner of the top service over the window (AmazonRDS -> team-db).
@@ -281,12 +312,21 @@ describe('evaluateRunAlerts', () => {
     ]);
   });
 
-  it('evaluates nothing for a run that was not published', async () => {
-    const result = await evaluateRunAlerts(
-      { runId: RUN_ID, billingPeriod: '2026-11', published: false },
-      options(),
-    );
-    expect(result).toMatchObject({ asOf: null, evaluated: 0, sent: 0 });
+  it('evaluates nothing, and sends nothing, for a run the pointer does not name', async () => {
+    pointers(OCTOBER_RUN.replace('2026-10', '2026-11'));
+    const result = await evaluateRunAlerts({ runId: RUN_ID, billingPeriod: '2026-11' }, options());
+    expect(result).toEqual({
+      runId: RUN_ID,
+      billingPeriod: '2026-11',
+      asOf: null,
+      evaluated: 0,
+      sent: 0,
+      suppressed: 0,
+      sentAlerts: [],
+      skipped: 'not the visible run',
+      visibleRunId: '2026-11_exec-0_fedcba9876543210fedcba98',
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
     expect(athena).toHaveReceivedCommandTimes(StartQueryExecutionCommand, 0);
     expect(saved).toEqual([]);
   });
@@ -295,21 +335,27 @@ describe('evaluateRunAlerts', () => {
 describe('PublishedResultsReader', () => {
   const inputs = { tableRef: (name: string) => `<input ${name}>`, query: async () => [] };
 
-  it('maps results to the published Glue tables and inputs to the wrapped engine', () => {
-    const engine = new PublishedResultsReader({ inputs, database: 'cost_per_customer' });
-    expect(engine.tableRef('customer_daily_cost')).toBe('"cost_per_customer"."customer_daily_cost"');
-    expect(engine.tableRef('customers')).toBe('<input customers>');
-    expect(engine.forPeriods(['2026-10']).tableRef('daily_summary')).toBe(
-      `(SELECT * FROM "cost_per_customer"."daily_summary" WHERE billing_period IN ('2026-10'))`,
+  it("reads each period's given run from the _runs tables, its columns only, and inputs from the wrapped engine", () => {
+    const engine = new PublishedResultsReader({
+      inputs,
+      database: 'cost_per_customer',
+      runs: new Map([['2026-10', 'run-a']]),
+    });
+    expect(engine.tableRef('unattributed_cost')).toBe(
+      `(SELECT "usage_date", "reason", "service", "cost", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."unattributed_cost_runs" WHERE (billing_period = '2026-10' AND run_id = 'run-a'))`,
     );
+    expect(engine.tableRef('customers')).toBe('<input customers>');
+    // No period published: no rows, same columns.
+    expect(engine.forRuns(new Map()).tableRef('unattributed_cost')).toMatch(/_runs" WHERE false\)$/);
   });
 
-  it('is read-only and knows no run table', () => {
-    const engine = new PublishedResultsReader({ inputs, database: 'cost_per_customer' });
+  it('is read-only, knows no run table, and refuses a period or run id that is not one', () => {
+    const engine = new PublishedResultsReader({ inputs, database: 'cost_per_customer', runs: new Map() });
     expect(() => engine.tableRef('allocated_cost')).toThrow(UnknownTableError);
     // A reader and nothing more: no writer to call, so none that throws.
     expect('createTable' in engine || 'createView' in engine).toBe(false);
-    expect(() => engine.forPeriods(["2026-10'; DROP"])).toThrow();
+    expect(() => engine.forRuns(new Map([["2026-10'; DROP", 'run-a']]))).toThrow();
+    expect(() => engine.forRuns(new Map([['2026-10', "run-a' OR true"]]))).toThrow();
   });
 });
 

@@ -10,11 +10,20 @@ import {
   FINANCE_VIEW_NAMES,
   renderFinanceExample,
 } from '../../lib/finance/finance-registry.ts';
-import { applyFinanceViews, type ViewEngine } from '../../lib/pipeline/create-finance-views.ts';
-import { PublishedResultsReader } from '../../lib/pipeline/published-results.ts';
+import {
+  applyFinanceViews,
+  publishedViewRef,
+  type ViewEngine,
+} from '../../lib/pipeline/create-finance-views.ts';
 import { PipelineInputError } from '../../lib/pipeline/run-contract.ts';
 
 const athena = mockClient(AthenaClient);
+const PUBLISHED = [
+  'customer_daily_cost',
+  'customer_daily_service_cost',
+  'unattributed_cost',
+  'daily_summary',
+];
 beforeEach(() => athena.reset());
 
 const PROPERTIES = {
@@ -44,7 +53,7 @@ function event(
   } as CloudFormationCustomResourceEvent;
 }
 
-/** The handler's engine: Athena in the workgroup, over the published results of the database. */
+/** The handler's engine: Athena in the workgroup, over the published views of the database. */
 function athenaViews(database: string): ViewEngine {
   const engine = new AthenaEngine({
     client: new AthenaClient({ region: 'eu-west-1' }),
@@ -55,8 +64,7 @@ function athenaViews(database: string): ViewEngine {
     pollIntervalMs: 1,
     maxRestarts: 0,
   });
-  const published = new PublishedResultsReader({ inputs: engine, database });
-  return { run: (sql) => engine.run(sql), tableRef: (table) => published.tableRef(table) };
+  return { run: (sql) => engine.run(sql), tableRef: publishedViewRef(database, engine.tableRef) };
 }
 
 const startedSql = () =>
@@ -114,17 +122,22 @@ describe('applyFinanceViews with Athena', () => {
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
   };
 
-  it('creates the eight views one at a time in the workgroup, named by the finance database', async () => {
+  it('creates the four published views, then the eight finance views over them, one at a time', async () => {
     succeed();
     const response = await applyFinanceViews(event('Create'), { engineFor: athenaViews });
     expect(response).toEqual({
       PhysicalResourceId: 'cost_per_customer_finance',
       Data: { Views: FINANCE_VIEW_NAMES.join(',') },
     });
-    expect(startedSql()).toHaveLength(8);
-    expect(startedSql().map((sql) => sql.split(' AS\n')[0])).toEqual(
-      FINANCE_VIEW_NAMES.map((view) => `CREATE OR REPLACE VIEW "cost_per_customer_finance"."${view}"`),
-    );
+    expect(startedSql()).toHaveLength(12);
+    expect(startedSql().map((sql) => sql.split(' AS\n')[0])).toEqual([
+      ...PUBLISHED.map((view) => `CREATE OR REPLACE VIEW "cost_per_customer"."${view}"`),
+      ...FINANCE_VIEW_NAMES.map((view) => `CREATE OR REPLACE VIEW "cost_per_customer_finance"."${view}"`),
+    ]);
+    // The finance views read the published views, never a `_runs` table.
+    const monthly = startedSql()[4] ?? '';
+    expect(monthly).toContain('"cost_per_customer"."customer_daily_cost"');
+    expect(monthly).not.toContain('_runs');
     expect(athena).toHaveReceivedCommandWith(StartQueryExecutionCommand, {
       WorkGroup: 'cost-per-customer',
       ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
@@ -134,7 +147,7 @@ describe('applyFinanceViews with Athena', () => {
   it('replaces the views on update', async () => {
     succeed();
     await applyFinanceViews(event('Update'), { engineFor: athenaViews });
-    expect(startedSql().filter((sql) => sql.startsWith('CREATE OR REPLACE VIEW'))).toHaveLength(8);
+    expect(startedSql().filter((sql) => sql.startsWith('CREATE OR REPLACE VIEW'))).toHaveLength(12);
   });
 
   it('fails the deployment when a view does not create, and stops there', async () => {
@@ -159,9 +172,10 @@ describe('applyFinanceViews with Athena', () => {
     await applyFinanceViews(event('Delete', { ...PROPERTIES, DropOnDelete: 'true' }), {
       engineFor: athenaViews,
     });
-    expect(startedSql()).toEqual(
-      FINANCE_VIEW_NAMES.map((view) => `DROP VIEW IF EXISTS "cost_per_customer_finance"."${view}"`),
-    );
+    expect(startedSql()).toEqual([
+      ...FINANCE_VIEW_NAMES.map((view) => `DROP VIEW IF EXISTS "cost_per_customer_finance"."${view}"`),
+      ...PUBLISHED.map((view) => `DROP VIEW IF EXISTS "cost_per_customer"."${view}"`),
+    ]);
   });
 
   it('refuses a database name that is not a Glue name before running anything', async () => {
