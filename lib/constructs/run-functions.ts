@@ -337,8 +337,22 @@ export function createStepFunctions(
     TABLE_NAME: tableName,
   })
     .statement(access.glue('GlueRunTables', ['glue:GetTable', 'glue:DeleteTable'], [runTablesArn]))
-    .objects('TagOwnRun', resultsBucket, ['s3:PutObjectTagging'], [runs])
+    // Retiring a run that is not visible, or finishing the visible run's publish after a failure.
+    .statement(
+      access.glue('GlueRunPartitions', ['glue:GetPartition', 'glue:DeletePartition'], resultRunsTableArns),
+    )
+    .objects('TagRun', resultsBucket, ['s3:PutObjectTagging'], [runs])
     .list('RunObjectsList', resultsBucket, [runs])
+    .objects('PublishedImage', resultsBucket, ['s3:GetObject', 's3:PutObject'], [access.published])
+    // The period report made to agree with the pointer: read (HeadObject) the run's and the period's,
+    // copy the run's over the period's, or delete a report of an older run.
+    .objects('RunReportRead', resultsBucket, S3_READ, [runs])
+    .objects(
+      'PeriodReport',
+      resultsBucket,
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+      [`${PREFIXES.reports}*`],
+    )
     .items('PeriodPointer', changePointer, [keys.pointer])
     .done();
 

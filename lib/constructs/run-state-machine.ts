@@ -177,10 +177,7 @@ export function createRunStateMachine(
   publish.addCatch(cleanupAfterFailure, onFailure);
 
   const alerts = invoke('EvaluateAlerts', functions['evaluate-alerts'], {
-    payload: sfn.TaskInput.fromObject({
-      ...runRef,
-      published: sfn.JsonPath.stringAt('$.publish.published'),
-    }),
+    payload: sfn.TaskInput.fromObject(runRef),
     resultPath: '$.alerts',
     retryErrors: ATHENA_QUERY_ERRORS,
   });
@@ -191,7 +188,6 @@ export function createRunStateMachine(
       ...runRef,
       rulesVersion: sfn.JsonPath.stringAt('$.rulesVersion'),
       alertsAsOf: sfn.JsonPath.stringAt('$.alerts.asOf'),
-      published: sfn.JsonPath.stringAt('$.publish.published'),
     }),
     resultPath: '$.report',
     retryErrors: ATHENA_QUERY_ERRORS,

@@ -1,38 +1,7 @@
-import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectTaggingCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapLimit } from '../common/concurrency.ts';
 import { runPrefix } from '../common/names.ts';
-import { publishedRunKey, SUPERSEDED_RUN_TAG } from './run-contract.ts';
-
-/** The run published for a billing period, as publish-run recorded it. */
-export interface PublishedRun {
-  readonly runId: string;
-  readonly deliveredAt: string;
-}
-
-/**
- * Which run is published for a billing period (a strongly consistent read of the period pointer's run
- * fields), or `undefined` when none ever was.
- * @deprecated read the pointer with `readPointer` (lib/pipeline/period-pointer.ts); kept until the
- * serving loader moves to it
- */
-export async function readPublishedRun(
-  dynamodb: DynamoDBClient,
-  tableName: string,
-  billingPeriod: string,
-): Promise<PublishedRun | undefined> {
-  const { Item } = await dynamodb.send(
-    new GetItemCommand({
-      TableName: tableName,
-      Key: marshall(publishedRunKey(billingPeriod)),
-      ConsistentRead: true,
-      ProjectionExpression: 'run_id, delivered_at',
-    }),
-  );
-  const { run_id: runId, delivered_at: deliveredAt } = Item === undefined ? {} : unmarshall(Item);
-  return typeof runId === 'string' && typeof deliveredAt === 'string' ? { runId, deliveredAt } : undefined;
-}
+import { SUPERSEDED_RUN_TAG } from './run-contract.ts';
 
 export interface TagRunOptions {
   readonly s3: S3Client;

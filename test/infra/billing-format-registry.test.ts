@@ -132,14 +132,15 @@ describe('a billing format descriptor carries the format end to end', () => {
         ),
       );
     const acme = await plan(THROWAWAY);
-    // Six CTAS and the two checks, as for every format: only the line items differ.
+    // Seven CTAS (the run's telemetry rows among them) and three checks, as for every format: only the
+    // line items differ.
     expect(acme.map((statement) => [statement.name, statement.kind])).toEqual(
       (await plan(BILLING_FORMATS.cur2)).map((statement) => [statement.name, statement.kind]),
     );
-    expect(acme).toHaveLength(8);
+    expect(acme).toHaveLength(10);
     // Checks travel by name; the CTAS statements carry the SQL.
     const ctas = acme.flatMap((statement) => (statement.kind === 'ctas' ? [statement] : []));
-    expect(ctas).toHaveLength(6);
+    expect(ctas).toHaveLength(7);
     const reading = ctas.filter((statement) =>
       statement.sql.includes(`FROM "cost_per_customer"."acme_bill" WHERE billing_period = '2026-10'`),
     );

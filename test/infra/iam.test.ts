@@ -177,9 +177,14 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('tags objects in publish-run and cleanup only, and deletes objects nowhere', () => {
+  it('tags objects in publish-run and cleanup only, and deletes only an outdated period report', () => {
     expect(rolesWith((action) => action === 's3:PutObjectTagging')).toEqual(['cleanup', 'publish-run']);
-    expect(granting((action) => /^s3:(DeleteObject|\*)/.test(action))).toEqual([]);
+    // Cleanup removes reports/<period> when it is an older run's and the visible run wrote none.
+    const deleting = granting((action) => /^s3:(DeleteObject|\*)/.test(action));
+    expect(deleting.map((row) => [row.role, row.actions.filter((a) => a.startsWith('s3:Delete'))])).toEqual([
+      ['cleanup', ['s3:DeleteObject']],
+    ]);
+    expect(deleting[0]?.resources).toEqual(['results:reports/*']);
   });
 
   it('conditions every s3:ListBucket on s3:prefix, and grants no other listing', () => {

@@ -277,7 +277,11 @@ describe('state machine', () => {
       'billingPeriod.$': '$.billingPeriod',
       'rulesVersion.$': '$.rulesVersion',
       'alertsAsOf.$': '$.alerts.asOf',
-      'published.$': '$.publish.published',
+    });
+    // Both read the pointer themselves: a run the pointer does not name sends and writes nothing visible.
+    expect(states.EvaluateAlerts?.Parameters).toEqual({
+      'runId.$': '$.runId',
+      'billingPeriod.$': '$.billingPeriod',
     });
     expect(states.Cleanup?.Next).toBe('RunSucceeded');
     expect(states.CleanupAfterFailure?.Next).toBe('RunFailed');

@@ -112,6 +112,7 @@ describe('cleanupRun', () => {
         'customer_daily_service_cost',
         'customer_daily_cost',
         'classified_cost',
+        'usage_rows',
       ].map((name) => `run_r20261014b_${name}`),
       missing: ['run_r20261014b_allocated_cost'],
       published: true,

@@ -365,6 +365,7 @@ describe('parseManifest', () => {
   it('reads a CUR 2.0 manifest: s3:// data files, billing period from its start', () => {
     expect(parseManifest(cur2Manifest(), CUR2_KEY)).toEqual({
       format: 'cur2',
+      kind: 'data-exports',
       billingPeriod: '2026-10',
       executionId: EXECUTION_ID,
       dataFiles: [1, 2, 3].map((n) => ({ bucket: BUCKET, key: cur2DataKey(n) })),
@@ -374,6 +375,7 @@ describe('parseManifest', () => {
   it('reads a legacy manifest: reportKeys in its bucket, assemblyId, period from 20261001T000000.000Z', () => {
     expect(parseManifest(legacyManifest(), LEGACY_KEY)).toEqual({
       format: 'legacy',
+      kind: 'legacy-cur',
       billingPeriod: '2026-10',
       executionId: ASSEMBLY_ID,
       dataFiles: [1, 2].map((n) => ({ bucket: BUCKET, key: legacyDataKey(n) })),
