@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkFixedCustomers, driverLabel, driverParts } from '../../lib/attribution/drivers.ts';
 import { parseRules } from '../../lib/attribution/rules.ts';
@@ -119,5 +120,24 @@ describe('rules-file errors for drivers (docs/attribution.md 6.1), naming the ru
         ' which the customer dimension does not have',
     );
     expect(() => checkFixedCustomers(rules.rules, new Set(['acme', 'acne']), 'rules.json')).not.toThrow();
+  });
+});
+
+describe("README's rules example", () => {
+  it('is a valid rules file using every driver form, with the labels the docs give', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Allocation rules'));
+    const block = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+    const rules = parseRules(JSON.parse(block ?? 'null'), 'README.md');
+    expect(rules.rules.map((rule) => (rule.driver === undefined ? null : driverLabel(rule.driver)))).toEqual([
+      null,
+      'requests',
+      'storage_bytes',
+      'weights(search_queries=0.7,storage_bytes=0.3)',
+      'requests/7d',
+      'fixed',
+      'mrr',
+      'even',
+    ]);
   });
 });
