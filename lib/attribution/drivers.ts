@@ -321,6 +321,19 @@ export function driverParts(
 }
 
 /**
+ * The telemetry metrics a driver key shares by (a plain or windowed metric, a blend's metric parts), for
+ * warnings about metrics without telemetry (docs 6.2); empty for `even`, `mrr` and fixed splits.
+ */
+export function driverMetrics(key: string, kinds: readonly DriverKind[] = DRIVER_KINDS): string[] {
+  return driverParts(key, kinds).flatMap(([part]) => {
+    const kind = driverKindOf(part, kinds).kind;
+    if (kind === 'metric') return [part];
+    if (kind === 'metric_window') return [objectPayload<[string, number]>(WINDOW, part)[0]];
+    return [];
+  });
+}
+
+/**
  * Fails on a fixed split that names a customer the customer dimension does not have (docs 6.1): its
  * share would reach no one. `rulesSource` names the rules file in the error.
  */

@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
@@ -5,8 +6,10 @@ import { parseRules } from '../../lib/attribution/rules.ts';
 import { runAttribution } from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { Row } from '../../lib/engine/query-engine.ts';
+import { InputError } from '../../lib/inputs/input-error.ts';
 import { defineCustomers } from '../../lib/local/customers-table.ts';
 import { defineBillingSource, defineTelemetry } from '../../lib/local/local-sources.ts';
+import { runLocal } from '../../lib/local/run-local.ts';
 import {
   type TestCustomer,
   type TestLineItem,
@@ -300,5 +303,56 @@ describe('drivers v2 (docs/attribution.md section 4)', () => {
     ]);
     expect(outcome.unattributed).toEqual([]);
     expect(outcome.days).toEqual([{ day: '2026-10-01', total: 24, accounted: 24 }]);
+  });
+
+  it('a fixed id that is no customer (the run refuses it first) would be unattributed, never a customer', async () => {
+    const outcome = await attribute({
+      customers: [{ id: 'acme' }],
+      usage: [],
+      items: [{ date: '2026-10-01', service: 'AmazonEC2', cost: 10 }],
+      rules: [{ id: 'contract', match: {}, driver: { fixed: { acme: 0.5, ghost: 0.5 } } }],
+    });
+    expect(outcome.customers).toEqual([
+      {
+        day: '2026-10-01',
+        customer_id: 'acme',
+        service: 'AmazonEC2',
+        rule_id: 'contract',
+        driver: 'fixed',
+        cost: 5,
+      },
+    ]);
+    expect(outcome.unattributed).toEqual([
+      { day: '2026-10-01', reason: 'unknown_tenant', service: 'AmazonEC2', cost: 5 },
+    ]);
+  });
+
+  it('a local run refuses a fixed split naming an id the customers file lacks, and writes nothing', async () => {
+    const dir = tempDir();
+    const rulesFile = join(dir, 'rules.json');
+    writeFileSync(
+      rulesFile,
+      JSON.stringify({
+        version: 'v',
+        rules: [{ id: 'contract', match: {}, driver: { fixed: { acme: 0.5, acne: 0.5 } } }],
+      }),
+    );
+    const work = runLocal({
+      billing: [
+        await writeCur2(join(dir, 'cur.parquet'), [{ date: '2026-10-01', service: 'AmazonEC2', cost: 1 }]),
+      ],
+      telemetry: [writeTelemetryCsv(join(dir, 'usage.csv'), [])],
+      customers: writeCustomersCsv(join(dir, 'customers.csv'), [{ id: 'acme' }, { id: 'beta' }]),
+      rulesFile,
+      outDir: join(dir, 'out'),
+      runId: 'fixed-unknown',
+      engine: { threads: 1 },
+    });
+    await expect(work).rejects.toThrow(InputError);
+    await expect(work).rejects.toThrow(
+      `${rulesFile}, column "rules.0.driver.fixed.acne": rule "contract": the fixed split names customer "acne",` +
+        ' which the customer dimension does not have',
+    );
+    expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 });

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkFixedCustomers, driverLabel, driverParts } from '../../lib/attribution/drivers.ts';
+import {
+  checkFixedCustomers,
+  driverLabel,
+  driverMetrics,
+  driverParts,
+} from '../../lib/attribution/drivers.ts';
 import { parseRules } from '../../lib/attribution/rules.ts';
 import { InputError } from '../../lib/inputs/input-error.ts';
 
@@ -42,6 +47,18 @@ describe('driver forms and their labels (docs/attribution.md 1.4 and 4)', () => 
     expect(driverParts(driverOf({ metric: 'requests', windowDays: 3 }))).toEqual([
       [driverOf({ metric: 'requests', windowDays: 3 }), 1],
     ]);
+  });
+
+  it('names the telemetry metrics each driver shares by, for the warnings about missing telemetry', () => {
+    expect(driverMetrics(driverOf('requests'))).toEqual(['requests']);
+    expect(driverMetrics(driverOf({ metric: 'api_calls', windowDays: 7 }))).toEqual(['api_calls']);
+    expect(driverMetrics(driverOf({ weights: { requests: 0.5, even: 0.25, storage_bytes: 0.25 } }))).toEqual([
+      'requests',
+      'storage_bytes',
+    ]);
+    expect(
+      [driverOf('even'), driverOf('mrr'), driverOf({ fixed: { a: 1 } })].map((d) => driverMetrics(d)),
+    ).toEqual([[], [], []]);
   });
 
   it('accepts weights and shares that sum to 1 within 1e-9 (0.1 + 0.2 + 0.7 is 1.0000000000000002)', () => {
