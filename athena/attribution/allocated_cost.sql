@@ -12,8 +12,10 @@ tenant_customers AS (
   SELECT DISTINCT coalesce(nullif(tenant_id, ''), customer_id) AS tenant_id, customer_id
   FROM ${customers}
 ),
+-- One row per customer and active period, with the MRR the mrr driver weighs: the relation that gains a
+-- version's dates when the customer dimension gets history (docs/attribution.md 1.3).
 customer_periods AS (
-  SELECT DISTINCT customer_id, start_date, end_date
+  SELECT DISTINCT customer_id, start_date, end_date, mrr
   FROM ${customers}
 ),
 -- customer_id is NULL for a tenant that is not in the customer dimension.
@@ -32,7 +34,19 @@ pools AS (
   WHERE exclude_rule_id IS NULL AND tenant = '' AND driver_rule_id IS NOT NULL
   GROUP BY usage_date, service, driver_rule_id, driver
 ),
--- The weights of every driver the rules use, one row per (usage_date, driver, customer_id): the UNION ALL
+-- Each pool cut into its driver's parts (docs/attribution.md section 4): a blend's part is pool x weight,
+-- shared by its own driver; any other driver is its own only part, weight 1.
+pool_parts AS (
+  SELECT p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, dp.part, p.pool_cost * dp.part_weight AS cost
+  FROM pools AS p
+  JOIN ${driver_parts} AS dp ON dp.driver = p.driver
+),
+-- The days on which each part's driver needs weights (the weights files of even, mrr, windows and fixed
+-- splits compute only those days).
+pool_days AS (
+  SELECT DISTINCT usage_date, part AS driver FROM pool_parts
+),
+-- The weights of every driver the parts use, one row per (usage_date, driver, customer_id): the UNION ALL
 -- of the driver kinds' SELECTs (athena/attribution/drivers/). customer_id is NULL for a tenant that no
 -- customer has; its share of a pool is unattributed (unknown_tenant).
 driver_weights AS (
@@ -42,25 +56,29 @@ weight_totals AS (
   SELECT usage_date, driver, sum(weight) AS total_weight
   FROM driver_weights
   GROUP BY usage_date, driver
-  HAVING sum(weight) > 0
 ),
+-- Summed over a blend's parts, so a customer still has one row per (day, service, rule).
 shares AS (
   SELECT
-    p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, w.customer_id,
-    p.pool_cost * w.weight / NULLIF(t.total_weight, 0) AS cost
-  FROM pools AS p
-  JOIN weight_totals AS t ON t.usage_date = p.usage_date AND t.driver = p.driver
-  JOIN driver_weights AS w ON w.usage_date = p.usage_date AND w.driver = p.driver
+    pp.usage_date, pp.billing_period, pp.service, pp.rule_id, pp.driver, w.customer_id,
+    sum(pp.cost * w.weight / NULLIF(t.total_weight, 0)) AS cost
+  FROM pool_parts AS pp
+  JOIN weight_totals AS t ON t.usage_date = pp.usage_date AND t.driver = pp.part AND t.total_weight > 0
+  JOIN driver_weights AS w ON w.usage_date = pp.usage_date AND w.driver = pp.part
+  GROUP BY pp.usage_date, pp.billing_period, pp.service, pp.rule_id, pp.driver, w.customer_id
 ),
--- A pool whose driver has no weight that day stays whole, with its kind's reason (no_usage_signal for a
--- metric, no_active_customers for even).
+-- A part whose driver cannot share it that day stays whole, with its kind's reason (no_usage_signal for a
+-- metric, no_active_customers for even and mrr, no_revenue for mrr when the active customers' MRR is 0);
+-- it is never handed to a blend's other parts.
 unshared AS (
   SELECT usage_date, billing_period, service, rule_id, driver, cost, ${no_weight_reason} AS reason
   FROM (
-    SELECT p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, p.pool_cost AS cost
-    FROM pools AS p
-    LEFT JOIN weight_totals AS t ON t.usage_date = p.usage_date AND t.driver = p.driver
-    WHERE t.driver IS NULL
+    SELECT
+      pp.usage_date, pp.billing_period, pp.service, pp.rule_id, pp.driver, pp.part, pp.cost,
+      t.driver IS NOT NULL AS has_weight_rows
+    FROM pool_parts AS pp
+    LEFT JOIN weight_totals AS t ON t.usage_date = pp.usage_date AND t.driver = pp.part
+    WHERE t.driver IS NULL OR NOT (t.total_weight > 0)
   ) AS unweighted
 ),
 ledger AS (
@@ -73,14 +91,14 @@ ledger AS (
   FROM direct_cost
   UNION ALL
   SELECT
-    usage_date, billing_period, service, rule_id, driver,
+    usage_date, billing_period, service, rule_id, ${driver_label} AS driver,
     CASE WHEN customer_id IS NULL THEN 'unattributed' ELSE 'customer' END AS outcome,
     customer_id,
     CASE WHEN customer_id IS NULL THEN 'unknown_tenant' END AS reason,
     cost
   FROM shares
   UNION ALL
-  SELECT usage_date, billing_period, service, rule_id, driver, 'unattributed' AS outcome,
+  SELECT usage_date, billing_period, service, rule_id, ${driver_label} AS driver, 'unattributed' AS outcome,
     CAST(NULL AS varchar) AS customer_id, reason, cost
   FROM unshared
   UNION ALL

@@ -66,12 +66,25 @@ export function parseRules(document: unknown, source: string): AllocationRules {
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue && issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    throw new InputError(`${where}: ${issue?.message ?? 'invalid rules file'}`, {
+    const rule = issue ? ruleNamed(document, issue.path) : '';
+    throw new InputError(`${where}${rule}: ${issue?.message ?? 'invalid rules file'}`, {
       file: source,
       column: where,
     });
   }
   return result.data;
+}
+
+/**
+ * ` (rule "<id>")` when an issue's path is inside a rule that has a string id, else empty: a driver
+ * error deep in `rules.3.driver.weights` is found by the rule's id, not by counting rules.
+ */
+function ruleNamed(document: unknown, path: readonly PropertyKey[]): string {
+  const [top, index] = path;
+  if (top !== 'rules' || typeof index !== 'number' || path.length < 3) return '';
+  const rules = (document as { rules?: unknown } | null)?.rules;
+  const id = Array.isArray(rules) ? (rules[index] as { id?: unknown } | undefined)?.id : undefined;
+  return typeof id === 'string' ? ` (rule "${id}")` : '';
 }
 
 /** Reads and validates a rules JSON file. */
@@ -121,7 +134,7 @@ export function ruleExpressions(rules: AllocationRules): Record<string, SqlFragm
   const excludeRules = rules.rules.filter((rule) => rule.action === 'exclude');
   const driverRules = rules.rules.filter((rule) => rule.driver !== undefined);
   const driverBranches = driverRules.map(
-    (rule) => `WHEN ${sqlString(rule.id).sql} THEN ${sqlString(rule.driver as string).sql}`,
+    (rule) => `WHEN ${sqlString(rule.id).sql} THEN ${sqlString(rule.driver ?? '').sql}`,
   );
   return {
     exclude_rule_id: firstMatchCase(excludeRules),

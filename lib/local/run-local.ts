@@ -6,6 +6,7 @@ import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts
 import { FileStateStore, type PreparedState, shouldSend } from '../alerts/alert-state.ts';
 import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
+import { checkFixedCustomers } from '../attribution/drivers.ts';
 import { type AllocationRules, defaultRules, loadRulesFile } from '../attribution/rules.ts';
 import { InvalidLineItemsError, runAttribution } from '../attribution/stages.ts';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../engine/duckdb-engine.ts';
@@ -161,7 +162,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     options.onProgress?.('reading inputs');
     let telemetryFiles: string[] = [];
     const billing = await timed('inputs', async () => {
-      await defineCustomers(engine, options.customers);
+      const customers = await defineCustomers(engine, options.customers);
+      checkFixedCustomers(
+        rules.rules,
+        new Set(customers.map((customer) => customer.customerId)),
+        options.rulesFile ?? 'default-rules.json',
+      );
       await defineTelemetry(engine, options.telemetry);
       // The same expansion the telemetry loader made, for run.json's sources.
       telemetryFiles = (
