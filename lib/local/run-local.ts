@@ -6,7 +6,7 @@ import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts
 import { FileStateStore, type PreparedState, shouldSend } from '../alerts/alert-state.ts';
 import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
-import { type AllocationRules, defaultRules, loadRulesFile } from '../attribution/rules.ts';
+import { type AllocationRules, defaultRules, loadRulesFile, tagRequest } from '../attribution/rules.ts';
 import { InvalidLineItemsError, runAttribution } from '../attribution/stages.ts';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../engine/duckdb-engine.ts';
 import { isIsoDate } from '../inputs/customers.ts';
@@ -167,7 +167,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       telemetryFiles = (
         await Promise.all(options.telemetry.map((input) => expandInput(input, 'telemetry')))
       ).flat();
-      return defineBillingSource(engine, options.billing, options.format, rules.tenantTagKey);
+      return defineBillingSource(engine, options.billing, options.format, tagRequest(rules));
     });
     options.onProgress?.('attributing');
     const stageTimings = await timed('attribution', async () => {

@@ -1,10 +1,13 @@
-import { sqlString, trustedSql } from '../../sql/sql-template.ts';
+import { sqlString } from '../../sql/sql-template.ts';
 import { CUR_COLUMNS } from './cur-columns.ts';
-import { type BillingFormat, normalizedTagKey, optional } from './types.ts';
+import { type BillingFormat, isAwsTag, normalizedTagKey, optional, tagPlaceholders } from './types.ts';
 
-/** CUR 2.0 map key of the tenant tag: `tenant_id` -> `user_tenant_id`. */
-export function cur2TagMapKey(tenantTagKey: string): string {
-  return `user_${normalizedTagKey(tenantTagKey)}`;
+/**
+ * CUR 2.0 map key of a tag (2.1): `tenant_id` -> `user_tenant_id`; an AWS-generated tag has no
+ * `user` prefix: `aws:eks:namespace` -> `aws_eks_namespace`.
+ */
+export function cur2TagMapKey(tagKey: string): string {
+  return isAwsTag(tagKey) ? normalizedTagKey(tagKey) : `user_${normalizedTagKey(tagKey)}`;
 }
 
 /** CUR 2.0 from AWS Data Exports: tags in one `resource_tags` map column. The deployed format. */
@@ -16,9 +19,14 @@ export const cur2 = {
     precedence: 20,
     matches: (names) => names.has('line_item_line_item_type') && names.has('resource_tags'),
   },
-  columns: () => [...CUR_COLUMNS, optional('resource_tags', 'tag_map')],
-  placeholders: (key) => ({
-    tenant_tag: trustedSql(`element_at(resource_tags, ${sqlString(cur2TagMapKey(key)).sql})`),
+  columns: () => [...CUR_COLUMNS, optional('resource_tags', 'tag_map'), optional('cost_category', 'tag_map')],
+  placeholders: (tags) => ({
+    ...tagPlaceholders(
+      tags,
+      (key) => `element_at(resource_tags, ${sqlString(cur2TagMapKey(key)).sql})`,
+      // Cost category names are the map's keys as written (they are not tag keys: no prefix).
+      (name) => `element_at(cost_category, ${sqlString(name).sql})`,
+    ),
   }),
   glueTable: {
     name: 'cur2',
