@@ -26,9 +26,13 @@ const tagConditionSchema = z.union([z.array(sqlText).min(1), z.literal('*'), z.l
 });
 
 /** `{"<key>": condition}`, at least one key; keys are named as `tenantTagKey` is (2.1). */
-const tagConditionsSchema = z
-  .record(sqlText, tagConditionSchema)
-  .refine((conditions) => Object.keys(conditions).length > 0, 'needs at least one key');
+const tagConditionsSchema = z.record(z.string().min(1), tagConditionSchema).superRefine((conditions, ctx) => {
+  const keys = Object.keys(conditions);
+  if (keys.length === 0) ctx.addIssue({ code: 'custom', message: 'needs at least one key' });
+  for (const key of keys.filter((candidate) => candidate.includes('\0'))) {
+    ctx.addIssue({ code: 'custom', path: [key], message: 'a key must not contain a NUL character' });
+  }
+});
 
 const matchSchema = z
   .object({
