@@ -1,6 +1,6 @@
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { driverKindOf } from '../attribution/drivers.ts';
-import type { AllocationRules } from '../attribution/rules.ts';
+import { type AllocationRules, tagRequest, tenantTagKeys } from '../attribution/rules.ts';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 
@@ -68,10 +68,11 @@ export async function runWarnings(
         ? 'no tag keys in the bill'
         : `tag keys in the bill: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', ...' : ''}`;
     warnings.push(
-      `no line item has the tenant tag "${rules.tenantTagKey}" of the rules (${shown}),` +
+      `no line item has the tenant tag ${tenantTagKeys(rules).map(quoted).join(' or ')} of the rules (${shown}),` +
         ' so no cost is attributed directly: check tenantTagKey',
     );
   }
+  warnings.push(...(await absentRuleKeys(engine, rules, format)));
   if (rulesFromFile) warnings.push(...(await unmatchedRules(engine, rules)));
   warnings.push(
     ...(await unknownTaggedTenants(engine)),
@@ -103,6 +104,48 @@ async function unmatchedRules(engine: DuckDbEngine, rules: AllocationRules): Pro
       ' (a rule with a driver is tried on untagged cost only, after the rules before it):' +
       ` check ${plural ? 'their' : 'its'} match`,
   ];
+}
+
+/**
+ * Tag keys and cost categories the rules' matches name that no billing line item has (docs/attribution.md
+ * 1.4, 6.2): usually a misspelt key, or a key written as one format names it where another is read
+ * (2.1). Such a condition matches nothing (or, for `""`, everything), so the rule's pool is not what was meant.
+ */
+async function absentRuleKeys(
+  engine: DuckDbEngine,
+  rules: AllocationRules,
+  format: BillingFormatName,
+): Promise<string[]> {
+  const request = tagRequest(rules);
+  const billing = BILLING_FORMATS[format];
+  const named = [
+    ...request.tags.map((tag) => ({
+      what: 'tag key',
+      field: 'tags' as const,
+      ...tag,
+      value: billing.tagValue(tag.key),
+    })),
+    ...request.costCategories.map((category) => ({
+      what: 'cost category',
+      field: 'costCategories' as const,
+      ...category,
+      value: billing.costCategoryValue(category.key),
+    })),
+  ];
+  if (named.length === 0) return [];
+  const counts = named.map((key) => `count(*) FILTER (WHERE ${key.value} IS NOT NULL) AS ${key.column}`);
+  const [row] = await engine.query(`SELECT ${counts.join(', ')} FROM billing_source`);
+  return named
+    .filter((key) => Number(row?.[key.column] ?? 0) === 0)
+    .map((key) => {
+      const ruleIds = rules.rules
+        .filter((rule) => rule.match[key.field]?.[key.key] !== undefined)
+        .map((rule) => quoted(rule.id));
+      return (
+        `${key.what} ${quoted(key.key)} of rule${ruleIds.length > 1 ? 's' : ''} ${ruleIds.join(', ')} is on no line item` +
+        ` of the ${format} billing files, so a condition on it matches no line item ("" matches every one): check its spelling (docs/attribution.md 2.1 says how each format names a key)`
+      );
+    });
 }
 
 /** Above this share of the tagged cost, tag values no customer has are probably a mismatch of ids. */

@@ -11,6 +11,7 @@ import {
   formatForManifestKind,
   optional,
   required,
+  type TagValues,
   tagPlaceholders,
   tagRequestOf,
 } from '../../lib/attribution/billing-formats.ts';
@@ -20,6 +21,11 @@ import { Catalog } from '../../lib/constructs/catalog.ts';
 import { planAthenaRun } from '../../lib/pipeline/athena-run-plan.ts';
 import { runPlanOptions } from '../../lib/pipeline/run-layout.ts';
 import { sqlIdentifier, sqlString } from '../../lib/sql/sql-template.ts';
+
+const ACME_VALUES: TagValues = {
+  tagValue: (key) => sqlIdentifier(`acme_${key}`).sql,
+  costCategoryValue: (name) => `element_at(acme_labels, ${sqlString(name).sql})`,
+};
 
 /**
  * A billing format that exists only in this test: everything the deployed side knows of a format must
@@ -36,12 +42,8 @@ const THROWAWAY: BillingFormat = {
     ...tagRequestOf(tags).tenantTagKeys.map((key) => optional(`acme_${key}`, 'varchar')),
     optional('acme_labels', 'tag_map'),
   ],
-  placeholders: (tags) =>
-    tagPlaceholders(
-      tags,
-      (key) => sqlIdentifier(`acme_${key}`).sql,
-      (name) => `element_at(acme_labels, ${sqlString(name).sql})`,
-    ),
+  placeholders: (tags) => tagPlaceholders(tags, ACME_VALUES),
+  ...ACME_VALUES,
   glueTable: {
     name: 'acme_bill',
     constructId: 'AcmeBillTable',

@@ -250,3 +250,50 @@ describe('rules v2: tenant tag keys and tenant id normalisation', () => {
     expectConserved(out, 20);
   });
 });
+
+describe('rules v2: warnings about tag keys and cost categories', () => {
+  it.each(['cur2-parquet', 'legacy-parquet', 'focus-parquet'] as const)(
+    'names a tag key or cost category no line item has, and the rules naming it (%s)',
+    async (fixture) => {
+      const items: TestLineItem[] = [
+        {
+          date: D1,
+          service: 'AmazonES',
+          cost: 8,
+          tags: { component: 'search' },
+          costCategories: { Team: 'x' },
+        },
+        { date: D1, service: 'AmazonES', cost: 4 },
+      ];
+      const rules = {
+        version: 'warn',
+        rules: [
+          { id: 'typo', match: { tags: { compnent: ['search'] } }, driver: 'requests' },
+          {
+            id: 'typo-too',
+            match: { tags: { compnent: '*' }, costCategories: { Teem: '*' } },
+            driver: 'even',
+          },
+          {
+            id: 'fine',
+            match: { tags: { component: '*' }, costCategories: { Team: ['x'] } },
+            driver: 'even',
+          },
+          { id: 'rest', match: {}, driver: 'even' },
+        ],
+      };
+      const out = await run(items, rules, fixture);
+      const format = fixture.replace('-parquet', '');
+      const advice = `check its spelling (docs/attribution.md 2.1 says how each format names a key)`;
+      expect(out.result.warnings.filter((w) => w.includes('is on no line item'))).toEqual([
+        `tag key "compnent" of rules "typo", "typo-too" is on no line item of the ${format} billing files,` +
+          ` so a condition on it matches no line item ("" matches every one): ${advice}`,
+        `cost category "Teem" of rule "typo-too" is on no line item of the ${format} billing files,` +
+          ` so a condition on it matches no line item ("" matches every one): ${advice}`,
+      ]);
+      // The run still succeeds: "fine" shares 8 evenly, "rest" 4 evenly.
+      expect(costByRule(out)).toEqual({ fine: 8, rest: 4 });
+      expectConserved(out, 12);
+    },
+  );
+});

@@ -5,6 +5,7 @@ import {
   isAwsTag,
   normalizedTagKey,
   optional,
+  type TagValues,
   tagPlaceholders,
   tagRequestOf,
 } from './types.ts';
@@ -22,6 +23,12 @@ export function legacyTagColumn(tagKey: string): string {
 export function legacyCostCategoryColumn(name: string): string {
   return `cost_category_${normalizedTagKey(name).toLowerCase()}`;
 }
+
+/** Tag and cost-category values in legacy CUR's one column per tag or cost category. */
+const LEGACY_VALUES: TagValues = {
+  tagValue: (key) => sqlIdentifier(legacyTagColumn(key)).sql,
+  costCategoryValue: (name) => sqlIdentifier(legacyCostCategoryColumn(name)).sql,
+};
 
 /**
  * Legacy CUR (Athena integration): one `resource_tags_user_*` column per tag. Delivered by legacy CUR
@@ -43,12 +50,7 @@ export const legacy = {
     ];
     return [...CUR_COLUMNS, ...[...new Set(names)].map((name) => optional(name, 'varchar'))];
   },
-  placeholders: (tags) => ({
-    ...tagPlaceholders(
-      tags,
-      (key) => sqlIdentifier(legacyTagColumn(key)).sql,
-      (name) => sqlIdentifier(legacyCostCategoryColumn(name)).sql,
-    ),
-  }),
+  placeholders: (tags) => tagPlaceholders(tags, LEGACY_VALUES),
+  ...LEGACY_VALUES,
   manifestKind: 'legacy-cur',
 } as const satisfies BillingFormat<'legacy'>;

@@ -47,6 +47,14 @@ export interface BillingGlueTable {
   readonly periodFolder: string;
 }
 
+/** How a format reads a tag's and a cost category's raw value (SQL over its billing columns). */
+export interface TagValues {
+  /** A tag's value, NULL when the line item lacks it; the key as a rules file names it (2.1). */
+  tagValue(key: string): string;
+  /** A cost category's value, NULL when absent. */
+  costCategoryValue(name: string): string;
+}
+
 /**
  * One billing format: how it is recognised, the columns its normalization SQL reads, the values of
  * that SQL's format-specific placeholders, and, when it is deployed, its Glue table and the manifest
@@ -54,7 +62,7 @@ export interface BillingGlueTable {
  * (billing-formats/index.ts) are all a new format needs; everything after the canonical line item is
  * shared.
  */
-export interface BillingFormat<Name extends string = string> {
+export interface BillingFormat<Name extends string = string> extends TagValues {
   readonly name: Name;
   /** The canonical line items SQL, under athena/. */
   readonly lineItemsFile: string;
@@ -62,8 +70,9 @@ export interface BillingFormat<Name extends string = string> {
   /** The columns read for these tags (a format with one column per tag reads the named ones). */
   columns(tags: TagKeys): readonly BillingColumn[];
   /**
-   * The format's placeholders: `tenant` (the tenant expression), `rule_tag_columns` (`, <expr> AS rule_tag_1 ...`, empty when the rules name no tag) and
-   * `rule_tag_names` (`, rule_tag_1 ...`, to carry them through an outer SELECT).
+   * The format's placeholders: `tenant` (the tenant expression), `rule_tag_columns`
+   * (`, <expr> AS rule_tag_1 ...`, empty when the rules name no tag) and `rule_tag_names`
+   * (`, rule_tag_1 ...`, to carry them through an outer SELECT).
    */
   placeholders(tags: TagKeys): Record<string, SqlFragment>;
   /** @default undefined: the format is read locally only, no table is deployed for it */
@@ -140,8 +149,10 @@ export function trimmedTag(expression: string): string {
  */
 export function tagPlaceholders(
   keys: TagKeys,
-  tagExpression: (key: string) => string,
-  costCategoryExpression: (key: string) => string,
+  {
+    tagValue: tagExpression,
+    costCategoryValue: costCategoryExpression,
+  }: Pick<BillingFormat, 'tagValue' | 'costCategoryValue'>,
 ): Record<string, SqlFragment> {
   const request = tagRequestOf(keys);
   const tenants = request.tenantTagKeys.map((key) => {
