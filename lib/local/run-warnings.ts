@@ -75,8 +75,8 @@ export async function runWarnings(
   warnings.push(...(await absentRuleKeys(engine, rules, format)));
   if (rulesFromFile) warnings.push(...(await unmatchedRules(engine, rules)));
   warnings.push(
-    ...(await unknownTaggedTenants(engine)),
-    ...(await unknownTelemetryTenants(engine, first, last)),
+    ...(await unknownTaggedTenants(engine, knownTenants(rules))),
+    ...(await unknownTelemetryTenants(engine, first, last, rules)),
   );
   return warnings;
 }
@@ -154,9 +154,14 @@ const UNKNOWN_TAGGED_SHARE = 0.2;
 const UNKNOWN_TELEMETRY_SHARE = 0.05;
 const SHOWN_TENANTS = 5;
 
-/** The tenant ids the customer dimension knows, as the allocation matches them (tenant id, else customer id). */
-const KNOWN_TENANTS =
-  "SELECT DISTINCT coalesce(nullif(tenant_id, ''), customer_id) AS tenant_id FROM customers";
+/**
+ * The tenant ids the customer dimension knows, as the allocation matches them (tenant id, else customer
+ * id; lower-cased under `"tenantIdNormalization": "lowercase"`, as the run does).
+ */
+function knownTenants(rules: AllocationRules): string {
+  const id = "coalesce(nullif(tenant_id, ''), customer_id)";
+  return `SELECT DISTINCT ${rules.tenantIdNormalization === 'lowercase' ? `lower(${id})` : id} AS tenant_id FROM customers`;
+}
 
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 const quoted = (text: string) => JSON.stringify(text);
@@ -168,9 +173,9 @@ const quantity = (value: number) => String(Number(value.toPrecision(12)));
  * differ between tags and the customers file. The five costliest values are named, each with the known
  * tenant it differs from only by case or surrounding spaces, when there is one.
  */
-async function unknownTaggedTenants(engine: DuckDbEngine): Promise<string[]> {
+async function unknownTaggedTenants(engine: DuckDbEngine, known: string): Promise<string[]> {
   const rows = await engine.query(
-    `WITH known AS (${KNOWN_TENANTS}), tagged AS (SELECT tenant, sum(cost) AS cost FROM classified_cost` +
+    `WITH known AS (${known}), tagged AS (SELECT tenant, sum(cost) AS cost FROM classified_cost` +
       " WHERE exclude_rule_id IS NULL AND tenant <> '' GROUP BY tenant)" +
       ' SELECT t.tenant, t.cost, k.tenant_id IS NULL AS unknown, sum(t.cost) OVER () AS tagged_cost,' +
       ' (SELECT min(c.tenant_id) FROM known AS c WHERE lower(trim(c.tenant_id)) = lower(trim(t.tenant))' +
@@ -198,11 +203,17 @@ async function unknownTaggedTenants(engine: DuckDbEngine): Promise<string[]> {
  * Per metric, more than 5% of the quantity over the run's days from tenants no customer has: their
  * share of every pool the metric drives is unattributed. The five largest such tenants are named.
  */
-async function unknownTelemetryTenants(engine: DuckDbEngine, first: string, last: string): Promise<string[]> {
+async function unknownTelemetryTenants(
+  engine: DuckDbEngine,
+  first: string,
+  last: string,
+  rules: AllocationRules,
+): Promise<string[]> {
+  const tenant = rules.tenantIdNormalization === 'lowercase' ? 'lower(tenant_id)' : 'tenant_id';
   const rows = await engine.query(
-    `WITH known AS (${KNOWN_TENANTS}), usage AS (SELECT metric, tenant_id, sum(quantity) AS quantity` +
+    `WITH known AS (${knownTenants(rules)}), usage AS (SELECT metric, ${tenant} AS tenant_id, sum(quantity) AS quantity` +
       ` FROM telemetry WHERE usage_date BETWEEN DATE ${sqlString(first).sql} AND DATE ${sqlString(last).sql}` +
-      ' GROUP BY metric, tenant_id)' +
+      ` GROUP BY metric, ${tenant})` +
       ' SELECT u.metric, u.tenant_id, u.quantity, k.tenant_id IS NULL AS unknown,' +
       ' sum(u.quantity) OVER (PARTITION BY u.metric) AS metric_quantity' +
       ' FROM usage AS u LEFT JOIN known AS k ON k.tenant_id = u.tenant_id' +
