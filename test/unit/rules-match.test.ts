@@ -77,6 +77,16 @@ describe('rules v2 match fields', () => {
     ]);
   });
 
+  it('adds no tag column to the line items when the rules mention no tag', () => {
+    const rules = parseRules(withMatch({ services: ['AmazonES'] }), 'rules.json');
+    for (const format of Object.values(BILLING_FORMATS)) {
+      const values = format.placeholders(tagRequest(rules));
+      expect([values.rule_tag_columns?.sql, values.rule_tag_names?.sql]).toEqual(['', '']);
+    }
+    const tagged = parseRules(withMatch({ tags: { component: '*' } }), 'rules.json');
+    expect(BILLING_FORMATS.cur2.placeholders(tagRequest(tagged)).rule_tag_names?.sql).toBe(', rule_tag_1');
+  });
+
   it('names tag keys per format (2.1), AWS-generated keys without the user prefix', () => {
     expect(cur2TagMapKey('tenant-id')).toBe('user_tenant_id');
     expect(cur2TagMapKey('aws:eks:namespace')).toBe('aws_eks_namespace');
