@@ -4,7 +4,7 @@ import { loadSqlFile, renderSql, type SqlFragment, sqlString, trustedSql } from 
 import { INPUT_TABLES, RESULT_TABLES, type ResultTable, type TableRef } from '../sql/tables.ts';
 import type { BillingFormat } from './billing-formats.ts';
 import { DRIVER_KINDS, type DriverKind, driverSql } from './drivers.ts';
-import { type AllocationRules, ruleExpressions } from './rules.ts';
+import { type AllocationRules, ruleExpressions, tagRequest } from './rules.ts';
 
 export { RESULT_TABLES, type ResultTable };
 
@@ -148,11 +148,15 @@ export function placeholderValues(tableRef: TableRef, run: AttributionRun): Reco
     rules_version: sqlString(run.rules.version),
     cost_basis: sqlString(run.rules.costBasis),
     id_blanks: ID_BLANKS,
+    tenant_id_normalization: sqlString(run.rules.tenantIdNormalization),
     ...ruleExpressions(run.rules),
     ...driverSql(drivers, tableRef, run.driverKinds ?? DRIVER_KINDS),
-    ...run.format.placeholders(run.rules.tenantTagKey),
+    ...run.format.placeholders(tagRequest(run.rules)),
   };
   for (const table of INPUT_TABLES) values[table] = trustedSql(tableRef(table));
+  if (run.rules.tenantIdNormalization === 'lowercase') {
+    values.customers = trustedSql(lowercasedCustomers(tableRef('customers')));
+  }
   for (const step of ATTRIBUTION_STEPS) {
     if (step.kind === 'inline') {
       const file = run.format.lineItemsFile;
@@ -162,6 +166,18 @@ export function placeholderValues(tableRef: TableRef, run: AttributionRun): Reco
     }
   }
   return values;
+}
+
+/**
+ * The customers table with lower-cased tenant ids (docs/attribution.md 1.5), for every statement that
+ * reads it, on both engines: tag values (line_items_*.sql) and telemetry (usage_rows.sql) are
+ * lower-cased where they are read, so all three meet. An empty tenant id is the customer id, lower-cased.
+ */
+function lowercasedCustomers(table: string): string {
+  return (
+    "(SELECT customer_id, lower(coalesce(nullif(tenant_id, ''), customer_id)) AS tenant_id, name, tier," +
+    ` plan_status, mrr, start_date, end_date, owner_team FROM ${table})`
+  );
 }
 
 /** The SELECT of a stored step for a run. */

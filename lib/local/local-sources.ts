@@ -3,6 +3,7 @@ import {
   type BillingColumn,
   type BillingFormatName,
   detectBillingFormat,
+  type TagKeys,
 } from '../attribution/billing-formats.ts';
 import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
@@ -75,7 +76,8 @@ export async function defineBillingSource(
   engine: DuckDbEngine,
   inputs: readonly string[],
   requestedFormat: BillingFormatName | undefined,
-  tenantTagKey: string,
+  /** The tags the run reads (legacy CUR has a column per tag). */
+  tenantTagKey: TagKeys,
 ): Promise<LocalBillingSource> {
   const selection = await selectBillingFiles(inputs);
   const files = selection.read;

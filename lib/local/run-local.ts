@@ -7,7 +7,7 @@ import { FileStateStore, type PreparedState, shouldSend } from '../alerts/alert-
 import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { checkFixedCustomers } from '../attribution/drivers.ts';
-import { type AllocationRules, defaultRules, loadRulesFile } from '../attribution/rules.ts';
+import { type AllocationRules, defaultRules, loadRulesFile, tagRequest } from '../attribution/rules.ts';
 import { InvalidLineItemsError, runAttribution } from '../attribution/stages.ts';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../engine/duckdb-engine.ts';
 import { isIsoDate } from '../inputs/customers.ts';
@@ -173,7 +173,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       telemetryFiles = (
         await Promise.all(options.telemetry.map((input) => expandInput(input, 'telemetry')))
       ).flat();
-      return defineBillingSource(engine, options.billing, options.format, rules.tenantTagKey);
+      return defineBillingSource(engine, options.billing, options.format, tagRequest(rules));
     });
     options.onProgress?.('attributing');
     const stageTimings = await timed('attribution', async () => {

@@ -1,6 +1,6 @@
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { driverKindOf } from '../attribution/drivers.ts';
-import type { AllocationRules } from '../attribution/rules.ts';
+import { type AllocationRules, tagRequest, tenantTagKeys } from '../attribution/rules.ts';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 
@@ -68,14 +68,15 @@ export async function runWarnings(
         ? 'no tag keys in the bill'
         : `tag keys in the bill: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', ...' : ''}`;
     warnings.push(
-      `no line item has the tenant tag "${rules.tenantTagKey}" of the rules (${shown}),` +
+      `no line item has the tenant tag ${tenantTagKeys(rules).map(quoted).join(' or ')} of the rules (${shown}),` +
         ' so no cost is attributed directly: check tenantTagKey',
     );
   }
+  warnings.push(...(await absentRuleKeys(engine, rules, format)));
   if (rulesFromFile) warnings.push(...(await unmatchedRules(engine, rules)));
   warnings.push(
-    ...(await unknownTaggedTenants(engine)),
-    ...(await unknownTelemetryTenants(engine, first, last)),
+    ...(await unknownTaggedTenants(engine, knownTenants(rules))),
+    ...(await unknownTelemetryTenants(engine, first, last, rules)),
   );
   return warnings;
 }
@@ -105,15 +106,62 @@ async function unmatchedRules(engine: DuckDbEngine, rules: AllocationRules): Pro
   ];
 }
 
+/**
+ * Tag keys and cost categories the rules' matches name that no billing line item has (docs/attribution.md
+ * 1.4, 6.2): usually a misspelt key, or a key written as one format names it where another is read
+ * (2.1). Such a condition matches nothing (or, for `""`, everything), so the rule's pool is not what was meant.
+ */
+async function absentRuleKeys(
+  engine: DuckDbEngine,
+  rules: AllocationRules,
+  format: BillingFormatName,
+): Promise<string[]> {
+  const request = tagRequest(rules);
+  const billing = BILLING_FORMATS[format];
+  const named = [
+    ...request.tags.map((tag) => ({
+      what: 'tag key',
+      field: 'tags' as const,
+      ...tag,
+      value: billing.tagValue(tag.key),
+    })),
+    ...request.costCategories.map((category) => ({
+      what: 'cost category',
+      field: 'costCategories' as const,
+      ...category,
+      value: billing.costCategoryValue(category.key),
+    })),
+  ];
+  if (named.length === 0) return [];
+  const counts = named.map((key) => `count(*) FILTER (WHERE ${key.value} IS NOT NULL) AS ${key.column}`);
+  const [row] = await engine.query(`SELECT ${counts.join(', ')} FROM billing_source`);
+  return named
+    .filter((key) => Number(row?.[key.column] ?? 0) === 0)
+    .map((key) => {
+      const ruleIds = rules.rules
+        .filter((rule) => rule.match[key.field]?.[key.key] !== undefined)
+        .map((rule) => quoted(rule.id));
+      return (
+        `${key.what} ${quoted(key.key)} of rule${ruleIds.length > 1 ? 's' : ''} ${ruleIds.join(', ')} is on no line item` +
+        ` of the ${format} billing files, so a condition on it matches no line item ("" matches every one): check its spelling (docs/attribution.md 2.1 says how each format names a key)`
+      );
+    });
+}
+
 /** Above this share of the tagged cost, tag values no customer has are probably a mismatch of ids. */
 const UNKNOWN_TAGGED_SHARE = 0.2;
 /** Above this share of a metric's quantity, telemetry tenants no customer has are worth a word. */
 const UNKNOWN_TELEMETRY_SHARE = 0.05;
 const SHOWN_TENANTS = 5;
 
-/** The tenant ids the customer dimension knows, as the allocation matches them (tenant id, else customer id). */
-const KNOWN_TENANTS =
-  "SELECT DISTINCT coalesce(nullif(tenant_id, ''), customer_id) AS tenant_id FROM customers";
+/**
+ * The tenant ids the customer dimension knows, as the allocation matches them (tenant id, else customer
+ * id; lower-cased under `"tenantIdNormalization": "lowercase"`, as the run does).
+ */
+function knownTenants(rules: AllocationRules): string {
+  const id = "coalesce(nullif(tenant_id, ''), customer_id)";
+  return `SELECT DISTINCT ${rules.tenantIdNormalization === 'lowercase' ? `lower(${id})` : id} AS tenant_id FROM customers`;
+}
 
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
 const quoted = (text: string) => JSON.stringify(text);
@@ -125,9 +173,9 @@ const quantity = (value: number) => String(Number(value.toPrecision(12)));
  * differ between tags and the customers file. The five costliest values are named, each with the known
  * tenant it differs from only by case or surrounding spaces, when there is one.
  */
-async function unknownTaggedTenants(engine: DuckDbEngine): Promise<string[]> {
+async function unknownTaggedTenants(engine: DuckDbEngine, known: string): Promise<string[]> {
   const rows = await engine.query(
-    `WITH known AS (${KNOWN_TENANTS}), tagged AS (SELECT tenant, sum(cost) AS cost FROM classified_cost` +
+    `WITH known AS (${known}), tagged AS (SELECT tenant, sum(cost) AS cost FROM classified_cost` +
       " WHERE exclude_rule_id IS NULL AND tenant <> '' GROUP BY tenant)" +
       ' SELECT t.tenant, t.cost, k.tenant_id IS NULL AS unknown, sum(t.cost) OVER () AS tagged_cost,' +
       ' (SELECT min(c.tenant_id) FROM known AS c WHERE lower(trim(c.tenant_id)) = lower(trim(t.tenant))' +
@@ -155,11 +203,17 @@ async function unknownTaggedTenants(engine: DuckDbEngine): Promise<string[]> {
  * Per metric, more than 5% of the quantity over the run's days from tenants no customer has: their
  * share of every pool the metric drives is unattributed. The five largest such tenants are named.
  */
-async function unknownTelemetryTenants(engine: DuckDbEngine, first: string, last: string): Promise<string[]> {
+async function unknownTelemetryTenants(
+  engine: DuckDbEngine,
+  first: string,
+  last: string,
+  rules: AllocationRules,
+): Promise<string[]> {
+  const tenant = rules.tenantIdNormalization === 'lowercase' ? 'lower(tenant_id)' : 'tenant_id';
   const rows = await engine.query(
-    `WITH known AS (${KNOWN_TENANTS}), usage AS (SELECT metric, tenant_id, sum(quantity) AS quantity` +
+    `WITH known AS (${knownTenants(rules)}), usage AS (SELECT metric, ${tenant} AS tenant_id, sum(quantity) AS quantity` +
       ` FROM telemetry WHERE usage_date BETWEEN DATE ${sqlString(first).sql} AND DATE ${sqlString(last).sql}` +
-      ' GROUP BY metric, tenant_id)' +
+      ` GROUP BY metric, ${tenant})` +
       ' SELECT u.metric, u.tenant_id, u.quantity, k.tenant_id IS NULL AS unknown,' +
       ' sum(u.quantity) OVER (PARTITION BY u.metric) AS metric_quantity' +
       ' FROM usage AS u LEFT JOIN known AS k ON k.tenant_id = u.tenant_id' +

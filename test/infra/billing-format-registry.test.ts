@@ -11,13 +11,21 @@ import {
   formatForManifestKind,
   optional,
   required,
+  type TagValues,
+  tagPlaceholders,
+  tagRequestOf,
 } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import { billingTableColumns } from '../../lib/catalog/glue-schemas.ts';
 import { Catalog } from '../../lib/constructs/catalog.ts';
 import { planAthenaRun } from '../../lib/pipeline/athena-run-plan.ts';
 import { runPlanOptions } from '../../lib/pipeline/run-layout.ts';
-import { sqlIdentifier } from '../../lib/sql/sql-template.ts';
+import { sqlIdentifier, sqlString } from '../../lib/sql/sql-template.ts';
+
+const ACME_VALUES: TagValues = {
+  tagValue: (key) => sqlIdentifier(`acme_${key}`).sql,
+  costCategoryValue: (name) => `element_at(acme_labels, ${sqlString(name).sql})`,
+};
 
 /**
  * A billing format that exists only in this test: everything the deployed side knows of a format must
@@ -28,13 +36,14 @@ const THROWAWAY: BillingFormat = {
   name: 'acme_bill',
   lineItemsFile: 'attribution/line_items_cur.sql',
   detection: { precedence: 5, matches: (names) => names.has('acme_invoice_id') },
-  columns: (tenantTagKey) => [
+  columns: (tags) => [
     required('line_item_usage_start_date', 'timestamp'),
     required('line_item_unblended_cost', 'double'),
-    optional(`acme_${tenantTagKey}`, 'varchar'),
+    ...tagRequestOf(tags).tenantTagKeys.map((key) => optional(`acme_${key}`, 'varchar')),
     optional('acme_labels', 'tag_map'),
   ],
-  placeholders: (tenantTagKey) => ({ tenant_tag: sqlIdentifier(`acme_${tenantTagKey}`) }),
+  placeholders: (tags) => tagPlaceholders(tags, ACME_VALUES),
+  ...ACME_VALUES,
   glueTable: {
     name: 'acme_bill',
     constructId: 'AcmeBillTable',

@@ -31,6 +31,16 @@ export interface TestLineItem {
   readonly reservationUnusedUpfrontFee?: number;
   readonly reservationNetUnusedUpfrontFee?: number;
   readonly reservationUnusedRecurringFee?: number;
+  /** More tags, by the key a rules file names (`component`, `aws:eks:namespace`), beside the tenant tag. */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** Cost categories by name (CUR 2.0 `cost_category`, legacy `cost_category_<name>`, FOCUS `x_CostCategories`). */
+  readonly costCategories?: Readonly<Record<string, string>>;
+  /** Region code; `us-east-1` when omitted. */
+  readonly region?: string;
+  /** Resource id; `arn:aws:test` when omitted. */
+  readonly resourceId?: string;
+  /** FOCUS ProviderName; `AWS` when omitted (CUR has no provider column). */
+  readonly provider?: string;
 }
 
 const num = (value: number | undefined) =>
@@ -47,7 +57,8 @@ function curColumns(item: TestLineItem): Record<string, string> {
     line_item_usage_start_date: `CAST(${sqlString(`${item.date} 05:00:00`).sql} AS TIMESTAMP)`,
     line_item_product_code: text(item.service),
     line_item_usage_type: text(item.usageType ?? 'USE1-Usage'),
-    line_item_resource_id: text('arn:aws:test'),
+    line_item_resource_id: text(item.resourceId ?? 'arn:aws:test'),
+    product_region_code: text(item.region ?? 'us-east-1'),
     line_item_unblended_cost: num(item.cost),
     line_item_net_unblended_cost: num(item.netCost),
     savings_plan_savings_plan_effective_cost: num(item.savingsPlanEffectiveCost),
@@ -84,6 +95,23 @@ function unionOf(rows: readonly Record<string, string>[], emptyTemplate: Record<
 
 const TEMPLATE_ITEM: TestLineItem = { date: '2026-10-01', service: 'AmazonEC2', cost: 0 };
 const tagKey = (key: string) => key.replace(/[^A-Za-z0-9_]/g, '_');
+/** docs/attribution.md 2.1, written out here by hand: how each format names a tag key. */
+const cur2Key = (key: string) => (key.startsWith('aws:') ? tagKey(key) : `user_${tagKey(key)}`);
+const legacyColumn = (key: string) =>
+  key.startsWith('aws:')
+    ? `resource_tags_${tagKey(key).toLowerCase()}`
+    : `resource_tags_user_${tagKey(key).toLowerCase()}`;
+const focusKey = (key: string) => (key.startsWith('aws:') ? key : `user:${key}`);
+
+/** A DuckDB MAP literal of these entries (`MAP {}` when none). */
+function mapLiteral(entries: readonly (readonly [string, string])[]): string {
+  return `MAP {${entries.map(([k, v]) => `${sqlString(k).sql}: ${sqlString(v).sql}`).join(', ')}}`;
+}
+
+/** The keys of one record field over all items, each once (a column per key in legacy CUR). */
+function keysOf(items: readonly TestLineItem[], field: 'tags' | 'costCategories'): string[] {
+  return [...new Set(items.flatMap((item) => Object.keys(item[field] ?? {})))];
+}
 
 /** CUR 2.0 Parquet (resource_tags as a map) or gzip CSV (resource_tags as JSON text). */
 export async function writeCur2(
@@ -91,12 +119,19 @@ export async function writeCur2(
   items: readonly TestLineItem[],
   { tenantTagKey = 'tenant_id', csv = false }: { tenantTagKey?: string; csv?: boolean } = {},
 ): Promise<string> {
+  const withCategories = keysOf(items, 'costCategories').length > 0;
   const row = (item: TestLineItem) => {
-    const tags =
-      item.tenant === undefined
-        ? 'MAP {}'
-        : `MAP {${sqlString(`user_${tagKey(tenantTagKey)}`).sql}: ${sqlString(item.tenant).sql}, 'user_env': 'prod'}`;
-    return { ...curColumns(item), resource_tags: csv ? `CAST(to_json(${tags}) AS VARCHAR)` : tags };
+    const entries: [string, string][] = Object.entries(item.tags ?? {}).map(([k, v]) => [cur2Key(k), v]);
+    if (item.tenant !== undefined)
+      entries.unshift([cur2Key(tenantTagKey), item.tenant], ['user_env', 'prod']);
+    const tags = mapLiteral(entries);
+    const categories = mapLiteral(Object.entries(item.costCategories ?? {}));
+    const asText = (map: string) => (csv ? `CAST(to_json(${map}) AS VARCHAR)` : map);
+    return {
+      ...curColumns(item),
+      resource_tags: asText(tags),
+      ...(withCategories ? { cost_category: asText(categories) } : {}),
+    };
   };
   const select = unionOf(items.map(row), row(TEMPLATE_ITEM));
   return copySelect(
@@ -114,9 +149,18 @@ export async function writeLegacyCur(
   items: readonly TestLineItem[],
   tenantTagKey = 'tenant_id',
 ): Promise<string> {
+  const tagKeys = keysOf(items, 'tags');
+  const categories = keysOf(items, 'costCategories');
   const row = (item: TestLineItem) => ({
     ...curColumns(item),
-    [`resource_tags_user_${tagKey(tenantTagKey).toLowerCase()}`]: text(item.tenant ?? ''),
+    [legacyColumn(tenantTagKey)]: text(item.tenant ?? ''),
+    ...Object.fromEntries(tagKeys.map((key) => [legacyColumn(key), text(item.tags?.[key] ?? '')])),
+    ...Object.fromEntries(
+      categories.map((name) => [
+        `cost_category_${tagKey(name).toLowerCase()}`,
+        text(item.costCategories?.[name] ?? ''),
+      ]),
+    ),
   });
   return copySelect(unionOf(items.map(row), row(TEMPLATE_ITEM)), path, 'FORMAT parquet');
 }
@@ -127,11 +171,12 @@ export async function writeFocus(
   items: readonly TestLineItem[],
   { tenantTagKey = 'tenant_id', csv = false }: { tenantTagKey?: string; csv?: boolean } = {},
 ): Promise<string> {
+  const withCategories = keysOf(items, 'costCategories').length > 0;
   const row = (item: TestLineItem) => {
-    const tags =
-      item.tenant === undefined
-        ? 'MAP {}'
-        : `MAP {${sqlString(`user:${tenantTagKey}`).sql}: ${sqlString(item.tenant).sql}}`;
+    const entries: [string, string][] = Object.entries(item.tags ?? {}).map(([k, v]) => [focusKey(k), v]);
+    if (item.tenant !== undefined) entries.unshift([focusKey(tenantTagKey), item.tenant]);
+    const tags = mapLiteral(entries);
+    const categories = mapLiteral(Object.entries(item.costCategories ?? {}));
     return {
       BillingPeriodStart: `CAST(${sqlString(periodOf(item)).sql} AS TIMESTAMP)`,
       ChargePeriodStart: `CAST(${sqlString(`${item.date} 05:00:00`).sql} AS TIMESTAMP)`,
@@ -140,10 +185,15 @@ export async function writeFocus(
       ServiceName: text(`${item.service} (name)`),
       x_ServiceCode: text(item.service),
       x_UsageType: text(item.usageType ?? 'USE1-Usage'),
-      ResourceId: text('arn:aws:test'),
+      ResourceId: text(item.resourceId ?? 'arn:aws:test'),
+      RegionId: text(item.region ?? 'us-east-1'),
+      ProviderName: text(item.provider ?? 'AWS'),
       EffectiveCost: num(item.cost),
       BilledCost: num(item.netCost ?? item.cost),
       Tags: csv ? `CAST(to_json(${tags}) AS VARCHAR)` : tags,
+      ...(withCategories
+        ? { x_CostCategories: csv ? `CAST(to_json(${categories}) AS VARCHAR)` : categories }
+        : {}),
     };
   };
   return copySelect(

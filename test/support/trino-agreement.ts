@@ -4,6 +4,7 @@ import {
   BILLING_FORMATS,
   type BillingFormatName,
   type ColumnType,
+  type TagKeys,
 } from '../../lib/attribution/billing-formats.ts';
 import { CUSTOMER_COLUMNS } from '../../lib/catalog/glue-schemas.ts';
 import type { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
@@ -61,7 +62,8 @@ export interface AgreementFiles {
   readonly billing: readonly string[];
   readonly telemetry: readonly string[];
   readonly customers: string;
-  readonly tenantTagKey: string;
+  /** The tenant tag key, or a rules file's whole tag request (legacy CUR reads a column per tag). */
+  readonly tenantTagKey: TagKeys;
 }
 
 async function writeBilling(dir: string, inputs: AgreementInputs): Promise<string> {

@@ -10,6 +10,7 @@ export const CUR_COLUMNS: readonly BillingColumn[] = [
   optional('line_item_usage_account_id', 'varchar'),
   optional('line_item_usage_type', 'varchar'),
   optional('line_item_resource_id', 'varchar'),
+  optional('product_region_code', 'varchar'),
   optional('line_item_net_unblended_cost', 'double'),
   optional('savings_plan_savings_plan_effective_cost', 'double'),
   optional('savings_plan_net_savings_plan_effective_cost', 'double'),

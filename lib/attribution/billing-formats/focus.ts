@@ -1,5 +1,27 @@
 import { sqlString } from '../../sql/sql-template.ts';
-import { type BillingFormat, optional, required } from './types.ts';
+import {
+  type BillingFormat,
+  isAwsTag,
+  optional,
+  required,
+  type TagValues,
+  tagPlaceholders,
+} from './types.ts';
+
+/**
+ * A tag's value in FOCUS `Tags` (2.1): a user tag under its bare key or with AWS's `user:` prefix, an
+ * AWS-generated tag (`aws:eks:namespace`) under its own key.
+ */
+export function focusTagExpression(tagKey: string): string {
+  const bare = `element_at(Tags, ${sqlString(tagKey).sql})`;
+  return isAwsTag(tagKey) ? bare : `coalesce(${bare}, element_at(Tags, ${sqlString(`user:${tagKey}`).sql}))`;
+}
+
+/** Tag and cost-category values in FOCUS's `Tags` and `x_CostCategories` maps. */
+const FOCUS_VALUES: TagValues = {
+  tagValue: focusTagExpression,
+  costCategoryValue: (name) => `element_at(x_CostCategories, ${sqlString(name).sql})`,
+};
 
 /** FOCUS 1.x: PascalCase columns, tags in one `Tags` map. Read locally only. */
 export const focus = {
@@ -21,10 +43,11 @@ export const focus = {
     optional('x_ServiceCode', 'varchar'),
     optional('x_UsageType', 'varchar'),
     optional('ResourceId', 'varchar'),
+    optional('RegionId', 'varchar'),
+    optional('ProviderName', 'varchar'),
     optional('Tags', 'tag_map'),
+    optional('x_CostCategories', 'tag_map'),
   ],
-  placeholders: (key) => ({
-    tenant_tag_key: sqlString(key),
-    prefixed_tenant_tag_key: sqlString(`user:${key}`),
-  }),
+  placeholders: (tags) => tagPlaceholders(tags, FOCUS_VALUES),
+  ...FOCUS_VALUES,
 } as const satisfies BillingFormat<'focus'>;

@@ -1,11 +1,34 @@
 import { sqlIdentifier } from '../../sql/sql-template.ts';
 import { CUR_COLUMNS } from './cur-columns.ts';
-import { type BillingFormat, normalizedTagKey, optional } from './types.ts';
+import {
+  type BillingFormat,
+  isAwsTag,
+  normalizedTagKey,
+  optional,
+  type TagValues,
+  tagPlaceholders,
+  tagRequestOf,
+} from './types.ts';
 
-/** Legacy CUR column of the tenant tag: `tenant_id` -> `resource_tags_user_tenant_id` (Athena lower-cases). */
-export function legacyTagColumn(tenantTagKey: string): string {
-  return `resource_tags_user_${normalizedTagKey(tenantTagKey).toLowerCase()}`;
+/**
+ * Legacy CUR column of a tag (2.1; Athena lower-cases): `tenant_id` -> `resource_tags_user_tenant_id`,
+ * `aws:eks:namespace` -> `resource_tags_aws_eks_namespace`.
+ */
+export function legacyTagColumn(tagKey: string): string {
+  const name = normalizedTagKey(tagKey).toLowerCase();
+  return isAwsTag(tagKey) ? `resource_tags_${name}` : `resource_tags_user_${name}`;
 }
+
+/** Legacy CUR column of a cost category: `Team` -> `cost_category_team`. */
+export function legacyCostCategoryColumn(name: string): string {
+  return `cost_category_${normalizedTagKey(name).toLowerCase()}`;
+}
+
+/** Tag and cost-category values in legacy CUR's one column per tag or cost category. */
+const LEGACY_VALUES: TagValues = {
+  tagValue: (key) => sqlIdentifier(legacyTagColumn(key)).sql,
+  costCategoryValue: (name) => sqlIdentifier(legacyCostCategoryColumn(name)).sql,
+};
 
 /**
  * Legacy CUR (Athena integration): one `resource_tags_user_*` column per tag. Delivered by legacy CUR
@@ -18,7 +41,16 @@ export const legacy = {
     precedence: 30,
     matches: (names) => names.has('line_item_line_item_type'),
   },
-  columns: (key) => [...CUR_COLUMNS, optional(legacyTagColumn(key), 'varchar')],
-  placeholders: (key) => ({ tenant_tag: sqlIdentifier(legacyTagColumn(key)) }),
+  columns: (tags) => {
+    const request = tagRequestOf(tags);
+    const names = [
+      ...request.tenantTagKeys.map(legacyTagColumn),
+      ...request.tags.map((tag) => legacyTagColumn(tag.key)),
+      ...request.costCategories.map((category) => legacyCostCategoryColumn(category.key)),
+    ];
+    return [...CUR_COLUMNS, ...[...new Set(names)].map((name) => optional(name, 'varchar'))];
+  },
+  placeholders: (tags) => tagPlaceholders(tags, LEGACY_VALUES),
+  ...LEGACY_VALUES,
   manifestKind: 'legacy-cur',
 } as const satisfies BillingFormat<'legacy'>;

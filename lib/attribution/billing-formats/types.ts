@@ -1,4 +1,5 @@
-import type { SqlFragment } from '../../sql/sql-template.ts';
+import { ID_BLANKS } from '../../engine/athena-id-blanks.ts';
+import { type SqlFragment, trustedSql } from '../../sql/sql-template.ts';
 
 /** The type of a billing column, as the normalization SQL reads it (each engine maps it to its own). */
 export type ColumnType = 'timestamp' | 'double' | 'varchar' | 'tag_map';
@@ -46,6 +47,14 @@ export interface BillingGlueTable {
   readonly periodFolder: string;
 }
 
+/** How a format reads a tag's and a cost category's raw value (SQL over its billing columns). */
+export interface TagValues {
+  /** A tag's value, NULL when the line item lacks it; the key as a rules file names it (2.1). */
+  tagValue(key: string): string;
+  /** A cost category's value, NULL when absent. */
+  costCategoryValue(name: string): string;
+}
+
 /**
  * One billing format: how it is recognised, the columns its normalization SQL reads, the values of
  * that SQL's format-specific placeholders, and, when it is deployed, its Glue table and the manifest
@@ -53,13 +62,19 @@ export interface BillingGlueTable {
  * (billing-formats/index.ts) are all a new format needs; everything after the canonical line item is
  * shared.
  */
-export interface BillingFormat<Name extends string = string> {
+export interface BillingFormat<Name extends string = string> extends TagValues {
   readonly name: Name;
   /** The canonical line items SQL, under athena/. */
   readonly lineItemsFile: string;
   readonly detection: BillingFormatDetection;
-  columns(tenantTagKey: string): readonly BillingColumn[];
-  placeholders(tenantTagKey: string): Record<string, SqlFragment>;
+  /** The columns read for these tags (a format with one column per tag reads the named ones). */
+  columns(tags: TagKeys): readonly BillingColumn[];
+  /**
+   * The format's placeholders: `tenant` (the tenant expression), `rule_tag_columns`
+   * (`, <expr> AS rule_tag_1 ...`, empty when the rules name no tag) and `rule_tag_names`
+   * (`, rule_tag_1 ...`, to carry them through an outer SELECT).
+   */
+  placeholders(tags: TagKeys): Record<string, SqlFragment>;
   /** @default undefined: the format is read locally only, no table is deployed for it */
   readonly glueTable?: BillingGlueTable;
   /** @default undefined: no deployed delivery starts a run of this format */
@@ -78,4 +93,84 @@ export const optional = (name: string, type: ColumnType): BillingColumn => ({
 /** AWS writes a user tag key with characters other than letters, digits and "_" as "_". */
 export function normalizedTagKey(tenantTagKey: string): string {
   return tenantTagKey.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+/** A tag or cost category a rule names, and the canonical line item column that carries its value. */
+export interface RuleTagColumn {
+  readonly key: string;
+  readonly column: string;
+}
+
+/**
+ * The tags a run reads from the billing data: the tenant tag keys in order of precedence (the first
+ * with a non-empty value gives the tenant), whether tenant ids are lower-cased (1.5), and the tags and
+ * cost categories the rules mention (lib/attribution/rules.ts `tagRequest`).
+ */
+export interface TagRequest {
+  readonly tenantTagKeys: readonly string[];
+  readonly lowercaseTenants: boolean;
+  readonly tags: readonly RuleTagColumn[];
+  readonly costCategories: readonly RuleTagColumn[];
+}
+
+/** A tag request, or only the tenant tag key(s) (no rule tags, ids not lower-cased). */
+export type TagKeys = string | readonly string[] | TagRequest;
+
+/** The full request for any {@link TagKeys}. */
+export function tagRequestOf(keys: TagKeys): TagRequest {
+  if (typeof keys === 'string' || Array.isArray(keys)) {
+    return {
+      tenantTagKeys: typeof keys === 'string' ? [keys] : (keys as readonly string[]),
+      lowercaseTenants: false,
+      tags: [],
+      costCategories: [],
+    };
+  }
+  return keys as TagRequest;
+}
+
+/** An AWS-generated tag (`aws:eks:namespace`): AWS names it without the `user` prefix (2.1). */
+export function isAwsTag(key: string): boolean {
+  return key.startsWith('aws:');
+}
+
+/**
+ * The trimmed value of a tag expression, NULL when absent or empty (ids are trimmed as JavaScript
+ * trims, lib/engine/athena-id-blanks.ts).
+ */
+export function trimmedTag(expression: string): string {
+  return `nullif(trim(BOTH ${ID_BLANKS.sql} FROM ${expression}), '')`;
+}
+
+/**
+ * The placeholders every format shares, from its way of naming a tag's and a cost category's value
+ * expression: the tenant (first non-empty key, lower-cased when asked, '' when none) and the rule tag
+ * columns (trimmed, '' when absent).
+ */
+export function tagPlaceholders(
+  keys: TagKeys,
+  {
+    tagValue: tagExpression,
+    costCategoryValue: costCategoryExpression,
+  }: Pick<BillingFormat, 'tagValue' | 'costCategoryValue'>,
+): Record<string, SqlFragment> {
+  const request = tagRequestOf(keys);
+  const tenants = request.tenantTagKeys.map((key) => {
+    const value = trimmedTag(tagExpression(key));
+    return request.lowercaseTenants ? `lower(${value})` : value;
+  });
+  const ruleColumns = [
+    ...request.tags.map((tag) => ({ ...tag, expression: tagExpression(tag.key) })),
+    ...request.costCategories.map((category) => ({
+      ...category,
+      expression: costCategoryExpression(category.key),
+    })),
+  ];
+  return {
+    tenant: trustedSql(`coalesce(${[...tenants, "''"].join(', ')})`),
+    rule_tag_columns: trustedSql(
+      ruleColumns.map((c) => `, coalesce(${trimmedTag(c.expression)}, '') AS ${c.column}`).join(''),
+    ),
+    rule_tag_names: trustedSql(ruleColumns.map((c) => `, ${c.column}`).join('')),
+  };
 }
