@@ -214,11 +214,18 @@ function billingSource(table: string, period: string | undefined, files: readonl
  * when the run has one. The values are as the files hold them: athena/attribution/usage_rows.sql trims
  * them, the same SQL on both engines.
  */
+/**
+ * Days of telemetry read before the billing period's first day: a metric driver's window reaches back
+ * at most 31 days including the usage day (docs/attribution.md section 4), so the 1st needs the 30 days
+ * before it.
+ */
+export const TELEMETRY_LOOKBACK_DAYS = 30;
+
 function telemetrySource(table: string, period: string | undefined) {
   const days =
     period === undefined
       ? ''
-      : ` WHERE usage_day BETWEEN ${sqlString(`${period}-01`).sql} AND ${sqlString(lastDayOfPeriod(period)).sql}`;
+      : ` WHERE usage_day BETWEEN ${sqlString(daysBefore(`${period}-01`, TELEMETRY_LOOKBACK_DAYS)).sql} AND ${sqlString(lastDayOfPeriod(period)).sql}`;
   return `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM ${table}${days})`;
 }
 
@@ -244,4 +251,9 @@ function typedCustomers(table: string): string {
     ` nullif(${t('owner_team')}, '') AS owner_team` +
     ` FROM ${table} CROSS JOIN (SELECT ${ID_BLANKS.sql} AS blanks) AS b)`
   );
+}
+
+/** The ISO date `days` days before an ISO date (UTC calendar days). */
+function daysBefore(isoDate: string, days: number): string {
+  return new Date(Date.parse(`${isoDate}T00:00:00Z`) - days * 86_400_000).toISOString().slice(0, 10);
 }

@@ -7,6 +7,7 @@ import {
   type BillingFormatName,
   billingTablesOf,
 } from '../attribution/billing-formats.ts';
+import { checkFixedCustomers } from '../attribution/drivers.ts';
 import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
 import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
 import { isAwsError } from '../common/aws-errors.ts';
@@ -126,8 +127,10 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
   }
 
   const { deliveredAt, billingFiles } = await readDelivery(options.s3, run);
-  const customers = await validateCustomers(options.s3, options.dataBucket);
+  const { customerIds, ...customers } = await validateCustomers(options.s3, options.dataBucket);
   const { rules, source: rulesSource } = await loadRules(options);
+  // A fixed split naming a customer the dimension does not have is refused, as locally.
+  checkFixedCustomers(rules.rules, customerIds, rulesSource);
 
   const attributionRun = { runId: run.runId, format: BILLING_FORMATS[run.format], rules };
   // The billing table is read in the manifest's files only: a stray or half-written object in the
@@ -211,7 +214,7 @@ const CSV_SUFFIX = /\.csv$/i;
 async function validateCustomers(
   s3: S3Client,
   bucket: string,
-): Promise<{ readonly file: string; readonly tenants: number }> {
+): Promise<{ readonly file: string; readonly tenants: number; readonly customerIds: ReadonlySet<string> }> {
   const folder = `s3://${bucket}/${PREFIXES.customers}`;
   const keys: string[] = [];
   for await (const page of paginateListObjectsV2(
@@ -244,7 +247,7 @@ async function validateCustomers(
   const tenants = parseCustomersCsv(text, file);
   if (tenants.length === 0) throw new InputError('has a header but no customer rows', { file });
   checkColumnOrder(text, file);
-  return { file, tenants: tenants.length };
+  return { file, tenants: tenants.length, customerIds: new Set(tenants.map((tenant) => tenant.customerId)) };
 }
 
 function checkColumnOrder(text: string, file: string): void {

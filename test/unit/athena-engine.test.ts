@@ -126,12 +126,14 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
       `(SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10')`,
     );
     expect(scoped('2026-10').tableRef('telemetry')).toBe(
-      `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-10-01' AND '2026-10-31')`,
+      `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-09-01' AND '2026-10-31')`,
     );
-    // Month ends worked out by hand: 2024 is a leap year, 2026 is not.
-    expect(scoped('2024-02').tableRef('telemetry')).toContain(`BETWEEN '2024-02-01' AND '2024-02-29'`);
-    expect(scoped('2026-02').tableRef('telemetry')).toContain(`BETWEEN '2026-02-01' AND '2026-02-28'`);
-    expect(scoped('2026-12').tableRef('telemetry')).toContain(`BETWEEN '2026-12-01' AND '2026-12-31'`);
+    // Telemetry starts 30 days before the 1st (a 31-day driver window on the 1st reaches that far) and
+    // ends on the month's last day, worked out by hand: 2024 is a leap year, 2026 is not.
+    expect(scoped('2024-02').tableRef('telemetry')).toContain(`BETWEEN '2024-01-02' AND '2024-02-29'`);
+    expect(scoped('2026-02').tableRef('telemetry')).toContain(`BETWEEN '2026-01-02' AND '2026-02-28'`);
+    expect(scoped('2026-03').tableRef('telemetry')).toContain(`BETWEEN '2026-01-30' AND '2026-03-31'`);
+    expect(scoped('2026-12').tableRef('telemetry')).toContain(`BETWEEN '2026-11-01' AND '2026-12-31'`);
     expect(scoped('2026-10').tableRef('daily_summary')).toBe(
       '"cost_per_customer"."run_r20261001a_daily_summary"',
     );

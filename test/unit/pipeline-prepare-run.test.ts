@@ -249,6 +249,26 @@ describe('prepareRun: other refusals', () => {
     await expect(prepareRun(input(), options())).rejects.toThrow(`s3://${DATA_BUCKET}/rules/rules.json`);
   });
 
+  it('refuses a fixed split naming a customer the customers file does not have, as the local run does', async () => {
+    const rules = {
+      version: 'fixed-1',
+      rules: [{ id: 'support-desk', match: {}, driver: { fixed: { acme: 0.5, initech: 0.5 } } }],
+    };
+    delivery({ rules: JSON.stringify(rules) });
+    await expect(prepareRun(input(), options())).rejects.toThrow(
+      `s3://${DATA_BUCKET}/rules/rules.json, column "rules.0.driver.fixed.initech": rule "support-desk": ` +
+        'the fixed split names customer "initech", which the customer dimension does not have',
+    );
+    // The same rules with customers the file has are planned.
+    delivery({
+      rules: JSON.stringify({
+        ...rules,
+        rules: [{ ...rules.rules[0], driver: { fixed: { acme: 0.5, globex: 0.5 } } }],
+      }),
+    });
+    await expect(prepareRun(input(), options())).resolves.toMatchObject({ rulesVersion: 'fixed-1' });
+  });
+
   it('stops a run whose manifest was overwritten by a later delivery', async () => {
     delivery({ manifestText: manifest('a-later-execution') });
     const prepared = prepareRun(input(), options());
