@@ -1,5 +1,5 @@
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
-import { driverKindOf } from '../attribution/drivers.ts';
+import { driverMetrics } from '../attribution/drivers.ts';
 import { type AllocationRules, tagRequest, tenantTagKeys } from '../attribution/rules.ts';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
@@ -28,23 +28,27 @@ export async function runWarnings(
 
   // A metric with no row on the run's days leaves all the untagged cost its rule matches unattributed: usually
   // a metric renamed in the telemetry, or telemetry of other days.
+  // Every metric a driver reads counts: a plain metric, a window's, each metric part of a blend.
   for (const rule of rules.rules) {
-    if (rule.driver === undefined || driverKindOf(rule.driver).kind !== 'metric') continue;
+    const metrics = rule.driver === undefined ? [] : driverMetrics(rule.driver);
+    if (metrics.length === 0) continue;
     // Only a rule that shares some cost can leave cost unattributed: one matching nothing this month is fine.
     const [pooled] = await engine.query(
       `SELECT count(*) AS n FROM classified_cost WHERE driver_rule_id = ${sqlString(rule.id).sql}` +
         " AND exclude_rule_id IS NULL AND tenant = ''",
     );
     if (Number(pooled?.n ?? 0) === 0) continue;
-    const [row] = await engine.query(
-      `SELECT count(*) AS n FROM telemetry WHERE metric = ${sqlString(rule.driver).sql}` +
-        ` AND usage_date BETWEEN DATE ${sqlString(first).sql} AND DATE ${sqlString(last).sql}`,
-    );
-    if (Number(row?.n ?? 0) === 0) {
-      warnings.push(
-        `rule "${rule.id}": metric "${rule.driver}" has no telemetry row from ${first} to ${last},` +
-          ' so the cost it matches stays unattributed (no_usage_signal)',
+    for (const metric of metrics) {
+      const [row] = await engine.query(
+        `SELECT count(*) AS n FROM telemetry WHERE metric = ${sqlString(metric).sql}` +
+          ` AND usage_date BETWEEN DATE ${sqlString(first).sql} AND DATE ${sqlString(last).sql}`,
       );
+      if (Number(row?.n ?? 0) === 0) {
+        warnings.push(
+          `rule "${rule.id}": metric "${metric}" has no telemetry row from ${first} to ${last},` +
+            ' so the cost it matches stays unattributed (no_usage_signal)',
+        );
+      }
     }
   }
 

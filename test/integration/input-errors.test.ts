@@ -426,6 +426,45 @@ describe('warnings: the run succeeds but the result is probably wrong', () => {
     expect(JSON.parse(cliRun.stdout).warnings).toEqual([expected]);
   });
 
+  it('warns of each metric a blend or a window reads that has no telemetry in the run days', async () => {
+    const setup = await withGoodRun();
+    const path = join(setup.dir, 'rules-v2-drivers.json');
+    writeFileSync(
+      path,
+      JSON.stringify({
+        version: 'warnings-v2',
+        tenantTagKey: 'tenant_id',
+        rules: [
+          {
+            id: 'compute',
+            match: { services: ['AmazonEC2'] },
+            driver: { weights: { requests: 0.6, storage_bytes: 0.4 } },
+          },
+          {
+            id: 'storage',
+            match: { services: ['AmazonS3'] },
+            driver: { metric: 'storage_bytes', windowDays: 7 },
+          },
+        ],
+      }),
+    );
+    const s3 = await writeCur2(join(setup.dir, 'cur-s3.parquet'), [
+      { date: D2, service: 'AmazonS3', cost: 3 },
+    ]);
+    const result = await run(
+      { ...setup.inputs, billing: [...setup.inputs.billing, s3] },
+      { rulesFile: path },
+    );
+    // requests has telemetry; storage_bytes has none, read by the blend's second part and by the window.
+    expect(result.warnings).toEqual(
+      ['compute', 'storage'].map(
+        (rule) =>
+          `rule "${rule}": metric "storage_bytes" has no telemetry row from 2026-10-01 to 2026-10-02,` +
+          ' so the cost it matches stays unattributed (no_usage_signal)',
+      ),
+    );
+  });
+
   it('warns when no line item has the tenant tag key, listing the keys that exist', async () => {
     const setup = await withGoodRun();
     const rules = rulesFile(setup.dir, 'tenantid');
