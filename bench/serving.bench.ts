@@ -26,6 +26,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadServingTable } from '../lib/pipeline/load-serving-table.ts';
 import { claimPeriod } from '../lib/pipeline/period-pointer.ts';
+import { servingTableInput } from '../test/support/local-dynamodb.ts';
 
 const LOADING = process.argv[2] === '--load';
 const args = LOADING ? [] : process.argv.slice(2);
@@ -114,32 +115,7 @@ async function load(port: number): Promise<void> {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-        { AttributeName: 'gsi1pk', AttributeType: 'S' },
-        { AttributeName: 'gsi1sk', AttributeType: 'N' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'gsi1',
-          KeySchema: [
-            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
+  await dynamodb.send(new CreateTableCommand(servingTableInput(TABLE)));
   const store = { dynamodb, tableName: TABLE };
   const run = { ...RUN, billingPeriod: PERIOD, executionId: 'bench' };
   await claimPeriod(store, run);

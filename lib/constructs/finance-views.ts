@@ -87,9 +87,12 @@ export class FinanceViews extends Construct {
         ],
       }),
     );
-    this.function.addToRolePolicy(
+    // Views are Glue tables: each database's view names only, the finance views and, in the main
+    // database under the results' names, the published views (one per result, over `<result>_runs`
+    // joined to published_runs), created before the finance views that read them.
+    const viewsOf = (sid: string, database: string, views: readonly string[]) =>
       new iam.PolicyStatement({
-        sid: 'GlueFinanceViews',
+        sid,
         actions: [
           'glue:GetDatabase',
           'glue:GetTable',
@@ -99,30 +102,12 @@ export class FinanceViews extends Construct {
         ],
         resources: [
           glueArn('catalog'),
-          glueArn('database', props.financeDatabaseName),
-          ...FINANCE_VIEW_NAMES.map((view) => glueArn('table', `${props.financeDatabaseName}/${view}`)),
+          glueArn('database', database),
+          ...views.map((view) => glueArn('table', `${database}/${view}`)),
         ],
-      }),
-    );
-    // The published views (one per result, over `<result>_runs` joined to published_runs) live in the
-    // main database under the results' names, created before the finance views that read them.
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'GluePublishedViews',
-        actions: [
-          'glue:GetDatabase',
-          'glue:GetTable',
-          'glue:CreateTable',
-          'glue:UpdateTable',
-          'glue:DeleteTable',
-        ],
-        resources: [
-          glueArn('catalog'),
-          glueArn('database', props.databaseName),
-          ...RESULT_TABLES.map((view) => glueArn('table', `${props.databaseName}/${view}`)),
-        ],
-      }),
-    );
+      });
+    this.function.addToRolePolicy(viewsOf('GlueFinanceViews', props.financeDatabaseName, FINANCE_VIEW_NAMES));
+    this.function.addToRolePolicy(viewsOf('GluePublishedViews', props.databaseName, RESULT_TABLES));
     const sourceTables = [
       ...FINANCE_SOURCE_TABLES.filter((table) => !(RESULT_TABLES as readonly string[]).includes(table)),
       ...RESULT_TABLES.map(resultRunsTableName),

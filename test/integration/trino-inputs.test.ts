@@ -30,17 +30,6 @@ let server: TrinoServer;
 beforeAll(async () => {
   server = await startTrinoServer();
   console.info(`Trino ${server.version} started in ${server.startupMs} ms`);
-  // /v1/info can say "started" a moment before the node is schedulable ("No nodes available to run
-  // query" on a loaded machine): wait for a first query to run.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await (await TrinoEngine.create({ url: server.url, schema: 'probe' })).query('SELECT 1 AS one');
-      break;
-    } catch (error) {
-      if (attempt >= 60 || !/No nodes available/.test(String(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
 }, 240_000);
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
 /** A local DynamoDB (dynalite, in memory) holding a serving table laid out as serving-table.ts makes it. */
@@ -8,6 +8,34 @@ export interface LocalDynamoDB {
   /** A fresh serving table for each call (tests stay independent on one server). */
   createServingTable(name: string): Promise<string>;
   close(): Promise<void>;
+}
+
+/** The serving table as serving-table.ts defines it: pk/sk strings, gsi1 with a NUMBER sort key. */
+export function servingTableInput(name: string): CreateTableCommandInput {
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'gsi1pk', AttributeType: 'S' },
+      { AttributeName: 'gsi1sk', AttributeType: 'N' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: 'gsi1',
+        KeySchema: [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
 }
 
 export async function startLocalDynamoDB(): Promise<LocalDynamoDB> {
@@ -22,32 +50,7 @@ export async function startLocalDynamoDB(): Promise<LocalDynamoDB> {
   return {
     client,
     async createServingTable(name) {
-      await client.send(
-        new CreateTableCommand({
-          TableName: name,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-            { AttributeName: 'gsi1pk', AttributeType: 'S' },
-            { AttributeName: 'gsi1sk', AttributeType: 'N' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: 'gsi1',
-              KeySchema: [
-                { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-                { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-              ],
-              Projection: { ProjectionType: 'ALL' },
-            },
-          ],
-        }),
-      );
+      await client.send(new CreateTableCommand(servingTableInput(name)));
       return name;
     },
     async close() {

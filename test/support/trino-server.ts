@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TrinoEngine } from '../../lib/engine/trino-engine.ts';
 import { tempDir } from './fixtures.ts';
 
 /** Where scripts/trino-setup.sh puts the server and records its Java. */
@@ -195,6 +196,21 @@ export async function startTrinoServer(options: TrinoServerOptions = {}): Promis
       // Not listening yet.
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  // /v1/info says "started" a moment before the node is schedulable: on a loaded machine the first
+  // queries then fail with "No nodes available to run query". Wait until a memory table can be written,
+  // which needs the worker, so no test sees that start-up race.
+  for (;;) {
+    try {
+      const probe = await TrinoEngine.create({ url, schema: 'startup_probe' });
+      await probe.createTable('ready', 'SELECT 1 AS one');
+      await probe.query(`SELECT one FROM ${probe.tableRef('ready')}`);
+      break;
+    } catch (error: unknown) {
+      if (exited !== null) fail(`exited (${exited}) before it accepted queries`);
+      if (performance.now() - started > timeout || !/No nodes available/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
   const startupMs = Math.round(performance.now() - started);
 
