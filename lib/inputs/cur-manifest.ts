@@ -28,19 +28,37 @@ const legacySchema = z
   })
   .loose();
 
-/** `YYYY-MM` of a period start: `20261001T000000.000Z`, `2026-10-01T00:00:00.000Z`, `2026-10-01`, `2026-10`. */
-function monthOf(start: string): string | undefined {
-  const match = /^(\d{4})-?(0[1-9]|1[0-2])(?:-?01(?:T.*)?)?$/.exec(start.trim());
-  return match ? `${match[1]}-${match[2]}` : undefined;
+/** A CUR 2.0 manifest's (and data files') billing period folder: `BILLING_PERIOD=YYYY-MM`. */
+export const CUR2_PERIOD_FOLDER = /^BILLING_PERIOD=(\d{4}-(?:0[1-9]|1[0-2]))$/;
+/** A legacy CUR delivery's folder: `YYYYMM01-YYYYMMDD`. */
+export const LEGACY_RANGE_FOLDER = /^(\d{4})(0[1-9]|1[0-2])01-\d{8}$/;
+
+/**
+ * `YYYY-MM` from the start of a billing period: `20261001T000000.000Z` (legacy CUR), ISO 8601
+ * `2026-10-01T00:00:00.000Z`, `2026-10-01` or `2026-10`. A start that is not the first of a month means the
+ * field was misread, so it is refused rather than rounded into some month. Shared by the local run and
+ * the deployed pipeline (lib/pipeline/manifest.ts), which read the same manifests.
+ */
+export function billingPeriodFromStart(start: string): string | undefined {
+  const text = start.trim();
+  const match =
+    /^(\d{4})(\d{2})(\d{2})T/.exec(text) ?? // 20261001T000000.000Z
+    /^(\d{4})-(\d{2})-(\d{2})(?:T|$)/.exec(text) ?? // 2026-10-01T00:00:00.000Z, 2026-10-01
+    /^(\d{4})-(\d{2})()$/.exec(text); // 2026-10
+  if (match === null) return undefined;
+  const [, year, month, day] = match;
+  if (month === undefined || !/^(?:0[1-9]|1[0-2])$/.test(month)) return undefined;
+  if (day !== '' && day !== '01') return undefined;
+  return `${year}-${month}`;
 }
 
-/** The period a local path's folders name: `BILLING_PERIOD=YYYY-MM` or a legacy `YYYYMM01-YYYYMMDD`. */
-function monthOfPath(path: string): string | undefined {
+/** The billing period a path's (or key's) folders name: `BILLING_PERIOD=YYYY-MM` or a legacy `YYYYMM01-YYYYMMDD`. */
+export function billingPeriodFromPath(path: string): string | undefined {
   for (const segment of path.split('/')) {
-    const cur2 = /^BILLING_PERIOD=(\d{4}-(?:0[1-9]|1[0-2]))$/.exec(segment);
+    const cur2 = CUR2_PERIOD_FOLDER.exec(segment);
     if (cur2?.[1] !== undefined) return cur2[1];
-    const legacy = /^(\d{4})(0[1-9]|1[0-2])01-\d{8}$/.exec(segment);
-    if (legacy) return `${legacy[1]}-${legacy[2]}`;
+    const legacy = LEGACY_RANGE_FOLDER.exec(segment);
+    if (legacy?.[1] !== undefined && legacy[2] !== undefined) return `${legacy[1]}-${legacy[2]}`;
   }
   return undefined;
 }
@@ -86,7 +104,8 @@ export function parseCurManifest(text: string, path: string): CurManifest {
     );
   }
   const startText = typeof start === 'string' ? start : start?.start;
-  const billingPeriod = startText === undefined ? monthOfPath(path) : monthOf(startText);
+  const billingPeriod =
+    startText === undefined ? billingPeriodFromPath(path) : billingPeriodFromStart(startText);
   if (billingPeriod === undefined) {
     throw new InputError(
       startText === undefined

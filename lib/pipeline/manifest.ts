@@ -5,6 +5,12 @@ import {
   type ManifestKind,
 } from '../attribution/billing-formats.ts';
 import { isBillingFileUri } from '../engine/athena-run-layout.ts';
+import {
+  billingPeriodFromPath,
+  billingPeriodFromStart,
+  CUR2_PERIOD_FOLDER,
+  LEGACY_RANGE_FOLDER,
+} from '../inputs/cur-manifest.ts';
 
 /** Where an object is in S3. */
 export interface S3Location {
@@ -54,8 +60,6 @@ export const MANIFEST_KEY_PATTERNS: Readonly<Record<ManifestKind, string>> = {
   // <report>/<YYYYMMDD-YYYYMMDD>/<report>-Manifest.json, directly under the report's folder.
   'legacy-cur': '*',
 };
-const CUR2_PERIOD_FOLDER = /^BILLING_PERIOD=(\d{4}-(?:0[1-9]|1[0-2]))$/;
-const LEGACY_RANGE_FOLDER = /^(\d{4})(0[1-9]|1[0-2])01-\d{8}$/;
 
 /**
  * Which kind of manifest a (URL-decoded) object key is, from its place in the export layout:
@@ -99,17 +103,6 @@ function formatOf(kind: ManifestKind): BillingFormatName | undefined {
 /** Whether an S3 key (URL-decoded, as `decodeURIComponent` of the event key with `+` as space) is a CUR manifest. */
 export function isManifestKey(key: string): boolean {
   return manifestKeyFormat(key) !== undefined;
-}
-
-/** The billing period a key's folder names, if it names one, to cross-check the manifest's own. */
-function billingPeriodFromKey(key: string): string | undefined {
-  for (const segment of key.split('/')) {
-    const cur2 = CUR2_PERIOD_FOLDER.exec(segment);
-    if (cur2?.[1] !== undefined) return cur2[1];
-    const legacy = LEGACY_RANGE_FOLDER.exec(segment);
-    if (legacy?.[1] !== undefined && legacy[2] !== undefined) return `${legacy[1]}-${legacy[2]}`;
-  }
-  return undefined;
 }
 
 const nonEmpty = z.string().trim().min(1);
@@ -175,24 +168,6 @@ const MANIFEST_READERS: readonly ManifestReader[] = [
   manifestReader('legacy-cur', 'legacy CUR', 'assemblyId', 'reportKeys'),
 ];
 
-/**
- * `YYYY-MM` from the start of a billing period: `20261001T000000.000Z` (legacy CUR), ISO 8601
- * `2026-10-01T00:00:00.000Z`, `2026-10-01` or `2026-10`. A start that is not the first of a month means the
- * field was misread, so it is refused rather than rounded into some month.
- */
-function billingPeriodFromStart(start: string): string | undefined {
-  const text = start.trim();
-  const match =
-    /^(\d{4})(\d{2})(\d{2})T/.exec(text) ?? // 20261001T000000.000Z
-    /^(\d{4})-(\d{2})-(\d{2})(?:T|$)/.exec(text) ?? // 2026-10-01T00:00:00.000Z, 2026-10-01
-    /^(\d{4})-(\d{2})()$/.exec(text); // 2026-10
-  if (match === null) return undefined;
-  const [, year, month, day] = match;
-  if (month === undefined || !/^(?:0[1-9]|1[0-2])$/.test(month)) return undefined;
-  if (day !== '' && day !== '01') return undefined;
-  return `${year}-${month}`;
-}
-
 const BUCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/;
 
 function issuesText(error: z.ZodError): string {
@@ -250,7 +225,7 @@ export function parseManifest(text: string, key: string, defaultBucket?: string)
   const manifestBucket = parsed.data.bucket;
   const period = parsed.data.billingPeriod;
 
-  const fromKey = billingPeriodFromKey(key);
+  const fromKey = billingPeriodFromPath(key);
   let billingPeriod: string | undefined;
   if (period !== undefined) {
     const start = typeof period === 'string' ? period : period.start;
