@@ -3,13 +3,14 @@
  * 5,000 customers, 4 metrics). Each measured phase runs in its own child process so that its peak
  * memory is its own. Sizes can be lowered for a quick look: BENCH_LINE_ITEMS, BENCH_CUSTOMERS.
  */
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BILLING_FORMATS } from '../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../lib/attribution/rules.ts';
-import { placeholderValues } from '../lib/attribution/stages.ts';
+import { billingSources, placeholderValues } from '../lib/attribution/stages.ts';
 import { bundleHandler, PIPELINE_HANDLERS } from '../lib/constructs/bundling.ts';
 import { DuckDbEngine } from '../lib/engine/duckdb-engine.ts';
 import { generateSyntheticMonth } from '../lib/generator/synthetic-month.ts';
@@ -80,7 +81,7 @@ const phases: Record<string, () => Promise<PhaseReport>> = {
       const lineItems = placeholderValues(engine.tableRef, {
         runId: 'scan',
         rules,
-        format: BILLING_FORMATS.cur2,
+        sources: billingSources(BILLING_FORMATS.cur2),
       }).line_items?.sql;
       const time = async (select: string) => {
         const started = performance.now();

@@ -63,9 +63,31 @@ export function checkStep(name: RunCheckName): Extract<AttributionStep, { kind: 
   return step;
 }
 
+/**
+ * One source of billing line items in a run: a format and the logical table its files are read
+ * through. A run may combine sources of different formats (docs/attribution.md 1.1): their canonical
+ * line items are one UNION ALL.
+ */
+export interface BillingSourceRef {
+  readonly format: BillingFormat;
+  /** The logical table (`billing_source`, `billing_source_2`, ...), mapped by the engine's tableRef. */
+  readonly table: string;
+}
+
+/** The logical table of the n-th billing source (0-based): `billing_source`, `billing_source_2`, ... */
+export function billingSourceTable(index: number): string {
+  return index === 0 ? 'billing_source' : `billing_source_${index + 1}`;
+}
+
+/** Sources over the given formats, one table each, in order ({@link billingSourceTable}). */
+export function billingSources(...formats: readonly BillingFormat[]): BillingSourceRef[] {
+  return formats.map((format, index) => ({ format, table: billingSourceTable(index) }));
+}
+
 export interface AttributionRun {
   readonly runId: string;
-  readonly format: BillingFormat;
+  /** At least one; each source's canonical line items are combined. */
+  readonly sources: readonly BillingSourceRef[];
   readonly rules: AllocationRules;
   /** The driver kinds the rules' drivers are shared by. @default {@link DRIVER_KINDS} */
   readonly driverKinds?: readonly DriverKind[];
@@ -151,7 +173,6 @@ export function placeholderValues(tableRef: TableRef, run: AttributionRun): Reco
     tenant_id_normalization: sqlString(run.rules.tenantIdNormalization),
     ...ruleExpressions(run.rules),
     ...driverSql(drivers, tableRef, run.driverKinds ?? DRIVER_KINDS),
-    ...run.format.placeholders(tagRequest(run.rules)),
   };
   for (const table of INPUT_TABLES) values[table] = trustedSql(tableRef(table));
   if (run.rules.tenantIdNormalization === 'lowercase') {
@@ -159,13 +180,37 @@ export function placeholderValues(tableRef: TableRef, run: AttributionRun): Reco
   }
   for (const step of ATTRIBUTION_STEPS) {
     if (step.kind === 'inline') {
-      const file = run.format.lineItemsFile;
-      values[step.name] = trustedSql(`(${renderSql(loadSqlFile(file), values, file)})`);
+      values[step.name] = trustedSql(`(${canonicalLineItems(run, values, tableRef)})`);
     } else if (step.kind !== 'check') {
       values[step.name] = trustedSql(tableRef(step.name));
     }
   }
   return values;
+}
+
+/**
+ * The canonical line items of every source of a run (docs/attribution.md 2): each source's format SQL
+ * over its own table, with its own tag expressions, combined with UNION ALL (every format gives the
+ * same columns in the same order).
+ */
+function canonicalLineItems(
+  run: AttributionRun,
+  values: Record<string, SqlFragment>,
+  tableRef: TableRef,
+): string {
+  if (run.sources.length === 0) throw new Error(`Run ${run.runId} has no billing source`);
+  const tags = tagRequest(run.rules);
+  return run.sources
+    .map(({ format, table }) => {
+      const file = format.lineItemsFile;
+      const sourceValues = {
+        ...values,
+        ...format.placeholders(tags),
+        billing_source: trustedSql(tableRef(table)),
+      };
+      return renderSql(loadSqlFile(file), sourceValues, file);
+    })
+    .join('\nUNION ALL\n');
 }
 
 /**

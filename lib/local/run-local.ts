@@ -8,7 +8,7 @@ import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { checkFixedCustomers } from '../attribution/drivers.ts';
 import { type AllocationRules, defaultRules, loadRulesFile, tagRequest } from '../attribution/rules.ts';
-import { InvalidLineItemsError, runAttribution } from '../attribution/stages.ts';
+import { billingSources, InvalidLineItemsError, runAttribution } from '../attribution/stages.ts';
 import { DuckDbEngine, type DuckDbEngineOptions } from '../engine/duckdb-engine.ts';
 import { isIsoDate } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
@@ -178,7 +178,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     options.onProgress?.('attributing');
     const stageTimings = await timed('attribution', async () => {
       try {
-        return await runAttribution(engine, { runId, rules, format: BILLING_FORMATS[billing.format] });
+        return await runAttribution(engine, {
+          runId,
+          rules,
+          sources: billingSources(BILLING_FORMATS[billing.format]),
+        });
       } catch (error) {
         if (error instanceof InvalidLineItemsError) await locateBadBillingValue(billing);
         throw error;

@@ -9,6 +9,7 @@ import {
 } from '../attribution/billing-formats.ts';
 import { checkFixedCustomers } from '../attribution/drivers.ts';
 import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
+import { billingSources } from '../attribution/stages.ts';
 import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
 import { isAwsError } from '../common/aws-errors.ts';
 import { billingPeriodSchema, PREFIXES, RULES_KEY, runIdSchema } from '../common/names.ts';
@@ -132,7 +133,7 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
   // A fixed split naming a customer the dimension does not have is refused, as locally.
   checkFixedCustomers(rules.rules, customerIds, rulesSource);
 
-  const attributionRun = { runId: run.runId, format: BILLING_FORMATS[run.format], rules };
+  const attributionRun = { runId: run.runId, sources: billingSources(BILLING_FORMATS[run.format]), rules };
   // The billing table is read in the manifest's files only: a stray or half-written object in the
   // partition never counts.
   const planOptions = { ...runPlanOptions(run, options, { billing_source: billingTable }), billingFiles };

@@ -16,6 +16,7 @@ import {
   tagRequestOf,
 } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
+import { billingSources } from '../../lib/attribution/stages.ts';
 import { billingTableColumns } from '../../lib/catalog/glue-schemas.ts';
 import { Catalog } from '../../lib/constructs/catalog.ts';
 import { planAthenaRun } from '../../lib/pipeline/athena-run-plan.ts';
@@ -133,7 +134,7 @@ describe('a billing format descriptor carries the format end to end', () => {
     const tables = billingTablesOf(FORMATS);
     const plan = (format: BillingFormat) =>
       planAthenaRun(
-        { runId: '2026-10_acme', format, rules: defaultRules() },
+        { runId: '2026-10_acme', sources: billingSources(format), rules: defaultRules() },
         runPlanOptions(
           { billingPeriod: '2026-10' },
           { database: 'cost_per_customer', resultsBucket: 'cpc-results' },

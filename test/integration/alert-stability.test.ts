@@ -3,7 +3,7 @@ import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
 import { evaluateAlerts } from '../../lib/alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
-import { runAttribution } from '../../lib/attribution/stages.ts';
+import { billingSources, runAttribution } from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { addAlertShowcase } from '../../lib/generator/alert-showcase.ts';
 import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
@@ -33,7 +33,7 @@ describe('alert evaluation is deterministic', () => {
         await runAttribution(engine, {
           runId: 'stability',
           rules: defaultRules(),
-          format: BILLING_FORMATS.cur2,
+          sources: billingSources(BILLING_FORMATS.cur2),
         });
         const answers: string[] = [];
         for (let i = 0; i < 8; i++) {

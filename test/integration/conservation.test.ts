@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
-import { ConservationError, runAttribution } from '../../lib/attribution/stages.ts';
+import { billingSources, ConservationError, runAttribution } from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { defineCustomers } from '../../lib/local/customers-table.ts';
 import { defineBillingSource, defineTelemetry } from '../../lib/local/local-sources.ts';
@@ -33,7 +33,7 @@ async function loadScenario(engine: DuckDbEngine) {
   );
 }
 
-const run = { runId: 'r', rules: defaultRules(), format: BILLING_FORMATS.cur2 };
+const run = { runId: 'r', rules: defaultRules(), sources: billingSources(BILLING_FORMATS.cur2) };
 
 describe('the conservation check', () => {
   it('holds on a correct run, and the numbers are the hand-worked ones', async () => {

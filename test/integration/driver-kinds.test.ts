@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { DRIVER_KINDS, type DriverKind, driverKindOf, driverSchema } from '../../lib/attribution/drivers.ts';
 import { parseRules } from '../../lib/attribution/rules.ts';
-import { runAttribution } from '../../lib/attribution/stages.ts';
+import { billingSources, runAttribution } from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { defineCustomers } from '../../lib/local/customers-table.ts';
 import { defineBillingSource, defineTelemetry } from '../../lib/local/local-sources.ts';
@@ -76,7 +76,7 @@ describe('driver kinds', () => {
       await runAttribution(engine, {
         runId: 'r',
         rules,
-        format: BILLING_FORMATS.cur2,
+        sources: billingSources(BILLING_FORMATS.cur2),
         driverKinds: [paidOnly, ...DRIVER_KINDS],
       });
       const rows = await engine.query(
@@ -115,7 +115,7 @@ describe('driver kinds', () => {
       await runAttribution(engine, {
         runId: 'r',
         rules,
-        format: BILLING_FORMATS.cur2,
+        sources: billingSources(BILLING_FORMATS.cur2),
         driverKinds: [paidOnly, ...DRIVER_KINDS],
       });
       expect(await engine.query('SELECT reason, service, cost FROM unattributed_cost')).toEqual([

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { parseRules } from '../../lib/attribution/rules.ts';
-import { runAttribution } from '../../lib/attribution/stages.ts';
+import { billingSources, runAttribution } from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { Row } from '../../lib/engine/query-engine.ts';
 import { InputError } from '../../lib/inputs/input-error.ts';
@@ -50,7 +50,7 @@ async function attribute(scenario: Scenario): Promise<Outcome> {
       'tenant_id',
     );
     const rules = parseRules({ version: 'drivers-v2', rules: scenario.rules }, 'test');
-    await runAttribution(engine, { runId: 'r', rules, format: BILLING_FORMATS.cur2 });
+    await runAttribution(engine, { runId: 'r', rules, sources: billingSources(BILLING_FORMATS.cur2) });
     return {
       customers: await engine.query(
         'SELECT CAST(usage_date AS varchar) AS day, customer_id, service, rule_id, driver, round(cost, 9) AS cost' +

@@ -13,6 +13,7 @@ import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import {
   type AttributionRun,
+  billingSources,
   RESULT_TABLES,
   RUN_CHECK_NAMES,
   renderCheck,
@@ -146,7 +147,11 @@ interface Engines {
 /** Both engines on the same input files, the attribution run on each (which throws on a failed check). */
 async function attributed(schema: string, files: AgreementFiles): Promise<Engines> {
   const rules = defaultRules();
-  const run: AttributionRun = { runId: `agreement-${schema}`, format: BILLING_FORMATS[files.format], rules };
+  const run: AttributionRun = {
+    runId: `agreement-${schema}`,
+    sources: billingSources(BILLING_FORMATS[files.format]),
+    rules,
+  };
   const trino = await TrinoEngine.create({ url: server.url, schema });
   const duck = await DuckDbEngine.create({ threads: 1 });
   await loadInputs(duck, trino, files);

@@ -3,6 +3,7 @@ import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { parseRules } from '../../lib/attribution/rules.ts';
 import {
   type AttributionRun,
+  billingSources,
   RESULT_TABLES,
   RUN_CHECK_NAMES,
   renderCheck,
@@ -80,7 +81,11 @@ const rules = parseRules(
 beforeAll(async () => {
   server = await startTrinoServer();
   const files = await writeInputs({ format: 'cur2', items, usage, customers, tenantTagKey: 'tenant_id' });
-  const run: AttributionRun = { runId: 'drivers-trino', format: BILLING_FORMATS.cur2, rules };
+  const run: AttributionRun = {
+    runId: 'drivers-trino',
+    sources: billingSources(BILLING_FORMATS.cur2),
+    rules,
+  };
   trino = await TrinoEngine.create({ url: server.url, schema: 'drivers_v2' });
   duck = await DuckDbEngine.create({ threads: 1 });
   await loadInputs(duck, trino, files);

@@ -5,6 +5,7 @@ import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import {
   type AttributionRun,
+  billingSources,
   InvalidTelemetryError,
   renderCheck,
   renderStep,
@@ -85,7 +86,11 @@ async function glueShapedTables(trino: TrinoEngine, pathOfCost: string): Promise
   );
 }
 
-const run: AttributionRun = { runId: 'inputs', format: BILLING_FORMATS.cur2, rules: defaultRules() };
+const run: AttributionRun = {
+  runId: 'inputs',
+  sources: billingSources(BILLING_FORMATS.cur2),
+  rules: defaultRules(),
+};
 
 /** The stored steps from telemetry to the customers' costs, in the order the run creates them. */
 const SHARING_STEPS = [

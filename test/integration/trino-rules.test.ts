@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { parseRules, tagRequest } from '../../lib/attribution/rules.ts';
-import { type AttributionRun, RESULT_TABLES, runAttribution } from '../../lib/attribution/stages.ts';
+import {
+  type AttributionRun,
+  billingSources,
+  RESULT_TABLES,
+  runAttribution,
+} from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { TrinoEngine } from '../../lib/engine/trino-engine.ts';
 import type { TestCustomer, TestLineItem, TestUsage } from '../support/fixtures.ts';
@@ -87,7 +92,11 @@ describe.each(['cur2', 'legacy', 'focus'] as const)('rules v2 on Trino and DuckD
 
   beforeAll(async () => {
     const files = await writeInputs({ format, items, usage, customers, tenantTagKey: 'tenant_id' });
-    const run: AttributionRun = { runId: `rules-${format}`, format: BILLING_FORMATS[format], rules };
+    const run: AttributionRun = {
+      runId: `rules-${format}`,
+      sources: billingSources(BILLING_FORMATS[format]),
+      rules,
+    };
     trino = await TrinoEngine.create({ url: server.url, schema: `rules_${format}` });
     duck = await DuckDbEngine.create({ threads: 1 });
     await loadInputs(duck, trino, { ...files, tenantTagKey: tagRequest(rules) });

@@ -10,6 +10,7 @@ import {
   TooManyRequestsException,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
+import { billingSources } from '../../lib/attribution/stages.ts';
 import 'aws-sdk-client-mock-vitest/extend';
 import { TrinoSQL } from 'dt-sql-parser';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -546,7 +547,7 @@ describe('AthenaEngine tables', () => {
   });
 
   it('runAttribution on Athena sends each stage as a CTAS around the shared SQL, and each check', async () => {
-    const run = { runId: LAYOUT.runId, format: BILLING_FORMATS.cur2, rules: defaultRules() };
+    const run = { runId: LAYOUT.runId, sources: billingSources(BILLING_FORMATS.cur2), rules: defaultRules() };
     const sent: string[] = [];
     athena.on(StartQueryExecutionCommand).callsFake((input: { QueryString: string }) => {
       sent.push(input.QueryString);
@@ -578,7 +579,7 @@ describe('AthenaEngine tables', () => {
   });
 
   it('runAttribution on Athena stops at invalid line items', async () => {
-    const run = { runId: LAYOUT.runId, format: BILLING_FORMATS.cur2, rules: defaultRules() };
+    const run = { runId: LAYOUT.runId, sources: billingSources(BILLING_FORMATS.cur2), rules: defaultRules() };
     let started = 0;
     athena.on(StartQueryExecutionCommand).callsFake(() => ({ QueryExecutionId: `q-${++started}` }));
     athena.on(GetQueryExecutionCommand).resolves(status('SUCCEEDED'));

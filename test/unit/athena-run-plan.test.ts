@@ -5,6 +5,7 @@ import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/bil
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
 import {
   type AttributionRun,
+  billingSources,
   type RunCheckName,
   renderCheck,
   renderStep,
@@ -27,7 +28,7 @@ const OPTIONS = {
 } as const;
 
 const run = (format: (typeof BILLING_FORMAT_NAMES)[number], runId = 'r20261001a', rules = defaultRules()) =>
-  ({ runId, format: BILLING_FORMATS[format], rules }) satisfies AttributionRun;
+  ({ runId, sources: billingSources(BILLING_FORMATS[format]), rules }) satisfies AttributionRun;
 
 /** The engine whose tableRef the plan must use: the deployed engine for the same run. */
 const athenaEngine = (attributionRun: AttributionRun) =>

@@ -6,6 +6,7 @@ import {
   billingTablesOf,
 } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
+import { billingSources } from '../../lib/attribution/stages.ts';
 import { billingPeriodsBetween, PREFIXES, RULES_KEY, runPrefix } from '../../lib/common/names.ts';
 import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
 import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
@@ -57,7 +58,7 @@ describe('names the Lambdas share with the constructs', () => {
     const options = { database: 'cost_per_customer', resultsBucket: 'cpc-results', billingPeriod: '2026-10' };
     const runId = '2026-10_exec-1_0123456789abcdef01234567';
     const planned = planAthenaCleanup(
-      { runId, format: BILLING_FORMATS.cur2, rules: defaultRules() },
+      { runId, sources: billingSources(BILLING_FORMATS.cur2), rules: defaultRules() },
       options,
     );
     const layout = new AthenaRunLayout({ ...options, runId });

@@ -6,6 +6,7 @@ import {
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { mockClient } from 'aws-sdk-client-mock';
+import { billingSources } from '../../lib/attribution/stages.ts';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
@@ -32,7 +33,7 @@ const RUN = { runId: RUN_ID, billingPeriod: '2026-10' };
 /** The check items of a plan, as the Map hands them to run-check. */
 function plannedChecks(format: (typeof BILLING_FORMAT_NAMES)[number] = 'cur2', rules = defaultRules()) {
   const statements = planAthenaRun(
-    { runId: RUN_ID, format: BILLING_FORMATS[format], rules },
+    { runId: RUN_ID, sources: billingSources(BILLING_FORMATS[format]), rules },
     {
       ...PLACE,
       runPrefix: 'runs',

@@ -7,7 +7,7 @@ import { ALERT_TYPES } from '../../lib/alerts/alert-types.ts';
 import { alertPlaceholderValues, renderAlertSql } from '../../lib/alerts/evaluate-alerts.ts';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
-import { ATTRIBUTION_STEPS, placeholderValues } from '../../lib/attribution/stages.ts';
+import { ATTRIBUTION_STEPS, billingSources, placeholderValues } from '../../lib/attribution/stages.ts';
 import type { QueryEngine } from '../../lib/engine/query-engine.ts';
 import { loadSqlFile, renderSql, SQL_ROOT, sqlStringList } from '../../lib/sql/sql-template.ts';
 
@@ -73,7 +73,7 @@ describe('the shared SQL is Trino (Athena engine v3) SQL', () => {
           const values = placeholderValues(athenaLikeEngine.tableRef, {
             runId: 'r-1',
             rules,
-            format: BILLING_FORMATS[format],
+            sources: billingSources(BILLING_FORMATS[format]),
           });
           const sql = renderSql(loadSqlFile(file), values, file);
           expect({ file, errors: parser.validate(sql) }).toEqual({ file, errors: [] });
