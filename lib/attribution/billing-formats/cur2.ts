@@ -25,7 +25,9 @@ export function cur2TagMapKey(tagKey: string): string {
  * (the form the data dictionary shows); an AWS-generated tag under `resourceTags/aws:...`.
  */
 export function cur2TagsColumnKeys(tagKey: string): string[] {
-  return isAwsTag(tagKey) ? [`resourceTags/${tagKey}`] : [`resourceTags/user:${tagKey}`, `resourceTags/${tagKey}`];
+  return isAwsTag(tagKey)
+    ? [`resourceTags/${tagKey}`]
+    : [`resourceTags/user:${tagKey}`, `resourceTags/${tagKey}`];
 }
 
 /** The first non-NULL of these keys' values in map column `map`. */
