@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { parseRules, tagRequest } from '../../lib/attribution/rules.ts';
@@ -11,7 +12,14 @@ import {
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { QueryEngine } from '../../lib/engine/query-engine.ts';
 import { TrinoEngine } from '../../lib/engine/trino-engine.ts';
-import type { TestCustomer, TestLineItem } from '../support/fixtures.ts';
+import {
+  type TestCustomer,
+  type TestLineItem,
+  tempDir,
+  writeCur2,
+  writeCustomersCsv,
+  writeTelemetryCsv,
+} from '../support/fixtures.ts';
 import { expectSameRows, loadInputs, writeInputs } from '../support/trino-agreement.ts';
 import { startTrinoServer, type TrinoServer } from '../support/trino-server.ts';
 
@@ -172,5 +180,67 @@ describe.each(['amortized', 'net_amortized'] as const)('v2 line items on Trino a
         Number(day?.unattributed_cost) +
         Number(day?.excluded_cost),
     ).toBeCloseTo(total, 9);
+  });
+});
+
+describe('a CUR 2.0 file with the tags map and no resource_tags, on Trino and DuckDB', () => {
+  let trino: TrinoEngine;
+  let duck: DuckDbEngine;
+  let run: AttributionRun;
+
+  beforeAll(async () => {
+    const rules = parseRules(
+      {
+        version: 'trino-tags-map',
+        tenantTagKey: ['tenant_id', 'aws:eks:namespace'],
+        rules: [
+          { id: 'data', match: { costCategories: { Team: ['data'] } }, driver: { fixed: { beta: 1 } } },
+          { id: 'rest', match: {}, driver: 'even' },
+        ],
+      },
+      'trino-tags-map.json',
+    );
+    const dir = tempDir('cpc-trino-tags-map-');
+    const tagged: TestLineItem[] = [
+      { date: D1, service: 'AmazonEC2', cost: 6, tenant: 'acme', resourceId: 'r-acme' },
+      { date: D1, service: 'AmazonEKS', cost: 4, resourceId: 'r-ns', tags: { 'aws:eks:namespace': 'beta' } },
+      { date: D1, service: 'AmazonRDS', cost: 2, resourceId: 'r-cat', costCategories: { Team: 'data' } },
+    ];
+    const files = {
+      format: 'cur2' as const,
+      billing: [await writeCur2(join(dir, 'cur.parquet'), tagged, { tagColumns: 'tags' })],
+      telemetry: [writeTelemetryCsv(join(dir, 'telemetry.csv'), [])],
+      customers: writeCustomersCsv(join(dir, 'customers.csv'), customers),
+      tenantTagKey: tagRequest(rules),
+    };
+    run = { runId: 'tags-map', sources: billingSources(BILLING_FORMATS.cur2), rules };
+    trino = await TrinoEngine.create({ url: server.url, schema: 'line_items_tags_map' });
+    duck = await DuckDbEngine.create({ threads: 1 });
+    await loadInputs(duck, trino, files);
+    await Promise.all([runAttribution(trino, run), runAttribution(duck, run)]);
+  }, 180_000);
+
+  afterAll(() => {
+    duck?.close();
+  });
+
+  it('reads tenants (a user tag and an AWS tag) and cost categories from tags, the same on both', async () => {
+    const rows = await lineItemsOf(trino, run);
+    expectSameRows(rows, await lineItemsOf(duck, run), 'line_items');
+    expect(rows.map((row) => [row.resource_id, row.tenant]).sort()).toEqual([
+      ['r-acme', 'acme'],
+      ['r-cat', ''],
+      ['r-ns', 'beta'],
+    ]);
+    const service = await trino.query(
+      `SELECT customer_id, rule_id, sum(cost) AS cost FROM ${trino.tableRef('customer_daily_service_cost')}` +
+        ' GROUP BY customer_id, rule_id ORDER BY customer_id, rule_id',
+    );
+    // acme direct 6; beta direct 4 (namespace) and the data pool 2 (cost category, fixed to beta).
+    expect(service.map((r) => [r.customer_id, r.rule_id, Number(r.cost)])).toEqual([
+      ['acme', 'direct', 6],
+      ['beta', 'data', 2],
+      ['beta', 'direct', 4],
+    ]);
   });
 });
