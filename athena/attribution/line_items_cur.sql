@@ -1,10 +1,64 @@
 -- Canonical line items (docs/attribution.md section 2) from a CUR 2.0 or legacy CUR table. The billing period
 -- is carried as its start date and written as YYYY-MM after aggregation (cheaper to group by).
--- The tenant placeholder is the format's tenant expression (the first tenant tag key with a non-empty trimmed value,
--- normalised): element_at(resource_tags, 'user_<key>') for CUR 2.0, the resource_tags_user_<key> column
--- for legacy CUR (2.1). rule_tag_columns adds one column per tag and cost category the rules mention
--- (rule_tag_<n>, rule_cost_category_<n>: trimmed, '' when absent), rule_tag_names carries them out.
+-- The tenant placeholder is the format's tenant expression (the first tenant tag key with a non-empty trimmed
+-- value, normalised): element_at(resource_tags, 'user_<key>') or the tags map's 'resourceTags/...' for CUR 2.0,
+-- the resource_tags_user_<key> column for legacy CUR (2.1). rule_tag_columns adds one column per tag and
+-- cost category the rules mention ('' when absent), rule_tag_names carries them out.
 -- element_at, never m['k']: Trino's subscript fails the whole query on the first row without the key.
+-- The cost CASE (2; net_amortized reads each *_net_* column, else its non-net twin) is written twice,
+-- identically (test/unit/line-items-cur-sql.test.ts): in parent_cost and in the line items.
+--
+-- Split cost allocation (2.2): a split row (split_line_item_parent_resource_id non-empty) of parent p and slot
+-- s (line_item_usage_start_date) costs C(p,s) x w / W: C the cost of p's own rows of s, w split + unused cost
+-- (net under net_amortized), W their sum over (p,s); p's rows of s then cost 0. W = 0 or p absent: split rows
+-- 0, p keeps its cost. Small aggregates joined back, not a window or CTE over all line items (DuckDB holds
+-- those in memory, so the billing source is named three times); without split rows they are empty.
+WITH split_slots AS (
+  SELECT split_line_item_parent_resource_id AS parent, line_item_usage_start_date AS slot, sum(
+    CASE WHEN ${cost_basis} = 'net_amortized'
+      THEN coalesce(split_line_item_net_split_cost, split_line_item_split_cost, 0)
+        + coalesce(split_line_item_net_unused_cost, split_line_item_unused_cost, 0)
+      ELSE coalesce(split_line_item_split_cost, 0) + coalesce(split_line_item_unused_cost, 0)
+    END) AS split_total
+  FROM ${billing_source}
+  WHERE split_line_item_parent_resource_id <> ''
+  GROUP BY split_line_item_parent_resource_id, line_item_usage_start_date
+),
+parent_cost AS (
+  SELECT line_item_resource_id AS parent, line_item_usage_start_date AS slot, sum(
+    -- cost, copy 1 of 2
+    CASE
+      WHEN ${cost_basis} = 'unblended' THEN coalesce(line_item_unblended_cost, 0)
+      WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized' THEN savings_plan_net_savings_plan_effective_cost END,
+        savings_plan_savings_plan_effective_cost, 0)
+      WHEN line_item_line_item_type = 'SavingsPlanRecurringFee'
+        THEN coalesce(savings_plan_total_commitment_to_date, 0) - coalesce(savings_plan_used_commitment, 0)
+      WHEN line_item_line_item_type IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0
+      WHEN line_item_line_item_type = 'Refund'
+        AND line_item_product_code IN ('ComputeSavingsPlans', 'MachineLearningSavingsPlans')
+        AND line_item_line_item_description LIKE 'Refund for one-time fee%' THEN 0
+      WHEN line_item_line_item_type = 'DiscountedUsage' THEN coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized' THEN reservation_net_effective_cost END,
+        reservation_effective_cost, 0)
+      WHEN line_item_line_item_type = 'RIFee' THEN coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized'
+          THEN reservation_net_unused_amortized_upfront_fee_for_billing_period END,
+        reservation_unused_amortized_upfront_fee_for_billing_period, 0) + coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized' THEN reservation_net_unused_recurring_fee END,
+        reservation_unused_recurring_fee, 0)
+      WHEN line_item_line_item_type = 'Fee' AND reservation_reservation_a_r_n <> '' THEN 0
+      ELSE coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized' THEN line_item_net_unblended_cost END,
+        line_item_unblended_cost, 0)
+    END
+    -- end of copy 1
+  ) AS parent_total
+  FROM ${billing_source}
+  JOIN split_slots ON line_item_resource_id = parent AND line_item_usage_start_date = slot
+  WHERE coalesce(split_line_item_parent_resource_id, '') = ''
+  GROUP BY line_item_resource_id, line_item_usage_start_date
+)
 SELECT
   usage_date,
   billing_period_start,
@@ -16,21 +70,17 @@ SELECT
   line_item_type,
   resource_id,
   tenant${rule_tag_names},
+  currency,
   CASE
-    WHEN cost_basis = 'unblended' THEN coalesce(unblended_cost, 0)
-    WHEN line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(savings_plan_effective_cost, 0)
-    WHEN line_item_type = 'SavingsPlanRecurringFee'
-      THEN coalesce(savings_plan_total_commitment_to_date, 0) - coalesce(savings_plan_used_commitment, 0)
-    WHEN line_item_type IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0
-    WHEN line_item_type = 'DiscountedUsage' THEN coalesce(reservation_effective_cost, 0)
-    WHEN line_item_type = 'RIFee'
-      THEN coalesce(reservation_unused_upfront_fee, 0) + coalesce(reservation_unused_recurring_fee, 0)
-    WHEN line_item_type = 'Fee' AND reservation_arn <> '' THEN 0
-    ELSE coalesce(amortized_usage_cost, 0)
+    WHEN s.parent IS NULL THEN i.base_cost
+    WHEN i.split_parent <> '' THEN CASE WHEN s.split_total > 0 AND p.parent IS NOT NULL
+      THEN p.parent_total * i.split_weight / NULLIF(s.split_total, 0) ELSE 0 END
+    WHEN s.split_total > 0 THEN 0
+    ELSE i.base_cost
   END AS cost
 FROM (
   SELECT
-    ${cost_basis} AS cost_basis,
+    line_item_usage_start_date AS usage_start,
     CAST(line_item_usage_start_date AS date) AS usage_date,
     CAST(bill_billing_period_start_date AS date) AS billing_period_start,
     'AWS' AS provider,
@@ -41,28 +91,46 @@ FROM (
     coalesce(line_item_line_item_type, '') AS line_item_type,
     coalesce(line_item_resource_id, '') AS resource_id,
     ${tenant} AS tenant${rule_tag_columns},
-    coalesce(reservation_reservation_a_r_n, '') AS reservation_arn,
-    line_item_unblended_cost AS unblended_cost,
-    savings_plan_total_commitment_to_date,
-    savings_plan_used_commitment,
-    -- net_amortized reads each *_net_* column, falling back to its non-net twin when null.
+    -- NULL or '' means USD (1.1).
+    coalesce(nullif(line_item_currency_code, ''), 'USD') AS currency,
+    coalesce(split_line_item_parent_resource_id, '') AS split_parent,
     CASE WHEN ${cost_basis} = 'net_amortized'
-      THEN coalesce(line_item_net_unblended_cost, line_item_unblended_cost)
-      ELSE line_item_unblended_cost END AS amortized_usage_cost,
-    CASE WHEN ${cost_basis} = 'net_amortized'
-      THEN coalesce(savings_plan_net_savings_plan_effective_cost, savings_plan_savings_plan_effective_cost)
-      ELSE savings_plan_savings_plan_effective_cost END AS savings_plan_effective_cost,
-    CASE WHEN ${cost_basis} = 'net_amortized'
-      THEN coalesce(reservation_net_effective_cost, reservation_effective_cost)
-      ELSE reservation_effective_cost END AS reservation_effective_cost,
-    CASE WHEN ${cost_basis} = 'net_amortized'
-      THEN coalesce(
-        reservation_net_unused_amortized_upfront_fee_for_billing_period,
-        reservation_unused_amortized_upfront_fee_for_billing_period
-      )
-      ELSE reservation_unused_amortized_upfront_fee_for_billing_period END AS reservation_unused_upfront_fee,
-    CASE WHEN ${cost_basis} = 'net_amortized'
-      THEN coalesce(reservation_net_unused_recurring_fee, reservation_unused_recurring_fee)
-      ELSE reservation_unused_recurring_fee END AS reservation_unused_recurring_fee
+      THEN coalesce(split_line_item_net_split_cost, split_line_item_split_cost, 0)
+        + coalesce(split_line_item_net_unused_cost, split_line_item_unused_cost, 0)
+      ELSE coalesce(split_line_item_split_cost, 0) + coalesce(split_line_item_unused_cost, 0)
+    END AS split_weight,
+    -- cost, copy 2 of 2
+    CASE
+      WHEN ${cost_basis} = 'unblended' THEN coalesce(line_item_unblended_cost, 0)
+      WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized' THEN savings_plan_net_savings_plan_effective_cost END,
+        savings_plan_savings_plan_effective_cost, 0)
+      WHEN line_item_line_item_type = 'SavingsPlanRecurringFee'
+        THEN coalesce(savings_plan_total_commitment_to_date, 0) - coalesce(savings_plan_used_commitment, 0)
+      WHEN line_item_line_item_type IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0
+      WHEN line_item_line_item_type = 'Refund'
+        AND line_item_product_code IN ('ComputeSavingsPlans', 'MachineLearningSavingsPlans')
+        AND line_item_line_item_description LIKE 'Refund for one-time fee%' THEN 0
+      WHEN line_item_line_item_type = 'DiscountedUsage' THEN coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized' THEN reservation_net_effective_cost END,
+        reservation_effective_cost, 0)
+      WHEN line_item_line_item_type = 'RIFee' THEN coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized'
+          THEN reservation_net_unused_amortized_upfront_fee_for_billing_period END,
+        reservation_unused_amortized_upfront_fee_for_billing_period, 0) + coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized' THEN reservation_net_unused_recurring_fee END,
+        reservation_unused_recurring_fee, 0)
+      WHEN line_item_line_item_type = 'Fee' AND reservation_reservation_a_r_n <> '' THEN 0
+      ELSE coalesce(
+        CASE WHEN ${cost_basis} = 'net_amortized' THEN line_item_net_unblended_cost END,
+        line_item_unblended_cost, 0)
+    END
+    -- end of copy 2
+    AS base_cost
   FROM ${billing_source}
-) AS cur_line_items
+) AS i
+LEFT JOIN split_slots AS s
+  ON s.parent = CASE WHEN i.split_parent <> '' THEN i.split_parent ELSE i.resource_id END
+  AND s.slot = i.usage_start
+LEFT JOIN parent_cost AS p
+  ON p.parent = s.parent AND p.slot = s.slot

@@ -41,6 +41,18 @@ export interface TestLineItem {
   readonly resourceId?: string;
   /** FOCUS ProviderName; `AWS` when omitted (CUR has no provider column). */
   readonly provider?: string;
+  /** CUR line_item_currency_code / FOCUS BillingCurrency; the column is written only when an item sets it. */
+  readonly currency?: string;
+  /** CUR line_item_line_item_description; written only when an item sets it. */
+  readonly description?: string;
+  /** Time of day of line_item_usage_start_date (the split slot, 2.2); `05:00:00` when omitted. */
+  readonly startTime?: string;
+  /** Split cost allocation data (2.2); the split columns are written only when an item sets one. */
+  readonly splitParent?: string;
+  readonly splitCost?: number;
+  readonly splitUnusedCost?: number;
+  readonly splitNetCost?: number;
+  readonly splitNetUnusedCost?: number;
 }
 
 const num = (value: number | undefined) =>
@@ -49,12 +61,53 @@ const text = (value: string | undefined) =>
   value === undefined ? 'CAST(NULL AS VARCHAR)' : sqlString(value).sql;
 const periodOf = (item: TestLineItem) => item.billingPeriod ?? `${item.date.slice(0, 7)}-01`;
 
-function curColumns(item: TestLineItem): Record<string, string> {
+/** The optional column groups a file gets: only those some item sets (a file without them is tested too). */
+interface OptionalGroups {
+  readonly currency: boolean;
+  readonly description: boolean;
+  readonly split: boolean;
+}
+
+function optionalGroups(items: readonly TestLineItem[]): OptionalGroups {
+  return {
+    currency: items.some((item) => item.currency !== undefined),
+    description: items.some((item) => item.description !== undefined),
+    split: items.some(
+      (item) =>
+        item.splitParent !== undefined ||
+        item.splitCost !== undefined ||
+        item.splitUnusedCost !== undefined ||
+        item.splitNetCost !== undefined ||
+        item.splitNetUnusedCost !== undefined,
+    ),
+  };
+}
+
+const startOf = (item: TestLineItem) => `${item.date} ${item.startTime ?? '05:00:00'}`;
+
+function curColumns(item: TestLineItem, groups: OptionalGroups): Record<string, string> {
+  return {
+    ...curBaseColumns(item),
+    ...(groups.currency ? { line_item_currency_code: text(item.currency) } : {}),
+    ...(groups.description ? { line_item_line_item_description: text(item.description) } : {}),
+    ...(groups.split
+      ? {
+          split_line_item_parent_resource_id: text(item.splitParent),
+          split_line_item_split_cost: num(item.splitCost),
+          split_line_item_unused_cost: num(item.splitUnusedCost),
+          split_line_item_net_split_cost: num(item.splitNetCost),
+          split_line_item_net_unused_cost: num(item.splitNetUnusedCost),
+        }
+      : {}),
+  };
+}
+
+function curBaseColumns(item: TestLineItem): Record<string, string> {
   return {
     bill_billing_period_start_date: `CAST(${sqlString(periodOf(item)).sql} AS TIMESTAMP)`,
     line_item_usage_account_id: text(item.account ?? '111122223333'),
     line_item_line_item_type: text(item.type ?? 'Usage'),
-    line_item_usage_start_date: `CAST(${sqlString(`${item.date} 05:00:00`).sql} AS TIMESTAMP)`,
+    line_item_usage_start_date: `CAST(${sqlString(startOf(item)).sql} AS TIMESTAMP)`,
     line_item_product_code: text(item.service),
     line_item_usage_type: text(item.usageType ?? 'USE1-Usage'),
     line_item_resource_id: text(item.resourceId ?? 'arn:aws:test'),
@@ -113,24 +166,53 @@ function keysOf(items: readonly TestLineItem[], field: 'tags' | 'costCategories'
   return [...new Set(items.flatMap((item) => Object.keys(item[field] ?? {})))];
 }
 
+/**
+ * The CUR 2.0 `tags` map key of a tag (AWS data dictionary, "Tags column"): `resourceTags/user:<key>`
+ * for a user tag, `resourceTags/<key>` for an AWS-generated one.
+ */
+const cur2TagsKey = (key: string) =>
+  key.startsWith('aws:') ? `resourceTags/${key}` : `resourceTags/user:${key}`;
+
+/** Where a CUR 2.0 file carries its tags: `resource_tags` (and `cost_category`), the newer `tags`, or both. */
+export type Cur2TagColumns = 'resource_tags' | 'tags' | 'both';
+
 /** CUR 2.0 Parquet (resource_tags as a map) or gzip CSV (resource_tags as JSON text). */
 export async function writeCur2(
   path: string,
   items: readonly TestLineItem[],
-  { tenantTagKey = 'tenant_id', csv = false }: { tenantTagKey?: string; csv?: boolean } = {},
+  {
+    tenantTagKey = 'tenant_id',
+    csv = false,
+    tagColumns = 'resource_tags',
+  }: { tenantTagKey?: string; csv?: boolean; tagColumns?: Cur2TagColumns } = {},
 ): Promise<string> {
   const withCategories = keysOf(items, 'costCategories').length > 0;
+  const groups = optionalGroups(items);
   const row = (item: TestLineItem) => {
     const entries: [string, string][] = Object.entries(item.tags ?? {}).map(([k, v]) => [cur2Key(k), v]);
     if (item.tenant !== undefined)
       entries.unshift([cur2Key(tenantTagKey), item.tenant], ['user_env', 'prod']);
     const tags = mapLiteral(entries);
     const categories = mapLiteral(Object.entries(item.costCategories ?? {}));
+    const tagsEntries: [string, string][] = [
+      ...(item.tenant === undefined ? [] : [[cur2TagsKey(tenantTagKey), item.tenant] as [string, string]]),
+      ...Object.entries(item.tags ?? {}).map(([k, v]): [string, string] => [cur2TagsKey(k), v]),
+      ...Object.entries(item.costCategories ?? {}).map(([k, v]): [string, string] => [
+        `costCategory/${k}`,
+        v,
+      ]),
+      ['accountTag/env', 'prod'],
+    ];
     const asText = (map: string) => (csv ? `CAST(to_json(${map}) AS VARCHAR)` : map);
     return {
-      ...curColumns(item),
-      resource_tags: asText(tags),
-      ...(withCategories ? { cost_category: asText(categories) } : {}),
+      ...curColumns(item, groups),
+      ...(tagColumns === 'tags'
+        ? {}
+        : {
+            resource_tags: asText(tags),
+            ...(withCategories ? { cost_category: asText(categories) } : {}),
+          }),
+      ...(tagColumns === 'resource_tags' ? {} : { tags: asText(mapLiteral(tagsEntries)) }),
     };
   };
   const select = unionOf(items.map(row), row(TEMPLATE_ITEM));
@@ -151,8 +233,9 @@ export async function writeLegacyCur(
 ): Promise<string> {
   const tagKeys = keysOf(items, 'tags');
   const categories = keysOf(items, 'costCategories');
+  const groups = optionalGroups(items);
   const row = (item: TestLineItem) => ({
-    ...curColumns(item),
+    ...curColumns(item, groups),
     [legacyColumn(tenantTagKey)]: text(item.tenant ?? ''),
     ...Object.fromEntries(tagKeys.map((key) => [legacyColumn(key), text(item.tags?.[key] ?? '')])),
     ...Object.fromEntries(
@@ -165,13 +248,21 @@ export async function writeLegacyCur(
   return copySelect(unionOf(items.map(row), row(TEMPLATE_ITEM)), path, 'FORMAT parquet');
 }
 
-/** FOCUS 1.0 as CSV (Tags as JSON text, AWS "user:" prefix) or Parquet (Tags as a map). */
+/**
+ * FOCUS 1.0 as CSV (Tags as JSON text, AWS "user:" prefix) or Parquet (Tags as a map). `omit` leaves
+ * columns out of the file (ProviderName, x_ServiceCode: the provider rule of 1.1).
+ */
 export async function writeFocus(
   path: string,
   items: readonly TestLineItem[],
-  { tenantTagKey = 'tenant_id', csv = false }: { tenantTagKey?: string; csv?: boolean } = {},
+  {
+    tenantTagKey = 'tenant_id',
+    csv = false,
+    omit = [],
+  }: { tenantTagKey?: string; csv?: boolean; omit?: readonly ('ProviderName' | 'x_ServiceCode')[] } = {},
 ): Promise<string> {
   const withCategories = keysOf(items, 'costCategories').length > 0;
+  const withCurrency = optionalGroups(items).currency;
   const row = (item: TestLineItem) => {
     const entries: [string, string][] = Object.entries(item.tags ?? {}).map(([k, v]) => [focusKey(k), v]);
     if (item.tenant !== undefined) entries.unshift([focusKey(tenantTagKey), item.tenant]);
@@ -191,13 +282,18 @@ export async function writeFocus(
       EffectiveCost: num(item.cost),
       BilledCost: num(item.netCost ?? item.cost),
       Tags: csv ? `CAST(to_json(${tags}) AS VARCHAR)` : tags,
+      ...(withCurrency ? { BillingCurrency: text(item.currency) } : {}),
       ...(withCategories
         ? { x_CostCategories: csv ? `CAST(to_json(${categories}) AS VARCHAR)` : categories }
         : {}),
     };
   };
+  const kept = (item: TestLineItem) =>
+    Object.fromEntries(
+      Object.entries(row(item)).filter(([name]) => !(omit as readonly string[]).includes(name)),
+    );
   return copySelect(
-    unionOf(items.map(row), row(TEMPLATE_ITEM)),
+    unionOf(items.map(kept), kept(TEMPLATE_ITEM)),
     path,
     csv ? 'FORMAT csv, HEADER' : 'FORMAT parquet',
   );

@@ -23,4 +23,14 @@ export const CUR_COLUMNS: readonly BillingColumn[] = [
   optional('reservation_net_unused_amortized_upfront_fee_for_billing_period', 'double'),
   optional('reservation_unused_recurring_fee', 'double'),
   optional('reservation_net_unused_recurring_fee', 'double'),
+  // NULL or '' means USD (1.1).
+  optional('line_item_currency_code', 'varchar'),
+  // Tells a Savings Plan upfront-fee refund ('Refund for one-time fee ...') from other refunds.
+  optional('line_item_line_item_description', 'varchar'),
+  // Split cost allocation data (2.2): absent in exports without it, so no row is a split row.
+  optional('split_line_item_parent_resource_id', 'varchar'),
+  optional('split_line_item_split_cost', 'double'),
+  optional('split_line_item_unused_cost', 'double'),
+  optional('split_line_item_net_split_cost', 'double'),
+  optional('split_line_item_net_unused_cost', 'double'),
 ];

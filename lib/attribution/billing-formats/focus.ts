@@ -47,6 +47,8 @@ export const focus = {
     optional('ProviderName', 'varchar'),
     optional('Tags', 'tag_map'),
     optional('x_CostCategories', 'tag_map'),
+    // NULL or '' means USD (1.1).
+    optional('BillingCurrency', 'varchar'),
   ],
   placeholders: (tags) => tagPlaceholders(tags, FOCUS_VALUES),
   ...FOCUS_VALUES,
