@@ -47,8 +47,9 @@ export const TELEMETRY_COLUMNS: readonly GlueColumn[] = [
 /**
  * The customer dimension (docs/attribution.md 1.3), CSV with a header row, columns in this order. Every
  * column is a string: the Open CSV SerDe (needed for quoted names with commas) reads DATE only as
- * days since 1970 and fails on an empty number, so the engine casts `mrr`, `start_date` and
- * `end_date` when it reads the table.
+ * days since 1970 and fails on an empty number, so the engine casts `mrr`, `start_date`, `end_date`
+ * and `effective_from` when it reads the table. `effective_from` (the first day of a customer's
+ * version, empty for from the beginning) is last and optional: a file without it has v1 rows.
  */
 export const CUSTOMER_COLUMNS: readonly GlueColumn[] = [
   'customer_id',
@@ -60,7 +61,11 @@ export const CUSTOMER_COLUMNS: readonly GlueColumn[] = [
   'start_date',
   'end_date',
   'owner_team',
+  'effective_from',
 ].map((name) => ({ name, type: 'string' }));
+
+/** The currency of the costs of a row (ISO 4217; one per run, `USD` when the billing data has none). */
+const CURRENCY: GlueColumn = { name: 'currency', type: 'string' };
 
 /** Columns every result table ends with: which rules and which run produced the row. */
 const PROVENANCE: readonly GlueColumn[] = [
@@ -84,22 +89,27 @@ export const RESULT_COLUMNS: Readonly<Record<ResultTable, readonly GlueColumn[]>
     { name: 'direct_cost', type: 'double' },
     { name: 'shared_cost', type: 'double' },
     { name: 'total_cost', type: 'double' },
+    CURRENCY,
     ...PROVENANCE,
   ],
   customer_daily_service_cost: [
     { name: 'usage_date', type: 'date' },
     { name: 'customer_id', type: 'string' },
+    { name: 'provider', type: 'string', comment: 'AWS for CUR; the FOCUS ProviderName' },
     { name: 'service', type: 'string' },
     { name: 'rule_id', type: 'string' },
     { name: 'driver', type: 'string' },
     { name: 'cost', type: 'double' },
+    CURRENCY,
     ...PROVENANCE,
   ],
   unattributed_cost: [
     { name: 'usage_date', type: 'date' },
     { name: 'reason', type: 'string' },
+    { name: 'provider', type: 'string', comment: 'AWS for CUR; the FOCUS ProviderName' },
     { name: 'service', type: 'string' },
     { name: 'cost', type: 'double' },
+    CURRENCY,
     ...PROVENANCE,
   ],
   daily_summary: [
@@ -110,6 +120,18 @@ export const RESULT_COLUMNS: Readonly<Record<ResultTable, readonly GlueColumn[]>
     { name: 'unattributed_cost', type: 'double' },
     { name: 'excluded_cost', type: 'double' },
     { name: 'unattributed_pct', type: 'double' },
+    CURRENCY,
+    ...PROVENANCE,
+  ],
+  customer_daily_usage: [
+    { name: 'usage_date', type: 'date' },
+    { name: 'customer_id', type: 'string' },
+    { name: 'metric', type: 'string' },
+    {
+      name: 'quantity',
+      type: 'double',
+      comment: 'telemetry the run used, summed per day, customer and metric',
+    },
     ...PROVENANCE,
   ],
 };

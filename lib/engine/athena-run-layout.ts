@@ -248,7 +248,9 @@ function typedCustomers(table: string): string {
     " coalesce(CAST(nullif(trim(mrr), '') AS double), 0) AS mrr," +
     " CAST(nullif(trim(start_date), '') AS date) AS start_date," +
     " CAST(nullif(trim(end_date), '') AS date) AS end_date," +
-    ` nullif(${t('owner_team')}, '') AS owner_team` +
+    ` nullif(${t('owner_team')}, '') AS owner_team,` +
+    // The first day of the customer's version (lib/inputs/customers.ts); empty: from the beginning.
+    " CAST(nullif(trim(effective_from), '') AS date) AS effective_from" +
     ` FROM ${table} CROSS JOIN (SELECT ${ID_BLANKS.sql} AS blanks) AS b)`
   );
 }

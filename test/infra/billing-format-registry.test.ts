@@ -102,8 +102,8 @@ describe('a billing format descriptor carries the format end to end', () => {
     const tables = Object.values(Template.fromStack(stack).findResources('AWS::Glue::Table')).map(
       (resource) => resource.Properties.TableInput,
     );
-    // Two billing tables, telemetry, customers, the four <result>_runs tables and published_runs.
-    expect(tables).toHaveLength(9);
+    // Two billing tables, telemetry, customers, the five <result>_runs tables and published_runs.
+    expect(tables).toHaveLength(10);
     const acme = tables.find((table) => table.Name === 'acme_bill');
     expect(acme).toEqual({
       Name: 'acme_bill',
@@ -147,10 +147,11 @@ describe('a billing format descriptor carries the format end to end', () => {
     expect(acme.map((statement) => [statement.name, statement.kind])).toEqual(
       (await plan(BILLING_FORMATS.cur2)).map((statement) => [statement.name, statement.kind]),
     );
-    expect(acme).toHaveLength(10);
+    // usage_rows, 3 checks, classified_cost, allocated_cost and the five result tables.
+    expect(acme).toHaveLength(11);
     // Checks travel by name; the CTAS statements carry the SQL.
     const ctas = acme.flatMap((statement) => (statement.kind === 'ctas' ? [statement] : []));
-    expect(ctas).toHaveLength(7);
+    expect(ctas).toHaveLength(8);
     const reading = ctas.filter((statement) =>
       statement.sql.includes(`FROM "cost_per_customer"."acme_bill" WHERE billing_period = '2026-10'`),
     );

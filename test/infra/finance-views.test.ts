@@ -86,6 +86,7 @@ describe('finance views', () => {
       'customer_daily_service_cost',
       'unattributed_cost',
       'daily_summary',
+      'customer_daily_usage',
     ];
     expect(changes.map((s) => [...s.Resource].sort())).toEqual([
       // The finance views, in their own database.
@@ -94,7 +95,7 @@ describe('finance views', () => {
         glue('database/test_finance'),
         ...FINANCE_VIEW_NAMES.map((view) => glue(`table/test_finance/${view}`)),
       ].sort(),
-      // The four published views, in the main database under the results' names.
+      // The five published views, in the main database under the results' names.
       [glue('catalog'), glue('database/test'), ...results.map((view) => glue(`table/test/${view}`))].sort(),
     ]);
     const read = statements.find((s) => s.Sid === 'GlueTablesTheViewsRead');

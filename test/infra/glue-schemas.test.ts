@@ -53,7 +53,11 @@ describe('Glue schemas agree with the SQL', () => {
     for (const table of RESULT_TABLES) {
       for (const column of RESULT_COLUMNS[table]) {
         const expected =
-          column.name === 'usage_date' ? 'date' : /cost|mrr|pct/.test(column.name) ? 'double' : 'string';
+          column.name === 'usage_date'
+            ? 'date'
+            : /cost|mrr|pct|quantity/.test(column.name)
+              ? 'double'
+              : 'string';
         expect(column.type, `${table}.${column.name}`).toBe(expected);
       }
     }

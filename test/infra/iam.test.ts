@@ -142,7 +142,7 @@ describe('least privilege', () => {
     );
   });
 
-  it('gives publish-run the partitions of the four <result>_runs tables, its image and tagging', () => {
+  it('gives publish-run the partitions of the five <result>_runs tables, its image and tagging', () => {
     const glue = of('publish-run').find((row) => row.actions.includes('glue:CreatePartition'));
     expect(glue?.actions).toEqual([
       'glue:BatchCreatePartition',
@@ -158,6 +158,7 @@ describe('least privilege', () => {
       'glue database/<db>',
       'glue table/<db>/customer_daily_cost_runs',
       'glue table/<db>/customer_daily_service_cost_runs',
+      'glue table/<db>/customer_daily_usage_runs',
       'glue table/<db>/daily_summary_runs',
       'glue table/<db>/unattributed_cost_runs',
     ]);

@@ -273,6 +273,7 @@ describe('Glue catalog', () => {
       'cur2',
       'customer_daily_cost_runs',
       'customer_daily_service_cost_runs',
+      'customer_daily_usage_runs',
       'customers',
       'daily_summary_runs',
       'published_runs',
@@ -355,7 +356,11 @@ describe('Glue catalog', () => {
         expect.objectContaining({ Name: 'run_id', Type: 'string' }),
       ]);
       expect(input.StorageDescriptor.Columns, name).toEqual(
-        RESULT_COLUMNS[name].map((column) => ({ Name: column.name, Type: column.type })),
+        RESULT_COLUMNS[name].map((column) => ({
+          Name: column.name,
+          Type: column.type,
+          ...(column.comment === undefined ? {} : { Comment: column.comment }),
+        })),
       );
       expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary, name).toMatch(/ParquetHiveSerDe/);
       expect(input.StorageDescriptor.Location, name).toEqual({
