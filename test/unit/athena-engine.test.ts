@@ -103,7 +103,8 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
         " coalesce(CAST(nullif(trim(mrr), '') AS double), 0) AS mrr," +
         " CAST(nullif(trim(start_date), '') AS date) AS start_date," +
         " CAST(nullif(trim(end_date), '') AS date) AS end_date," +
-        ` nullif(${t('owner_team')}, '') AS owner_team` +
+        ` nullif(${t('owner_team')}, '') AS owner_team,` +
+        " CAST(nullif(trim(effective_from), '') AS date) AS effective_from" +
         ` FROM "cost_per_customer"."customers" CROSS JOIN (SELECT ${ID_BLANKS.sql} AS blanks) AS b)`,
     );
     expect(new TrinoSQL().validate(`SELECT * FROM ${layout.tableRef('customers')} AS c`)).toEqual([]);
