@@ -201,17 +201,24 @@ function canonicalLineItems(
 ): string {
   if (run.sources.length === 0) throw new Error(`Run ${run.runId} has no billing source`);
   const tags = tagRequest(run.rules);
-  return run.sources
-    .map(({ format, table }) => {
-      const file = format.lineItemsFile;
-      const sourceValues = {
-        ...values,
-        ...format.placeholders(tags),
-        billing_source: trustedSql(tableRef(table)),
-      };
-      return renderSql(loadSqlFile(file), sourceValues, file);
-    })
-    .join('\nUNION ALL\n');
+  return (
+    run.sources
+      .map(({ format, table }) => {
+        const file = format.lineItemsFile;
+        const sourceValues = {
+          ...values,
+          ...format.placeholders(tags),
+          billing_source: trustedSql(tableRef(table)),
+        };
+        return renderSql(loadSqlFile(file), sourceValues, file);
+      })
+      // A format's SQL may start with WITH, which Trino allows only at the head of a query: each source
+      // of a combined run is its own subquery.
+      .map((sql, index, all) =>
+        all.length === 1 ? sql : `SELECT * FROM (\n${sql}\n) AS source_${index + 1}`,
+      )
+      .join('\nUNION ALL\n')
+  );
 }
 
 /**

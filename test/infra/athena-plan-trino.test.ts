@@ -86,7 +86,7 @@ describe('a deployed run plan is Trino SQL', () => {
 
   // One source per run: what prepare-run plans. (A run over several sources needs each branch of the
   // UNION ALL wrapped in `SELECT * FROM (...)`, since line_items_cur.sql starts with WITH: see stages.ts.)
-  const sourceSets = BILLING_FORMAT_NAMES.map((format) => [format]);
+  const sourceSets = [...BILLING_FORMAT_NAMES.map((format) => [format]), [...BILLING_FORMAT_NAMES]];
   it.each(sourceSets.map((formats) => [formats.join('+'), formats]))(
     'parses every CTAS and check of a run over %s',
     (_name, formats) => {
