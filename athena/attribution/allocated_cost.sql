@@ -1,43 +1,64 @@
 -- The allocation ledger (docs/attribution.md sections 3 and 4): every cost of every day lands in exactly one
 -- outcome: a customer, unattributed (with a reason) or excluded. All outputs are sums over this table,
 -- and the conservation check compares it with the line items it came from.
--- Customer rows are unique per (day, customer, service, rule) by construction (usage and direct cost are
--- summed per customer before they meet a pool), so the per-service output needs no second aggregation
--- of millions of rows. A day whose line items span two billing periods takes the later one.
+-- Customer rows are unique per (day, customer, provider, service, rule) by construction (usage and direct
+-- cost are summed per customer before they meet a pool), so the per-service output needs no second
+-- aggregation of millions of rows. A day whose line items span two billing periods takes the later one.
+-- currency is the run's one currency (max() only carries it through the sums).
 WITH classified AS (
-  SELECT usage_date, billing_period, service, tenant, exclude_rule_id, driver_rule_id, driver, cost
+  SELECT usage_date, billing_period, provider, service, currency, tenant, exclude_rule_id, driver_rule_id, driver,
+    cost
   FROM ${classified_cost}
 ),
-tenant_customers AS (
-  SELECT DISTINCT coalesce(nullif(tenant_id, ''), customer_id) AS tenant_id, customer_id
-  FROM ${customers}
+-- The customer dimension with history (docs/attribution.md 1.3): each row with the dates its version is in
+-- force, valid_from inclusive (NULL: from the beginning) to valid_to exclusive (NULL: open), valid_to
+-- being the customer's next effective_from. Before its first version a customer does not exist.
+customer_versions AS (
+  SELECT c.customer_id, c.tenant_id, c.mrr, c.start_date, c.end_date, v.valid_from, v.valid_to
+  FROM ${customers} AS c
+  JOIN (
+    SELECT customer_id, effective_from AS valid_from,
+      lead(effective_from) OVER (PARTITION BY customer_id ORDER BY effective_from NULLS FIRST) AS valid_to
+    FROM (SELECT DISTINCT customer_id, effective_from FROM ${customers}) AS d
+  ) AS v ON v.customer_id = c.customer_id AND v.valid_from IS NOT DISTINCT FROM c.effective_from
 ),
--- One row per customer and active period, with the MRR the mrr driver weighs: the relation that gains a
--- version's dates when the customer dimension gets history (docs/attribution.md 1.3).
+-- A tenant's customer from valid_from to valid_to: the metric weights and direct cost take the one in force
+-- on their day (a tenant belongs to at most one customer on any day; the customers file is refused otherwise).
+tenant_customers AS (
+  SELECT DISTINCT coalesce(nullif(tenant_id, ''), customer_id) AS tenant_id, customer_id, valid_from, valid_to
+  FROM customer_versions
+),
+-- One row per customer version, with its active period and the MRR the mrr driver weighs; a driver uses
+-- the row whose validity holds the day.
 customer_periods AS (
-  SELECT DISTINCT customer_id, start_date, end_date, mrr
-  FROM ${customers}
+  SELECT DISTINCT customer_id, start_date, end_date, mrr, valid_from, valid_to
+  FROM customer_versions
 ),
 -- customer_id is NULL for a tenant that is not in the customer dimension.
 direct_cost AS (
-  SELECT c.usage_date, max(c.billing_period) AS billing_period, c.service, t.customer_id, sum(c.cost) AS cost
+  SELECT c.usage_date, max(c.billing_period) AS billing_period, c.provider, c.service, max(c.currency) AS currency,
+    t.customer_id, sum(c.cost) AS cost
   FROM classified AS c
-  LEFT JOIN tenant_customers AS t ON t.tenant_id = c.tenant
+  LEFT JOIN tenant_customers AS t
+    ON t.tenant_id = c.tenant
+    AND (t.valid_from IS NULL OR t.valid_from <= c.usage_date)
+    AND (t.valid_to IS NULL OR c.usage_date < t.valid_to)
   WHERE c.exclude_rule_id IS NULL AND c.tenant <> ''
-  GROUP BY c.usage_date, c.service, t.customer_id
+  GROUP BY c.usage_date, c.provider, c.service, t.customer_id
 ),
 pools AS (
   SELECT
-    usage_date, max(billing_period) AS billing_period, service, driver_rule_id AS rule_id, driver,
-    sum(cost) AS pool_cost
+    usage_date, max(billing_period) AS billing_period, provider, service, max(currency) AS currency,
+    driver_rule_id AS rule_id, driver, sum(cost) AS pool_cost
   FROM classified
   WHERE exclude_rule_id IS NULL AND tenant = '' AND driver_rule_id IS NOT NULL
-  GROUP BY usage_date, service, driver_rule_id, driver
+  GROUP BY usage_date, provider, service, driver_rule_id, driver
 ),
 -- Each pool cut into its driver's parts (docs/attribution.md section 4): a blend's part is pool x weight,
 -- shared by its own driver; any other driver is its own only part, weight 1.
 pool_parts AS (
-  SELECT p.usage_date, p.billing_period, p.service, p.rule_id, p.driver, dp.part, p.pool_cost * dp.part_weight AS cost
+  SELECT p.usage_date, p.billing_period, p.provider, p.service, p.currency, p.rule_id, p.driver, dp.part,
+    p.pool_cost * dp.part_weight AS cost
   FROM pools AS p
   JOIN ${driver_parts} AS dp ON dp.driver = p.driver
 ),
@@ -60,21 +81,22 @@ weight_totals AS (
 -- Summed over a blend's parts, so a customer still has one row per (day, service, rule).
 shares AS (
   SELECT
-    pp.usage_date, pp.billing_period, pp.service, pp.rule_id, pp.driver, w.customer_id,
+    pp.usage_date, pp.billing_period, pp.provider, pp.service, pp.currency, pp.rule_id, pp.driver, w.customer_id,
     sum(pp.cost * w.weight / NULLIF(t.total_weight, 0)) AS cost
   FROM pool_parts AS pp
   JOIN weight_totals AS t ON t.usage_date = pp.usage_date AND t.driver = pp.part AND t.total_weight > 0
   JOIN driver_weights AS w ON w.usage_date = pp.usage_date AND w.driver = pp.part
-  GROUP BY pp.usage_date, pp.billing_period, pp.service, pp.rule_id, pp.driver, w.customer_id
+  GROUP BY pp.usage_date, pp.billing_period, pp.provider, pp.service, pp.currency, pp.rule_id, pp.driver, w.customer_id
 ),
 -- A part whose driver cannot share it that day stays whole, with its kind's reason (no_usage_signal for a
 -- metric, no_active_customers for even and mrr, no_revenue for mrr when the active customers' MRR is 0);
 -- it is never handed to a blend's other parts.
 unshared AS (
-  SELECT usage_date, billing_period, service, rule_id, driver, cost, ${no_weight_reason} AS reason
+  SELECT usage_date, billing_period, provider, service, currency, rule_id, driver, cost,
+    ${no_weight_reason} AS reason
   FROM (
     SELECT
-      pp.usage_date, pp.billing_period, pp.service, pp.rule_id, pp.driver, pp.part, pp.cost,
+      pp.usage_date, pp.billing_period, pp.provider, pp.service, pp.currency, pp.rule_id, pp.driver, pp.part, pp.cost,
       t.driver IS NOT NULL AS has_weight_rows
     FROM pool_parts AS pp
     LEFT JOIN weight_totals AS t ON t.usage_date = pp.usage_date AND t.driver = pp.part
@@ -83,7 +105,7 @@ unshared AS (
 ),
 ledger AS (
   SELECT
-    usage_date, billing_period, service, 'direct' AS rule_id, 'tag' AS driver,
+    usage_date, billing_period, provider, service, currency, 'direct' AS rule_id, 'tag' AS driver,
     CASE WHEN customer_id IS NULL THEN 'unattributed' ELSE 'customer' END AS outcome,
     customer_id,
     CASE WHEN customer_id IS NULL THEN 'unknown_tenant' END AS reason,
@@ -91,31 +113,34 @@ ledger AS (
   FROM direct_cost
   UNION ALL
   SELECT
-    usage_date, billing_period, service, rule_id, ${driver_label} AS driver,
+    usage_date, billing_period, provider, service, currency, rule_id, ${driver_label} AS driver,
     CASE WHEN customer_id IS NULL THEN 'unattributed' ELSE 'customer' END AS outcome,
     customer_id,
     CASE WHEN customer_id IS NULL THEN 'unknown_tenant' END AS reason,
     cost
   FROM shares
   UNION ALL
-  SELECT usage_date, billing_period, service, rule_id, ${driver_label} AS driver, 'unattributed' AS outcome,
+  SELECT usage_date, billing_period, provider, service, currency, rule_id, ${driver_label} AS driver,
+    'unattributed' AS outcome,
     CAST(NULL AS varchar) AS customer_id, reason, cost
   FROM unshared
   UNION ALL
-  SELECT usage_date, max(billing_period) AS billing_period, service, CAST(NULL AS varchar) AS rule_id,
+  SELECT usage_date, max(billing_period) AS billing_period, provider, service, max(currency) AS currency,
+    CAST(NULL AS varchar) AS rule_id,
     CAST(NULL AS varchar) AS driver, 'unattributed' AS outcome, CAST(NULL AS varchar) AS customer_id,
     'no_rule' AS reason, sum(cost) AS cost
   FROM classified
   WHERE exclude_rule_id IS NULL AND tenant = '' AND driver_rule_id IS NULL
-  GROUP BY usage_date, service
+  GROUP BY usage_date, provider, service
   UNION ALL
-  SELECT usage_date, max(billing_period) AS billing_period, service, exclude_rule_id AS rule_id,
+  SELECT usage_date, max(billing_period) AS billing_period, provider, service, max(currency) AS currency,
+    exclude_rule_id AS rule_id,
     CAST(NULL AS varchar) AS driver, 'excluded' AS outcome, CAST(NULL AS varchar) AS customer_id,
     CAST(NULL AS varchar) AS reason, sum(cost) AS cost
   FROM classified
   WHERE exclude_rule_id IS NOT NULL
-  GROUP BY usage_date, service, exclude_rule_id
+  GROUP BY usage_date, provider, service, exclude_rule_id
 )
-SELECT usage_date, billing_period, outcome, customer_id, reason, service, rule_id, driver, cost
+SELECT usage_date, billing_period, outcome, customer_id, reason, provider, service, rule_id, driver, currency, cost
 FROM ledger
 WHERE cost <> 0

@@ -1,4 +1,5 @@
--- Cost per customer per day (docs/attribution.md section 5), with the customer's dimension fields.
+-- Cost per customer per day (docs/attribution.md section 5), with the customer's dimension fields of the
+-- version in force on the day (1.3: the greatest effective_from <= usage_date; NULL is the beginning).
 -- Outputs are per usage day; a day whose line items span two billing periods (seen in real FOCUS data)
 -- is labelled with the later one, so a day never appears twice.
 WITH customer_totals AS (
@@ -8,14 +9,18 @@ WITH customer_totals AS (
     customer_id,
     sum(CASE WHEN rule_id = 'direct' THEN cost ELSE 0 END) AS direct_cost,
     sum(CASE WHEN rule_id = 'direct' THEN 0 ELSE cost END) AS shared_cost,
-    sum(cost) AS total_cost
+    sum(cost) AS total_cost,
+    max(currency) AS currency
   FROM ${allocated_cost}
   WHERE outcome = 'customer'
   GROUP BY usage_date, customer_id
 ),
+-- One row per customer version (a version's tenants agree on these fields), valid_to its successor's
+-- effective_from (exclusive).
 customer_fields AS (
-  SELECT DISTINCT customer_id, name, tier, plan_status, mrr
-  FROM ${customers}
+  SELECT customer_id, name, tier, plan_status, mrr, effective_from AS valid_from,
+    lead(effective_from) OVER (PARTITION BY customer_id ORDER BY effective_from NULLS FIRST) AS valid_to
+  FROM (SELECT DISTINCT customer_id, name, tier, plan_status, mrr, effective_from FROM ${customers}) AS v
 )
 SELECT
   t.usage_date,
@@ -28,8 +33,12 @@ SELECT
   t.direct_cost,
   t.shared_cost,
   t.total_cost,
+  t.currency,
   ${rules_version} AS rules_version,
   ${run_id} AS run_id
 FROM customer_totals AS t
-JOIN customer_fields AS f ON f.customer_id = t.customer_id
+JOIN customer_fields AS f
+  ON f.customer_id = t.customer_id
+  AND (f.valid_from IS NULL OR f.valid_from <= t.usage_date)
+  AND (f.valid_to IS NULL OR t.usage_date < f.valid_to)
 WHERE t.total_cost <> 0

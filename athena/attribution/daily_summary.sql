@@ -1,7 +1,7 @@
 -- One row per day with billing data (docs/attribution.md section 5). total_cost comes from the classified
 -- line items, not from the ledger, so that the conservation check compares two independent sums.
 WITH day_totals AS (
-  SELECT usage_date, max(billing_period) AS billing_period, sum(cost) AS total_cost
+  SELECT usage_date, max(billing_period) AS billing_period, sum(cost) AS total_cost, max(currency) AS currency
   FROM ${classified_cost}
   GROUP BY usage_date
 ),
@@ -25,6 +25,7 @@ SELECT
   coalesce(o.excluded_cost, 0) AS excluded_cost,
   coalesce(coalesce(o.unattributed_cost, 0) / NULLIF(t.total_cost - coalesce(o.excluded_cost, 0), 0), 0)
     AS unattributed_pct,
+  t.currency,
   ${rules_version} AS rules_version,
   ${run_id} AS run_id
 FROM day_totals AS t

@@ -45,6 +45,7 @@ export const ATTRIBUTION_STEPS: readonly AttributionStep[] = [
   { kind: 'view', name: 'customer_daily_service_cost', file: 'attribution/customer_daily_service_cost.sql' },
   { kind: 'table', name: 'unattributed_cost', file: 'attribution/unattributed_cost.sql' },
   { kind: 'table', name: 'daily_summary', file: 'attribution/daily_summary.sql' },
+  { kind: 'table', name: 'customer_daily_usage', file: 'attribution/customer_daily_usage.sql' },
   { kind: 'check', name: 'conservation_check', file: 'attribution/conservation_check.sql' },
 ];
 
@@ -221,7 +222,7 @@ function canonicalLineItems(
 function lowercasedCustomers(table: string): string {
   return (
     "(SELECT customer_id, lower(coalesce(nullif(tenant_id, ''), customer_id)) AS tenant_id, name, tier," +
-    ` plan_status, mrr, start_date, end_date, owner_team FROM ${table})`
+    ` plan_status, mrr, start_date, end_date, owner_team, effective_from FROM ${table})`
   );
 }
 

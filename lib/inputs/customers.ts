@@ -17,10 +17,15 @@ export interface CustomerTenant {
   readonly startDate: string | null;
   readonly endDate: string | null;
   readonly ownerTeam: string | null;
+  /**
+   * The YYYY-MM-DD day this version of the customer is in force from (docs/attribution.md 1.3), until the
+   * customer's next version; null means from the beginning (and is every row of a file without the column).
+   */
+  readonly effectiveFrom: string | null;
 }
 
 const REQUIRED_COLUMNS = ['customer_id', 'name', 'tier', 'plan_status', 'mrr'] as const;
-const OPTIONAL_COLUMNS = ['tenant_id', 'start_date', 'end_date', 'owner_team'] as const;
+const OPTIONAL_COLUMNS = ['tenant_id', 'start_date', 'end_date', 'owner_team', 'effective_from'] as const;
 type CustomerColumn = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number];
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -67,6 +72,10 @@ function customerFields(t: CustomerTenant): [CustomerColumn, string | number | n
 /**
  * Parses and validates a customers CSV. Every problem is an InputError naming the file, the column and
  * the data row (1-based; the header is not counted), so a bad upload is fixed in one look.
+ * Without an `effective_from` column a customer has one version (v1 rules: a tenant belongs to one
+ * customer, a customer's fields agree on all its rows). With it, the rows of one customer and one
+ * `effective_from` are a version and must agree; on any day a tenant belongs to at most one customer.
+ * Returns one entry per tenant of each version.
  */
 export function parseCustomersCsv(text: string, file: string): CustomerTenant[] {
   // A spreadsheet saved in a European locale separates fields with `;` (or a tab): the parser would
@@ -109,8 +118,11 @@ export function parseCustomersCsv(text: string, file: string): CustomerTenant[] 
   if (records.length === 1) throw new InputError('has a header but no customer rows', { file });
   const indexOf = new Map(header.map((name, index) => [name, index]));
 
+  const versioned = indexOf.has('effective_from');
   const tenants = new Map<string, CustomerTenant>();
   const customers = new Map<string, CustomerTenant>();
+  /** The data row of each tenant entry, by entry key, for the overlap check's message. */
+  const rows = new Map<string, number>();
   records.slice(1).forEach((record, index) => {
     const row = index + 1;
     const value = (column: CustomerColumn): string => {
@@ -138,7 +150,7 @@ export function parseCustomersCsv(text: string, file: string): CustomerTenant[] 
       if (mrr > 0 && planStatus !== 'paid')
         fail('mrr', `is ${mrrText} but a ${planStatus} customer pays nothing (use 0)`);
     }
-    const dateValue = (column: 'start_date' | 'end_date'): string | null => {
+    const dateValue = (column: 'start_date' | 'end_date' | 'effective_from'): string | null => {
       const text = value(column);
       if (text === '') return null;
       if (!isIsoDate(text)) fail(column, `"${text}" is not a date (YYYY-MM-DD)`);
@@ -159,13 +171,16 @@ export function parseCustomersCsv(text: string, file: string): CustomerTenant[] 
       startDate,
       endDate,
       ownerTeam: value('owner_team') || null,
+      effectiveFrom: dateValue('effective_from'),
     };
+    const version = `${customerId}\u0000${tenant.effectiveFrom ?? ''}`;
+    const entry = versioned ? `${version}\u0000${tenant.tenantId}` : tenant.tenantId;
 
     const sameTenant = tenants.get(tenant.tenantId);
-    if (sameTenant && sameTenant.customerId !== customerId) {
+    if (!versioned && sameTenant && sameTenant.customerId !== customerId) {
       fail('tenant_id', `tenant "${tenant.tenantId}" already belongs to customer "${sameTenant.customerId}"`);
     }
-    const sameCustomer = customers.get(customerId);
+    const sameCustomer = customers.get(version);
     if (sameCustomer) {
       const earlier = new Map(customerFields(sameCustomer));
       for (const [column, current] of customerFields(tenant)) {
@@ -173,13 +188,70 @@ export function parseCustomersCsv(text: string, file: string): CustomerTenant[] 
           fail(
             column,
             `customer "${customerId}" has ${JSON.stringify(current ?? '')} here but ` +
-              `${JSON.stringify(earlier.get(column) ?? '')} on an earlier row (a customer's fields must agree on all its tenants)`,
+              `${JSON.stringify(earlier.get(column) ?? '')} on an earlier row` +
+              (versioned
+                ? ` with the same effective_from ${tenant.effectiveFrom ?? '(empty)'} (the rows of one version must agree)`
+                : " (a customer's fields must agree on all its tenants)"),
           );
         }
       }
     }
-    tenants.set(tenant.tenantId, tenant);
-    customers.set(customerId, tenant);
+    tenants.set(entry, tenant);
+    customers.set(version, tenant);
+    rows.set(entry, row);
   });
+  if (versioned) checkOneCustomerPerTenant([...tenants.entries()], rows, file);
   return [...tenants.values()];
+}
+
+/** A version's days: from (inclusive, null = the beginning) to (exclusive, null = open). */
+interface TenantSpan {
+  readonly tenant: CustomerTenant;
+  readonly row: number;
+  readonly from: string | null;
+  readonly to: string | null;
+}
+
+/**
+ * On any day a tenant belongs to at most one customer (docs/attribution.md 1.3): each version of a customer
+ * is in force until the customer's next version, and two customers' versions listing one tenant must not
+ * share a day. The error names the tenant, both customers and the first day they share.
+ */
+function checkOneCustomerPerTenant(
+  entries: readonly (readonly [string, CustomerTenant])[],
+  rows: ReadonlyMap<string, number>,
+  file: string,
+): void {
+  const starts = new Map<string, (string | null)[]>();
+  for (const [, t] of entries) {
+    const list = starts.get(t.customerId) ?? [];
+    if (!list.includes(t.effectiveFrom)) list.push(t.effectiveFrom);
+    starts.set(t.customerId, list);
+  }
+  // null (the beginning) first, then the days in order.
+  for (const list of starts.values())
+    list.sort((a, b) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1));
+  const byTenant = new Map<string, TenantSpan[]>();
+  for (const [key, t] of entries) {
+    const list = starts.get(t.customerId) ?? [];
+    const next = list[list.indexOf(t.effectiveFrom) + 1];
+    const span: TenantSpan = { tenant: t, row: rows.get(key) ?? 0, from: t.effectiveFrom, to: next ?? null };
+    byTenant.set(t.tenantId, [...(byTenant.get(t.tenantId) ?? []), span]);
+  }
+  for (const spans of byTenant.values()) {
+    for (const [i, a] of spans.entries()) {
+      for (const b of spans.slice(i + 1)) {
+        if (a.tenant.customerId === b.tenant.customerId) continue;
+        const from = a.from === null ? b.from : b.from === null ? a.from : a.from > b.from ? a.from : b.from;
+        const to = a.to === null ? b.to : b.to === null ? a.to : a.to < b.to ? a.to : b.to;
+        if (from !== null && to !== null && from >= to) continue;
+        throw new InputError(
+          `tenant "${b.tenant.tenantId}" belongs to customer "${a.tenant.customerId}" (row ${a.row}) and to ` +
+            `customer "${b.tenant.customerId}" on ${from ?? 'every day before the first effective_from'}` +
+            ' (on any day a tenant belongs to at most one customer)',
+          { file, column: 'tenant_id', row: b.row },
+        );
+      }
+    }
+  }
 }

@@ -3,7 +3,10 @@ import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { type CustomerTenant, parseCustomersCsv } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
 
-/** Reads, validates and loads the customer dimension as the `customers` table (one row per tenant). */
+/**
+ * Reads, validates and loads the customer dimension as the `customers` table: one row per tenant of each
+ * version, `effective_from` last (NULL: in force from the beginning, docs/attribution.md 1.3).
+ */
 export async function defineCustomers(engine: DuckDbEngine, file: string): Promise<CustomerTenant[]> {
   let bytes: Buffer;
   try {
@@ -21,7 +24,8 @@ export async function defineCustomers(engine: DuckDbEngine, file: string): Promi
   const tenants = parseCustomersCsv(text, file);
   await engine.run(
     'CREATE OR REPLACE TABLE customers_text (customer_id VARCHAR, tenant_id VARCHAR, name VARCHAR, tier VARCHAR,' +
-      ' plan_status VARCHAR, mrr DOUBLE, start_date VARCHAR, end_date VARCHAR, owner_team VARCHAR)',
+      ' plan_status VARCHAR, mrr DOUBLE, start_date VARCHAR, end_date VARCHAR, owner_team VARCHAR,' +
+      ' effective_from VARCHAR)',
   );
   // The appender passes values as data, never as SQL text: a name full of quotes is just a name.
   const appender = await engine.connection.createAppender('customers_text');
@@ -32,7 +36,7 @@ export async function defineCustomers(engine: DuckDbEngine, file: string): Promi
     appender.appendVarchar(t.tier);
     appender.appendVarchar(t.planStatus);
     appender.appendDouble(t.mrr);
-    for (const optional of [t.startDate, t.endDate, t.ownerTeam]) {
+    for (const optional of [t.startDate, t.endDate, t.ownerTeam, t.effectiveFrom]) {
       if (optional === null) appender.appendNull();
       else appender.appendVarchar(optional);
     }
@@ -41,7 +45,8 @@ export async function defineCustomers(engine: DuckDbEngine, file: string): Promi
   appender.closeSync();
   await engine.run(
     'CREATE OR REPLACE TABLE customers AS SELECT customer_id, tenant_id, name, tier, plan_status, mrr,' +
-      ' CAST(start_date AS DATE) AS start_date, CAST(end_date AS DATE) AS end_date, owner_team FROM customers_text',
+      ' CAST(start_date AS DATE) AS start_date, CAST(end_date AS DATE) AS end_date, owner_team,' +
+      ' CAST(effective_from AS DATE) AS effective_from FROM customers_text',
   );
   await engine.run('DROP TABLE customers_text');
   return tenants;

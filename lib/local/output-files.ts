@@ -35,8 +35,14 @@ export const CSV_OUTPUTS: readonly CsvOutput[] = [
   {
     file: 'customer_daily_service_cost.csv',
     table: 'customer_daily_service_cost',
-    columns: ['usage_date', 'customer_id', 'service', 'rule_id', 'driver', 'cost'],
-    orderBy: 'usage_date, customer_id, service, rule_id',
+    columns: ['usage_date', 'customer_id', 'provider', 'service', 'rule_id', 'driver', 'cost'],
+    orderBy: 'usage_date, customer_id, provider, service, rule_id',
+  },
+  {
+    file: 'customer_daily_usage.csv',
+    table: 'customer_daily_usage',
+    columns: ['usage_date', 'customer_id', 'metric', 'quantity'],
+    orderBy: 'usage_date, customer_id, metric',
   },
   {
     file: 'daily_summary.csv',
@@ -55,8 +61,8 @@ export const CSV_OUTPUTS: readonly CsvOutput[] = [
   {
     file: 'unattributed.csv',
     table: 'unattributed_cost',
-    columns: ['usage_date', 'reason', 'service', 'cost'],
-    orderBy: 'usage_date, reason, service',
+    columns: ['usage_date', 'reason', 'provider', 'service', 'cost'],
+    orderBy: 'usage_date, reason, provider, service',
   },
 ];
 

@@ -13,6 +13,7 @@ export const RESULT_TABLES = [
   'customer_daily_service_cost',
   'unattributed_cost',
   'daily_summary',
+  'customer_daily_usage',
 ] as const;
 export type ResultTable = (typeof RESULT_TABLES)[number];
 

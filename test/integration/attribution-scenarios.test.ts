@@ -135,6 +135,7 @@ describe('attribution of a hand-worked month', () => {
     expect(Object.keys(out.serviceCost[0] ?? {})).toEqual([
       'usage_date',
       'customer_id',
+      'provider',
       'service',
       'rule_id',
       'driver',
@@ -149,7 +150,7 @@ describe('attribution of a hand-worked month', () => {
       'excluded_cost',
       'unattributed_pct',
     ]);
-    expect(Object.keys(out.unattributed[0] ?? {})).toEqual(['usage_date', 'reason', 'service', 'cost']);
+    expect(Object.keys(out.unattributed[0] ?? {})).toEqual(['usage_date', 'reason', 'provider', 'service', 'cost']);
     const acme = out.customerDaily.find((r) => r.customer_id === 'acme');
     expect(acme).toMatchObject({
       tier: 'enterprise',
