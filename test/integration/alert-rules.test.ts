@@ -41,11 +41,11 @@ async function loadResults(
 ) {
   const billingDays = input.billingDays ?? days(addDays(D, -29), D);
   await engine.run(
-    'CREATE TABLE customers (customer_id VARCHAR, tenant_id VARCHAR, name VARCHAR, tier VARCHAR, plan_status VARCHAR, mrr DOUBLE, start_date DATE, end_date DATE, owner_team VARCHAR)',
+    'CREATE TABLE customers (customer_id VARCHAR, tenant_id VARCHAR, name VARCHAR, tier VARCHAR, plan_status VARCHAR, mrr DOUBLE, start_date DATE, end_date DATE, owner_team VARCHAR, effective_from DATE)',
   );
   for (const c of input.customers) {
     await engine.run(
-      `INSERT INTO customers VALUES (${text(c.id)}, ${text(c.id)}, ${text(`Customer ${c.id}`)}, ${text(c.tier ?? 'growth')}, ${text(c.plan ?? 'paid')}, ${c.mrr ?? 1000}, NULL, ${c.end ? `DATE '${c.end}'` : 'NULL'}, ${text(c.team)})`,
+      `INSERT INTO customers VALUES (${text(c.id)}, ${text(c.id)}, ${text(`Customer ${c.id}`)}, ${text(c.tier ?? 'growth')}, ${text(c.plan ?? 'paid')}, ${c.mrr ?? 1000}, NULL, ${c.end ? `DATE '${c.end}'` : 'NULL'}, ${text(c.team)}, NULL)`,
     );
   }
   await engine.run(

@@ -25,6 +25,7 @@ const PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')
 const CSV_FILES = [
   'customer_daily_cost.csv',
   'customer_daily_service_cost.csv',
+  'customer_daily_usage.csv',
   'daily_summary.csv',
   'unattributed.csv',
 ];

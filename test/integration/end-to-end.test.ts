@@ -137,6 +137,7 @@ describe('generated CUR 2.0 data through the CLI', () => {
     for (const file of [
       'customer_daily_cost.csv',
       'customer_daily_service_cost.csv',
+      'customer_daily_usage.csv',
       'daily_summary.csv',
       'unattributed.csv',
       'alerts.json',

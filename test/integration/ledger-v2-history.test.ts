@@ -2,93 +2,26 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRules } from '../../lib/attribution/rules.ts';
 import { renderCheck } from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { Row } from '../../lib/engine/query-engine.ts';
 import { defineCustomers } from '../../lib/local/customers-table.ts';
 import {
-  type HandCustomer,
-  type HandLineItem,
-  type HandUsage,
+  D1,
+  D2,
+  D3,
+  historyCustomers,
+  historyItems,
+  historyRules,
+  historyUsage,
   loadHandInputs,
   runHandAttribution,
   writeHandCustomersCsv,
 } from '../support/ledger-v2.ts';
 
 // Customers with history (docs/attribution.md 1.3), provider in the pools and outputs (3, 4, 5) and the
-// customer_daily_usage table (finance.md "Usage"), on hand-made canonical line items, hand-worked.
-//
-// D1 2026-03-30 and D2 2026-03-31 are in billing period 2026-03, D3 2026-04-01 in 2026-04.
-// acme: from the beginning growth, MRR 1000, tenants acme + shared-t; from D2 enterprise, MRR 3000 (same
-//       tenants); from D3 the same fields but only tenant acme (shared-t moves to beta at the boundary).
-// beta: from the beginning MRR 1000, tenant beta; from D3 the same fields with tenants beta + shared-t.
-// gamma: first version from D3 (MRR 2000, tenant g1): before D3 it does not exist.
-export const D0 = '2026-03-29';
-export const D1 = '2026-03-30';
-export const D2 = '2026-03-31';
-export const D3 = '2026-04-01';
-const MARCH = '2026-03-01';
-const APRIL = '2026-04-01';
-
-export const historyCustomers: HandCustomer[] = [
-  { id: 'acme', tenant: 'acme', name: 'Acme', tier: 'growth', mrr: 1000 },
-  { id: 'acme', tenant: 'shared-t', name: 'Acme', tier: 'growth', mrr: 1000 },
-  { id: 'acme', tenant: 'acme', name: 'Acme', tier: 'enterprise', mrr: 3000, from: D2 },
-  { id: 'acme', tenant: 'shared-t', name: 'Acme', tier: 'enterprise', mrr: 3000, from: D2 },
-  { id: 'acme', tenant: 'acme', name: 'Acme', tier: 'enterprise', mrr: 3000, from: D3 },
-  { id: 'beta', tenant: 'beta', name: 'Beta', mrr: 1000 },
-  { id: 'beta', tenant: 'beta', name: 'Beta', mrr: 1000, from: D3 },
-  { id: 'beta', tenant: 'shared-t', name: 'Beta', mrr: 1000, from: D3 },
-  { id: 'gamma', tenant: 'g1', name: 'Gamma', mrr: 2000, from: D3 },
-];
-
-export const historyItems: HandLineItem[] = [
-  // D1: mrr pool 40 over acme 1000 + beta 1000 (gamma does not exist): 20 + 20.
-  { date: D1, period: MARCH, service: 'Support', cost: 40 },
-  // shared-t is acme's on D1: direct 10 to acme; g1 has no customer yet: unknown_tenant 4.
-  { date: D1, period: MARCH, service: 'Compute', tenant: 'shared-t', cost: 10 },
-  { date: D1, period: MARCH, service: 'Compute', tenant: 'g1', cost: 4 },
-  // D2: mrr pool 40 over acme 3000 + beta 1000: 30 + 10.
-  { date: D2, period: MARCH, service: 'Support', cost: 40 },
-  // Two pools of one rule and service, one per provider, each by requests (shared-t 2, beta 1, ghost 1;
-  // Q = 4): AWS 12 -> acme 6, beta 3, ghost 3; Azure 6 -> acme 3, beta 1.5, ghost 1.5.
-  { date: D2, period: MARCH, service: 'Compute', cost: 12 },
-  { date: D2, period: MARCH, provider: 'Azure', service: 'Compute', cost: 6 },
-  // D3: mrr pool 60 over acme 3000 + beta 1000 + gamma 2000 = 6000: 30, 10, 20.
-  { date: D3, period: APRIL, service: 'Support', cost: 60 },
-  // shared-t is beta's from D3: direct 8 to beta; g1 is gamma's: direct 5.
-  { date: D3, period: APRIL, service: 'Compute', tenant: 'shared-t', cost: 8 },
-  { date: D3, period: APRIL, service: 'Compute', tenant: 'g1', cost: 5 },
-  // even over the three customers that exist and are active on D3: 3 each.
-  { date: D3, period: APRIL, provider: 'Azure', service: 'Storage', cost: 9 },
-].map((item) => ({ currency: 'EUR', ...item }));
-
-export const historyUsage: HandUsage[] = [
-  { date: D0, tenant: 'shared-t', metric: 'requests', quantity: 100 }, // no billing on D0: not a run day
-  { date: D1, tenant: 'shared-t', metric: 'requests', quantity: 5 },
-  { date: D1, tenant: 'g1', metric: 'requests', quantity: 7 }, // gamma does not exist yet
-  { date: D1, tenant: 'beta', metric: 'requests', quantity: 0 }, // a zero sum is no row
-  { date: D2, tenant: 'shared-t', metric: 'requests', quantity: 2 },
-  { date: D2, tenant: 'beta', metric: 'requests', quantity: 1 },
-  { date: D2, tenant: 'ghost', metric: 'requests', quantity: 1 },
-  { date: D3, tenant: 'shared-t', metric: 'requests', quantity: 4 },
-  { date: D3, tenant: 'beta', metric: 'requests', quantity: 1 },
-  { date: D3, tenant: 'g1', metric: 'requests', quantity: 2 },
-];
-
-export const historyRules = parseRules(
-  {
-    version: 'history-1',
-    rules: [
-      { id: 'revenue', match: { services: ['Support'] }, driver: 'mrr' },
-      { id: 'compute', match: { services: ['Compute'] }, driver: 'requests' },
-      { id: 'rest', match: {}, driver: 'even' },
-    ],
-  },
-  'test',
-);
-
+// customer_daily_usage table (finance.md "Usage"), on hand-made canonical line items, hand-worked: the
+// scenario and its arithmetic are in test/support/ledger-v2.ts (historyCustomers, historyItems, historyUsage).
 let duck: DuckDbEngine;
 
 beforeAll(async () => {

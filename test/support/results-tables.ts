@@ -22,7 +22,7 @@ export const RESULT_TABLE_COLUMNS = {
     ' rules_version VARCHAR, run_id VARCHAR',
   customers:
     'customer_id VARCHAR, tenant_id VARCHAR, name VARCHAR, tier VARCHAR, plan_status VARCHAR, mrr DOUBLE,' +
-    ' start_date DATE, end_date DATE, owner_team VARCHAR',
+    ' start_date DATE, end_date DATE, owner_team VARCHAR, effective_from DATE',
 } as const;
 
 /** Replaces the table `name` with these rows, typed as {@link RESULT_TABLE_COLUMNS} says. */
@@ -36,6 +36,13 @@ export async function writeTable(
   if (rows.length === 0) return;
   const literal = (value: Value) =>
     value === null ? 'NULL' : typeof value === 'number' ? sqlNumber(value).sql : sqlString(value).sql;
-  const values = rows.map((row) => `(${row.map(literal).join(', ')})`).join(',\n');
+  // A row may leave out trailing columns (customers' effective_from, added last): they are NULL.
+  const width = RESULT_TABLE_COLUMNS[name].split(',').length;
+  const values = rows
+    .map(
+      (row) =>
+        `(${[...row, ...Array<Value>(Math.max(0, width - row.length)).fill(null)].map(literal).join(', ')})`,
+    )
+    .join(',\n');
   await engine.run(`INSERT INTO ${ref} VALUES ${values}`);
 }
