@@ -44,8 +44,12 @@ export function typedValueSql(column: CheckedColumn): string {
   const text = `nullif(trim(CAST(${ref} AS VARCHAR)), '')`;
   switch (column.rule) {
     case 'timestamp':
+      // Valid text timestamps include ones without seconds (`2024-06-12T00:00Z`, older Azure FOCUS
+      // exports), which the engine's cast refuses: the seconds are supplied. 7-digit fractions and a
+      // ` UTC` suffix the cast reads as they are.
       return isText(column.sourceType)
-        ? `CAST(try_cast(${text} AS TIMESTAMPTZ) AS TIMESTAMP)`
+        ? `CAST(try_cast(regexp_replace(${text}, '^(\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2})(Z|[+-]|\\s|$)', '\\1:00\\2')` +
+            ' AS TIMESTAMPTZ) AS TIMESTAMP)'
         : `CAST(${ref} AS TIMESTAMP)`;
     case 'date':
       return isText(column.sourceType)
