@@ -154,12 +154,19 @@ export async function unzipSingleCsv(zip: string, folder: string): Promise<strin
       ? Readable.from([])
       : createReadStream(zip, { start: dataStart, end: dataStart + entry.compressedSize - 1 });
   try {
-    await pipeline(source, entry.method === 8 ? createInflateRaw() : new PassThrough(), check, createWriteStream(target));
+    await pipeline(
+      source,
+      entry.method === 8 ? createInflateRaw() : new PassThrough(),
+      check,
+      createWriteStream(target),
+    );
   } catch {
     throw new InputError(`is not a valid zip file (${entry.name} is truncated or corrupt)`, { file: zip });
   }
   if (crc !== entry.crc || size !== entry.size) {
-    throw new InputError(`is not a valid zip file (${entry.name} does not match its checksum)`, { file: zip });
+    throw new InputError(`is not a valid zip file (${entry.name} does not match its checksum)`, {
+      file: zip,
+    });
   }
   return target;
 }

@@ -8,14 +8,15 @@ import {
   detectBillingFormat,
   type TagKeys,
 } from '../attribution/billing-formats.ts';
-import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import { billingSourceTable } from '../attribution/stages.ts';
+import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 import { type BillingFileSelection, selectBillingFiles } from './billing-files.ts';
 import {
   type CheckedColumn,
+  fileColumnSql,
   hasBadValues,
   problemSql,
   throwFirstBadValue,
@@ -28,10 +29,10 @@ import {
   checkGzip,
   commonKind,
   describeColumns,
-  fileKind,
   expandInput,
   type FileColumn,
   type FileKind,
+  fileKind,
   numberedReaderSql,
   readerSql,
   refuseDuplicateFiles,
@@ -184,7 +185,9 @@ export async function defineBillingSources(
     }
     const sources: LocalBillingSource[] = [];
     for (const group of groups.values()) {
-      sources.push(await defineSource(engine, group, billingSourceTable(sources.length), tenantTagKey, selection));
+      sources.push(
+        await defineSource(engine, group, billingSourceTable(sources.length), tenantTagKey, selection),
+      );
     }
     const currency = await runCurrency(engine, sources);
     return { sources, selection, currency, close };
@@ -315,7 +318,7 @@ async function currencyColumnOf(engine: DuckDbEngine, source: LocalBillingSource
 const currencySql = (column: string | undefined) =>
   column === undefined
     ? sqlString(DEFAULT_CURRENCY).sql
-    : `coalesce(nullif(trim(CAST(${sqlIdentifier(column).sql} AS VARCHAR)), ''), ${sqlString(DEFAULT_CURRENCY).sql})`;
+    : `coalesce(nullif(trim(CAST(${fileColumnSql(column)} AS VARCHAR)), ''), ${sqlString(DEFAULT_CURRENCY).sql})`;
 
 /**
  * The one currency of the run's line items (docs/attribution.md 1.1): `line_item_currency_code` (CUR),
@@ -461,7 +464,9 @@ export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly str
  */
 export async function locateBadBillingValue(billing: LocalBilling | LocalBillingSource): Promise<never> {
   const sources = 'sources' in billing ? billing.sources : [billing];
-  const shownAs = new Map(sources.flatMap((s) => s.files.map((file, i) => [file, s.shownFiles[i] as string])));
+  const shownAs = new Map(
+    sources.flatMap((s) => s.files.map((file, i) => [file, s.shownFiles[i] as string])),
+  );
   try {
     for (const source of sources) {
       const checked = source.columns.filter((c) => c.rule === 'timestamp' || c.rule === 'number');

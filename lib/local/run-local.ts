@@ -16,7 +16,12 @@ import { renderReportHtml } from '../report/render-report.ts';
 import { billingPeriodsOf, buildReportData } from '../report/report-data.ts';
 import { defineCustomers } from './customers-table.ts';
 import { expandInput } from './input-files.ts';
-import { defineBillingSources, defineTelemetry, type LocalBilling, locateBadBillingValue } from './local-sources.ts';
+import {
+  defineBillingSources,
+  defineTelemetry,
+  type LocalBilling,
+  locateBadBillingValue,
+} from './local-sources.ts';
 import {
   CSV_OUTPUTS,
   checkOutDir,

@@ -9,6 +9,7 @@ export interface WarningSource {
   /** The view (`billing_source`, `billing_source_2`, ...). */
   readonly table: string;
 }
+
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 
 /**
@@ -158,10 +159,9 @@ async function absentRuleKeys(
       const value = key.field === 'tags' ? billing.tagValue(key.key) : billing.costCategoryValue(key.key);
       return `count(*) FILTER (WHERE ${value} IS NOT NULL) AS ${key.column}`;
     });
-    const [row] = await engine.query(
-      `SELECT ${counts.join(', ')} FROM ${sqlIdentifier(source.table).sql}`,
-    );
-    for (const key of named) found.set(key.column, (found.get(key.column) ?? 0) + Number(row?.[key.column] ?? 0));
+    const [row] = await engine.query(`SELECT ${counts.join(', ')} FROM ${sqlIdentifier(source.table).sql}`);
+    for (const key of named)
+      found.set(key.column, (found.get(key.column) ?? 0) + Number(row?.[key.column] ?? 0));
   }
   const formats = [...new Set(sources.map((source) => source.format))].join(' and ');
   return named
