@@ -123,6 +123,9 @@ async function writeLegacyCsv(dir: string, name: string, compression: 'none' | '
       `COPY (SELECT ${select} FROM read_parquet(${sqlString(parquet).sql})) TO ${sqlString(csv).sql}` +
         ` (FORMAT csv, HEADER${compression === 'gzip' ? ', COMPRESSION gzip' : ''})`,
     );
+    if (compression === 'none') expect(readFileSync(csv, 'utf8')).toMatch(/^[^\n]*lineItem\/UsageStartDate/);
+    if (compression === 'none')
+      expect(readFileSync(csv, 'utf8')).toMatch(/^[^\n]*resourceTags\/user:tenant_id/);
     if (compression !== 'zip') return csv;
     const zip = `${csv}.zip`;
     execFileSync('python3', [
@@ -142,6 +145,8 @@ async function writeFocusMinuteBom(dir: string) {
   const path = await writeFocus(join(dir, 'focus-min.csv'), ITEMS, { csv: true });
   const text = readFileSync(path, 'utf8').replace(/(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d):00(\.0+)?/g, '$1T$2Z');
   writeFileSync(path, `\uFEFF${text}`);
+  expect(text).toMatch(/,2026-10-01T05:00Z,/);
+  expect(text).not.toMatch(/05:00:00/);
   return path;
 }
 
