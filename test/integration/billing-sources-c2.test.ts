@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { InputError } from '../../lib/inputs/input-error.ts';
@@ -229,4 +230,35 @@ describe('several billing sources in one run', () => {
     expect(message).toContain('cur2');
     expect(message).toContain('ChargeCategory');
   }, 60_000);
+});
+
+describe('the cpc CLI', () => {
+  it('reads --cur given twice, of two formats, as two sources of one run', async () => {
+    const s = setup();
+    const cur = await writeCur2(join(s.dir, 'cur.parquet'), ITEMS);
+    // 7 untagged on D1 from another provider, shared 1 : 1: acme 18 + 3.5, beta 7 + 3.5, total 32.
+    const focus = join(s.dir, 'other.csv');
+    writeFileSync(
+      focus,
+      'ChargePeriodStart,BillingPeriodStart,ChargeCategory,ServiceName,BilledCost,EffectiveCost,ProviderName\n' +
+        `${D1}T00:00Z,2026-10-01T00:00Z,Usage,Compute,7,7,OtherCloud\n`,
+    );
+    const out = join(s.dir, 'out-cli');
+    const args = ['bin/cpc.js', 'run', '--out', out, '--customers', s.customers, '--telemetry', s.telemetry];
+    const result = spawnSync(process.execPath, [...args, '--cur', cur, '--cur', focus], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      timeout: 60_000,
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(runJson.currency).toBe('USD');
+    expect(runJson.sources.billing.byFormat.map((b: { format: string }) => b.format)).toEqual([
+      'cur2',
+      'focus',
+    ]);
+    expect(runJson.summary.totalCost).toBeCloseTo(32, 9);
+    expect(runJson.summary.unattributedCost).toBeCloseTo(0, 9);
+  }, 90_000);
 });
