@@ -53,13 +53,14 @@ program
   .addOption(
     requiredOption(
       '--cur <paths...>',
-      'billing files: paths, directories or globs (CUR 2.0, legacy CUR or FOCUS)',
+      "billing files: paths, directories or globs, or --cur given again (CUR 2.0, legacy CUR or FOCUS; each file's format from its columns; several formats make several sources of one run)",
     ),
   )
   .addOption(
-    new Option('--format <format>', 'billing format (detected from the columns when omitted)').choices(
-      BILLING_FORMAT_NAMES,
-    ),
+    new Option(
+      '--format <format>',
+      'billing format of every file (detected per file from its columns when omitted; a file whose columns say otherwise is refused)',
+    ).choices(BILLING_FORMAT_NAMES),
   )
   .addOption(requiredOption('--telemetry <paths...>', 'usage telemetry files: CSV, NDJSON or Parquet'))
   .addOption(requiredOption('--customers <csv>', 'customer dimension CSV'))

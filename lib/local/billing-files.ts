@@ -22,10 +22,16 @@ export interface BillingFileSelection {
   readonly warnings: readonly string[];
 }
 
-const DATA_FILE = /\.(parquet|csv|csv\.gz|ndjson|jsonl|json)$/i;
+/** Billing data is Parquet or CSV (docs/attribution.md 1.1): legacy CUR CSV may be gzipped or zipped. */
+const DATA_FILE = /\.(parquet|csv|csv\.gz|csv\.zip)$/i;
 const MANIFEST_FILE = /-Manifest\.json$/;
 /** The CUR Athena integration's status table: one row saying whether the data is ready, not costs. */
 const STATUS_TABLE = /(^|\/)cost_and_usage_data_status\//;
+/**
+ * What AWS delivers beside the data for its Athena, Redshift and QuickSight integrations: the crawler
+ * template (`crawler-cfn.yml`), other templates and commands.
+ */
+const CLOUDFORMATION_FILE = /\.(ya?ml|template|sql)$|(^|\/)crawler-cfn\./i;
 const CUR2_PERIOD_FOLDER = /^BILLING_PERIOD=\d{4}-\d{2}$/;
 const LEGACY_RANGE_FOLDER = /^\d{8}-\d{8}$/;
 
@@ -152,10 +158,10 @@ export async function selectBillingFiles(inputs: readonly string[]): Promise<Bil
   const manifests: LocalManifest[] = [];
   for (const file of found) {
     const path = slashed(file);
-    // A legacy CUR CSV delivery may be zipped: skipping it would leave its cost out of the run.
-    if (/\.zip$/i.test(path)) {
+    // A zip of anything but a CSV may still hold cost: skipping it would leave that out of the run.
+    if (/\.zip$/i.test(path) && !DATA_FILE.test(path)) {
       throw new InputError(
-        'is a zip archive, which cpc does not read: unzip it (the .csv inside is read), or gzip the .csv',
+        'is a zip archive of no CSV, which cpc does not read: unzip it (a legacy CUR delivery is .csv.zip)',
         { file },
       );
     }
@@ -164,6 +170,8 @@ export async function selectBillingFiles(inputs: readonly string[]): Promise<Bil
       skipped.push({ file, reason: 'not billing data (a manifest of no CUR export)' });
     else if (STATUS_TABLE.test(path))
       skipped.push({ file, reason: 'not billing data (CUR data status table)' });
+    else if (CLOUDFORMATION_FILE.test(path))
+      skipped.push({ file, reason: 'not billing data (CloudFormation or crawler template)' });
     else if (!DATA_FILE.test(path) || /(^|\/)metadata\//.test(path))
       skipped.push({ file, reason: 'not billing data' });
     else data.push(file);

@@ -80,7 +80,11 @@ export interface RunDocument {
   readonly runId: string;
   readonly rulesVersion: string;
   readonly costBasis: string;
+  /** The first billing source's format; {@link formats} has every source's. */
   readonly format: BillingFormatName;
+  readonly formats: readonly BillingFormatName[];
+  /** The currency of every amount (docs/attribution.md 1.1: one per run), for presenting money. */
+  readonly currency: string;
   /** The alert evaluation day, null for a run without usage days. */
   readonly asOf: string | null;
   /** Headline figures over all days, unrounded. */
@@ -101,6 +105,8 @@ export function runDocument(result: LocalRunResult): RunDocument {
     rulesVersion: result.rules.version,
     costBasis: result.rules.costBasis,
     format: result.format,
+    formats: result.formats,
+    currency: result.currency,
     asOf: result.asOf,
     summary: result.summary,
     rowCounts: result.rowCounts,

@@ -1,7 +1,6 @@
 import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import { DuckDbEngine } from '../engine/duckdb-engine.ts';
 import { InputError } from '../inputs/input-error.ts';
-import { sqlIdentifier } from '../sql/sql-template.ts';
 import { describeColumns, type FileKind, numberedReaderSql, readerSql } from './input-files.ts';
 
 /** What a column of a local input file must hold. */
@@ -38,14 +37,26 @@ const isNumeric = (type: string) =>
     type,
   );
 
+/**
+ * A file's column as DuckDB names it, quoted whatever its characters: legacy CUR CSV headers are
+ * `lineItem/UsageStartDate`, `resourceTags/user:tenant_id`.
+ */
+export function fileColumnSql(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
 /** DuckDB expression giving the column's value in its target type, NULL when empty or unreadable. */
 export function typedValueSql(column: CheckedColumn): string {
-  const ref = sqlIdentifier(column.name).sql;
+  const ref = fileColumnSql(column.name);
   const text = `nullif(trim(CAST(${ref} AS VARCHAR)), '')`;
   switch (column.rule) {
     case 'timestamp':
+      // Valid text timestamps include ones without seconds (`2024-06-12T00:00Z`, older Azure FOCUS
+      // exports), which the engine's cast refuses: the seconds are supplied. 7-digit fractions and a
+      // ` UTC` suffix the cast reads as they are.
       return isText(column.sourceType)
-        ? `CAST(try_cast(${text} AS TIMESTAMPTZ) AS TIMESTAMP)`
+        ? `CAST(try_cast(regexp_replace(${text}, '^(\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2})(Z|[+-]|\\s|$)', '\\1:00\\2')` +
+            ' AS TIMESTAMPTZ) AS TIMESTAMP)'
         : `CAST(${ref} AS TIMESTAMP)`;
     case 'date':
       return isText(column.sourceType)
@@ -72,7 +83,7 @@ export function typedValueSql(column: CheckedColumn): string {
 
 /** DuckDB expression giving a description of what is wrong with the column's value, or NULL. */
 export function problemSql(column: CheckedColumn): string {
-  const ref = sqlIdentifier(column.name).sql;
+  const ref = fileColumnSql(column.name);
   const raw = `CAST(${ref} AS VARCHAR)`;
   const empty = `nullif(trim(${raw}), '') IS NULL`;
   const shown = `'"' || ${raw} || '"'`;

@@ -20,7 +20,7 @@ const MANIFEST = /(^|\/)metadata\/|manifest\.json$/i;
 export function fileKind(file: string): FileKind {
   const lower = file.toLowerCase();
   if (lower.endsWith('.parquet')) return 'parquet';
-  if (lower.endsWith('.csv') || lower.endsWith('.csv.gz')) return 'csv';
+  if (lower.endsWith('.csv') || lower.endsWith('.csv.gz') || lower.endsWith('.csv.zip')) return 'csv';
   if (lower.endsWith('.ndjson') || lower.endsWith('.jsonl') || lower.endsWith('.json')) return 'ndjson';
   throw new InputError('unsupported file type (expected .parquet, .csv, .csv.gz, .ndjson or .jsonl)', {
     file,

@@ -16,7 +16,12 @@ import { renderReportHtml } from '../report/render-report.ts';
 import { billingPeriodsOf, buildReportData } from '../report/report-data.ts';
 import { defineCustomers } from './customers-table.ts';
 import { expandInput } from './input-files.ts';
-import { defineBillingSource, defineTelemetry, locateBadBillingValue } from './local-sources.ts';
+import {
+  defineBillingSources,
+  defineTelemetry,
+  type LocalBilling,
+  locateBadBillingValue,
+} from './local-sources.ts';
 import {
   CSV_OUTPUTS,
   checkOutDir,
@@ -69,7 +74,12 @@ export interface LocalRunOptions {
 export interface LocalRunResult {
   readonly runId: string;
   readonly outDir: string;
+  /** The first source's format (a run of one format: its format). */
   readonly format: BillingFormatName;
+  /** Every source's format, in source order (docs/attribution.md 1.1: several sources in one run). */
+  readonly formats: readonly BillingFormatName[];
+  /** The currency of every amount of the run (ISO 4217 code as the billing data writes it; USD when absent). */
+  readonly currency: string;
   readonly rules: AllocationRules;
   readonly summary: RunSummary;
   /** Alerts that fire as of `asOf`, with whether each notifies (false: already sent recently). */
@@ -158,6 +168,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   };
 
   const engine = await DuckDbEngine.create(options.engine);
+  let billingInputs: LocalBilling | undefined;
   try {
     options.onProgress?.('reading inputs');
     let telemetryFiles: string[] = [];
@@ -173,15 +184,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       telemetryFiles = (
         await Promise.all(options.telemetry.map((input) => expandInput(input, 'telemetry')))
       ).flat();
-      return defineBillingSource(engine, options.billing, options.format, tagRequest(rules));
+      billingInputs = await defineBillingSources(engine, options.billing, options.format, tagRequest(rules));
+      return billingInputs;
     });
+    const formats = billing.sources.map((source) => source.format);
     options.onProgress?.('attributing');
     const stageTimings = await timed('attribution', async () => {
       try {
         return await runAttribution(engine, {
           runId,
           rules,
-          sources: billingSources(BILLING_FORMATS[billing.format]),
+          sources: billingSources(...formats.map((format) => BILLING_FORMATS[format])),
         });
       } catch (error) {
         if (error instanceof InvalidLineItemsError) await locateBadBillingValue(billing);
@@ -191,7 +204,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const summary = await summarizeRun(engine);
     const warnings = [
       ...billing.selection.warnings,
-      ...(await runWarnings(engine, rules, billing.format, options.rulesFile !== undefined)),
+      ...(await runWarnings(engine, rules, billing.sources, options.rulesFile !== undefined)),
     ];
     options.onProgress?.('evaluating alerts');
     if (options.asOf !== undefined) await checkAsOfInBill(engine, options.asOf);
@@ -221,11 +234,18 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           rulesVersion: rules.version,
           costBasis: rules.costBasis,
           tenantTagKey: rules.tenantTagKey,
-          format: billing.format,
-          billingFiles: billing.files,
+          currency: billing.currency,
+          format: formats[0],
+          formats,
+          billingFiles: billing.selection.read,
           sources: {
             billing: {
               read: billing.selection.read,
+              byFormat: billing.sources.map((source) => ({
+                format: source.format,
+                table: source.table,
+                files: source.shownFiles,
+              })),
               manifests: billing.selection.manifests,
               skipped: billing.selection.skipped,
             },
@@ -268,7 +288,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     return {
       runId,
       outDir: resolve(options.outDir),
-      format: billing.format,
+      format: formats[0] as BillingFormatName,
+      formats,
+      currency: billing.currency,
       rules,
       summary,
       alerts,
@@ -278,6 +300,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       warnings,
     };
   } finally {
+    billingInputs?.close();
     engine.close();
   }
 }

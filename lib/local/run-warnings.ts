@@ -2,20 +2,33 @@ import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-
 import { driverMetrics } from '../attribution/drivers.ts';
 import { type AllocationRules, tagRequest, tenantTagKeys } from '../attribution/rules.ts';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
+
+/** A billing source as the warnings read it: its format and the view of its files. */
+export interface WarningSource {
+  readonly format: BillingFormatName;
+  /** The view (`billing_source`, `billing_source_2`, ...). */
+  readonly table: string;
+}
+
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
 
 /**
  * Signs that a run's results are probably wrong though its input is valid: each a plain sentence.
  * They do not stop the run (the data may really be so) but are shown wherever the results are read.
- * Needs the run's `daily_summary`, `telemetry`, `classified_cost` and `billing_source`.
+ * Needs the run's `daily_summary`, `telemetry`, `classified_cost` and each billing source's view.
  */
 export async function runWarnings(
   engine: DuckDbEngine,
   rules: AllocationRules,
-  format: BillingFormatName,
+  /** The run's billing sources (one format name: its one `billing_source`). */
+  sourcesOrFormat: readonly WarningSource[] | BillingFormatName,
   /** Whether the rules come from the user's rules file (the shipped defaults are not checked for matches). */
   rulesFromFile = false,
 ): Promise<string[]> {
+  const sources =
+    typeof sourcesOrFormat === 'string'
+      ? [{ format: sourcesOrFormat, table: 'billing_source' }]
+      : sourcesOrFormat;
   const warnings: string[] = [];
   const [days] = await engine.query(
     'SELECT CAST(min(usage_date) AS VARCHAR) AS first_day, CAST(max(usage_date) AS VARCHAR) AS last_day' +
@@ -58,12 +71,20 @@ export async function runWarnings(
     "SELECT count(*) FILTER (WHERE tenant <> '') AS tagged, count(*) AS n FROM classified_cost",
   );
   if (Number(tagged?.n ?? 0) > 0 && Number(tagged?.tagged ?? 0) === 0) {
-    const tagColumn = BILLING_FORMATS[format].columns(rules.tenantTagKey).find((c) => c.type === 'tag_map');
+    // Every tag map a source has (CUR 2.0 resource_tags and tags, FOCUS Tags), all sources together.
+    const parts = sources.flatMap((source) =>
+      BILLING_FORMATS[source.format]
+        .columns(rules.tenantTagKey)
+        .filter((c) => c.type === 'tag_map' && !/^(cost_category|x_costcategories)$/i.test(c.name))
+        .map(
+          (c) =>
+            `SELECT unnest(map_keys(${sqlIdentifier(c.name).sql})) AS tag_key FROM ${sqlIdentifier(source.table).sql}`,
+        ),
+    );
     let keys: string[] = [];
-    if (tagColumn !== undefined) {
+    if (parts.length > 0) {
       const rows = await engine.query(
-        `SELECT DISTINCT unnest(map_keys(${sqlIdentifier(tagColumn.name).sql})) AS tag_key FROM billing_source` +
-          ' ORDER BY tag_key LIMIT 21',
+        `SELECT DISTINCT tag_key FROM (${parts.join(' UNION ALL ')}) ORDER BY tag_key LIMIT 21`,
       );
       keys = rows.map((r) => String(r.tag_key));
     }
@@ -76,7 +97,7 @@ export async function runWarnings(
         ' so no cost is attributed directly: check tenantTagKey',
     );
   }
-  warnings.push(...(await absentRuleKeys(engine, rules, format)));
+  warnings.push(...(await absentRuleKeys(engine, rules, sources)));
   if (rulesFromFile) warnings.push(...(await unmatchedRules(engine, rules)));
   warnings.push(
     ...(await unknownTaggedTenants(engine, knownTenants(rules))),
@@ -118,36 +139,40 @@ async function unmatchedRules(engine: DuckDbEngine, rules: AllocationRules): Pro
 async function absentRuleKeys(
   engine: DuckDbEngine,
   rules: AllocationRules,
-  format: BillingFormatName,
+  sources: readonly WarningSource[],
 ): Promise<string[]> {
   const request = tagRequest(rules);
-  const billing = BILLING_FORMATS[format];
   const named = [
-    ...request.tags.map((tag) => ({
-      what: 'tag key',
-      field: 'tags' as const,
-      ...tag,
-      value: billing.tagValue(tag.key),
-    })),
+    ...request.tags.map((tag) => ({ what: 'tag key', field: 'tags' as const, ...tag })),
     ...request.costCategories.map((category) => ({
       what: 'cost category',
       field: 'costCategories' as const,
       ...category,
-      value: billing.costCategoryValue(category.key),
     })),
   ];
   if (named.length === 0) return [];
-  const counts = named.map((key) => `count(*) FILTER (WHERE ${key.value} IS NOT NULL) AS ${key.column}`);
-  const [row] = await engine.query(`SELECT ${counts.join(', ')} FROM billing_source`);
+  // A key counts as present when any source has it on a line item, each source read its own way (2.1).
+  const found = new Map<string, number>(named.map((key) => [key.column, 0]));
+  for (const source of sources) {
+    const billing = BILLING_FORMATS[source.format];
+    const counts = named.map((key) => {
+      const value = key.field === 'tags' ? billing.tagValue(key.key) : billing.costCategoryValue(key.key);
+      return `count(*) FILTER (WHERE ${value} IS NOT NULL) AS ${key.column}`;
+    });
+    const [row] = await engine.query(`SELECT ${counts.join(', ')} FROM ${sqlIdentifier(source.table).sql}`);
+    for (const key of named)
+      found.set(key.column, (found.get(key.column) ?? 0) + Number(row?.[key.column] ?? 0));
+  }
+  const formats = [...new Set(sources.map((source) => source.format))].join(' and ');
   return named
-    .filter((key) => Number(row?.[key.column] ?? 0) === 0)
+    .filter((key) => found.get(key.column) === 0)
     .map((key) => {
       const ruleIds = rules.rules
         .filter((rule) => rule.match[key.field]?.[key.key] !== undefined)
         .map((rule) => quoted(rule.id));
       return (
         `${key.what} ${quoted(key.key)} of rule${ruleIds.length > 1 ? 's' : ''} ${ruleIds.join(', ')} is on no line item` +
-        ` of the ${format} billing files, so a condition on it matches no line item ("" matches every one): check its spelling (docs/attribution.md 2.1 says how each format names a key)`
+        ` of the ${formats} billing files, so a condition on it matches no line item ("" matches every one): check its spelling (docs/attribution.md 2.1 says how each format names a key)`
       );
     });
 }

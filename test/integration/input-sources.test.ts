@@ -261,7 +261,7 @@ describe('CUR 2.0 manifests decide which files count', () => {
     expect(runJson.sources.billing.read).toEqual([data]);
     expect(runJson.sources.billing.skipped).toEqual([
       { file: status, reason: 'not billing data (CUR data status table)' },
-      { file: crawler, reason: 'not billing data' },
+      { file: crawler, reason: 'not billing data (CloudFormation or crawler template)' },
     ]);
   });
 
@@ -278,6 +278,9 @@ describe('CUR 2.0 manifests decide which files count', () => {
     const runJson = JSON.parse(readFileSync(join(setup.outDir, 'run.json'), 'utf8'));
     expect(runJson.sources.billing).toEqual({
       read: [join(root, `${PERIOD_DIR}/part-1.parquet`)],
+      byFormat: [
+        { format: 'cur2', table: 'billing_source', files: [join(root, `${PERIOD_DIR}/part-1.parquet`)] },
+      ],
       manifests: [manifest],
       skipped: [],
     });
@@ -287,14 +290,14 @@ describe('CUR 2.0 manifests decide which files count', () => {
 });
 
 describe('a legacy CUR .csv.zip delivery', () => {
-  it('refuses a .zip billing file in the export folder rather than leaving its cost out, exit 1', async () => {
+  it('refuses a .csv.zip billing file that is not a zip rather than leaving its cost out, exit 1', async () => {
     const setup = await withGoodRun();
     const root = join(setup.dir, 'my-report');
     await writeCur2At(root, 'part-1.parquet', NEW_ITEMS);
     const zip = join(root, 'my-report-00002.csv.zip');
     writeFileSync(zip, 'PK\u0003\u0004 not really a zip');
     const before = setup.hash();
-    const expected = `${zip}: is a zip archive, which cpc does not read: unzip it (the .csv inside is read), or gzip the .csv`;
+    const expected = `${zip}: is not a valid zip file (no end of central directory)`;
     const error = await refusal(run(setup, [root]));
     expect(error.message).toBe(expected);
     expect(setup.hash()).toEqual(before);
@@ -486,7 +489,7 @@ describe('--format contradicting the columns', () => {
     const before = setup.hash();
     const error = await refusal(run(setup, [cur], { format: 'legacy' }));
     const expected =
-      `${cur}: is cur2 by its columns (line_item_line_item_type and resource_tags), not legacy as --format says:` +
+      `${cur}: is cur2 by its columns (line_item_line_item_type with resource_tags or tags), not legacy as --format says:` +
       ' leave --format out, or give it the format of the files';
     expect(error.message).toBe(expected);
     expect(setup.hash()).toEqual(before);
