@@ -54,8 +54,11 @@ export const SHOWCASE_CUSTOMERS = [
 /** Aurora's new MRR and the day of the month it takes effect. */
 export const MRR_CHANGE = { customerId: 'ns-aurora', mrr: 3500, dayOfMonth: 16 } as const;
 
-/** The v2 rules of the demo: tenant key list, a tag-matched weighted pool, a provider rule. */
-export function demoRules(): Record<string, unknown> {
+/**
+ * The v2 rules of the demo: tenant key list, a tag-matched weighted pool and, with `vendor`, a rule
+ * for the FOCUS vendor's provider (without its file the rule would match nothing, a warning).
+ */
+export function demoRules(vendor: boolean): Record<string, unknown> {
   return {
     version: 'demo-v2-1',
     costBasis: 'amortized',
@@ -68,12 +71,16 @@ export function demoRules(): Record<string, unknown> {
         driver: { weights: { requests: 0.7, storage_bytes: 0.3 } },
         owner: 'team-search',
       },
-      {
-        id: 'observability',
-        match: { providers: [OBSERVABILITY_VENDOR.provider] },
-        driver: 'mrr',
-        owner: 'team-platform',
-      },
+      ...(vendor
+        ? [
+            {
+              id: 'observability',
+              match: { providers: [OBSERVABILITY_VENDOR.provider] },
+              driver: 'mrr',
+              owner: 'team-platform',
+            },
+          ]
+        : []),
       {
         id: 'compute-network',
         match: {
@@ -328,8 +335,8 @@ export function addShowcaseCustomers(customersFile: string, month: string, versi
 }
 
 /** Writes the demo's v2 rules file to `<outDir>/rules.json`; returns its path. */
-export function writeDemoRules(outDir: string): string {
+export function writeDemoRules(outDir: string, vendor: boolean): string {
   const file = join(outDir, 'rules.json');
-  writeFileSync(file, `${JSON.stringify(demoRules(), null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(demoRules(vendor), null, 2)}\n`);
   return file;
 }

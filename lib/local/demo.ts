@@ -73,7 +73,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const v2Cur = await writeShowcaseCur(inputDir, month);
   addShowcaseCustomers(files.customersFile, month, v2);
   const focus = v2 ? [writeFocusVendorFile(inputDir, month)] : [];
-  const rulesFile = writeDemoRules(inputDir);
+  const rulesFile = writeDemoRules(inputDir, v2);
   const result = await runLocal({
     billing: [...files.curFiles, showcase, v2Cur, ...focus],
     rulesFile,

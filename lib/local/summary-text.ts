@@ -43,7 +43,7 @@ export function summaryText(result: SummaryInput, currency?: string): string {
   ];
   if (result.demo !== undefined) {
     lines.push(
-      `Kubernetes      ${money(result.demo.splitParentCost)} of EKS node cost handed by split cost allocation to namespaces ${result.demo.splitNamespaces.join(', ')}`,
+      `Kubernetes      ${money(result.demo.splitParentCost)} of EKS node cost with split cost allocation rows for namespaces ${result.demo.splitNamespaces.join(', ')}`,
     );
   }
   const reasons = Object.entries(s.unattributedByReason);
