@@ -120,7 +120,7 @@ async function prepareV2(): Promise<void> {
           JOIN tenants AS t ON t.idx = (b.rn * 2 + pod.k) % n.n
           WHERE b.rn % 8 = 0 AND b.line_item_resource_id IS NOT NULL AND b.line_item_resource_id <> ''
         )
-        SELECT * EXCLUDE (rn, component),
+        SELECT * EXCLUDE (rn, component, resource_tags),
           CASE WHEN component IS NOT NULL AND cardinality(resource_tags) = 0
             THEN MAP {'user_component': component} ELSE resource_tags END AS resource_tags,
           CAST(NULL AS VARCHAR) AS split_line_item_parent_resource_id,
