@@ -1,7 +1,14 @@
 /**
  * `npm run bench`: the attribution benchmark of a generated month (default 10 million CUR line items,
  * 5,000 customers, 4 metrics). Each measured phase runs in its own child process so that its peak
- * memory is its own. Sizes can be lowered for a quick look: BENCH_LINE_ITEMS, BENCH_CUSTOMERS.
+ * memory is its own. Sizes can be lowered for a quick look: BENCH_LINE_ITEMS, BENCH_CUSTOMERS
+ * (`BENCH_LINE_ITEMS=200000 BENCH_CUSTOMERS=500 npm run bench`).
+ *
+ * Two months are measured: the v1 month (default rules) and the v2 month, the same line items plus
+ * split cost allocation rows (20% of its line items, two pods for every eighth line item's resource)
+ * attributed by rules with three tag-matched rules, a weighted driver, a 7-day window and the tenant
+ * key list `tenant_id`, `aws:eks:namespace`. Each month's attribution is compared with a DuckDB scan of
+ * the same columns of its own line items.
  */
 
 import { spawnSync } from 'node:child_process';
@@ -9,7 +16,8 @@ import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:f
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BILLING_FORMATS } from '../lib/attribution/billing-formats.ts';
-import { defaultRules } from '../lib/attribution/rules.ts';
+import defaultRulesJson from '../lib/attribution/default-rules.json' with { type: 'json' };
+import { type AllocationRules, defaultRules, parseRules, tagRequest } from '../lib/attribution/rules.ts';
 import { billingSources, placeholderValues } from '../lib/attribution/stages.ts';
 import { bundleHandler, PIPELINE_HANDLERS } from '../lib/constructs/bundling.ts';
 import { DuckDbEngine } from '../lib/engine/duckdb-engine.ts';
@@ -24,6 +32,40 @@ const METRICS = ['requests', 'storage_bytes', 'compute_seconds', 'active_users']
 const SEED = 42;
 const MONTH = '2026-10';
 const DATA_DIR = resolve('.bench-data', `${MONTH}-${LINE_ITEMS}-${CUSTOMERS}-${SEED}`);
+/** The v2 month: the v1 month's line items plus split rows (see {@link prepareV2}), and its rules. */
+const V2_DIR = join(DATA_DIR, 'v2');
+const V2_RULES_FILE = join(V2_DIR, 'rules.json');
+
+/** Which month a phase measures. */
+type Variant = 'v1' | 'v2';
+
+/** The v2 month's rules: three rules matching a `component` tag, a blend and a window, then the defaults. */
+function v2RulesDocument(): Record<string, unknown> {
+  return {
+    version: 'bench-v2',
+    costBasis: 'amortized',
+    tenantTagKey: ['tenant_id', 'aws:eks:namespace'],
+    rules: [
+      { id: 'exclude-tax', match: { lineItemTypes: ['Tax'] }, action: 'exclude' },
+      {
+        id: 'search-pool',
+        match: { tags: { component: ['search'] } },
+        driver: { weights: { requests: 0.7, storage_bytes: 0.3 } },
+      },
+      { id: 'data-pool', match: { tags: { component: ['db', 'cache'] } }, driver: 'storage_bytes' },
+      {
+        id: 'platform-pool',
+        match: { tags: { component: '*' } },
+        driver: { metric: 'compute_seconds', windowDays: 7 },
+      },
+      ...defaultRulesJson.rules.filter((r) => r.id !== 'exclude-tax'),
+    ],
+  };
+}
+
+function rulesOf(variant: Variant): AllocationRules {
+  return variant === 'v1' ? defaultRules() : parseRules(v2RulesDocument(), 'bench v2 rules');
+}
 
 interface PhaseReport {
   readonly ms: number;
@@ -33,14 +75,77 @@ interface PhaseReport {
 
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
-const inputs = () => ({
-  billing: [join(DATA_DIR, 'cur')],
+const inputs = (variant: Variant = 'v1') => ({
+  billing: [join(variant === 'v1' ? DATA_DIR : V2_DIR, 'cur')],
   telemetry: [join(DATA_DIR, 'telemetry')],
   customers: join(DATA_DIR, 'customers.csv'),
 });
 
+/**
+ * The v2 month's CUR: every v1 line item, untagged ones given a `component` tag by service (search,
+ * db, cache, platform), plus two split rows (`EKSPod-EC2`, unblended 0) for every eighth line item,
+ * parented to its resource and slot, with split and unused cost and a tenant's namespace: 2 per 8 of
+ * the v1 line items is 20% of the v2 month's line items.
+ */
+async function prepareV2(): Promise<void> {
+  const q = (value: string) => `'${value.replaceAll("'", "''")}'`;
+  const engine = await DuckDbEngine.create();
+  try {
+    rmSync(V2_DIR, { recursive: true, force: true });
+    const curDir = join(V2_DIR, 'cur', 'data', `BILLING_PERIOD=${MONTH}`);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(curDir, { recursive: true });
+    writeFileSync(V2_RULES_FILE, `${JSON.stringify(v2RulesDocument(), null, 2)}\n`);
+    const source = `read_parquet(${q(join(DATA_DIR, 'cur', '**', '*.parquet'))}, union_by_name = true)`;
+    const customers = `read_csv(${q(join(DATA_DIR, 'customers.csv'))}, header = true, all_varchar = true)`;
+    await engine.run(`
+      COPY (
+        WITH base AS (
+          SELECT *, row_number() OVER () AS rn,
+            CASE line_item_product_code WHEN 'AmazonES' THEN 'search'
+              WHEN 'AmazonRDS' THEN 'db' WHEN 'AmazonElastiCache' THEN 'cache' WHEN 'AmazonDynamoDB' THEN 'db'
+              WHEN 'AmazonEC2' THEN 'platform' ELSE NULL END AS component
+          FROM ${source}
+        ),
+        tenants AS (
+          SELECT coalesce(nullif(tenant_id, ''), customer_id) AS tenant, row_number() OVER () - 1 AS idx
+          FROM ${customers}
+        ),
+        n AS (SELECT count(*) AS n FROM tenants),
+        pods AS (
+          SELECT b.* EXCLUDE (rn, component, resource_tags, line_item_operation, line_item_unblended_cost,
+              line_item_net_unblended_cost),
+            pod.k, b.rn, t.tenant
+          FROM base AS b CROSS JOIN (VALUES (0), (1)) AS pod(k) CROSS JOIN n
+          JOIN tenants AS t ON t.idx = (b.rn * 2 + pod.k) % n.n
+          WHERE b.rn % 8 = 0 AND b.line_item_resource_id IS NOT NULL AND b.line_item_resource_id <> ''
+        )
+        SELECT * EXCLUDE (rn, component, resource_tags),
+          CASE WHEN component IS NOT NULL AND cardinality(resource_tags) = 0
+            THEN MAP {'user_component': component} ELSE resource_tags END AS resource_tags,
+          CAST(NULL AS VARCHAR) AS split_line_item_parent_resource_id,
+          CAST(NULL AS DOUBLE) AS split_line_item_split_cost,
+          CAST(NULL AS DOUBLE) AS split_line_item_unused_cost
+        FROM base
+        UNION ALL BY NAME
+        SELECT * EXCLUDE (k, rn, tenant, line_item_resource_id),
+          line_item_resource_id || '/pod-' || CAST(k AS VARCHAR) AS line_item_resource_id,
+          'EKSPod-EC2' AS line_item_operation,
+          CAST(0 AS DOUBLE) AS line_item_unblended_cost,
+          CAST(0 AS DOUBLE) AS line_item_net_unblended_cost,
+          MAP {'aws_eks_namespace': tenant} AS resource_tags,
+          line_item_resource_id AS split_line_item_parent_resource_id,
+          CAST(1 + (rn + k) % 3 AS DOUBLE) AS split_line_item_split_cost,
+          CAST(0.5 AS DOUBLE) AS split_line_item_unused_cost
+        FROM pods
+      ) TO ${q(join(curDir, 'v2-month.parquet'))} (FORMAT parquet)`);
+  } finally {
+    engine.close();
+  }
+}
+
 /** Child phases; each prints one JSON report on its last line. */
-const phases: Record<string, () => Promise<PhaseReport>> = {
+const phases: Record<string, (variant: Variant) => Promise<PhaseReport>> = {
   async generate() {
     const started = performance.now();
     rmSync(DATA_DIR, { recursive: true, force: true });
@@ -56,11 +161,23 @@ const phases: Record<string, () => Promise<PhaseReport>> = {
     return { ms: performance.now() - started, peakRssMb: peakRssMb() };
   },
 
-  /** The full local run: validate inputs, attribute, check conservation, write every output file. */
-  async attribute() {
+  async 'generate-v2'() {
     const started = performance.now();
-    const out = join(DATA_DIR, 'out');
-    const result = await runLocal({ ...inputs(), outDir: out, runId: 'bench' });
+    await prepareV2();
+    writeFileSync(join(V2_DIR, 'complete'), '');
+    return { ms: performance.now() - started, peakRssMb: peakRssMb() };
+  },
+
+  /** The full local run: validate inputs, attribute, check conservation, write every output file. */
+  async attribute(variant) {
+    const started = performance.now();
+    const out = join(DATA_DIR, `out-${variant}`);
+    const result = await runLocal({
+      ...inputs(variant),
+      outDir: out,
+      runId: 'bench',
+      ...(variant === 'v2' ? { rulesFile: V2_RULES_FILE } : {}),
+    });
     return {
       ms: performance.now() - started,
       peakRssMb: peakRssMb(),
@@ -73,11 +190,11 @@ const phases: Record<string, () => Promise<PhaseReport>> = {
    * items, once reading only what the cost needs ("narrow") and once also reading every other column the
    * attribution reads (tags, service, usage type, line item type, account, billing period): the same columns.
    */
-  async scan() {
+  async scan(variant) {
     const engine = await DuckDbEngine.create();
     try {
-      const rules = defaultRules();
-      await defineBillingSource(engine, inputs().billing, 'cur2', rules.tenantTagKey);
+      const rules = rulesOf(variant);
+      await defineBillingSource(engine, inputs(variant).billing, 'cur2', tagRequest(rules));
       const lineItems = placeholderValues(engine.tableRef, {
         runId: 'scan',
         rules,
@@ -144,13 +261,18 @@ async function athenaScanEstimate(): Promise<{ prunedMb: number; upperBoundMb: n
   }
 }
 
-function runPhase(name: string): PhaseReport {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), name], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  if (child.status !== 0) throw new Error(`bench phase ${name} failed with status ${child.status}`);
+function runPhase(name: string, variant: Variant = 'v1'): PhaseReport {
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), name, variant],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  if (child.status !== 0)
+    throw new Error(`bench phase ${name} (${variant}) failed with status ${child.status}`);
   const lastLine = child.stdout.trim().split('\n').pop() ?? '{}';
   return JSON.parse(lastLine) as PhaseReport;
 }
@@ -200,12 +322,59 @@ async function lambdaFigures(): Promise<void> {
   }
 }
 
+async function v2Counts(): Promise<{ lineItems: number; splitRows: number }> {
+  const engine = await DuckDbEngine.create();
+  try {
+    const glob = join(V2_DIR, 'cur', '**', '*.parquet').replaceAll("'", "''");
+    const [row] = await engine.query(
+      `SELECT count(*) AS n, count(split_line_item_parent_resource_id) AS splits FROM read_parquet('${glob}')`,
+    );
+    return { lineItems: Number(row?.n), splitRows: Number(row?.splits) };
+  } finally {
+    engine.close();
+  }
+}
+
+/** The v2 month: generated from the v1 month once, then measured as the v1 month is. */
+async function v2Figures(v1AttributionMs: number, v1ScanMs: number): Promise<void> {
+  if (!existsSync(join(V2_DIR, 'complete'))) {
+    const generated = runPhase('generate-v2');
+    console.log(`v2 month: split rows and component tags added in ${seconds(generated.ms)} s`);
+  }
+  const scan = [runPhase('scan', 'v2'), runPhase('scan', 'v2'), runPhase('scan', 'v2')].reduce((best, s) =>
+    s.ms < best.ms ? s : best,
+  );
+  const attribute = [
+    runPhase('attribute', 'v2'),
+    runPhase('attribute', 'v2'),
+    runPhase('attribute', 'v2'),
+  ].reduce((best, a) => (a.ms < best.ms ? a : best));
+  const timings = (attribute.detail?.timings ?? {}) as Record<string, number>;
+  const attributionMs = (timings.inputs ?? 0) + (timings.attribution ?? 0);
+  const { lineItems, splitRows } = await v2Counts();
+  const lines = [
+    [
+      'v2 month: line items, of which split rows',
+      `${lineItems.toLocaleString('en-US')}, ${splitRows.toLocaleString('en-US')} (${((100 * splitRows) / lineItems).toFixed(1)}%)`,
+    ],
+    ['v1 attribution (input validation + attribution + checks)', `${seconds(v1AttributionMs)} s`],
+    ['v2 attribution (3 tag rules, blend, 7-day window, split rows)', `${seconds(attributionMs)} s`],
+    ['v2 DuckDB scan of the same columns (best of 3)', `${seconds(scan.ms)} s`],
+    ['ratio v1 attribution / v1 same-column scan', (v1AttributionMs / v1ScanMs).toFixed(2)],
+    ['ratio v2 attribution / v2 same-column scan', (attributionMs / scan.ms).toFixed(2)],
+    ['ratio v2 attribution / v1 attribution', (attributionMs / v1AttributionMs).toFixed(2)],
+    ['peak memory (RSS) of the v2 run', `${attribute.peakRssMb} MB`],
+  ];
+  for (const [label, value] of lines) console.log(`${(label as string).padEnd(66)} ${value}`);
+  console.log(`v2 milliseconds by step: ${JSON.stringify(timings)}`);
+}
+
 async function main(): Promise<void> {
   const child = process.argv[2];
   if (child !== undefined) {
     const phase = phases[child];
     if (!phase) throw new Error(`unknown phase ${child}`);
-    process.stdout.write(`${JSON.stringify(await phase())}\n`);
+    process.stdout.write(`${JSON.stringify(await phase(process.argv[3] === 'v2' ? 'v2' : 'v1'))}\n`);
     return;
   }
   if (process.env.BENCH_ONLY === 'lambdas') {
@@ -253,6 +422,7 @@ async function main(): Promise<void> {
   ];
   for (const [label, value] of lines) console.log(`${(label as string).padEnd(66)} ${value}`);
   console.log(`milliseconds by step: ${JSON.stringify(timings)}`);
+  await v2Figures(attributionMs, scan.ms);
   const scanned = await athenaScanEstimate();
   console.log(
     `Athena bytes scanned for the period (compressed column chunks read): ${scanned.prunedMb.toFixed(1)} MB ` +

@@ -2,6 +2,15 @@ import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { addAlertShowcase } from '../generator/alert-showcase.ts';
 import { generateSyntheticMonth } from '../generator/synthetic-month.ts';
+import {
+  addShowcaseCustomers,
+  daysOf,
+  EKS_NAMESPACES,
+  EKS_NODE,
+  writeDemoRules,
+  writeFocusVendorFile,
+  writeShowcaseCur,
+} from '../generator/v2-showcase.ts';
 import { type LocalRunResult, runLocal } from './run-local.ts';
 
 export interface DemoOptions {
@@ -16,7 +25,23 @@ export interface DemoOptions {
    * `runLocal`). @default none
    */
   readonly onProgress?: (phase: string) => void;
+  /**
+   * Also feed the run the v2 inputs that need the v2 engine parts (issue 12): customers with an
+   * `effective_from` version (MRR change mid-month) and a non-AWS vendor's FOCUS CSV beside the CUR.
+   * The EKS split rows, the tag-defined search pool and the v2 rules file are always part of the demo.
+   * @default false
+   */
+  readonly v2Inputs?: boolean;
 }
+
+/** What the demo put into the month to show the v2 model, for the summary. */
+export interface DemoFacts {
+  /** Cost of the EKS node's own line items that split cost allocation hands to its namespaces. */
+  readonly splitParentCost: number;
+  readonly splitNamespaces: readonly string[];
+}
+
+export type DemoResult = LocalRunResult & { readonly demo: DemoFacts };
 
 /** The month before `now`, as YYYY-MM: the most recent complete month, as a real export would hold. */
 export function previousMonth(now = new Date()): string {
@@ -29,7 +54,7 @@ export function previousMonth(now = new Date()): string {
  * pipeline on it and keeps the generated inputs in `<out>/input/`, so the same files can be fed to
  * `cpc run` by hand.
  */
-export async function runDemo(options: DemoOptions): Promise<LocalRunResult> {
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const out = resolve(options.outDir);
   // A sibling of the output directory: the run replaces `out` as a whole, so inputs join it afterwards.
   const inputDir = join(dirname(out), `.${basename(out)}.demo-input`);
@@ -44,13 +69,25 @@ export async function runDemo(options: DemoOptions): Promise<LocalRunResult> {
     customers: options.customers,
   });
   const showcase = await addAlertShowcase(inputDir, month, files.customersFile);
+  const v2 = options.v2Inputs === true;
+  const v2Cur = await writeShowcaseCur(inputDir, month);
+  addShowcaseCustomers(files.customersFile, month, v2);
+  const focus = v2 ? [writeFocusVendorFile(inputDir, month)] : [];
+  const rulesFile = writeDemoRules(inputDir, v2);
   const result = await runLocal({
-    billing: [...files.curFiles, showcase],
+    billing: [...files.curFiles, showcase, v2Cur, ...focus],
+    rulesFile,
     telemetry: files.telemetryFiles,
     customers: files.customersFile,
     outDir: out,
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
   });
   renameSync(inputDir, join(out, 'input'));
-  return result;
+  return {
+    ...result,
+    demo: {
+      splitParentCost: EKS_NODE.dailyCost * daysOf(month).length,
+      splitNamespaces: EKS_NAMESPACES.map((ns) => ns.namespace),
+    },
+  };
 }
