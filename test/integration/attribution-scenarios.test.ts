@@ -150,7 +150,13 @@ describe('attribution of a hand-worked month', () => {
       'excluded_cost',
       'unattributed_pct',
     ]);
-    expect(Object.keys(out.unattributed[0] ?? {})).toEqual(['usage_date', 'reason', 'provider', 'service', 'cost']);
+    expect(Object.keys(out.unattributed[0] ?? {})).toEqual([
+      'usage_date',
+      'reason',
+      'provider',
+      'service',
+      'cost',
+    ]);
     const acme = out.customerDaily.find((r) => r.customer_id === 'acme');
     expect(acme).toMatchObject({
       tier: 'enterprise',
