@@ -26,10 +26,10 @@ export interface DemoOptions {
    */
   readonly onProgress?: (phase: string) => void;
   /**
-   * Also feed the run the v2 inputs that need the v2 engine parts (issue 12): customers with an
-   * `effective_from` version (MRR change mid-month) and a non-AWS vendor's FOCUS CSV beside the CUR.
-   * The EKS split rows, the tag-defined search pool and the v2 rules file are always part of the demo.
-   * @default false
+   * Also feed the run customers with an `effective_from` version (an MRR change mid-month) and a
+   * non-AWS vendor's FOCUS CSV beside the CUR. The EKS split rows, the tag-defined search pool and the
+   * v2 rules file are always part of the demo.
+   * @default true
    */
   readonly v2Inputs?: boolean;
 }
@@ -69,7 +69,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     customers: options.customers,
   });
   const showcase = await addAlertShowcase(inputDir, month, files.customersFile);
-  const v2 = options.v2Inputs === true;
+  const v2 = options.v2Inputs !== false;
   const v2Cur = await writeShowcaseCur(inputDir, month);
   addShowcaseCustomers(files.customersFile, month, v2);
   const focus = v2 ? [writeFocusVendorFile(inputDir, month)] : [];

@@ -30,7 +30,7 @@ export function summaryText(result: SummaryInput, currency?: string): string {
   const s = result.summary;
   const formats = result.formats ?? [result.format];
   const lines = [
-    `Run ${result.runId}  (${result.format}, rules ${result.rules.version}, ${result.rules.costBasis} cost)`,
+    `Run ${result.runId}  (${[...new Set(formats)].join(' + ')}, rules ${result.rules.version}, ${result.rules.costBasis} cost)`,
     `Days ${s.firstDay ?? '-'} to ${s.lastDay ?? '-'} (${s.days}), ${s.customers} customers with cost`,
     `Billing sources ${sourcesText(formats)}; currency ${runCurrency}`,
     '',
