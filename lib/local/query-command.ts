@@ -18,6 +18,7 @@ import {
 import { formatTable } from '../finance/format-table.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { sqlIdentifier, sqlString } from '../sql/sql-template.ts';
+import type { ResultTable } from '../sql/tables.ts';
 import { defineCustomers } from './customers-table.ts';
 import { CSV_MACROS, csvCell } from './output-files.ts';
 
@@ -40,11 +41,12 @@ export async function createFinanceViews(
 }
 
 /** The Parquet file of a local run that holds each results table. */
-export const RUN_RESULT_FILES: Readonly<Record<Exclude<FinanceSourceTable, 'customers'>, string>> = {
+export const RUN_RESULT_FILES: Readonly<Record<ResultTable, string>> = {
   customer_daily_cost: 'customer_daily_cost.parquet',
   customer_daily_service_cost: 'customer_daily_service_cost.parquet',
   unattributed_cost: 'unattributed.parquet',
   daily_summary: 'daily_summary.parquet',
+  customer_daily_usage: 'customer_daily_usage.parquet',
 };
 
 export interface LoadRunResultsOptions {

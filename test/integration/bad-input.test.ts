@@ -704,10 +704,11 @@ describe('valid edge cases that are not errors', () => {
     const headers: Record<string, string> = {
       'customer_daily_cost.csv':
         'usage_date,customer_id,customer_name,tier,plan_status,mrr,direct_cost,shared_cost,total_cost,rules_version,run_id',
-      'customer_daily_service_cost.csv': 'usage_date,customer_id,service,rule_id,driver,cost',
+      'customer_daily_service_cost.csv': 'usage_date,customer_id,provider,service,rule_id,driver,cost',
+      'customer_daily_usage.csv': 'usage_date,customer_id,metric,quantity',
       'daily_summary.csv':
         'usage_date,total_cost,direct_cost,shared_cost,unattributed_cost,excluded_cost,unattributed_pct',
-      'unattributed.csv': 'usage_date,reason,service,cost',
+      'unattributed.csv': 'usage_date,reason,provider,service,cost',
     };
     for (const [file, header] of Object.entries(headers)) {
       expect(readFileSync(join(outDir, file), 'utf8')).toBe(`${header}\n`);

@@ -45,7 +45,8 @@ beforeAll(async () => {
       "'2026-10-14T08:00:00.000Z' AS delivered_at, '2026-10-14T09:00:00.000Z' AS published_at FROM main.daily_summary",
   );
   await engine.run(
-    'CREATE TABLE cost_per_customer.customers AS SELECT * FROM ' +
+    // The Glue table's last column, effective_from, reads as NULL where the file has no such column.
+    'CREATE TABLE cost_per_customer.customers AS SELECT *, CAST(NULL AS VARCHAR) AS effective_from FROM ' +
       `read_csv(${sqlString(files.customersFile).sql}, header = true, all_varchar = true)`,
   );
 });

@@ -363,17 +363,26 @@ describe('the CUR 2.0 tags map (1.1, 2.1)', () => {
 
 describe('currency and provider (1.1, 2)', () => {
   it('CUR: line_item_currency_code, NULL or empty meaning USD; provider AWS', async () => {
-    const items: TestLineItem[] = [
-      { date: D1, service: 'AmazonEC2', cost: 1, resourceId: 'eur', currency: 'EUR' },
-      { date: D1, service: 'AmazonEC2', cost: 2, resourceId: 'empty', currency: '' },
-      { date: D1, service: 'AmazonEC2', cost: 3, resourceId: 'null' },
-    ];
-    const { lineItems } = await attribute(items, rulesOf('amortized'));
-    expect(lineItems.map((row) => [row.resource_id, row.provider, row.currency])).toEqual([
-      ['empty', 'AWS', 'USD'],
+    // One currency per run (1.1): the EUR file and the file of empty and NULL codes are two runs.
+    const eur = await attribute(
+      [{ date: D1, service: 'AmazonEC2', cost: 1, resourceId: 'eur', currency: 'EUR' }],
+      rulesOf('amortized'),
+    );
+    expect(eur.lineItems.map((row) => [row.resource_id, row.provider, row.currency])).toEqual([
       ['eur', 'AWS', 'EUR'],
+    ]);
+    const blank = await attribute(
+      [
+        { date: D1, service: 'AmazonEC2', cost: 2, resourceId: 'empty', currency: '' },
+        { date: D1, service: 'AmazonEC2', cost: 3, resourceId: 'null' },
+      ],
+      rulesOf('amortized'),
+    );
+    expect(blank.lineItems.map((row) => [row.resource_id, row.provider, row.currency])).toEqual([
+      ['empty', 'AWS', 'USD'],
       ['null', 'AWS', 'USD'],
     ]);
+    expectConservation(blank.summary, 5);
   });
 
   it('CUR without the currency column: USD; the canonical columns in the contract order', async () => {
@@ -399,13 +408,20 @@ describe('currency and provider (1.1, 2)', () => {
   });
 
   it('FOCUS: BillingCurrency and ProviderName', async () => {
-    const items: TestLineItem[] = [
-      { date: D1, service: 'Datadog', cost: 5, resourceId: 'dd', provider: 'Datadog', currency: 'EUR' },
-      { date: D1, service: 'AmazonEC2', cost: 1, resourceId: 'ec2', currency: '' },
-    ];
-    const { lineItems } = await attribute(items, rulesOf('amortized'), { writer: 'focus' });
-    expect(lineItems.map((row) => [row.resource_id, row.provider, row.currency])).toEqual([
+    const eur = await attribute(
+      [{ date: D1, service: 'Datadog', cost: 5, resourceId: 'dd', provider: 'Datadog', currency: 'EUR' }],
+      rulesOf('amortized'),
+      { writer: 'focus' },
+    );
+    expect(eur.lineItems.map((row) => [row.resource_id, row.provider, row.currency])).toEqual([
       ['dd', 'Datadog', 'EUR'],
+    ]);
+    const blank = await attribute(
+      [{ date: D1, service: 'AmazonEC2', cost: 1, resourceId: 'ec2', currency: '' }],
+      rulesOf('amortized'),
+      { writer: 'focus' },
+    );
+    expect(blank.lineItems.map((row) => [row.resource_id, row.provider, row.currency])).toEqual([
       ['ec2', 'AWS', 'USD'],
     ]);
   });

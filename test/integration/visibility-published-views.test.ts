@@ -30,7 +30,7 @@ beforeAll(async () => {
   // customer_daily_cost of five runs: s0 replaced by s1 (September), o1 replaced by o2 (October), n1
   // staged for November but never flipped (no image line).
   const day = (date: string, id: string, total: number, run: string) =>
-    `(DATE '${date}', '${id}', '${id} name', 'growth', 'paid', 100, ${total}, 0, ${total}, 'rules-1', '${run}', '${date.slice(0, 7)}')`;
+    `(DATE '${date}', '${id}', '${id} name', 'growth', 'paid', 100, ${total}, 0, ${total}, 'USD', 'rules-1', '${run}', '${date.slice(0, 7)}')`;
   await engine.connection.run(
     `INSERT INTO ${DB}.customer_daily_cost_runs VALUES ${[
       day('2026-09-01', 'c1', 5, 's0'),

@@ -128,7 +128,7 @@ beforeAll(async () => {
   await duck.connection.run(
     `CREATE TABLE ${DATABASE}.daily_summary_runs (usage_date DATE, total_cost DOUBLE, direct_cost DOUBLE,
        shared_cost DOUBLE, unattributed_cost DOUBLE, excluded_cost DOUBLE, unattributed_pct DOUBLE,
-       rules_version VARCHAR, run_id VARCHAR, billing_period VARCHAR)`,
+       currency VARCHAR, rules_version VARCHAR, run_id VARCHAR, billing_period VARCHAR)`,
   );
 }, 30_000);
 
@@ -252,7 +252,7 @@ async function runStatements(c: Case, run: RunSpec): Promise<void> {
   for (const day of [DAY, '2026-10-02']) {
     await duck.connection.run(
       `INSERT INTO ${DATABASE}.daily_summary_runs VALUES (DATE '${day}', 100, 60, 20, ${100 * run.share}, 0,
-         ${run.share}, 'rules-1', '${run.runId}', '${PERIOD}')`,
+         ${run.share}, 'USD', 'rules-1', '${run.runId}', '${PERIOD}')`,
     );
   }
 }
@@ -728,10 +728,10 @@ describe('a retried publish whose first answer was lost', () => {
       const replaced = a.outcome === 'succeeded' ? a.runId : z.runId;
       expect(b.publishResults.map((result) => result.previousRunId)).toEqual([replaced, replaced]);
       expect(b.publishResults.map((result) => result.partitions.map((p) => p.action))).toEqual([
-        ['created', 'created', 'created', 'created'],
-        ['existing', 'existing', 'existing', 'existing'],
+        ['created', 'created', 'created', 'created', 'created'],
+        ['existing', 'existing', 'existing', 'existing', 'existing'],
       ]);
-      expect(b.publishResults.map((result) => result.expired?.partitionsDeleted)).toEqual([4, 0]);
+      expect(b.publishResults.map((result) => result.expired?.partitionsDeleted)).toEqual([5, 0]);
     },
     20_000,
   );

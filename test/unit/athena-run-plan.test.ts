@@ -95,6 +95,7 @@ describe('planAthenaRun', () => {
       'ctas:customer_daily_service_cost',
       'ctas:unattributed_cost',
       'ctas:daily_summary',
+      'ctas:customer_daily_usage',
       'check:conservation_check',
     ]);
     // A check carries no SQL: run-check renders it from the run's tables, so no SQL travels in a state.
@@ -186,6 +187,7 @@ describe('planAthenaRun', () => {
       '"cost_per_customer"."run_r20261001a_customer_daily_service_cost"',
       '"cost_per_customer"."run_r20261001a_unattributed_cost"',
       '"cost_per_customer"."run_r20261001a_daily_summary"',
+      '"cost_per_customer"."run_r20261001a_customer_daily_usage"',
     ]);
     expect(splitCtas(ctas[1]?.sql ?? '').properties).toBe(
       "format = 'PARQUET', write_compression = 'ZSTD', " +
@@ -199,6 +201,7 @@ describe('planAthenaRun', () => {
       's3://cpc-results/runs/run=r20261001a/customer_daily_service_cost/',
       's3://cpc-results/runs/run=r20261001a/unattributed_cost/',
       's3://cpc-results/runs/run=r20261001a/daily_summary/',
+      's3://cpc-results/runs/run=r20261001a/customer_daily_usage/',
     ]);
   });
 
@@ -236,9 +239,9 @@ describe('planAthenaRun', () => {
     );
     const tables = targets.flat().map((t) => t.table);
     const locations = targets.flat().map((t) => /external_location = '([^']*)'/.exec(t.properties)?.[1]);
-    // 5 runs x 7 tables, all distinct.
-    expect(new Set(tables).size).toBe(35);
-    expect(new Set(locations).size).toBe(35);
+    // 5 runs x 8 tables, all distinct.
+    expect(new Set(tables).size).toBe(40);
+    expect(new Set(locations).size).toBe(40);
     expect(locations).toContain('s3://cpc-results/runs/run=2026-10_EXEC-1/daily_summary/');
   });
 
@@ -312,6 +315,7 @@ describe('planAthenaCleanup', () => {
   it('drops every run table from the catalog, last created first, and no input', () => {
     expect(planAthenaCleanup(run('cur2'), OPTIONS)).toEqual(
       [
+        'customer_daily_usage',
         'daily_summary',
         'unattributed_cost',
         'customer_daily_service_cost',

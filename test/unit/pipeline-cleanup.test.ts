@@ -107,6 +107,7 @@ describe('cleanupRun', () => {
     expect(result).toEqual({
       runId: RUN_ID,
       dropped: [
+        'customer_daily_usage',
         'daily_summary',
         'unattributed_cost',
         'customer_daily_service_cost',
@@ -177,7 +178,7 @@ describe('cleanupRun', () => {
       Body: `{"billing_period":"2026-10","run_id":"${RUN_ID}","delivered_at":"2026-10-14T16:00:00.000Z","published_at":"2026-10-14T16:20:00.000Z"}\n`,
     });
     expect(s3).toHaveReceivedCommandWith(PutObjectTaggingCommand, { Key: 'runs/run=r20261014a/report.html' });
-    expect(glue).toHaveReceivedCommandTimes(DeletePartitionCommand, 4);
+    expect(glue).toHaveReceivedCommandTimes(DeletePartitionCommand, 5);
     expect(glue).toHaveReceivedCommandWith(DeletePartitionCommand, {
       TableName: 'daily_summary_runs',
       PartitionValues: ['2026-10', 'r20261014a'],
@@ -205,7 +206,7 @@ describe('cleanupRun', () => {
       expect(result).toMatchObject({
         published: false,
         superseded: { runId: RUN_ID, tagged: 1, truncated: false },
-        // One of its four partitions had been registered before it failed.
+        // One of its five partitions had been registered before it failed.
         partitionsDeleted: 1,
         completedPublish: false,
         leaseReleased: lease === RUN_ID,

@@ -65,9 +65,9 @@ describe('names the Lambdas share with the constructs', () => {
     expect(runTableNames(layout)).toEqual(planned.map((statement) => layout.runTableName(statement.name)));
     // '-' is not allowed in Glue names, so the run id is lower-cased, '_'-joined and a hash appended.
     expect(runTableNames(layout)[0]).toMatch(
-      /^run_2026_10_exec_1_0123456789abcdef01234567_[0-9a-f]{8}_daily_summary$/,
+      /^run_2026_10_exec_1_0123456789abcdef01234567_[0-9a-f]{8}_customer_daily_usage$/,
     );
-    expect(runTableNames(layout)).toHaveLength(7);
+    expect(runTableNames(layout)).toHaveLength(8);
   });
 });
 

@@ -258,11 +258,11 @@ describe('evaluateRunAlerts', () => {
     // the rules read the window's periods, D = 2026-11-04, D-29 = 2026-10-06: October and November, each
     // the run its pointer names.
     expect(sqlOf('q-asof')).toContain(
-      `FROM (SELECT "usage_date", "total_cost", "direct_cost", "shared_cost", "unattributed_cost", "excluded_cost", "unattributed_pct", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."daily_summary_runs" WHERE (billing_period = '2026-11' AND run_id = '${RUN_ID}'))`,
+      `FROM (SELECT "usage_date", "total_cost", "direct_cost", "shared_cost", "unattributed_cost", "excluded_cost", "unattributed_pct", "currency", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."daily_summary_runs" WHERE (billing_period = '2026-11' AND run_id = '${RUN_ID}'))`,
     );
     const customerSql = sqlOf('q-customers');
     expect(customerSql).toContain(
-      `(SELECT "usage_date", "customer_id", "customer_name", "tier", "plan_status", "mrr", "direct_cost", "shared_cost", "total_cost", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."customer_daily_cost_runs" WHERE (billing_period = '2026-10' AND run_id = '${OCTOBER_RUN}') OR (billing_period = '2026-11' AND run_id = '${RUN_ID}'))`,
+      `(SELECT "usage_date", "customer_id", "customer_name", "tier", "plan_status", "mrr", "direct_cost", "shared_cost", "total_cost", "currency", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."customer_daily_cost_runs" WHERE (billing_period = '2026-10' AND run_id = '${OCTOBER_RUN}') OR (billing_period = '2026-11' AND run_id = '${RUN_ID}'))`,
     );
     expect(customerSql).toContain("DATE '2026-11-04'");
     for (const call of athena.commandCalls(StartQueryExecutionCommand)) {
@@ -342,7 +342,7 @@ describe('PublishedResultsReader', () => {
       runs: new Map([['2026-10', 'run-a']]),
     });
     expect(engine.tableRef('unattributed_cost')).toBe(
-      `(SELECT "usage_date", "reason", "service", "cost", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."unattributed_cost_runs" WHERE (billing_period = '2026-10' AND run_id = 'run-a'))`,
+      `(SELECT "usage_date", "reason", "provider", "service", "cost", "currency", "rules_version", "run_id", "billing_period" FROM "cost_per_customer"."unattributed_cost_runs" WHERE (billing_period = '2026-10' AND run_id = 'run-a'))`,
     );
     expect(engine.tableRef('customers')).toBe('<input customers>');
     // No period published: no rows, same columns.

@@ -23,6 +23,7 @@ const PUBLISHED = [
   'customer_daily_service_cost',
   'unattributed_cost',
   'daily_summary',
+  'customer_daily_usage',
 ];
 beforeEach(() => athena.reset());
 
@@ -122,20 +123,20 @@ describe('applyFinanceViews with Athena', () => {
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
   };
 
-  it('creates the four published views, then the eight finance views over them, one at a time', async () => {
+  it('creates the five published views, then the eight finance views over them, one at a time', async () => {
     succeed();
     const response = await applyFinanceViews(event('Create'), { engineFor: athenaViews });
     expect(response).toEqual({
       PhysicalResourceId: 'cost_per_customer_finance',
       Data: { Views: FINANCE_VIEW_NAMES.join(',') },
     });
-    expect(startedSql()).toHaveLength(12);
+    expect(startedSql()).toHaveLength(13);
     expect(startedSql().map((sql) => sql.split(' AS\n')[0])).toEqual([
       ...PUBLISHED.map((view) => `CREATE OR REPLACE VIEW "cost_per_customer"."${view}"`),
       ...FINANCE_VIEW_NAMES.map((view) => `CREATE OR REPLACE VIEW "cost_per_customer_finance"."${view}"`),
     ]);
     // The finance views read the published views, never a `_runs` table.
-    const monthly = startedSql()[4] ?? '';
+    const monthly = startedSql()[5] ?? '';
     expect(monthly).toContain('"cost_per_customer"."customer_daily_cost"');
     expect(monthly).not.toContain('_runs');
     expect(athena).toHaveReceivedCommandWith(StartQueryExecutionCommand, {
@@ -147,7 +148,7 @@ describe('applyFinanceViews with Athena', () => {
   it('replaces the views on update', async () => {
     succeed();
     await applyFinanceViews(event('Update'), { engineFor: athenaViews });
-    expect(startedSql().filter((sql) => sql.startsWith('CREATE OR REPLACE VIEW'))).toHaveLength(12);
+    expect(startedSql().filter((sql) => sql.startsWith('CREATE OR REPLACE VIEW'))).toHaveLength(13);
   });
 
   it('fails the deployment when a view does not create, and stops there', async () => {

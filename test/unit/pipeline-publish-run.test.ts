@@ -47,6 +47,7 @@ const RUNS_TABLES = [
   'customer_daily_service_cost_runs',
   'unattributed_cost_runs',
   'daily_summary_runs',
+  'customer_daily_usage_runs',
 ];
 // Parsed as the handler parses its event (deliveredAt normalised to toISOString()).
 const INPUT = parsePublishRunInput({
@@ -141,7 +142,7 @@ describe('publishRun', () => {
       image: 'published/2026-10.json',
       expired: {
         runId: OLD_RUN,
-        partitionsDeleted: 4,
+        partitionsDeleted: 5,
         superseded: { runId: OLD_RUN, tagged: 2, truncated: false },
       },
     });
