@@ -10,17 +10,11 @@ WITH classified AS (
     cost
   FROM ${classified_cost}
 ),
--- The customer dimension with history (docs/attribution.md 1.3): each row with the dates its version is in
--- force, valid_from inclusive (NULL: from the beginning) to valid_to exclusive (NULL: open), valid_to
--- being the customer's next effective_from. Before its first version a customer does not exist.
+-- The customer dimension with history, each row with the dates its version is in force
+-- (customer_versions.sql, stored: read by several drivers, its window would be planned once per reader).
 customer_versions AS (
-  SELECT c.customer_id, c.tenant_id, c.mrr, c.start_date, c.end_date, v.valid_from, v.valid_to
-  FROM ${customers} AS c
-  JOIN (
-    SELECT customer_id, effective_from AS valid_from,
-      lead(effective_from) OVER (PARTITION BY customer_id ORDER BY effective_from NULLS FIRST) AS valid_to
-    FROM (SELECT DISTINCT customer_id, effective_from FROM ${customers}) AS d
-  ) AS v ON v.customer_id = c.customer_id AND v.valid_from IS NOT DISTINCT FROM c.effective_from
+  SELECT customer_id, tenant_id, mrr, start_date, end_date, valid_from, valid_to
+  FROM ${customer_versions}
 ),
 -- A tenant's customer from valid_from to valid_to: the metric weights and direct cost take the one in force
 -- on their day (a tenant belongs to at most one customer on any day; the customers file is refused otherwise).

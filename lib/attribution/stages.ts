@@ -40,6 +40,8 @@ export const ATTRIBUTION_STEPS: readonly AttributionStep[] = [
   { kind: 'check', name: 'invalid_telemetry', file: 'attribution/invalid_telemetry.sql' },
   { kind: 'table', name: 'classified_cost', file: 'attribution/classified_cost.sql' },
   { kind: 'check', name: 'invalid_line_items', file: 'attribution/invalid_line_items.sql' },
+  // Stored: every driver of the ledger reads it, and Trino plans a WITH once per reference (its stage limit).
+  { kind: 'table', name: 'customer_versions', file: 'attribution/customer_versions.sql' },
   { kind: 'table', name: 'allocated_cost', file: 'attribution/allocated_cost.sql' },
   { kind: 'table', name: 'customer_daily_cost', file: 'attribution/customer_daily_cost.sql' },
   { kind: 'view', name: 'customer_daily_service_cost', file: 'attribution/customer_daily_service_cost.sql' },

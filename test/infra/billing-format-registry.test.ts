@@ -142,16 +142,16 @@ describe('a billing format descriptor carries the format end to end', () => {
         ),
       );
     const acme = await plan(THROWAWAY);
-    // Seven CTAS (the run's telemetry rows among them) and three checks, as for every format: only the
+    // Nine CTAS (the run's telemetry rows among them) and three checks, as for every format: only the
     // line items differ.
     expect(acme.map((statement) => [statement.name, statement.kind])).toEqual(
       (await plan(BILLING_FORMATS.cur2)).map((statement) => [statement.name, statement.kind]),
     );
-    // usage_rows, 3 checks, classified_cost, allocated_cost and the five result tables.
-    expect(acme).toHaveLength(11);
+    // usage_rows, 3 checks, classified_cost, customer_versions, allocated_cost and the five result tables.
+    expect(acme).toHaveLength(12);
     // Checks travel by name; the CTAS statements carry the SQL.
     const ctas = acme.flatMap((statement) => (statement.kind === 'ctas' ? [statement] : []));
-    expect(ctas).toHaveLength(8);
+    expect(ctas).toHaveLength(9);
     const reading = ctas.filter((statement) =>
       statement.sql.includes(`FROM "cost_per_customer"."acme_bill" WHERE billing_period = '2026-10'`),
     );

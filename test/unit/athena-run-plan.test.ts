@@ -90,6 +90,7 @@ describe('planAthenaRun', () => {
       'ctas:classified_cost',
       // Right after classification: bad billing data stops the run before the expensive stages.
       'check:invalid_line_items',
+      'ctas:customer_versions',
       'ctas:allocated_cost',
       'ctas:customer_daily_cost',
       'ctas:customer_daily_service_cost',
@@ -182,6 +183,7 @@ describe('planAthenaRun', () => {
     expect(ctas.map((s) => splitCtas(s.sql).table)).toEqual([
       '"cost_per_customer"."run_r20261001a_usage_rows"',
       '"cost_per_customer"."run_r20261001a_classified_cost"',
+      '"cost_per_customer"."run_r20261001a_customer_versions"',
       '"cost_per_customer"."run_r20261001a_allocated_cost"',
       '"cost_per_customer"."run_r20261001a_customer_daily_cost"',
       '"cost_per_customer"."run_r20261001a_customer_daily_service_cost"',
@@ -196,6 +198,7 @@ describe('planAthenaRun', () => {
     expect(ctas.map((s) => /external_location = '([^']*)'/.exec(s.sql)?.[1])).toEqual([
       's3://cpc-results/runs/run=r20261001a/usage_rows/',
       's3://cpc-results/runs/run=r20261001a/classified_cost/',
+      's3://cpc-results/runs/run=r20261001a/customer_versions/',
       's3://cpc-results/runs/run=r20261001a/allocated_cost/',
       's3://cpc-results/runs/run=r20261001a/customer_daily_cost/',
       's3://cpc-results/runs/run=r20261001a/customer_daily_service_cost/',
@@ -239,9 +242,9 @@ describe('planAthenaRun', () => {
     );
     const tables = targets.flat().map((t) => t.table);
     const locations = targets.flat().map((t) => /external_location = '([^']*)'/.exec(t.properties)?.[1]);
-    // 5 runs x 8 tables, all distinct.
-    expect(new Set(tables).size).toBe(40);
-    expect(new Set(locations).size).toBe(40);
+    // 5 runs x 9 tables, all distinct.
+    expect(new Set(tables).size).toBe(45);
+    expect(new Set(locations).size).toBe(45);
     expect(locations).toContain('s3://cpc-results/runs/run=2026-10_EXEC-1/daily_summary/');
   });
 
@@ -321,6 +324,7 @@ describe('planAthenaCleanup', () => {
         'customer_daily_service_cost',
         'customer_daily_cost',
         'allocated_cost',
+        'customer_versions',
         'classified_cost',
         'usage_rows',
       ].map((name) => ({

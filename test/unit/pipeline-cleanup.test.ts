@@ -112,6 +112,7 @@ describe('cleanupRun', () => {
         'unattributed_cost',
         'customer_daily_service_cost',
         'customer_daily_cost',
+        'customer_versions',
         'classified_cost',
         'usage_rows',
       ].map((name) => `run_r20261014b_${name}`),

@@ -67,7 +67,7 @@ describe('names the Lambdas share with the constructs', () => {
     expect(runTableNames(layout)[0]).toMatch(
       /^run_2026_10_exec_1_0123456789abcdef01234567_[0-9a-f]{8}_customer_daily_usage$/,
     );
-    expect(runTableNames(layout)).toHaveLength(8);
+    expect(runTableNames(layout)).toHaveLength(9);
   });
 });
 

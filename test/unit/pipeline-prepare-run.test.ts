@@ -134,6 +134,7 @@ describe('prepareRun: a good delivery', () => {
       'check:invalid_telemetry',
       'ctas:classified_cost',
       'check:invalid_line_items',
+      'ctas:customer_versions',
       'ctas:allocated_cost',
       'ctas:customer_daily_cost',
       'ctas:customer_daily_service_cost',
@@ -153,7 +154,7 @@ describe('prepareRun: a good delivery', () => {
     );
     expect(classified).toContain(`'user_customer'`);
     // One DROP per stored step: usage_rows, classified_cost, allocated_cost and the five result tables.
-    expect(prepared.cleanup).toHaveLength(8);
+    expect(prepared.cleanup).toHaveLength(9);
     expect(prepared.cleanup.every((statement) => statement.kind === 'drop')).toBe(true);
   });
 
