@@ -12,7 +12,7 @@ WITH classified AS (
 ),
 -- The customer dimension with history, each row with the dates its version is in force
 -- (customer_versions.sql, stored: read by several drivers, its window would be planned once per reader).
-customer_versions AS (
+version_rows AS (
   SELECT customer_id, tenant_id, mrr, start_date, end_date, valid_from, valid_to
   FROM ${customer_versions}
 ),
@@ -20,13 +20,13 @@ customer_versions AS (
 -- on their day (a tenant belongs to at most one customer on any day; the customers file is refused otherwise).
 tenant_customers AS (
   SELECT DISTINCT coalesce(nullif(tenant_id, ''), customer_id) AS tenant_id, customer_id, valid_from, valid_to
-  FROM customer_versions
+  FROM version_rows
 ),
 -- One row per customer version, with its active period and the MRR the mrr driver weighs; a driver uses
 -- the row whose validity holds the day.
 customer_periods AS (
   SELECT DISTINCT customer_id, start_date, end_date, mrr, valid_from, valid_to
-  FROM customer_versions
+  FROM version_rows
 ),
 -- customer_id is NULL for a tenant that is not in the customer dimension.
 direct_cost AS (

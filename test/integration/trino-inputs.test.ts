@@ -96,6 +96,7 @@ const run: AttributionRun = {
 const SHARING_STEPS = [
   'usage_rows',
   'classified_cost',
+  'customer_versions',
   'allocated_cost',
   'customer_daily_cost',
   'unattributed_cost',
