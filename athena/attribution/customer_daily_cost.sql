@@ -15,12 +15,10 @@ WITH customer_totals AS (
   WHERE outcome = 'customer'
   GROUP BY usage_date, customer_id
 ),
--- One row per customer version (a version's tenants agree on these fields), valid_to its successor's
--- effective_from (exclusive).
+-- One row per customer version (a version's tenants agree on these fields, customer_versions.sql).
 customer_fields AS (
-  SELECT customer_id, name, tier, plan_status, mrr, effective_from AS valid_from,
-    lead(effective_from) OVER (PARTITION BY customer_id ORDER BY effective_from NULLS FIRST) AS valid_to
-  FROM (SELECT DISTINCT customer_id, name, tier, plan_status, mrr, effective_from FROM ${customers}) AS v
+  SELECT DISTINCT customer_id, name, tier, plan_status, mrr, valid_from, valid_to
+  FROM ${customer_versions}
 )
 SELECT
   t.usage_date,

@@ -9,14 +9,8 @@ WITH run_days AS (
 ),
 -- The same tenant -> customer map in force per day as the ledger's (allocated_cost.sql).
 tenant_customers AS (
-  SELECT DISTINCT coalesce(nullif(c.tenant_id, ''), c.customer_id) AS tenant_id, c.customer_id, v.valid_from,
-    v.valid_to
-  FROM ${customers} AS c
-  JOIN (
-    SELECT customer_id, effective_from AS valid_from,
-      lead(effective_from) OVER (PARTITION BY customer_id ORDER BY effective_from NULLS FIRST) AS valid_to
-    FROM (SELECT DISTINCT customer_id, effective_from FROM ${customers}) AS d
-  ) AS v ON v.customer_id = c.customer_id AND v.valid_from IS NOT DISTINCT FROM c.effective_from
+  SELECT DISTINCT coalesce(nullif(tenant_id, ''), customer_id) AS tenant_id, customer_id, valid_from, valid_to
+  FROM ${customer_versions}
 )
 SELECT
   d.usage_date,
