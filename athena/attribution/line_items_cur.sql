@@ -5,8 +5,8 @@
 -- the resource_tags_user_<key> column for legacy CUR (2.1). rule_tag_columns adds one column per tag and
 -- cost category the rules mention ('' when absent), rule_tag_names carries them out.
 -- element_at, never m['k']: Trino's subscript fails the whole query on the first row without the key.
--- The cost CASE (2; net_amortized reads each *_net_* column, else its non-net twin) is written twice,
--- identically (test/unit/line-items-cur-sql.test.ts): in parent_cost and in the line items.
+-- The line_item_cost placeholder (cur_line_item_cost.sql: the cost of section 2) and split_weight
+-- (cur_split_weight.sql) are each spliced in twice: in the small aggregates and in the line items.
 --
 -- Split cost allocation (2.2): a split row (split_line_item_parent_resource_id non-empty) of parent p and slot
 -- s (line_item_usage_start_date) costs C(p,s) x w / W: C the cost of p's own rows of s, w split + unused cost
@@ -15,44 +15,14 @@
 -- those in memory, so the billing source is named three times); without split rows they are empty.
 WITH split_slots AS (
   SELECT split_line_item_parent_resource_id AS parent, line_item_usage_start_date AS slot, sum(
-    CASE WHEN ${cost_basis} = 'net_amortized'
-      THEN coalesce(split_line_item_net_split_cost, split_line_item_split_cost, 0)
-        + coalesce(split_line_item_net_unused_cost, split_line_item_unused_cost, 0)
-      ELSE coalesce(split_line_item_split_cost, 0) + coalesce(split_line_item_unused_cost, 0)
-    END) AS split_total
+    ${split_weight}) AS split_total
   FROM ${billing_source}
   WHERE split_line_item_parent_resource_id <> ''
   GROUP BY split_line_item_parent_resource_id, line_item_usage_start_date
 ),
 parent_cost AS (
   SELECT line_item_resource_id AS parent, line_item_usage_start_date AS slot, sum(
-    -- cost, copy 1 of 2
-    CASE
-      WHEN ${cost_basis} = 'unblended' THEN coalesce(line_item_unblended_cost, 0)
-      WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized' THEN savings_plan_net_savings_plan_effective_cost END,
-        savings_plan_savings_plan_effective_cost, 0)
-      WHEN line_item_line_item_type = 'SavingsPlanRecurringFee'
-        THEN coalesce(savings_plan_total_commitment_to_date, 0) - coalesce(savings_plan_used_commitment, 0)
-      WHEN line_item_line_item_type IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0
-      WHEN line_item_line_item_type = 'Refund'
-        AND line_item_product_code IN ('ComputeSavingsPlans', 'MachineLearningSavingsPlans')
-        AND line_item_line_item_description LIKE 'Refund for one-time fee%' THEN 0
-      WHEN line_item_line_item_type = 'DiscountedUsage' THEN coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized' THEN reservation_net_effective_cost END,
-        reservation_effective_cost, 0)
-      WHEN line_item_line_item_type = 'RIFee' THEN coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized'
-          THEN reservation_net_unused_amortized_upfront_fee_for_billing_period END,
-        reservation_unused_amortized_upfront_fee_for_billing_period, 0) + coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized' THEN reservation_net_unused_recurring_fee END,
-        reservation_unused_recurring_fee, 0)
-      WHEN line_item_line_item_type = 'Fee' AND reservation_reservation_a_r_n <> '' THEN 0
-      ELSE coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized' THEN line_item_net_unblended_cost END,
-        line_item_unblended_cost, 0)
-    END
-    -- end of copy 1
+    ${line_item_cost}
   ) AS parent_total
   FROM ${billing_source}
   JOIN split_slots ON line_item_resource_id = parent AND line_item_usage_start_date = slot
@@ -94,38 +64,8 @@ FROM (
     -- NULL or '' means USD (1.1).
     coalesce(nullif(line_item_currency_code, ''), 'USD') AS currency,
     coalesce(split_line_item_parent_resource_id, '') AS split_parent,
-    CASE WHEN ${cost_basis} = 'net_amortized'
-      THEN coalesce(split_line_item_net_split_cost, split_line_item_split_cost, 0)
-        + coalesce(split_line_item_net_unused_cost, split_line_item_unused_cost, 0)
-      ELSE coalesce(split_line_item_split_cost, 0) + coalesce(split_line_item_unused_cost, 0)
-    END AS split_weight,
-    -- cost, copy 2 of 2
-    CASE
-      WHEN ${cost_basis} = 'unblended' THEN coalesce(line_item_unblended_cost, 0)
-      WHEN line_item_line_item_type = 'SavingsPlanCoveredUsage' THEN coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized' THEN savings_plan_net_savings_plan_effective_cost END,
-        savings_plan_savings_plan_effective_cost, 0)
-      WHEN line_item_line_item_type = 'SavingsPlanRecurringFee'
-        THEN coalesce(savings_plan_total_commitment_to_date, 0) - coalesce(savings_plan_used_commitment, 0)
-      WHEN line_item_line_item_type IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') THEN 0
-      WHEN line_item_line_item_type = 'Refund'
-        AND line_item_product_code IN ('ComputeSavingsPlans', 'MachineLearningSavingsPlans')
-        AND line_item_line_item_description LIKE 'Refund for one-time fee%' THEN 0
-      WHEN line_item_line_item_type = 'DiscountedUsage' THEN coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized' THEN reservation_net_effective_cost END,
-        reservation_effective_cost, 0)
-      WHEN line_item_line_item_type = 'RIFee' THEN coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized'
-          THEN reservation_net_unused_amortized_upfront_fee_for_billing_period END,
-        reservation_unused_amortized_upfront_fee_for_billing_period, 0) + coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized' THEN reservation_net_unused_recurring_fee END,
-        reservation_unused_recurring_fee, 0)
-      WHEN line_item_line_item_type = 'Fee' AND reservation_reservation_a_r_n <> '' THEN 0
-      ELSE coalesce(
-        CASE WHEN ${cost_basis} = 'net_amortized' THEN line_item_net_unblended_cost END,
-        line_item_unblended_cost, 0)
-    END
-    -- end of copy 2
+    ${split_weight} AS split_weight,
+    ${line_item_cost}
     AS base_cost
   FROM ${billing_source}
 ) AS i

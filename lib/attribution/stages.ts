@@ -207,11 +207,14 @@ function canonicalLineItems(
     run.sources
       .map(({ format, table }) => {
         const file = format.lineItemsFile;
-        const sourceValues = {
+        const sourceValues: Record<string, SqlFragment> = {
           ...values,
           ...format.placeholders(tags),
           billing_source: trustedSql(tableRef(table)),
         };
+        for (const [name, fragment] of Object.entries(format.fragments ?? {})) {
+          sourceValues[name] = trustedSql(renderSql(loadSqlFile(fragment), sourceValues, fragment));
+        }
         return renderSql(loadSqlFile(file), sourceValues, file);
       })
       // A format's SQL may start with WITH, which Trino allows only at the head of a query: each source

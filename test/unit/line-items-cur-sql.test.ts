@@ -1,19 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { loadSqlFile } from '../../lib/sql/sql-template.ts';
+import { CUR_FRAGMENTS } from '../../lib/attribution/billing-formats/cur-columns.ts';
+import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
+import { defaultRules } from '../../lib/attribution/rules.ts';
+import { billingSources, placeholderValues } from '../../lib/attribution/stages.ts';
+import { loadSqlFile, renderSql, sqlString } from '../../lib/sql/sql-template.ts';
 
-// line_items_cur.sql writes its cost CASE twice (see the file's header: a CTE read twice
-// is materialised by DuckDB). The two copies (parent_cost, line items) must stay the same text.
+// line_items_cur.sql needs the cost of section 2 and the split weight in two places each (the small
+// aggregates and the line items: a CTE read twice is materialised by DuckDB). Each is one fragment file,
+// so both places compute the same cost by construction; the rendered SQL must hold each exactly twice.
 describe('line_items_cur.sql', () => {
-  it('has two identical copies of the costed line items', () => {
-    const sql = loadSqlFile('attribution/line_items_cur.sql');
-    const copy = (n: number) => {
-      const start = sql.indexOf(`-- cost, copy ${n} of 2\n`);
-      const end = sql.indexOf(`-- end of copy ${n}\n`);
-      expect(start, `copy ${n} start`).toBeGreaterThan(0);
-      expect(end, `copy ${n} end`).toBeGreaterThan(start);
-      return sql.slice(sql.indexOf('\n', start) + 1, end);
-    };
-    expect(copy(1).length).toBeGreaterThan(900);
-    expect(copy(2)).toBe(copy(1));
-  });
+  for (const format of [BILLING_FORMATS.cur2, BILLING_FORMATS.legacy]) {
+    for (const costBasis of ['amortized', 'net_amortized', 'unblended'] as const) {
+      it(`splices the cost and the split weight twice each, identically (${format.name}, ${costBasis})`, () => {
+        const rules = { ...defaultRules(), costBasis };
+        const run = { runId: 'r', sources: billingSources(format), rules };
+        const lineItems = String(placeholderValues((name) => name, run).line_items?.sql);
+        for (const file of Object.values(CUR_FRAGMENTS)) {
+          const expression = renderSql(loadSqlFile(file), { cost_basis: sqlString(costBasis) }, file);
+          expect(expression.length).toBeGreaterThan(200);
+          expect(lineItems.split(expression)).toHaveLength(3);
+        }
+        expect(lineItems).not.toMatch(/\$\{/);
+      });
+    }
+  }
 });

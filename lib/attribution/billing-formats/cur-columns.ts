@@ -1,5 +1,11 @@
 import { type BillingColumn, optional, required } from './types.ts';
 
+/** The expressions line_items_cur.sql uses twice each (BillingFormat.fragments), for CUR 2.0 and legacy CUR. */
+export const CUR_FRAGMENTS: Readonly<Record<string, string>> = {
+  line_item_cost: 'attribution/cur_line_item_cost.sql',
+  split_weight: 'attribution/cur_split_weight.sql',
+};
+
 /** Columns CUR 2.0 and legacy CUR (Athena integration) share, by the same names. */
 export const CUR_COLUMNS: readonly BillingColumn[] = [
   required('line_item_usage_start_date', 'timestamp'),

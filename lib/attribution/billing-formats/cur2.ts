@@ -1,5 +1,5 @@
 import { sqlString } from '../../sql/sql-template.ts';
-import { CUR_COLUMNS } from './cur-columns.ts';
+import { CUR_COLUMNS, CUR_FRAGMENTS } from './cur-columns.ts';
 import {
   type BillingFormat,
   isAwsTag,
@@ -58,6 +58,7 @@ const CUR2_VALUES: TagValues = {
 export const cur2 = {
   name: 'cur2',
   lineItemsFile: 'attribution/line_items_cur.sql',
+  fragments: CUR_FRAGMENTS,
   detection: {
     // Before legacy: CUR 2.0 has every column legacy CUR is recognised by.
     precedence: 20,

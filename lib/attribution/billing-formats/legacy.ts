@@ -1,5 +1,5 @@
 import { sqlIdentifier } from '../../sql/sql-template.ts';
-import { CUR_COLUMNS } from './cur-columns.ts';
+import { CUR_COLUMNS, CUR_FRAGMENTS } from './cur-columns.ts';
 import {
   type BillingFormat,
   isAwsTag,
@@ -37,6 +37,7 @@ const LEGACY_VALUES: TagValues = {
 export const legacy = {
   name: 'legacy',
   lineItemsFile: 'attribution/line_items_cur.sql',
+  fragments: CUR_FRAGMENTS,
   detection: {
     precedence: 30,
     matches: (names) => names.has('line_item_line_item_type'),

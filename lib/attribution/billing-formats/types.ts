@@ -66,6 +66,12 @@ export interface BillingFormat<Name extends string = string> extends TagValues {
   readonly name: Name;
   /** The canonical line items SQL, under athena/. */
   readonly lineItemsFile: string;
+  /**
+   * SQL expressions under athena/ that the line items SQL splices in by placeholder name, rendered with
+   * the run's values first: one text for what the SQL needs in more than one place.
+   * @default none
+   */
+  readonly fragments?: Readonly<Record<string, string>>;
   readonly detection: BillingFormatDetection;
   /** The columns read for these tags (a format with one column per tag reads the named ones). */
   columns(tags: TagKeys): readonly BillingColumn[];
