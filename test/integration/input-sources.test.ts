@@ -17,6 +17,7 @@ import {
   writeLegacyCur,
   writeTelemetryCsv,
 } from '../support/fixtures.ts';
+import { readCsv } from '../support/run-scenario.ts';
 
 /**
  * Which local billing files a run counts (manifests, non-billing files beside the data), the messages
@@ -542,4 +543,38 @@ describe('rules of a rules file that match nothing', () => {
     const cur = await writeCur2(join(setup.dir, 'cur.parquet'), NEW_ITEMS);
     expect((await run(setup, [cur])).warnings).toEqual([]);
   });
+});
+
+describe('telemetry written with a UTF-8 byte order mark (as Excel and PowerShell save it)', () => {
+  // EC2 without a tenant tag is shared by requests (default rules): acme 3, beta 1 of 4 requests,
+  // so acme takes 8 x 3/4 = 6 and beta 8 x 1/4 = 2. Read as a column named "\uFEFFusage_date" the
+  // file would have no usage_date column and the run would refuse it.
+  const BOM = '\uFEFF';
+  const csv = `${BOM}usage_date,tenant_id,metric,quantity\n${D1},acme,requests,3\n${D1},beta,requests,1\n`;
+  const ndjson =
+    `${BOM}{"usage_date":"${D1}","tenant_id":"acme","metric":"requests","quantity":3}\n` +
+    `{"usage_date":"${D1}","tenant_id":"beta","metric":"requests","quantity":1}\n`;
+
+  for (const [name, text] of [
+    ['usage.csv', csv],
+    ['usage.ndjson', ndjson],
+  ] as const) {
+    it(`shares by the quantities of ${name}, its first column read by name`, async () => {
+      const setup = await withGoodRun();
+      const telemetry = join(setup.dir, name);
+      writeFileSync(telemetry, text);
+      const cur = await writeCur2(join(setup.dir, 'cur-bom.parquet'), [
+        { date: D1, service: 'AmazonEC2', cost: 8 },
+      ]);
+      await run(setup, [cur], { telemetry: [telemetry] });
+      const rows = readCsv(join(setup.outDir, 'customer_daily_cost.csv')).map((row) => [
+        row.customer_id,
+        row.shared_cost,
+      ]);
+      expect(rows).toEqual([
+        ['acme', '6'],
+        ['beta', '2'],
+      ]);
+    });
+  }
 });
