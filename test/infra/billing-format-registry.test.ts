@@ -36,6 +36,8 @@ const ACME_VALUES: TagValues = {
 const THROWAWAY: BillingFormat = {
   name: 'acme_bill',
   lineItemsFile: 'attribution/line_items_cur.sql',
+  // The CUR SQL splices the CUR cost and split-weight expressions.
+  fragments: BILLING_FORMATS.cur2.fragments,
   detection: { precedence: 5, matches: (names) => names.has('acme_invoice_id') },
   columns: (tags) => [
     required('line_item_usage_start_date', 'timestamp'),
