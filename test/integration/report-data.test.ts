@@ -92,6 +92,7 @@ function alert(type: AlertType, severity: Severity, customerId: string | null): 
     cost30d: null,
     topServices: [],
     team: 'finops',
+    currency: 'USD',
     explanation: `${type} about ${customerId ?? 'the account'}`,
   };
 }
