@@ -14,7 +14,7 @@ export class MixedCurrencyError extends Error {
     where: string,
   ) {
     super(
-      `${where} hold(s) costs in ${currencies.join(' and ')}: a run takes billing data of one currency ` +
+      `${where} hold costs in ${currencies.join(' and ')}: a run takes billing data of one currency ` +
         '(there is no conversion), so their money cannot be written in one currency',
     );
   }

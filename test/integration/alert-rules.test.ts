@@ -331,7 +331,7 @@ describe('the currency of the results', () => {
     const evaluation = evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
     await expect(evaluation).rejects.toBeInstanceOf(MixedCurrencyError);
     await expect(evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).rejects.toThrow(
-      'the results over 2026-10-01 to 2026-10-30 hold(s) costs in EUR and USD',
+      'the results over 2026-10-01 to 2026-10-30 hold costs in EUR and USD',
     );
   });
 });
