@@ -1,4 +1,4 @@
-import { DEFAULT_CURRENCY, formatMoney } from '../common/money.ts';
+import { formatMoney } from '../common/money.ts';
 import type { Alert } from './alert.ts';
 import { type AlertTypeDefinition, formatAlertFigure } from './alert-type.ts';
 import { alertTypeNamed } from './alert-types.ts';
@@ -14,12 +14,13 @@ import { plainText, type SafeText, slackText } from './safe-text.ts';
 /** SNS's limit for a message with its attributes; a Chatbot notification must fit in it whole. */
 export const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
 
-/** Which types an alert may be of, and the currency its money is in. */
+/**
+ * Which types an alert may be of. Its money is written in the alert's own {@link Alert.currency}: no
+ * option can write it in another.
+ */
 export interface AlertMessageOptions {
   /** The types that may have raised the alert; @default ALERT_TYPES */
   readonly types?: readonly AlertTypeDefinition[];
-  /** @default DEFAULT_CURRENCY */
-  readonly currency?: string;
 }
 
 /**
@@ -28,7 +29,7 @@ export interface AlertMessageOptions {
  */
 function parts(alert: Alert, options: AlertMessageOptions, text: SafeText) {
   const type = alertTypeNamed(alert.type, options.types);
-  const currency = options.currency ?? DEFAULT_CURRENCY;
+  const { currency } = alert;
   const money = (value: number) => formatMoney(value, currency);
   const figure = (value: number) => formatAlertFigure(type.unit, value, currency);
   const facts: string[] = [];

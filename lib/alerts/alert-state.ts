@@ -9,6 +9,13 @@ export interface SentRecord {
   readonly severity: Severity;
   /** ISO timestamp of the successful publish. */
   readonly sentAt: string;
+  /** The currency the alert's money was written in (absent in state written before alerts carried it). */
+  readonly currency?: string;
+}
+
+/** What the state records of an alert sent at `sentAt`. */
+export function sentRecordOf(alert: Alert, sentAt: Date): SentRecord {
+  return { severity: alert.severity, sentAt: sentAt.toISOString(), currency: alert.currency };
 }
 
 /** Sent records by alert key (`type|subject`). */
@@ -93,7 +100,7 @@ export class FileStateStore implements SentStateStore {
   prepare(alerts: readonly Alert[], sentAt: Date): PreparedState {
     const all = this.read();
     for (const alert of alerts) {
-      all[alertKey(alert)] = { severity: alert.severity, sentAt: sentAt.toISOString() };
+      all[alertKey(alert)] = sentRecordOf(alert, sentAt);
     }
     const temp = join(
       dirname(resolve(this.path)),
@@ -136,7 +143,7 @@ export class FileStateStore implements SentStateStore {
 
   async record(alert: Alert, sentAt: Date): Promise<void> {
     const all = this.read();
-    all[alertKey(alert)] = { severity: alert.severity, sentAt: sentAt.toISOString() };
+    all[alertKey(alert)] = sentRecordOf(alert, sentAt);
     writeFileSync(`${this.path}.tmp`, `${JSON.stringify(all, null, 2)}\n`);
     renameSync(`${this.path}.tmp`, this.path);
   }

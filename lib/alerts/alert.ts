@@ -38,6 +38,11 @@ export interface Alert {
   readonly topServices: readonly ServiceCost[];
   /** Where the alert goes: owner of the top service, else the customer's owner team, else the default. */
   readonly team: string;
+  /**
+   * The ISO 4217 currency of its money (MRR, cost_30d, top services, and value and threshold when its
+   * type's unit is money): the currency of the results it was evaluated on.
+   */
+  readonly currency: string;
   /** One line in plain words. */
   readonly explanation: string;
 }

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type Alert, alertKey, type Severity } from './alert.ts';
-import type { SentState, SentStateStore } from './alert-state.ts';
+import type { SentRecord, SentState, SentStateStore } from './alert-state.ts';
 
 export interface DynamoDbStateStoreOptions {
   readonly tableName: string;
@@ -47,7 +47,7 @@ export class DynamoDbStateStore implements SentStateStore {
   }
 
   async load(keys: readonly string[]): Promise<SentState> {
-    const state: Record<string, { severity: Severity; sentAt: string }> = {};
+    const state: Record<string, SentRecord> = {};
     const unique = [...new Set(keys)];
     for (let start = 0; start < unique.length; start += BATCH_SIZE) {
       let pending = unique.slice(start, start + BATCH_SIZE).map((key) => this.itemKey(key));
@@ -64,8 +64,13 @@ export class DynamoDbStateStore implements SentStateStore {
           const item = unmarshall(raw) as Record<string, unknown>;
           const key =
             typeof item[this.pk] === 'string' ? (item[this.pk] as string).replace(/^ALERT#/, '') : '';
-          const { severity, sent_at: sentAt } = item as { severity?: Severity; sent_at?: string };
-          if (key && severity && sentAt) state[key] = { severity, sentAt };
+          const {
+            severity,
+            sent_at: sentAt,
+            currency,
+          } = item as { severity?: Severity; sent_at?: string; currency?: string };
+          if (key && severity && sentAt)
+            state[key] = { severity, sentAt, ...(currency === undefined ? {} : { currency }) };
         }
         pending = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as typeof pending;
         if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
@@ -86,6 +91,7 @@ export class DynamoDbStateStore implements SentStateStore {
           sent_at: sentAt.toISOString(),
           as_of: alert.asOf,
           team: alert.team,
+          currency: alert.currency,
           [this.ttl]: expiresAt,
         }),
       }),

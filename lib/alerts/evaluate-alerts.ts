@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DEFAULT_CURRENCY } from '../common/money.ts';
+import { currencyOfResults } from '../common/money.ts';
 import type { QueryReader, Row } from '../engine/query-engine.ts';
 import {
   loadSqlFile,
@@ -83,11 +83,41 @@ export function renderAlertSql(
   return renderSql(template, { ...common, ...own }, source);
 }
 
+/** The query for the currency of the alert window's results (see {@link windowCurrency}). */
+export const WINDOW_CURRENCY_FILE = 'alerts/window_currency.sql';
+
+/**
+ * The currency of the results the alerts as of `asOf` read: the `currency` of daily_summary over
+ * [D-29, D]. Read from the results themselves, so the local run and the deployed evaluation (which reads
+ * the visible run of each period in the window) cannot be told a different one. USD when the window has
+ * no billing data; a {@link MixedCurrencyError} when its rows name two (results of runs in different
+ * currencies), as no one figure could then be written in one currency.
+ */
+export async function windowCurrency(
+  engine: QueryReader,
+  asOf: string,
+  config: Pick<AlertConfig, 'topServices'>,
+): Promise<string> {
+  const rows = await engine.query(
+    renderSql(
+      loadSqlFile(WINDOW_CURRENCY_FILE),
+      alertPlaceholderValues(engine, asOf, config),
+      WINDOW_CURRENCY_FILE,
+    ),
+  );
+  return currencyOfResults(
+    rows.map((row) => (row.window_currency === null ? null : String(row.window_currency))),
+    `the results over ${addDays(asOf, -29)} to ${asOf}`,
+  );
+}
+
 /**
  * Evaluates the alert rules of docs/alerts.md as of day `asOf` on the results tables of a finished run,
  * one query per type in `types` (the registry's list unless told). The window sums and thresholds run as
  * SQL on the engine (one small result whatever the number of customers); top services, routing and
- * wording happen here. Returns alerts sorted by severity, then type and subject.
+ * wording happen here. Every alert carries the currency of the results it was evaluated on
+ * ({@link windowCurrency}), in which its money is written. Returns alerts sorted by severity, then type
+ * and subject.
  */
 export async function evaluateAlerts(
   engine: QueryReader,
@@ -95,8 +125,7 @@ export async function evaluateAlerts(
   config: AlertConfig,
   types: readonly AlertTypeDefinition[] = ALERT_TYPES,
 ): Promise<Alert[]> {
-  // Money is written in USD until the results carry the billing currency.
-  const currency = DEFAULT_CURRENCY;
+  const currency = await windowCurrency(engine, asOf, config);
   const findings: { readonly type: string; readonly finding: AlertFinding }[] = [];
   for (const type of types) {
     const rows = await engine.query(renderAlertSql(type, engine, asOf, config));
@@ -115,7 +144,9 @@ export async function evaluateAlerts(
       ),
     ),
   );
-  const alerts = findings.map(({ type, finding }) => toAlert(type, finding, asOf, config, topServices));
+  const alerts = findings.map(({ type, finding }) =>
+    toAlert(type, finding, asOf, currency, config, topServices),
+  );
   return alerts.sort(
     (a, b) =>
       a.severity.localeCompare(b.severity) ||
@@ -149,6 +180,7 @@ function toAlert(
   type: string,
   finding: AlertFinding,
   asOf: string,
+  currency: string,
   config: AlertConfig,
   topServices: ReadonlyMap<string, ServiceCost[]>,
 ): Alert {
@@ -169,6 +201,7 @@ function toAlert(
     cost30d: customer?.cost30d ?? null,
     topServices: services,
     team: services[0]?.team ?? customer?.ownerTeam ?? config.defaultTeam,
+    currency,
     explanation: finding.explanation,
   };
 }

@@ -1,4 +1,5 @@
 import { type Alert, type AlertType, SEVERITY_RANK, type Severity } from '../alerts/alert.ts';
+import { currencyOfResults } from '../common/money.ts';
 import type { QueryReader, Row } from '../engine/query-engine.ts';
 import { renderFinanceView } from '../finance/finance-registry.ts';
 import {
@@ -138,6 +139,11 @@ export interface ReportData {
   readonly version: 1;
   readonly runId: string;
   readonly rulesVersion: string;
+  /**
+   * The ISO 4217 currency of every amount, read from the results (daily_summary's `currency` over the
+   * month): the run's one currency; `USD` for a run without billing data.
+   */
+  readonly currency: string;
   /** The billing month shown (YYYY-MM); null when the run has no billing data. */
   readonly billingPeriod: string | null;
   /** Every billing month the run holds, oldest first (for the header). */
@@ -272,7 +278,8 @@ function totalsOf(days: readonly ReportDay[]): ReportTotals {
  * Reads what the HTML report shows for one billing month from a finished run's results tables, through
  * any {@link QueryReader}: DuckDB in a local run, the published results on Athena when deployed. Runs
  * four queries (daily summary, customers, tier margin, free-tier economics), none when `billingPeriod`
- * is null. Totals, unattributed share and the conservation status are sums over the daily rows.
+ * is null. Totals, unattributed share and the conservation status are sums over the daily rows; the
+ * currency is the one the daily rows name (`MixedCurrencyError` of lib/common/money.ts if they name two).
  */
 export async function buildReportData(engine: QueryReader, options: BuildReportOptions): Promise<ReportData> {
   const alerts = options.alerts.map(reportAlert).sort(bySeverity);
@@ -289,6 +296,7 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
   if (period === null) {
     return {
       ...base,
+      currency: currencyOfResults([], 'no results'),
       isComplete: null,
       firstDay: null,
       lastDay: null,
@@ -376,6 +384,12 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
   const firstCustomer = customerRows[0];
   return {
     ...base,
+    currency: currencyOfResults(
+      dayRows.map((row) =>
+        row.currency === null || row.currency === undefined ? null : String(row.currency),
+      ),
+      `the results of billing month ${period}`,
+    ),
     isComplete: firstCustomer === undefined ? null : bool(firstCustomer.is_complete),
     firstDay: days[0]?.date ?? null,
     lastDay: days.at(-1)?.date ?? null,

@@ -180,6 +180,8 @@ describe('a throwaway alert type added through the registry alone', () => {
       ],
       // No service owner: the customer's owner team.
       team: 'team-spiky',
+      // daily_summary names no currency here: USD.
+      currency: 'USD',
       explanation: "Spiky Corp's costliest day of the last 7 cost $120.00.",
     });
     // The shipped types see the same data as without the throwaway.
@@ -271,9 +273,9 @@ describe('the registry', () => {
       'unattributed_share',
     ]);
     expect(ALERT_TYPES.map((t) => t.sql)).toEqual(ALERT_TYPES.map((t) => ({ path: `alerts/${t.name}.sql` })));
-    // Every file there is a type's, but the shared top-services query.
+    // Every file there is a type's, but the shared top-services and window-currency queries.
     expect(readdirSync(join(SQL_ROOT, 'alerts')).sort()).toEqual(
-      [...ALERT_TYPES.map((t) => `${t.name}.sql`), 'top_services.sql'].sort(),
+      [...ALERT_TYPES.map((t) => `${t.name}.sql`), 'top_services.sql', 'window_currency.sql'].sort(),
     );
     expect(alertTypeNamed('freemium_cliff').unit).toBe('money');
   });

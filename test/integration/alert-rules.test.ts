@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../lib/alerts/alert.ts';
 import { DEFAULT_ALERT_CONFIG, parseAlertConfig } from '../../lib/alerts/alert-config.ts';
-import { addDays, evaluateAlerts } from '../../lib/alerts/evaluate-alerts.ts';
+import { addDays, evaluateAlerts, windowCurrency } from '../../lib/alerts/evaluate-alerts.ts';
+import { MixedCurrencyError } from '../../lib/common/money.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
 
@@ -14,6 +15,8 @@ interface TestCustomer {
   end?: string;
   team?: string;
   tier?: string;
+  /** First day of this version (attribution.md 1.3); absent: in force from the beginning. */
+  effectiveFrom?: string;
 }
 interface TestCost {
   day: string;
@@ -37,6 +40,8 @@ async function loadResults(
     costs: TestCost[];
     billingDays?: string[];
     summary?: { unattributed: number; excluded: number; total: number };
+    /** The currency of each billing day (daily_summary.currency); USD for days it does not name. */
+    currencyOf?: (day: string) => string;
   },
 ) {
   const billingDays = input.billingDays ?? days(addDays(D, -29), D);
@@ -45,7 +50,7 @@ async function loadResults(
   );
   for (const c of input.customers) {
     await engine.run(
-      `INSERT INTO customers VALUES (${text(c.id)}, ${text(c.id)}, ${text(`Customer ${c.id}`)}, ${text(c.tier ?? 'growth')}, ${text(c.plan ?? 'paid')}, ${c.mrr ?? 1000}, NULL, ${c.end ? `DATE '${c.end}'` : 'NULL'}, ${text(c.team)}, NULL)`,
+      `INSERT INTO customers VALUES (${text(c.id)}, ${text(c.id)}, ${text(`Customer ${c.id}`)}, ${text(c.tier ?? 'growth')}, ${text(c.plan ?? 'paid')}, ${c.mrr ?? 1000}, NULL, ${c.end ? `DATE '${c.end}'` : 'NULL'}, ${text(c.team)}, ${c.effectiveFrom ? `DATE '${c.effectiveFrom}'` : 'NULL'})`,
     );
   }
   await engine.run(
@@ -63,12 +68,12 @@ async function loadResults(
   const s = input.summary ?? { unattributed: 0, excluded: 0, total: 1 };
   const last7 = new Set(days(addDays(D, -6), D));
   await engine.run(
-    'CREATE TABLE daily_summary (usage_date DATE, total_cost DOUBLE, unattributed_cost DOUBLE, excluded_cost DOUBLE)',
+    'CREATE TABLE daily_summary (usage_date DATE, total_cost DOUBLE, unattributed_cost DOUBLE, excluded_cost DOUBLE, currency VARCHAR)',
   );
   for (const day of billingDays) {
     const share = last7.has(day) ? 1 / 7 : 0;
     await engine.run(
-      `INSERT INTO daily_summary VALUES (DATE '${day}', ${s.total * share}, ${s.unattributed * share}, ${s.excluded * share})`,
+      `INSERT INTO daily_summary VALUES (DATE '${day}', ${s.total * share}, ${s.unattributed * share}, ${s.excluded * share}, ${text(input.currencyOf?.(day) ?? 'USD')})`,
     );
   }
 }
@@ -286,5 +291,82 @@ describe('routing', () => {
       { service: 'AmazonRDS', cost: 40, team: 'team-data' },
       { service: 'AmazonEC2', cost: 10, team: 'team-platform' },
     ]);
+  });
+});
+
+describe('the currency of the results', () => {
+  it("is carried by every alert and writes its money, as the results' daily_summary names it", async () => {
+    // 300 over the 30 billing days against an MRR of 1000: 0.30 > 0.25, P1; cost_30d = 300 (30 days).
+    await loadResults(engine, {
+      customers: [{ id: 'a', mrr: 1000 }],
+      costs: [{ day: '2026-10-15', customer: 'a', cost: 300 }],
+      currencyOf: () => 'EUR',
+    });
+    const [alert, ...others] = await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    expect(others).toEqual([]);
+    expect(alert).toMatchObject({ type: 'cost_to_mrr', severity: 'P1', currency: 'EUR', cost30d: 300 });
+    expect(alert?.explanation).toBe(
+      'Customer a costs €300.00 a month to serve, 30.0% of its €1,000.00 MRR (threshold 25.0%).',
+    );
+  });
+
+  it('is USD when the window holds no billing data', async () => {
+    // The only billing day (2026-09-01, in EUR) lies before D-29 = 2026-10-01.
+    await loadResults(engine, {
+      customers: [],
+      costs: [],
+      billingDays: ['2026-09-01'],
+      currencyOf: () => 'EUR',
+    });
+    expect(await windowCurrency(engine, D, DEFAULT_ALERT_CONFIG)).toBe('USD');
+    expect(await windowCurrency(engine, '2026-09-01', DEFAULT_ALERT_CONFIG)).toBe('EUR');
+  });
+
+  it('refuses a window whose results hold two currencies (runs of different currencies)', async () => {
+    await loadResults(engine, {
+      customers: [{ id: 'a', mrr: 1000 }],
+      costs: [{ day: '2026-10-15', customer: 'a', cost: 300 }],
+      currencyOf: (day) => (day < '2026-10-16' ? 'USD' : 'EUR'),
+    });
+    const evaluation = evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    await expect(evaluation).rejects.toBeInstanceOf(MixedCurrencyError);
+    await expect(evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).rejects.toThrow(
+      'the results over 2026-10-01 to 2026-10-30 hold costs in EUR and USD',
+    );
+  });
+});
+
+describe('versioned customers (attribution.md 1.3)', () => {
+  it('compares cost_to_mrr against the MRR of the version in force on the evaluation day', async () => {
+    // grower pays 1000 until 19 October and 2000 from 20 October; it costs 10 a day, every billing day
+    // (1-30 October). As of 19 Oct: window [20 Sep, 19 Oct] has 19 billing days, cost 190, cost_30d =
+    // 190 x 30 / 19 = 300; against 1000: 0.30 > 0.25, P1. As of 20 Oct: 20 days, 200 x 30 / 20 = 300;
+    // against 2000: 0.15, no alert. (Against the other version each answer would flip.)
+    await loadResults(engine, {
+      customers: [
+        { id: 'grower', mrr: 1000 },
+        { id: 'grower', mrr: 2000, effectiveFrom: '2026-10-20' },
+      ],
+      costs: days('2026-10-01', D).map((day) => ({ day, customer: 'grower', cost: 10 })),
+    });
+    const before = await evaluateAlerts(engine, '2026-10-19', DEFAULT_ALERT_CONFIG);
+    expect(before.map((a) => [a.type, a.severity, a.customerId, a.mrr])).toEqual([
+      ['cost_to_mrr', 'P1', 'grower', 1000],
+    ]);
+    expect(before[0]?.cost30d).toBeCloseTo(300, 10);
+    expect(before[0]?.value).toBeCloseTo(0.3, 12);
+    expect(await evaluateAlerts(engine, '2026-10-20', DEFAULT_ALERT_CONFIG)).toEqual([]);
+  });
+
+  it('does not alert on a customer whose first version starts after the evaluation day', async () => {
+    // late exists from 25 October (MRR 100). 50 of cost on 15 October (stated here by hand, so the rule
+    // alone must keep it out): 50 / 100 = 0.5 over 30 days would be P1 as of 30 October, when late exists.
+    await loadResults(engine, {
+      customers: [{ id: 'late', mrr: 100, effectiveFrom: '2026-10-25' }],
+      costs: [{ day: '2026-10-15', customer: 'late', cost: 50 }],
+    });
+    expect(await evaluateAlerts(engine, '2026-10-24', DEFAULT_ALERT_CONFIG)).toEqual([]);
+    const [alert] = await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    expect([alert?.customerId, alert?.severity, alert?.value]).toEqual(['late', 'P1', 0.5]);
   });
 });

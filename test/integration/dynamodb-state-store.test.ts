@@ -55,6 +55,7 @@ const alert = (subject: string, severity: Alert['severity']): Alert => ({
   cost30d: 30,
   topServices: [],
   team: 'team-data',
+  currency: 'EUR',
   explanation: 'x',
 });
 
@@ -101,6 +102,11 @@ describe('DynamoDB sent-alert state (against dynalite)', () => {
     const keys = Array.from({ length: 130 }, (_, i) => `cost_to_mrr|bulk-${i}`);
     const state = await store.load(keys);
     expect(Object.keys(state)).toHaveLength(120);
-    expect(state['cost_to_mrr|bulk-119']).toEqual({ severity: 'P1', sentAt: '2026-10-31T06:00:00.000Z' });
+    // The record says which currency the alert's money was sent in.
+    expect(state['cost_to_mrr|bulk-119']).toEqual({
+      severity: 'P1',
+      sentAt: '2026-10-31T06:00:00.000Z',
+      currency: 'EUR',
+    });
   });
 });

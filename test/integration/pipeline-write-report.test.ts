@@ -13,10 +13,12 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { loadRunResults } from '../../lib/local/query-command.ts';
+import { runLocal } from '../../lib/local/run-local.ts';
 import { runAlertsKey } from '../../lib/pipeline/run-alerts.ts';
 import { PipelineInputError, parseInput } from '../../lib/pipeline/run-contract.ts';
 import { writeReportInputSchema, writeRunReport } from '../../lib/pipeline/write-report.ts';
 import type { ReportData } from '../../lib/report/report-data.ts';
+import { tempDir, writeCur2, writeCustomersCsv, writeTelemetryCsv } from '../support/fixtures.ts';
 import { generatedRun } from '../support/generated-run.ts';
 import { readCsv } from '../support/run-scenario.ts';
 
@@ -93,6 +95,8 @@ describe('writeRunReport', () => {
     expect(Buffer.byteLength(html)).toBe(result.bytes);
     const data = reportOf(html);
     expect(data).toMatchObject({
+      // The generated bill names no currency.
+      currency: 'USD',
       runId: RUN.runId,
       rulesVersion: 'rules-7',
       billingPeriod: '2026-10',
@@ -110,6 +114,37 @@ describe('writeRunReport', () => {
     expect(data.alerts.map((a) => `${a.type}|${a.subject}`).sort()).toEqual(
       localAlerts.map((a) => `${a.type}|${a.subject}`).sort(),
     );
+  });
+
+  it("writes a EUR run's report in euros: the currency comes from the run's tables, not from the step", async () => {
+    // A small local run on a EUR bill stands in for a deployed run's tables: acme 300 + 1234.50, and 65.50
+    // untagged. Total 1600.00.
+    const dir = tempDir();
+    await runLocal({
+      billing: [
+        await writeCur2(join(dir, 'cur.parquet'), [
+          { date: '2026-10-29', service: 'AmazonRDS', cost: 300, tenant: 'acme', currency: 'EUR' },
+          { date: '2026-10-30', service: 'AmazonRDS', cost: 1234.5, tenant: 'acme', currency: 'EUR' },
+          { date: '2026-10-30', service: 'AmazonS3', cost: 65.5, currency: 'EUR' },
+        ]),
+      ],
+      telemetry: [writeTelemetryCsv(join(dir, 'usage.csv'), [])],
+      customers: writeCustomersCsv(join(dir, 'customers.csv'), [{ id: 'acme', mrr: 5000 }]),
+      outDir: join(dir, 'out'),
+      engine: { threads: 1 },
+    });
+    const euroEngine = await DuckDbEngine.create({ threads: 1 });
+    try {
+      await loadRunResults(euroEngine, join(dir, 'out'), { customers: join(dir, 'customers.csv') });
+      s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+      s3.on(PutObjectCommand).resolves({});
+      await writeRunReport({ ...RUN, alertsAsOf: null }, { ...options(), runResults: euroEngine });
+      const data = reportOf(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body));
+      expect(data.currency).toBe('EUR');
+      expect(data.totals.totalCost).toBeCloseTo(1600, 9);
+    } finally {
+      euroEngine.close();
+    }
   });
 
   it('writes a report without alerts when none were saved for the run', async () => {

@@ -137,6 +137,47 @@ describe('the HTML report in a browser', () => {
     }
   });
 
+  it('writes every amount of a EUR run in euros and names the currency in the header', async () => {
+    await launched();
+    const dir = tempDir();
+    const outDir = join(dir, 'out');
+    // acme 300 + 1234.50 = 1534.50, all direct; 65.50 untagged reaches no customer. Total 1600.00,
+    // unattributed share 65.5 / 1600 = 4.09%.
+    await runLocal({
+      billing: [
+        await writeCur2(join(dir, 'cur.parquet'), [
+          { date: '2026-10-29', service: 'AmazonRDS', cost: 300, tenant: 'acme', currency: 'EUR' },
+          { date: '2026-10-30', service: 'AmazonRDS', cost: 1234.5, tenant: 'acme', currency: 'EUR' },
+          { date: '2026-10-30', service: 'AmazonS3', cost: 65.5, currency: 'EUR' },
+        ]),
+      ],
+      telemetry: [writeTelemetryCsv(join(dir, 'usage.csv'), [])],
+      customers: writeCustomersCsv(join(dir, 'customers.csv'), [{ id: 'acme', name: 'Acme', mrr: 5000 }]),
+      outDir,
+      runId: 'euro-run',
+      engine: { threads: 1 },
+    });
+    const { page, problems, requests } = await open(join(outDir, REPORT_FILE));
+    try {
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      expect(await page.locator('#meta').textContent()).toContain('Currency EUR');
+      expect(await page.getByTestId('total-cost').textContent()).toBe('€1,600.00');
+      expect(await page.getByTestId('unattributed-share').textContent()).toBe('4.09%');
+      const top = page.locator('#top-customers tbody tr').first();
+      expect(await top.getByTestId('customer-cost').textContent()).toBe('€1,534.50');
+      // MRR column: 5000.
+      expect(await top.textContent()).toContain('€5,000.00');
+      // No amount the reader sees is written in dollars; the daily chart's axis is in euros.
+      expect(await page.locator('body').innerText()).not.toContain('$');
+      const axis = await page.locator('#chart-daily svg').textContent();
+      expect(axis).toContain('€');
+      expect(axis).not.toContain('$');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('says there is no cost for a run of an empty CUR, without errors', async () => {
     await launched();
     const dir = tempDir();
@@ -157,6 +198,8 @@ describe('the HTML report in a browser', () => {
       expect(await page.locator('#empty').textContent()).toContain('No cost in this run');
       expect(await page.locator('#content').isVisible()).toBe(false);
       expect(await page.getByTestId('total-cost').textContent()).toBe('$0.00');
+      // No billing data names a currency: USD.
+      expect(await page.locator('#meta').textContent()).toContain('Currency USD');
       expect(await page.getByTestId('unattributed-share').textContent()).toBe('–');
     } finally {
       await page.close();

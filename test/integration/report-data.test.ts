@@ -33,6 +33,8 @@ interface SummaryDay {
   readonly unattributed: number;
   readonly excluded: number;
   readonly total: number;
+  /** daily_summary.currency; NULL (read as USD) when not given. */
+  readonly currency?: string;
 }
 
 async function load(
@@ -72,6 +74,7 @@ async function load(
       d.total - d.excluded === 0 ? 0 : d.unattributed / (d.total - d.excluded),
       'v1',
       'run-1',
+      d.currency ?? null,
     ]),
   );
 }
@@ -92,6 +95,7 @@ function alert(type: AlertType, severity: Severity, customerId: string | null): 
     cost30d: null,
     topServices: [],
     team: 'finops',
+    currency: 'USD',
     explanation: `${type} about ${customerId ?? 'the account'}`,
   };
 }
@@ -375,6 +379,32 @@ describe('buildReportData', () => {
     }
     expect(noData.runBillingPeriods).toEqual([]);
     expect(noData.alertsAsOf).toBeNull();
+    // No billing data names a currency: USD.
+    expect([emptyMonth.currency, noData.currency]).toEqual(['USD', 'USD']);
+  });
+
+  it("takes the currency from the month's results, and refuses a month in two", async () => {
+    await load(
+      engine,
+      CUSTOMER_DAYS,
+      SUMMARY_DAYS.map((d) => ({ ...d, currency: 'EUR' })),
+    );
+    const options = { billingPeriod: '2026-10', runId: 'run-1', rulesVersion: 'v1', alerts: [] };
+    const data = await buildReportData(engine, options);
+    expect(data.currency).toBe('EUR');
+    // The amounts themselves are unchanged by the currency (no conversion): 150 + 100.
+    expect(data.totals.totalCost).toEqual(near(250));
+    // Days whose currency is empty read as USD.
+    await load(engine, CUSTOMER_DAYS, SUMMARY_DAYS);
+    expect((await buildReportData(engine, options)).currency).toBe('USD');
+    await load(
+      engine,
+      CUSTOMER_DAYS,
+      SUMMARY_DAYS.map((d) => ({ ...d, currency: d.date === D2 ? 'GBP' : 'EUR' })),
+    );
+    await expect(buildReportData(engine, options)).rejects.toThrow(
+      'the results of billing month 2026-10 hold costs in EUR and GBP',
+    );
   });
 
   it('refuses a billing period that is not YYYY-MM', async () => {

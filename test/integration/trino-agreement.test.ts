@@ -8,6 +8,7 @@ import {
   defaultAsOf,
   evaluateAlerts,
   renderAlertSql,
+  WINDOW_CURRENCY_FILE,
 } from '../../lib/alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
@@ -188,9 +189,11 @@ async function expectAlertsAgree(engines: Engines): Promise<readonly unknown[]> 
   const ids = await engines.duck.query(
     `SELECT DISTINCT customer_id FROM ${engines.duck.tableRef('customers')}`,
   );
-  // Every alert type's SQL file, as evaluateAlerts renders it, and the shared top-services query.
+  // Every alert type's SQL file, as evaluateAlerts renders it, and the shared top-services and currency queries.
   const files = readdirSync(join(SQL_ROOT, 'alerts')).filter((f) => f.endsWith('.sql'));
-  expect(files.sort()).toEqual([...ALERT_TYPES.map((type) => `${type.name}.sql`), 'top_services.sql'].sort());
+  expect(files.sort()).toEqual(
+    [...ALERT_TYPES.map((type) => `${type.name}.sql`), 'top_services.sql', 'window_currency.sql'].sort(),
+  );
   for (const type of ALERT_TYPES) {
     await bothQuery(engines, (engine) => renderAlertSql(type, engine, asOf, DEFAULT_ALERT_CONFIG), type.name);
   }
@@ -206,6 +209,16 @@ async function expectAlertsAgree(engines: Engines): Promise<readonly unknown[]> 
         'top_services.sql',
       ),
     'top_services.sql',
+  );
+  await bothQuery(
+    engines,
+    (engine) =>
+      renderSql(
+        loadSqlFile(WINDOW_CURRENCY_FILE),
+        alertPlaceholderValues(engine, asOf, DEFAULT_ALERT_CONFIG),
+        WINDOW_CURRENCY_FILE,
+      ),
+    'window_currency.sql',
   );
   const [trinoAlerts, duckAlerts] = await Promise.all([
     evaluateAlerts(engines.trino, asOf, DEFAULT_ALERT_CONFIG),

@@ -16,7 +16,8 @@ export const RESULT_TABLE_COLUMNS = {
   daily_summary:
     'usage_date DATE, billing_period VARCHAR, total_cost DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE,' +
     ' unattributed_cost DOUBLE, excluded_cost DOUBLE, unattributed_pct DOUBLE, rules_version VARCHAR,' +
-    ' run_id VARCHAR',
+    // currency last (a run's files have it before rules_version): a row that leaves it out is NULL, read as USD.
+    ' run_id VARCHAR, currency VARCHAR',
   unattributed_cost:
     'usage_date DATE, billing_period VARCHAR, reason VARCHAR, service VARCHAR, cost DOUBLE,' +
     ' rules_version VARCHAR, run_id VARCHAR',
@@ -36,7 +37,7 @@ export async function writeTable(
   if (rows.length === 0) return;
   const literal = (value: Value) =>
     value === null ? 'NULL' : typeof value === 'number' ? sqlNumber(value).sql : sqlString(value).sql;
-  // A row may leave out trailing columns (customers' effective_from, added last): they are NULL.
+  // A row may leave out trailing columns (customers' effective_from, daily_summary's currency): NULL.
   const width = RESULT_TABLE_COLUMNS[name].split(',').length;
   const values = rows
     .map(

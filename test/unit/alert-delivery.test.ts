@@ -41,6 +41,7 @@ function customerAlert(severity: Alert['severity'], overrides: Partial<Alert> = 
     cost30d: severity === 'P1' ? 3_100 : 2_200,
     topServices: [{ service: 'AmazonRDS', cost: 1_500, team: 'team-data' }],
     team: 'team-data',
+    currency: 'USD',
     explanation:
       'Acme Robotics costs $3,100.00 a month to serve, 31.0% of its $10,000.00 MRR (threshold 25.0%).',
     ...overrides,
@@ -129,9 +130,10 @@ describe('deduplication and escalation', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cpc-state-')), 'state.json');
     const store = new FileStateStore(path);
     expect(await store.load(['cost_to_mrr|acme'])).toEqual({});
-    await store.record(customerAlert('P1'), day('2026-10-01'));
+    await store.record(customerAlert('P1', { currency: 'EUR' }), day('2026-10-01'));
+    // With the currency its money was sent in.
     expect(await new FileStateStore(path).load(['cost_to_mrr|acme', 'other|x'])).toEqual({
-      'cost_to_mrr|acme': { severity: 'P1', sentAt: '2026-10-01T12:00:00.000Z' },
+      'cost_to_mrr|acme': { severity: 'P1', sentAt: '2026-10-01T12:00:00.000Z', currency: 'EUR' },
     });
   });
 });
@@ -167,6 +169,24 @@ describe('publishing to SNS', () => {
     expect(notification.content.nextSteps.length).toBeGreaterThan(0);
     expect(body.email).toContain('Cost over 30 days: $3,100.00');
     expect(Buffer.byteLength(input?.Message ?? '')).toBeLessThan(SNS_MAX_MESSAGE_BYTES);
+  });
+
+  it("writes the money of an alert in the alert's own currency", async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    // The same figures in yen, which has no minor unit: 10000 -> ¥10,000, 3100 -> ¥3,100.
+    await snsPublisher(
+      new SNSClient({ region: 'eu-west-1' }),
+      topicArn,
+    )(customerAlert('P1', { currency: 'JPY' }));
+    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '{}') as {
+      default: string;
+      email: string;
+    };
+    const description: string = JSON.parse(body.default).content.description;
+    expect(description).toContain('MRR: ¥10,000');
+    expect(description).toContain('AmazonRDS ¥1,500 (team-data)');
+    expect(body.email).toContain('Cost over 30 days: ¥3,100');
+    expect(`${description}${body.email}`).not.toMatch(/MRR: \$|Cost over 30 days: \$|AmazonRDS \$/);
   });
 
   it('surfaces a failed publish to the caller', async () => {

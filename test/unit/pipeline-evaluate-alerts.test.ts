@@ -53,6 +53,12 @@ const page = (columns: Columns, rows: string[][]): GetQueryResultsCommandOutput 
 /** Each alert query gets its own answer, told apart by what its SQL selects. */
 const ANSWERS: { id: string; marker: string; result: GetQueryResultsCommandOutput }[] = [
   { id: 'q-asof', marker: 'AS last_day', result: page([['last_day', 'varchar']], [['2026-11-05']]) },
+  // The results over the window are in euros: every amount of every alert is written in EUR.
+  {
+    id: 'q-currency',
+    marker: 'AS window_currency',
+    result: page([['window_currency', 'varchar']], [['EUR']]),
+  },
   {
     id: 'q-top',
     marker: 'service_rank',
@@ -293,6 +299,23 @@ describe('evaluateRunAlerts', () => {
     });
     const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '{}');
     expect(JSON.parse(body.default).content.title).toBe('P1: Acme Robotics costs 31.0% of its MRR');
+    // Money in the results' currency: MRR 10000, cost_30d 3100, RDS 1500 and EC2 900 over the window.
+    expect(JSON.parse(body.default).content.description).toBe(
+      [
+        'Acme Robotics costs €3,100.00 a month to serve, 31.0% of its €10,000.00 MRR (threshold 25.0%).',
+        '',
+        '• Customer: Acme Robotics (acme), enterprise, paid',
+        '• MRR: €10,000.00',
+        '• Cost over 30 days: €3,100.00',
+        '• Measured: 31.0% (threshold 25.0%)',
+        '• Top services: AmazonRDS €1,500.00 (team-db), AmazonEC2 €900.00',
+        '• As of 2026-11-04; routed to team-db.',
+      ].join('\n'),
+    );
+    expect(body.email).toContain('MRR: €10,000.00');
+    expect(body.email).not.toContain('$');
+    // The currency query reads the same window as the rules: D-29 = 2026-10-06 to D = 2026-11-04.
+    expect(sqlOf('q-currency')).toContain("BETWEEN DATE '2026-10-06' AND DATE '2026-11-04'");
 
     // Recorded after the publish, with a TTL of renotify + 1 days.
     expect(dynamodb).toHaveReceivedCommandWith(PutItemCommand, {
@@ -300,6 +323,7 @@ describe('evaluateRunAlerts', () => {
       Item: expect.objectContaining({
         pk: { S: 'ALERT#cost_to_mrr|acme' },
         severity: { S: 'P1' },
+        currency: { S: 'EUR' },
         expires_at: { N: String(NOW.getTime() / 1000 + 8 * 86_400) },
       }),
     });
@@ -310,6 +334,11 @@ describe('evaluateRunAlerts', () => {
       'cost_to_mrr|acme|true',
       'unattributed_share|account|false',
     ]);
+    expect(saved[0]?.map((a) => a.currency)).toEqual(['EUR', 'EUR']);
+    // 80 unattributed of 1000 attributable, in euros.
+    expect(saved[0]?.find((a) => a.type === 'unattributed_share')?.explanation).toBe(
+      '8.0% of attributable cost (€80.00) reached no customer over the last 7 days, above 5.0%.',
+    );
   });
 
   it('evaluates nothing, and sends nothing, for a run the pointer does not name', async () => {

@@ -4,7 +4,11 @@ import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
 import { ALERT_TYPES } from '../../lib/alerts/alert-types.ts';
-import { alertPlaceholderValues, renderAlertSql } from '../../lib/alerts/evaluate-alerts.ts';
+import {
+  alertPlaceholderValues,
+  renderAlertSql,
+  WINDOW_CURRENCY_FILE,
+} from '../../lib/alerts/evaluate-alerts.ts';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules, parseRules } from '../../lib/attribution/rules.ts';
 import { ATTRIBUTION_STEPS, billingSources, placeholderValues } from '../../lib/attribution/stages.ts';
@@ -94,6 +98,11 @@ describe('the shared SQL is Trino (Athena engine v3) SQL', () => {
     const sql = renderSql(loadSqlFile('alerts/top_services.sql'), values, 'top_services.sql');
     expect({ file: 'top_services.sql', errors: parser.validate(sql) }).toEqual({
       file: 'top_services.sql',
+      errors: [],
+    });
+    const currencySql = renderSql(loadSqlFile(WINDOW_CURRENCY_FILE), values, WINDOW_CURRENCY_FILE);
+    expect({ file: WINDOW_CURRENCY_FILE, errors: parser.validate(currencySql) }).toEqual({
+      file: WINDOW_CURRENCY_FILE,
       errors: [],
     });
   });

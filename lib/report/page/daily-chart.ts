@@ -1,13 +1,14 @@
 import type { ReportData } from '../report-data.ts';
 import { type ChartOption, chart, type FormatterParams } from './charts.ts';
 import { tooltip } from './dom.ts';
-import { money, pct } from './format.ts';
+import { moneyIn, moneyTick, pct } from './format.ts';
 
 /**
  * Section 3: cost per usage day, stacked into attributed, unattributed and (only when there is any)
  * excluded cost, with the unattributed share of attributable cost as a line on its own axis.
  */
 export function renderDailyChart(data: ReportData): void {
+  const money = moneyIn(data.currency);
   const days = data.days;
   const series: ChartOption[] = [
     {
@@ -66,7 +67,7 @@ export function renderDailyChart(data: ReportData): void {
       {
         type: 'value',
         name: 'Cost',
-        axisLabel: { formatter: (v: number) => `$${v.toLocaleString('en-US')}` },
+        axisLabel: { formatter: moneyTick(data.currency) },
       },
       {
         type: 'value',

@@ -1,12 +1,13 @@
 import type { ReportData } from '../report-data.ts';
 import { byId, el, swatch, tile } from './dom.ts';
-import { money, pct } from './format.ts';
+import { moneyIn, pct } from './format.ts';
 
 /**
  * Section 5: what accounts without revenue cost, and how concentrated that cost is: a bar split into
  * the costliest 10% of those accounts, the next 10% and the rest.
  */
 export function renderFreeTier(data: ReportData): void {
+  const money = moneyIn(data.currency);
   const f = data.freeTier;
   const tiles = byId('free-tiles');
   const bar = byId('free-bar');

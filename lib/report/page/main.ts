@@ -7,13 +7,14 @@ import type { ReportData } from '../report-data.ts';
 import { resizeChartsWithWindow } from './charts.ts';
 import { renderDailyChart } from './daily-chart.ts';
 import { badge, byId, el, tile } from './dom.ts';
-import { money, pct } from './format.ts';
+import { moneyIn, pct } from './format.ts';
 import { renderFreeTier } from './free-tier.ts';
 import { renderTierMargin } from './tier-margin.ts';
 import { renderTopCustomers } from './top-customers.ts';
 import { renderTreemap } from './treemap.ts';
 
 function renderHeader(data: ReportData): void {
+  const money = moneyIn(data.currency);
   const period = data.billingPeriod;
   document.title = `Cost per customer${period ? ` – ${period}` : ''} – run ${data.runId}`;
   byId('title').textContent = `Cost per customer${period ? `, ${period}` : ''}`;
@@ -24,6 +25,7 @@ function renderHeader(data: ReportData): void {
   for (const text of [
     `Run ${data.runId}`,
     `Rules ${data.rulesVersion}`,
+    `Currency ${data.currency}`,
     `Billing month ${period || '–'}${status ? ` (${status})` : ''}`,
     others.length ? `Also in this run: ${others.join(', ')}` : '',
     data.firstDay ? `Days ${data.firstDay} to ${data.lastDay} (${data.days.length})` : '',
@@ -72,9 +74,10 @@ function renderHeader(data: ReportData): void {
   }
 
   byId('footer').textContent =
-    `Run ${data.runId}, rules ${data.rulesVersion}. Amounts are rounded to cents for display only; ` +
-    "the run's CSV and Parquet files hold the unrounded values. Customer alerts are evaluated over the " +
-    "30 days up to their evaluation day, so they need not match the month's figures exactly.";
+    `Run ${data.runId}, rules ${data.rulesVersion}. Amounts are in ${data.currency}, rounded to its ` +
+    "minor unit for display only; the run's CSV and Parquet files hold the unrounded values. Customer " +
+    "alerts are evaluated over the 30 days up to their evaluation day, so they need not match the month's " +
+    'figures exactly.';
 }
 
 function render(data: ReportData, topCustomers: number): void {

@@ -1,7 +1,7 @@
 import type { ReportData, ReportTier } from '../report-data.ts';
 import { chart, type FormatterParams } from './charts.ts';
 import { byId, el, query, tooltip } from './dom.ts';
-import { money, pct } from './format.ts';
+import { moneyIn, pct } from './format.ts';
 
 type TierWithRevenue = ReportTier & { readonly margin: number };
 
@@ -13,6 +13,7 @@ const tierLabel = (row: ReportTier) => `${row.tier} · ${row.planStatus}`;
  * (free and trial have no margin) and as a table of every row.
  */
 export function renderTierMargin(data: ReportData): void {
+  const money = moneyIn(data.currency);
   const withRevenue = data.tiers.filter(hasRevenue);
   // One bar per row: the chart grows with the rows instead of squeezing them.
   byId('chart-tiers').style.height = `${Math.max(160, 46 * withRevenue.length + 70)}px`;

@@ -1,9 +1,10 @@
 import type { ReportData } from '../report-data.ts';
 import { badge, byId, el, query } from './dom.ts';
-import { money, pct } from './format.ts';
+import { moneyIn, pct } from './format.ts';
 
 /** Section 4: the `count` costliest customers (data.customers is sorted by cost) with their alerts. */
 export function renderTopCustomers(data: ReportData, count: number): void {
+  const money = moneyIn(data.currency);
   const top = data.customers.slice(0, count);
   byId('top-title').textContent = `Top ${top.length} customers by cost`;
   const body = query('#top-customers tbody');

@@ -1,7 +1,7 @@
 import type { ReportCustomer, ReportData } from '../report-data.ts';
 import { chart, type FormatterParams } from './charts.ts';
 import { byId, el, swatch, tooltip } from './dom.ts';
-import { money, pct } from './format.ts';
+import { moneyIn, pct } from './format.ts';
 
 interface Band {
   readonly below: number;
@@ -102,7 +102,7 @@ function treemapData(data: ReportData): { readonly tiers: TierNode[]; readonly n
   return { tiers, notDrawn };
 }
 
-function treemapTooltip(p: FormatterParams): HTMLElement {
+function treemapTooltip(p: FormatterParams, money: (value: number) => string): HTMLElement {
   const d = (p.data ?? {}) as Partial<TreemapNode & TierNode>;
   if (d.customer) {
     const cu = d.customer;
@@ -120,6 +120,7 @@ function treemapTooltip(p: FormatterParams): HTMLElement {
 
 /** Section 1: customers by tier, sized by cost, coloured by cost / MRR, with the colour legend. */
 export function renderTreemap(data: ReportData): void {
+  const money = moneyIn(data.currency);
   const legend = byId('treemap-legend');
   for (const band of BANDS) legend.appendChild(swatch(band.color, band.label));
   legend.appendChild(swatch(NO_MRR, 'free or trial (no MRR)'));
@@ -132,7 +133,7 @@ export function renderTreemap(data: ReportData): void {
     );
   }
   chart('chart-treemap', {
-    tooltip: { formatter: treemapTooltip },
+    tooltip: { formatter: (p: FormatterParams) => treemapTooltip(p, money) },
     series: [
       {
         type: 'treemap',
