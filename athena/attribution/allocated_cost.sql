@@ -35,8 +35,8 @@ direct_cost AS (
   FROM classified AS c
   LEFT JOIN tenant_customers AS t
     ON t.tenant_id = c.tenant
-    AND (t.valid_from IS NULL OR t.valid_from <= c.usage_date)
-    AND (t.valid_to IS NULL OR c.usage_date < t.valid_to)
+    AND t.valid_from <= c.usage_date
+    AND c.usage_date < t.valid_to
   WHERE c.exclude_rule_id IS NULL AND c.tenant <> ''
   GROUP BY c.usage_date, c.provider, c.service, t.customer_id
 ),

@@ -37,6 +37,6 @@ SELECT
 FROM customer_totals AS t
 JOIN customer_fields AS f
   ON f.customer_id = t.customer_id
-  AND (f.valid_from IS NULL OR f.valid_from <= t.usage_date)
-  AND (f.valid_to IS NULL OR t.usage_date < f.valid_to)
+  AND f.valid_from <= t.usage_date
+  AND t.usage_date < f.valid_to
 WHERE t.total_cost <> 0

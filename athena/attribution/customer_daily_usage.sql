@@ -24,7 +24,7 @@ FROM ${usage_rows} AS u
 JOIN run_days AS d ON d.usage_date = u.usage_date
 JOIN tenant_customers AS t
   ON t.tenant_id = u.tenant_id
-  AND (t.valid_from IS NULL OR t.valid_from <= u.usage_date)
-  AND (t.valid_to IS NULL OR u.usage_date < t.valid_to)
+  AND t.valid_from <= u.usage_date
+  AND u.usage_date < t.valid_to
 GROUP BY d.usage_date, d.billing_period, t.customer_id, u.metric
 HAVING sum(u.quantity) <> 0

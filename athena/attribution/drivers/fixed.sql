@@ -9,5 +9,5 @@ FROM ${pool_days} AS d
 JOIN ${fixed_shares} AS s ON s.driver = d.driver
 LEFT JOIN (SELECT DISTINCT customer_id, valid_from, valid_to FROM ${customer_periods}) AS c
   ON c.customer_id = s.customer_id
-  AND (c.valid_from IS NULL OR c.valid_from <= d.usage_date)
-  AND (c.valid_to IS NULL OR d.usage_date < c.valid_to)
+  AND c.valid_from <= d.usage_date
+  AND d.usage_date < c.valid_to

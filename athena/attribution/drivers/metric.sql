@@ -7,7 +7,7 @@ SELECT u.usage_date, u.metric AS driver, t.customer_id, sum(u.quantity) AS weigh
 FROM ${usage_rows} AS u
 LEFT JOIN ${tenant_customers} AS t
   ON t.tenant_id = u.tenant_id
-  AND (t.valid_from IS NULL OR t.valid_from <= u.usage_date)
-  AND (t.valid_to IS NULL OR u.usage_date < t.valid_to)
+  AND t.valid_from <= u.usage_date
+  AND u.usage_date < t.valid_to
 WHERE u.metric IN (${metrics})
 GROUP BY u.usage_date, u.metric, t.customer_id

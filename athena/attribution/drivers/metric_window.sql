@@ -15,6 +15,6 @@ JOIN ${usage_rows} AS u
   AND u.usage_date > CAST(d.usage_date - INTERVAL '1' DAY * w.window_days AS date)
 LEFT JOIN ${tenant_customers} AS t
   ON t.tenant_id = u.tenant_id
-  AND (t.valid_from IS NULL OR t.valid_from <= d.usage_date)
-  AND (t.valid_to IS NULL OR d.usage_date < t.valid_to)
+  AND t.valid_from <= d.usage_date
+  AND d.usage_date < t.valid_to
 GROUP BY d.usage_date, w.driver, t.customer_id

@@ -9,5 +9,5 @@ FROM (SELECT DISTINCT usage_date FROM ${pool_days} WHERE driver = 'mrr') AS d
 JOIN ${customer_periods} AS cp
   ON (cp.start_date IS NULL OR cp.start_date <= d.usage_date)
   AND (cp.end_date IS NULL OR d.usage_date <= cp.end_date)
-  AND (cp.valid_from IS NULL OR cp.valid_from <= d.usage_date)
-  AND (cp.valid_to IS NULL OR d.usage_date < cp.valid_to)
+  AND cp.valid_from <= d.usage_date
+  AND d.usage_date < cp.valid_to
