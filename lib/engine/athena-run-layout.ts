@@ -238,7 +238,7 @@ export class AthenaRunLayout {
     if (csv === undefined) throw new Error('Athena: the run has no CSV delivery');
     const columns = csv.columns.map((column) => `  \`${column}\` string`).join(',\n');
     return (
-      `CREATE EXTERNAL TABLE \`${this.database}\`.\`${this.runTableName(BILLING_CSV_TABLE)}\` (\n${columns}\n)\n` +
+      `CREATE EXTERNAL TABLE IF NOT EXISTS \`${this.database}\`.\`${this.runTableName(BILLING_CSV_TABLE)}\` (\n${columns}\n)\n` +
       "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\n" +
       "WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '\"', 'escapeChar' = '\\\\')\n" +
       'STORED AS TEXTFILE\n' +

@@ -103,6 +103,16 @@ describe('parseManifest tells the format of a delivery by its columns', () => {
   });
 });
 
+describe('the partition of a billing period in each table', () => {
+  it('cur2 and focus: billing_period; legacy: year and month without a leading zero', () => {
+    expect(BILLING_FORMATS.focus.glueTable?.partitionOf('2026-03')).toEqual({ billing_period: '2026-03' });
+    expect(BILLING_FORMATS.legacy.glueTable?.partitionOf('2026-03')).toEqual({ year: '2026', month: '3' });
+    expect(BILLING_FORMATS.legacy.glueTable?.partitionOf('2025-12')).toEqual({ year: '2025', month: '12' });
+    expect(BILLING_FORMATS.legacy.glueTable?.dataFolder('cpc-report')).toBe('cpc-report');
+    expect(BILLING_FORMATS.focus.glueTable?.dataFolder('cpc-focus')).toBe('data');
+  });
+});
+
 describe('the columns of the run table over a CSV delivery', () => {
   it('are the manifest columns in order, by their Athena names; a name twice gets its own', () => {
     const columns = parseManifest(LEGACY_CSV_MANIFEST, LEGACY_KEY).columns;
@@ -258,7 +268,9 @@ describe('prepareRun plans a legacy CSV run over a table of its own', () => {
     const [first] = prepared.statements;
     expect(first).toMatchObject({ name: 'billing_csv', kind: 'ddl' });
     const ddl = first?.kind === 'ddl' ? first.sql : '';
-    expect(ddl.split('\n')[0]).toBe(`CREATE EXTERNAL TABLE \`cost_per_customer\`.\`${table}\` (`);
+    expect(ddl.split('\n')[0]).toBe(
+      `CREATE EXTERNAL TABLE IF NOT EXISTS \`cost_per_customer\`.\`${table}\` (`,
+    );
     // 17 string columns in the manifest's order: the 3rd is the billing period start, the 16th the
     // second spelling of the customer tag.
     const columns = [...ddl.matchAll(/^ {2}`([a-z0-9_]+)` string,?$/gm)].map((match) => match[1]);
