@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { CUR_COLUMNS } from '../../lib/attribution/billing-formats/cur-columns.ts';
+import { BILLING_FORMATS, type DeployedBillingFormat } from '../../lib/attribution/billing-formats.ts';
 import { ConfigError, resolveConfig, settingsFromContext } from '../../lib/config/stack-config.ts';
+import { Catalog } from '../../lib/constructs/catalog.ts';
 import { iamRows, isCommonStatement } from '../../lib/constructs/iam-table.ts';
 import { CostPerCustomerStack } from '../../lib/cost-per-customer-stack.ts';
 
@@ -272,5 +275,46 @@ describe('cpc:billingExports is validated', () => {
   it('accepts a FOCUS and a legacy export, from props or as JSON text', () => {
     expect(resolveConfig({ billingExports: EXPORTS }).billingExports).toEqual(EXPORTS);
     expect(resolveConfig({ billingExports: JSON.stringify(EXPORTS) }).billingExports).toEqual(EXPORTS);
+  });
+});
+
+describe('the Catalog construct refuses what it cannot build', () => {
+  const catalog = (exports: { format: DeployedBillingFormat; exportName: string }[]) => {
+    const scope = new Stack(new App(), 'Catalog', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const bucket = (id: string) => s3.Bucket.fromBucketName(scope, id, `catalog-${id.toLowerCase()}`);
+    return () =>
+      new Catalog(scope, 'Catalog', {
+        databaseName: 'cpc',
+        curBucket: bucket('Cur'),
+        curPrefix: 'cur',
+        curExportName: 'cpc',
+        tenantTagKey: 'tenant_id',
+        dataBucket: bucket('Data'),
+        resultsBucket: bucket('Results'),
+        billingExports: exports,
+      });
+  };
+  const cur2 = BILLING_FORMATS.cur2 as DeployedBillingFormat;
+  const focus = BILLING_FORMATS.focus as DeployedBillingFormat;
+
+  it('two exports of one format, or two in one folder', () => {
+    expect(
+      catalog([
+        { format: cur2, exportName: 'a' },
+        { format: cur2, exportName: 'b' },
+      ]),
+    ).toThrow('Catalog: two exports of format cur2');
+    expect(
+      catalog([
+        { format: cur2, exportName: 'a' },
+        { format: focus, exportName: 'a' },
+      ]),
+    ).toThrow('Catalog: export a is named twice');
+    expect(
+      catalog([
+        { format: cur2, exportName: 'a' },
+        { format: focus, exportName: 'b' },
+      ]),
+    ).not.toThrow();
   });
 });
