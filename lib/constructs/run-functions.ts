@@ -414,6 +414,14 @@ export function createOnDeliveryFunction(
         CUR_BUCKET: curBucket.bucketName,
         CUR_PREFIX: config.curPrefix,
         CUR_EXPORT_NAME: config.curExportName,
+        // The further exports a re-run request may name, with the kind of manifest each writes.
+        FURTHER_EXPORTS: JSON.stringify(
+          Object.fromEntries(
+            (props.billingExports ?? billingExportsOf(config))
+              .filter((e) => e.exportName !== config.curExportName && e.format.manifestKind !== undefined)
+              .map((e) => [e.exportName, e.format.manifestKind]),
+          ),
+        ),
         TABLE_NAME: props.servingTable.tableName,
         DELIVERY_ATTEMPTS: String(retryAttempts + 1),
       },

@@ -170,6 +170,17 @@ describe('triggers and configuration of the further exports', () => {
     });
   });
 
+  it('gives on-delivery the further exports a re-run may name, with their manifest kinds', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CUR_EXPORT_NAME: 'cost-per-customer',
+          FURTHER_EXPORTS: '{"cpc-focus":"data-exports","cpc-report":"legacy-cur"}',
+        }),
+      },
+    });
+  });
+
   it('names every export in the outputs', () => {
     template.hasOutput('BillingExportPaths', {
       Value: 'cur2=cur/cost-per-customer focus=cur/cpc-focus legacy=cur/cpc-report',

@@ -6,6 +6,7 @@ import {
   NoSuchKey,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TrinoSQL } from 'dt-sql-parser';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +15,11 @@ import { runTableId } from '../../lib/engine/athena-run-layout.ts';
 import type { PlannedStatement } from '../../lib/pipeline/athena-run-plan.ts';
 import { csvSelectList, csvTableColumns } from '../../lib/pipeline/csv-delivery.ts';
 import { ManifestError, parseManifest } from '../../lib/pipeline/manifest.ts';
+import {
+  handleRerunRequest,
+  legacyManifestKey,
+  parseOnDeliveryEvent,
+} from '../../lib/pipeline/on-delivery.ts';
 import {
   type PrepareRunOptions,
   parsePrepareRunInput,
@@ -322,5 +328,62 @@ describe('prepareRun plans a legacy CSV run over a table of its own', () => {
     const prepared = prepareRun(input(key, text), options());
     await expect(prepared).rejects.toBeInstanceOf(UnsupportedBillingFormatError);
     await expect(prepared).rejects.toThrow('reads cur2 from Parquet only');
+  });
+});
+
+describe('a re-run of a further export', () => {
+  const sfn = mockClient(SFNClient);
+  beforeEach(() => sfn.reset());
+  const STATE_MACHINE = 'arn:aws:states:eu-west-1:111122223333:stateMachine:cpc';
+  const rerun = (body: Record<string, unknown>) => {
+    const parsed = parseOnDeliveryEvent({ rerun: { billingPeriod: '2026-10', requestId: 'fix-1', ...body } });
+    if (parsed.kind !== 'rerun') throw new Error('not a re-run request');
+    return handleRerunRequest(parsed.request, {
+      s3: new S3Client({ region: 'eu-west-1' }),
+      sfn: new SFNClient({ region: 'eu-west-1' }),
+      stateMachineArn: STATE_MACHINE,
+      curBucket: CUR_BUCKET,
+      curPrefix: 'cur',
+      exportName: 'cpc-export',
+      furtherExports: { 'cpc-focus': 'data-exports', 'cpc-report': 'legacy-cur' },
+      invocationId: 'lambda-1',
+      now: () => new Date('2026-10-20T09:15:00Z'),
+    });
+  };
+
+  it("finds a legacy report's manifest in the folder of the period's range, December included", () => {
+    expect(legacyManifestKey('cur', 'cpc-report', '2026-10')).toBe(LEGACY_KEY);
+    expect(legacyManifestKey('cur', 'r', '2026-12')).toBe('cur/r/20261201-20270101/r-Manifest.json');
+  });
+
+  it.each([
+    ['cpc-focus', FOCUS_KEY, FOCUS_MANIFEST, 'focus'],
+    ['cpc-report', LEGACY_KEY, LEGACY_CSV_MANIFEST, 'legacy'],
+  ])(
+    'reads the manifest of export %s and starts a run of its format',
+    async (exportName, key, text, format) => {
+      s3.on(GetObjectCommand, { Bucket: CUR_BUCKET, Key: key }).resolves({
+        Body: body(text),
+        LastModified: DELIVERED,
+      });
+      const files = parseManifest(text, key, CUR_BUCKET).dataFiles;
+      s3.on(ListObjectsV2Command).resolves({
+        Contents: files.map((file) => ({ Key: file.key })),
+        IsTruncated: false,
+      });
+      sfn.on(StartExecutionCommand).resolves({ executionArn: `${STATE_MACHINE}:x`, startDate: new Date() });
+      await expect(rerun({ exportName })).resolves.toMatchObject({ status: 'started' });
+      const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}');
+      expect(input).toMatchObject({ format, manifest: { bucket: CUR_BUCKET, key }, dataFiles: 2 });
+    },
+  );
+
+  it('refuses an export the stack does not read, naming those it does', async () => {
+    await expect(rerun({ exportName: 'nope' })).rejects.toThrow(
+      "exportName nope is none of the stack's exports (cpc-export, cpc-focus, cpc-report)",
+    );
+    expect(() => parseOnDeliveryEvent({ rerun: { billingPeriod: '2026-10', exportName: 'a/b' } })).toThrow(
+      'is not an export name',
+    );
   });
 });
