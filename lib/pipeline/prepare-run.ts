@@ -122,19 +122,24 @@ export interface PrepareRunOptions {
 
 /**
  * Prepares one attribution run before anything runs in Athena:
+ * 0. finds the format's Glue table (`billingTables`) and checks that the manifest is in the export that
+ *    table reads (`billingExports`);
  * 1. dates the delivery: the manifest object must still describe this run's execution id (CUR rewrites
  *    the manifest on every refresh), and its LastModified becomes `deliveredAt`; its data files, each
  *    checked to be under the export's data folder, are the only objects the run's billing table reads;
  * 2. validates the customer dimension: exactly one `.csv` object under `customers/`, valid by
  *    {@link parseCustomersCsv} and with its columns in the order the Glue table reads them;
  * 3. loads the rules (`rules/rules.json`, else the defaults with the configured tag key and cost basis);
- * 4. plans the run's statements for this billing period ({@link planAthenaRun}, {@link planAthenaCleanup}).
+ * 4. plans the run's statements for this billing period ({@link planAthenaRun}, {@link planAthenaCleanup}):
+ *    over the format's table in the period's partition, or, for a CSV delivery, over a table of the
+ *    run's own created first with the manifest's columns in order (lib/pipeline/csv-delivery.ts).
  *
  * @throws InputError naming file, column and row when the customers or rules file is bad (the run fails;
  *   what is published stays as it is)
  * @throws DeliverySupersededError when the manifest now belongs to a later delivery
- * @throws ManifestError when a listed data file is not a file of this export's delivery
- * @throws UnsupportedBillingFormatError, PreparedRunTooLargeError, PipelineInputError
+ * @throws ManifestError when a listed data file is not a file of this export's delivery, or a CSV
+ *   delivery lacks a column list, a required column or one folder for its files
+ * @throws UnsupportedBillingFormatError (no table, another export's folder, CSV of a format with maps), PreparedRunTooLargeError, PipelineInputError
  */
 export async function prepareRun(run: PrepareRunInput, options: PrepareRunOptions): Promise<PreparedRun> {
   const billingTable: string | undefined = { ...DEFAULT_BILLING_TABLES, ...options.billingTables }[

@@ -143,7 +143,10 @@ export interface BillingFormat<Name extends string = string> extends TagValues {
    * (`, rule_tag_1 ...`, to carry them through an outer SELECT).
    */
   placeholders(tags: TagKeys): Record<string, SqlFragment>;
-  /** @default undefined: the format is read locally only, no table is deployed for it */
+  /**
+   * The format's Glue table, created for the export a deployment names for it (lib/config/billing-exports.ts).
+   * @default undefined: the format is read locally only, no table is deployed for it
+   */
   readonly glueTable?: BillingGlueTable;
   /** @default undefined: no deployed delivery starts a run of this format */
   readonly manifestKind?: ManifestKind;
