@@ -11,6 +11,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context, S3Event } from 'aws-lambda';
 import * as z from 'zod';
+import { MANIFEST_KINDS } from '../lib/attribution/billing-formats.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
   DeliveryEventError,
@@ -29,6 +30,11 @@ const config = readConfig({
   CUR_BUCKET: env.bucket(),
   CUR_PREFIX: z.string().min(1),
   CUR_EXPORT_NAME: z.string().min(1),
+  // The further exports by name, and the manifest kind of each (re-runs of them).
+  FURTHER_EXPORTS: z
+    .string()
+    .default('{}')
+    .pipe(env.json().pipe(z.record(z.string(), z.enum(MANIFEST_KINDS)))),
   TABLE_NAME: env.table(),
   DELIVERY_ATTEMPTS: env.positiveInt(3),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
@@ -58,6 +64,7 @@ export const lambdaHandler = async (
       curBucket: config.CUR_BUCKET,
       curPrefix: config.CUR_PREFIX,
       exportName: config.CUR_EXPORT_NAME,
+      furtherExports: config.FURTHER_EXPORTS,
       invocationId: context.awsRequestId,
       logger: log,
     });

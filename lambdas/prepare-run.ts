@@ -1,13 +1,13 @@
 /**
  * **prepare-run**: the state machine's first state. Checks what a run depends on before Athena spends
  * anything, and plans the run's statements. Input, output, errors, environment (`BILLING_TABLES`: the
- * Glue table of each deployed billing format, JSON), metrics and permissions: lambdas/README.md.
+ * Glue table of each deployed billing format, JSON; `BILLING_EXPORTS`: the export folder each reads), metrics and permissions: lambdas/README.md.
  * The work is in lib/pipeline/prepare-run.ts.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { BILLING_FORMAT_NAMES } from '../lib/attribution/billing-formats.ts';
+import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../lib/attribution/billing-formats.ts';
 import { COST_BASES } from '../lib/attribution/rules.ts';
 import { InputError } from '../lib/inputs/input-error.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
@@ -26,7 +26,8 @@ const config = readConfig({
   DATABASE: env.database(),
   TENANT_TAG_KEY: z.string().min(1).max(128),
   COST_BASIS: z.enum(COST_BASES),
-  BILLING_TABLES: env.billingTables(BILLING_FORMAT_NAMES, billingTablesOf()),
+  BILLING_TABLES: env.billingTables(BILLING_FORMAT_NAMES, billingTablesOf([BILLING_FORMATS.cur2])),
+  BILLING_EXPORTS: env.billingExports(BILLING_FORMAT_NAMES),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
@@ -43,6 +44,7 @@ export const lambdaHandler = async (event: unknown): Promise<PreparedRun> => {
       tenantTagKey: config.TENANT_TAG_KEY,
       costBasis: config.COST_BASIS,
       billingTables: config.BILLING_TABLES,
+      billingExports: config.BILLING_EXPORTS,
       logger: log,
     });
     metrics.addMetric('RunsPrepared', MetricUnit.Count, 1);

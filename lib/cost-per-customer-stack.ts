@@ -1,6 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { cur2Columns } from './catalog/glue-schemas.ts';
+import { billingExportsOf } from './config/billing-exports.ts';
 import { type CostPerCustomerConfig, type ResolvedConfig, resolveConfig } from './config/stack-config.ts';
 import { Alerting } from './constructs/alerting.ts';
 import { Catalog } from './constructs/catalog.ts';
@@ -57,11 +58,13 @@ export class CostPerCustomer extends Construct {
       curPrefix: config.curPrefix,
     });
 
+    const billingExports = billingExportsOf(config);
     this.catalog = new Catalog(this, 'Catalog', {
       databaseName: config.databaseName ?? snakeCase(stackName),
       curBucket: this.storage.curBucket,
       curPrefix: config.curPrefix,
       curExportName: config.curExportName,
+      billingExports,
       tenantTagKey: config.tenantTagKey,
       dataBucket: this.storage.dataBucket,
       resultsBucket: this.storage.resultsBucket,
@@ -94,6 +97,7 @@ export class CostPerCustomer extends Construct {
       servingTable: this.servingTable.table,
       alertTopic: this.alerting.alertTopic,
       operationsTopic: this.alerting.operationsTopic,
+      billingExports,
       config: {
         curPrefix: config.curPrefix,
         curExportName: config.curExportName,
@@ -167,6 +171,12 @@ export class CostPerCustomerStack extends Stack {
       CurExportPath: [
         `${product.config.curPrefix}/${product.config.curExportName}`,
         'Export prefix/name the cur2 table reads (S3 prefix and export name of the export)',
+      ],
+      BillingExportPaths: [
+        billingExportsOf(product.config)
+          .map((e) => `${e.format.name}=${product.config.curPrefix}/${e.exportName}`)
+          .join(' '),
+        'Every export read, as format=prefix/name (cpc:curExportName and cpc:billingExports)',
       ],
       DataBucketName: [
         product.storage.dataBucket.bucketName,

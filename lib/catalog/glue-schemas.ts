@@ -18,11 +18,15 @@ export const HIVE_TYPES: Readonly<Record<ColumnType, string>> = {
 
 /**
  * The columns of a billing format's Glue table: the columns its normalization SQL reads
- * (lib/attribution/billing-formats/), in that order, Hive-typed. Parquet is read by column name, so
- * an export with more columns works with the same table.
+ * (lib/attribution/billing-formats/), in that order, Hive-typed, lower-cased as Glue stores names
+ * (FOCUS `ChargePeriodStart` is `chargeperiodstart`). Parquet is read by column name, without regard to
+ * case, so an export with more columns, or PascalCase ones, works with the same table.
  */
 export function billingTableColumns(format: BillingFormat, tenantTagKey: string): GlueColumn[] {
-  return format.columns(tenantTagKey).map((column) => ({ name: column.name, type: HIVE_TYPES[column.type] }));
+  return format.columns(tenantTagKey).map((column) => ({
+    name: column.name.toLowerCase(),
+    type: HIVE_TYPES[column.type],
+  }));
 }
 
 /**

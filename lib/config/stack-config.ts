@@ -8,6 +8,7 @@ import {
 } from '../alerts/alert-config.ts';
 import { COST_BASES, type CostBasis } from '../attribution/rules.ts';
 import { GLUE_NAME, WORKGROUP_NAME } from '../common/names.ts';
+import { type BillingExportConfig, FURTHER_EXPORT_FORMATS } from './billing-exports.ts';
 
 /**
  * Everything a user sets for the deployed pipeline (docs/aws-pipeline.md, "Configuration"). These are the
@@ -37,6 +38,14 @@ export interface CostPerCustomerConfig {
    * @default 'cost-per-customer'
    */
   readonly curExportName?: string;
+  /**
+   * Further existing exports in the CUR bucket, under the same `curPrefix`, each read through a Glue
+   * table of its format: a FOCUS 1.0 export of AWS Data Exports (`format: "focus"`, Parquet), or a
+   * legacy Cost and Usage Report (`format: "legacy"`, `exportName` = its report name; Athena-integration
+   * Parquet or the CSV delivery). At most one per format; names unique, `curExportName` included.
+   * @default [] (only the CUR 2.0 export)
+   */
+  readonly billingExports?: readonly BillingExportConfig[];
   /**
    * S3 prefix of the export inside the CUR bucket, without leading or trailing slash.
    * @default 'cur'
@@ -101,6 +110,7 @@ export interface ResolvedConfig extends CostPerCustomerConfig {
   readonly createCurExport: boolean;
   readonly curExportName: string;
   readonly curPrefix: string;
+  readonly billingExports: readonly BillingExportConfig[];
   readonly bytesScannedCutoffPerQuery: number;
   readonly servingRetentionDays: number;
   readonly removalPolicy: 'retain' | 'destroy';
@@ -164,6 +174,24 @@ const configSchema = z
       .string({ error: 'must be a string' })
       .regex(EXPORT_NAME, 'must be 1-128 letters, digits, - or _')
       .default('cost-per-customer'),
+    billingExports: z
+      .preprocess(
+        jsonFromText,
+        z.array(
+          z
+            .object({
+              format: z.enum(FURTHER_EXPORT_FORMATS, {
+                error: `must be one of ${FURTHER_EXPORT_FORMATS.join(', ')} (the CUR 2.0 export is curExportName)`,
+              }),
+              exportName: z
+                .string({ error: 'must be a string' })
+                .regex(EXPORT_NAME, 'must be 1-128 letters, digits, - or _'),
+            })
+            .strict(),
+          { error: 'must be a list of { "format": ..., "exportName": ... }' },
+        ),
+      )
+      .default([]),
     curPrefix: z
       .string({ error: 'must be a string' })
       .regex(S3_PREFIX, 'must be S3 path segments of letters, digits, _ . - without leading or trailing /')
@@ -215,6 +243,27 @@ const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const names = new Map<string, string>([[config.curExportName, 'curExportName']]);
+    const formats = new Set<string>();
+    config.billingExports.forEach((billingExport, index) => {
+      const earlier = names.get(billingExport.exportName);
+      if (earlier !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['billingExports', index, 'exportName'],
+          message: `${billingExport.exportName} is already the name of ${earlier}`,
+        });
+      }
+      if (formats.has(billingExport.format)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['billingExports', index, 'format'],
+          message: `a second ${billingExport.format} export: each format is read through one Glue table, so at most one export of it`,
+        });
+      }
+      names.set(billingExport.exportName, `billingExports.${index}`);
+      formats.add(billingExport.format);
+    });
     if ((config.slackWorkspaceId === undefined) !== (config.slackChannelId === undefined)) {
       ctx.addIssue({
         code: 'custom',

@@ -2,7 +2,6 @@ import { Stack } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BILLING_FORMAT_LIST, type BillingFormat, deployedFormats } from '../attribution/billing-formats.ts';
 import { RESULT_TABLES, type ResultTable } from '../attribution/stages.ts';
 import {
   billingTableColumns,
@@ -12,6 +11,12 @@ import {
   TELEMETRY_COLUMNS,
 } from '../catalog/glue-schemas.ts';
 import { GLUE_NAME, isBillingPeriod } from '../common/names.ts';
+import {
+  type BillingExport,
+  billingExportsOf,
+  checkBillingExports,
+  exportDataFolder,
+} from '../config/billing-exports.ts';
 
 const PARQUET = {
   inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
@@ -48,6 +53,12 @@ export interface CatalogProps {
   readonly curPrefix: string;
   /** Name of the CUR 2.0 export (the folder under `curPrefix`). */
   readonly curExportName: string;
+  /**
+   * The exports read, each through its format's Glue table over its own folder
+   * (`<curPrefix>/<exportName>/<dataFolder>/`).
+   * @default the CUR 2.0 export `curExportName`, read through the `cur2` table
+   */
+  readonly billingExports?: readonly BillingExport[];
   /** The tenant tag key; CUR 2.0 keeps tags in one map column, so it does not change the schema. */
   readonly tenantTagKey: string;
   /** The bucket with `telemetry/` and `customers/`. */
@@ -60,11 +71,6 @@ export interface CatalogProps {
    * @default '2020-01'
    */
   readonly firstBillingPeriod?: string;
-  /**
-   * The billing formats; each one with a `glueTable` gets its table, read from the CUR export's data.
-   * @default BILLING_FORMAT_LIST (the shipped registry: a `cur2` table)
-   */
-  readonly billingFormats?: readonly BillingFormat[];
 }
 
 /**
@@ -106,7 +112,8 @@ export class Catalog extends Construct {
       catalogId,
       databaseInput: {
         name: props.databaseName,
-        description: 'Cost per customer: CUR 2.0, telemetry and customers in; attribution results out',
+        description:
+          'Cost per customer: billing exports, telemetry and customers in; attribution results out',
       },
     });
     this.financeDatabaseName = `${props.databaseName}_finance`.slice(0, 255);
@@ -133,26 +140,25 @@ export class Catalog extends Construct {
     };
     const columns = (list: readonly GlueColumn[]) => list.map((column) => ({ ...column }));
 
-    const curLocation = props.curBucket.s3UrlForObject(`${props.curPrefix}/${props.curExportName}/data`);
+    const billingExports = props.billingExports ?? billingExportsOf({ curExportName: props.curExportName });
+    checkBillingExports(billingExports, 'Catalog');
     const billingTables = Object.fromEntries(
-      deployedFormats(props.billingFormats ?? BILLING_FORMAT_LIST).map((format) => {
+      billingExports.map((billingExport) => {
+        const { format } = billingExport;
         const { glueTable } = format;
+        const location = props.curBucket.s3UrlForObject(exportDataFolder(props.curPrefix, billingExport));
         const cfn = table(glueTable.constructId, glueTable.name, {
-          description: glueTable.description,
+          description: `${glueTable.description}: export ${billingExport.exportName}`,
           parameters: {
             classification: 'parquet',
             'projection.enabled': 'true',
-            'projection.billing_period.type': 'date',
-            'projection.billing_period.format': 'yyyy-MM',
-            'projection.billing_period.range': `${firstPeriod},NOW`,
-            'projection.billing_period.interval': '1',
-            'projection.billing_period.interval.unit': 'MONTHS',
-            'storage.location.template': `${curLocation}/${glueTable.periodFolder}=\${billing_period}/`,
+            ...glueTable.projection(firstPeriod),
+            'storage.location.template': `${location}/${glueTable.locationTemplate}`,
           },
-          partitionKeys: [{ name: 'billing_period', type: 'string', comment: 'YYYY-MM' }],
+          partitionKeys: glueTable.partitionKeys.map((key) => ({ ...key, type: 'string' })),
           storageDescriptor: {
             columns: columns(billingTableColumns(format, props.tenantTagKey)),
-            location: `${curLocation}/`,
+            location: `${location}/`,
             ...PARQUET,
           },
         });

@@ -1,10 +1,11 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { type BillingFormat, deployedFormats } from '../attribution/billing-formats.ts';
+import type { ManifestKind } from '../attribution/billing-formats.ts';
 import { RESULT_TABLES } from '../attribution/stages.ts';
 import { PREFIXES } from '../common/names.ts';
-import { MANIFEST_KEY_PATTERNS } from '../pipeline/manifest.ts';
+import { type BillingExport, exportFolder } from '../config/billing-exports.ts';
+import { DATA_KEY_PATTERNS, MANIFEST_KEY_PATTERNS } from '../pipeline/manifest.ts';
 import { PUBLISHED_PREFIX, resultRunsTableName } from './catalog.ts';
 
 /** What {@link PipelineAccess} scopes its ARNs and patterns to. */
@@ -13,10 +14,8 @@ export interface PipelineAccessProps {
   readonly workgroupName: string;
   /** Prefix of the CUR export in the CUR bucket, without slashes at either end. */
   readonly curPrefix: string;
-  /** Name of the CUR export (the folder under `curPrefix`). */
-  readonly curExportName: string;
-  /** The billing formats; those with a Glue table are what the run reads. */
-  readonly billingFormats: readonly BillingFormat[];
+  /** The exports read (lib/config/billing-exports.ts), the CUR 2.0 export first. */
+  readonly billingExports: readonly BillingExport[];
 }
 
 /**
@@ -33,13 +32,16 @@ export class PipelineAccess {
   readonly runTablesArn: string;
   /** The four `<result>_runs` tables, partitioned by billing period and run. */
   readonly resultRunsTableArns: string[];
-  /** The export's folder in the CUR bucket, `<curPrefix>/<export>`. */
-  readonly exportPrefix: string;
-  /** Glue names of the billing tables of the deployed formats (`cur2`). */
+  /** Each export's folder in the CUR bucket, `<curPrefix>/<export>`, the CUR 2.0 export's first. */
+  readonly exportPrefixes: string[];
+  /** Glue names of the billing tables of the exports' formats (`cur2`, `focus`, `legacy`). */
   readonly billingTableNames: string[];
-  /** CUR bucket key patterns of the deployed formats' data (`<export>/data/*`). */
+  /**
+   * CUR bucket key patterns of the exports' data: `<export>/data/*` for Data Exports, `<report>/*` for a
+   * legacy report (its Athena-integration Parquet and its CSV deliveries are both under the report folder).
+   */
   readonly curDataPatterns: string[];
-  /** CUR bucket key patterns of the manifests that deliver the deployed formats (`<export>/metadata/*`). */
+  /** CUR bucket key patterns of the exports' manifests (`<export>/metadata/*`, `<report>/*`). */
   readonly curManifestPatterns: string[];
   /** Results bucket: everything the runs write. */
   readonly runs = `${PREFIXES.runs}*`;
@@ -65,17 +67,21 @@ export class PipelineAccess {
     this.databaseArn = this.glueArn('database', props.databaseName);
     this.runTablesArn = this.tableArn('run_*');
     this.resultRunsTableArns = RESULT_TABLES.map((name) => this.tableArn(resultRunsTableName(name)));
-    this.exportPrefix = `${props.curPrefix}/${props.curExportName}`;
-
-    const deployed = deployedFormats(props.billingFormats);
-    this.billingTableNames = deployed.map((format) => format.glueTable.name);
-    // Every billing table reads the export's data folder (lib/constructs/catalog.ts).
-    this.curDataPatterns = unique(deployed.map(() => `${this.exportPrefix}/data/*`));
-    this.curManifestPatterns = unique(
-      deployed.flatMap((format) =>
-        format.manifestKind ? [`${this.exportPrefix}/${MANIFEST_KEY_PATTERNS[format.manifestKind]}`] : [],
-      ),
-    );
+    const exports = props.billingExports;
+    this.exportPrefixes = exports.map((e) => exportFolder(props.curPrefix, e));
+    this.billingTableNames = exports.map((e) => e.format.glueTable.name);
+    // Each export only under its own folder: its data (what its table and a per-run CSV table read) and
+    // its manifests.
+    const kindPattern = (patterns: Readonly<Record<ManifestKind, string>>) =>
+      unique(
+        exports.flatMap((e) =>
+          e.format.manifestKind === undefined
+            ? []
+            : [`${exportFolder(props.curPrefix, e)}/${patterns[e.format.manifestKind]}`],
+        ),
+      );
+    this.curDataPatterns = kindPattern(DATA_KEY_PATTERNS);
+    this.curManifestPatterns = kindPattern(MANIFEST_KEY_PATTERNS);
 
     this.athenaQueries = new iam.PolicyStatement({
       sid: 'AthenaQueriesInTheWorkgroup',

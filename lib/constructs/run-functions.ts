@@ -10,9 +10,9 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { AlertConfig } from '../alerts/alert-config.ts';
-import { BILLING_FORMAT_LIST, type BillingFormat, billingTablesOf } from '../attribution/billing-formats.ts';
 import type { CostBasis } from '../attribution/rules.ts';
 import { PREFIXES } from '../common/names.ts';
+import { type BillingExport, billingExportsOf, exportFolder } from '../config/billing-exports.ts';
 import {
   itemStatement,
   keyStatement,
@@ -70,8 +70,11 @@ export interface RunFunctionsProps {
   /** Topic of cost alerts. */
   readonly alertTopic: sns.ITopic;
   readonly config: RunPipelineConfig;
-  /** @default BILLING_FORMAT_LIST */
-  readonly billingFormats?: readonly BillingFormat[];
+  /**
+   * The exports read, each through its format's Glue table (lib/config/billing-exports.ts).
+   * @default the CUR 2.0 export `config.curExportName`
+   */
+  readonly billingExports?: readonly BillingExport[];
   /** @default RemovalPolicy.RETAIN (of the log groups) */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -193,6 +196,7 @@ export function createStepFunctions(
   access: PipelineAccess,
 ): Record<StateMachineStepName, PipelineFunction> {
   const { config, curBucket, dataBucket, resultsBucket, queryResultsBucket, servingTable } = props;
+  const billingExports = props.billingExports ?? billingExportsOf(config);
   const database = props.databaseName;
   const { runs, queryResults, runTablesArn, resultRunsTableArns } = access;
   const keys = SERVING_ITEM_KEYS;
@@ -229,7 +233,13 @@ export function createStepFunctions(
     DATABASE: database,
     TENANT_TAG_KEY: config.tenantTagKey,
     COST_BASIS: config.costBasis,
-    BILLING_TABLES: JSON.stringify(billingTablesOf(props.billingFormats ?? BILLING_FORMAT_LIST)),
+    BILLING_TABLES: JSON.stringify(
+      Object.fromEntries(billingExports.map((e) => [e.format.name, e.format.glueTable.name])),
+    ),
+    // The export each format's table reads: a delivery of the format from elsewhere is refused.
+    BILLING_EXPORTS: JSON.stringify(
+      Object.fromEntries(billingExports.map((e) => [e.format.name, exportFolder(config.curPrefix, e)])),
+    ),
   })
     .objects('CurManifests', curBucket, S3_READ, access.curManifestPatterns)
     .objects('CustomersAndRules', dataBucket, S3_READ, [`${PREFIXES.customers}*`, `${PREFIXES.rules}*`])
@@ -404,6 +414,14 @@ export function createOnDeliveryFunction(
         CUR_BUCKET: curBucket.bucketName,
         CUR_PREFIX: config.curPrefix,
         CUR_EXPORT_NAME: config.curExportName,
+        // The further exports a re-run request may name, with the kind of manifest each writes.
+        FURTHER_EXPORTS: JSON.stringify(
+          Object.fromEntries(
+            (props.billingExports ?? billingExportsOf(config))
+              .filter((e) => e.exportName !== config.curExportName && e.format.manifestKind !== undefined)
+              .map((e) => [e.exportName, e.format.manifestKind]),
+          ),
+        ),
         TABLE_NAME: props.servingTable.tableName,
         DELIVERY_ATTEMPTS: String(retryAttempts + 1),
       },
@@ -414,14 +432,22 @@ export function createOnDeliveryFunction(
     .objects('CurManifests', curBucket, S3_READ, access.curManifestPatterns)
     // Listing, not HeadObject, finds the missing data files: one request per folder, and a listing is
     // what an `s3:prefix` condition can scope (HeadObject of a missing key needs unconditioned ListBucket).
-    .list('CurExportList', curBucket, [`${access.exportPrefix}/*`])
+    .list(
+      'CurExportList',
+      curBucket,
+      access.exportPrefixes.map((prefix) => `${prefix}/*`),
+    )
     .items('Deliveries', ['dynamodb:UpdateItem'], [SERVING_ITEM_KEYS.delivery])
     .done();
   stateMachine.grantStartExecution(onDelivery);
-  curBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(onDelivery), {
-    prefix: `${access.exportPrefix}/`,
-    suffix: '-Manifest.json',
-  });
+  // One notification per export, on its own folder: the folders do not overlap (names are unique
+  // path segments), as S3 requires of two filters on one event type.
+  for (const prefix of access.exportPrefixes) {
+    curBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(onDelivery), {
+      prefix: `${prefix}/`,
+      suffix: '-Manifest.json',
+    });
+  }
   return onDelivery;
 }
 

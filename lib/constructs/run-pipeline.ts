@@ -7,8 +7,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { BILLING_FORMAT_LIST } from '../attribution/billing-formats.ts';
 import { PREFIXES } from '../common/names.ts';
+import { billingExportsOf } from '../config/billing-exports.ts';
 import { PipelineAccess } from './pipeline-access.ts';
 import type { PipelineFunction } from './pipeline-function.ts';
 import { createRunAlarms, type RunAlarms } from './run-alarms.ts';
@@ -65,7 +65,7 @@ export class RunPipeline extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const { config, encryptionKey, curBucket, dataBucket, resultsBucket, queryResultsBucket } = props;
-    const billingFormats = props.billingFormats ?? BILLING_FORMAT_LIST;
+    const billingExports = props.billingExports ?? billingExportsOf(config);
 
     // CloudWatch Logs encrypts the log groups with the CMK, which its key policy must allow, scoped to
     // this account's log groups.
@@ -87,8 +87,7 @@ export class RunPipeline extends Construct {
       databaseName: props.databaseName,
       workgroupName: props.workgroupName,
       curPrefix: config.curPrefix,
-      curExportName: config.curExportName,
-      billingFormats,
+      billingExports,
     });
     this.workgroupArn = access.workgroupArn;
     this.glueArns = {
@@ -97,7 +96,7 @@ export class RunPipeline extends Construct {
       runTables: access.runTablesArn,
     };
 
-    const functionProps = { ...props, billingFormats };
+    const functionProps = { ...props, billingExports };
     const stepFunctions = createStepFunctions(this, functionProps, access);
     this.stateMachine = createRunStateMachine(this, props, access, stepFunctions);
 

@@ -138,7 +138,14 @@ export function createRunStateMachine(
   });
   runStatements.itemProcessor(
     new sfn.Choice(scope, 'StatementKind')
-      .when(sfn.Condition.stringEquals('$.statement.kind', 'ctas'), ctas)
+      // A DDL statement (the run's table over a CSV delivery) is an Athena query like a CTAS.
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.stringEquals('$.statement.kind', 'ctas'),
+          sfn.Condition.stringEquals('$.statement.kind', 'ddl'),
+        ),
+        ctas,
+      )
       .when(sfn.Condition.stringEquals('$.statement.kind', 'check'), check)
       .otherwise(new sfn.Fail(scope, 'UnknownStatementKind', { error: 'UnknownStatementKind' })),
   );

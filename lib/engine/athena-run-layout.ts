@@ -49,7 +49,37 @@ export interface AthenaRunLayoutOptions {
    * @default undefined: every file of the partition is read
    */
   readonly billingFiles?: readonly string[];
+  /**
+   * The billing table's partition of the run's billing period, as key -> value (the format's
+   * `partitionOf`: `{ year: '2026', month: '10' }` for legacy CUR's Athena integration).
+   * @default `{ billing_period: <billingPeriod> }` when the run has a billing period
+   */
+  readonly billingPartition?: Readonly<Record<string, string>>;
+  /**
+   * A CSV delivery: the billing source is then the run's own table over the delivery's folder (created
+   * by {@link AthenaRunLayout.createBillingCsvTable}, dropped with the run's tables), read in the
+   * manifest's files only and typed by `selectList`, instead of the format's Glue table. Needs
+   * `billingFiles`, non-empty.
+   * @default undefined: the billing source is the format's Glue table
+   */
+  readonly billingCsv?: BillingCsvTable;
 }
+
+/** The run's table over a CSV delivery (lib/pipeline/csv-delivery.ts builds it from the manifest). */
+export interface BillingCsvTable {
+  /** The files' columns in file order, as Athena names (lower case letters, digits, `_`), unique. */
+  readonly columns: readonly string[];
+  /** The `s3://` folder every listed file is directly in, ending in `/`. */
+  readonly location: string;
+  /**
+   * The SELECT list that reads the string columns as the format's typed columns (`CAST(... AS double)
+   * AS "line_item_unblended_cost", ...`), built from validated names only.
+   */
+  readonly selectList: string;
+}
+
+/** The logical name of the run's table over a CSV delivery: `run_<run id>_billing_csv`. */
+export const BILLING_CSV_TABLE = 'billing_csv';
 
 const LOGICAL_NAME = /^[a-z_][a-z0-9_]*$/;
 /** An S3 URI as `"$path"` holds it: a bucket, a key, and nothing SQL or a log line could misread. */
@@ -106,6 +136,8 @@ export class AthenaRunLayout {
   readonly runPrefix: string;
   readonly billingPeriod: string | undefined;
   readonly billingFiles: readonly string[] | undefined;
+  readonly billingPartition: Readonly<Record<string, string>> | undefined;
+  readonly billingCsv: BillingCsvTable | undefined;
   private readonly inputs: Readonly<Record<AthenaInputTable, string>>;
   private readonly tableId: string;
 
@@ -122,6 +154,17 @@ export class AthenaRunLayout {
       check(BILLING_PERIOD.test(options.billingPeriod), 'billing period (YYYY-MM)', options.billingPeriod);
     }
     for (const file of options.billingFiles ?? []) checkBillingFile(file);
+    for (const key of Object.keys(options.billingPartition ?? {})) {
+      check(LOGICAL_NAME.test(key), 'billing partition key', key);
+    }
+    if (options.billingCsv !== undefined) {
+      const { columns, location } = options.billingCsv;
+      check((options.billingFiles?.length ?? 0) > 0, 'CSV delivery without data files', options.billingFiles);
+      check(columns.length > 0, 'CSV delivery without columns', columns);
+      for (const column of columns) check(LOGICAL_NAME.test(column), 'CSV column name', column);
+      check(new Set(columns).size === columns.length, 'CSV column list (a name twice)', columns);
+      check(isBillingFileUri(location) && location.endsWith('/'), 'CSV delivery folder', location);
+    }
     const inputs = { ...DEFAULT_INPUT_TABLES, ...options.inputTables };
     for (const [input, table] of Object.entries(inputs)) {
       check(GLUE_NAME.test(table), `Glue table name for ${input}`, table);
@@ -133,6 +176,10 @@ export class AthenaRunLayout {
     this.runPrefix = prefix;
     this.billingPeriod = options.billingPeriod;
     this.billingFiles = options.billingFiles === undefined ? undefined : [...options.billingFiles];
+    this.billingPartition =
+      options.billingPartition ??
+      (options.billingPeriod === undefined ? undefined : { billing_period: options.billingPeriod });
+    this.billingCsv = options.billingCsv;
     this.inputs = inputs;
   }
 
@@ -158,7 +205,12 @@ export class AthenaRunLayout {
     const period = this.billingPeriod;
     switch (logical) {
       case 'billing_source':
-        return billingSource(table, period, this.billingFiles);
+        if (this.billingCsv !== undefined) {
+          // The run's own table holds this delivery only: no partition to name.
+          const csv = this.qualified(this.runTableName(BILLING_CSV_TABLE));
+          return `(SELECT ${this.billingCsv.selectList} FROM ${csv} WHERE ${pathFilter(this.billingFiles ?? [])})`;
+        }
+        return billingSource(table, this.billingPartition, this.billingFiles);
       case 'telemetry':
         return telemetrySource(table, period);
       case 'customers':
@@ -172,6 +224,26 @@ export class AthenaRunLayout {
       `CREATE TABLE ${this.tableRef(name)}\n` +
       `WITH (format = 'PARQUET', write_compression = 'ZSTD', external_location = ${sqlString(this.location(name)).sql})\n` +
       `AS\n${select}`
+    );
+  }
+
+  /**
+   * The Athena DDL (Hive) of the run's table over a CSV delivery: every column a string in the files'
+   * order, the Open CSV SerDe (quoted fields with commas), the header line skipped, over the folder of
+   * the delivery's files. Its rows are read in the manifest's files only (`"$path"`), so the manifest
+   * copy AWS writes beside them is never read as data. External: dropping it leaves the files.
+   */
+  createBillingCsvTable(): string {
+    const csv = this.billingCsv;
+    if (csv === undefined) throw new Error('Athena: the run has no CSV delivery');
+    const columns = csv.columns.map((column) => `  \`${column}\` string`).join(',\n');
+    return (
+      `CREATE EXTERNAL TABLE IF NOT EXISTS \`${this.database}\`.\`${this.runTableName(BILLING_CSV_TABLE)}\` (\n${columns}\n)\n` +
+      "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\n" +
+      "WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '\"', 'escapeChar' = '\\\\')\n" +
+      'STORED AS TEXTFILE\n' +
+      `LOCATION ${sqlString(csv.location).sql}\n` +
+      "TBLPROPERTIES ('skip.header.line.count' = '1')"
     );
   }
 
@@ -199,13 +271,21 @@ function logicalName(name: string): string {
  * only in those files: Athena's hidden `"$path"` column holds each row's object URI, and an equality
  * list on it also lets Athena skip the other objects of the partition rather than read and drop them.
  */
-function billingSource(table: string, period: string | undefined, files: readonly string[] | undefined) {
-  const filters: string[] = [];
-  if (period !== undefined) filters.push(`billing_period = ${sqlString(period).sql}`);
-  if (files !== undefined) {
-    filters.push(files.length === 0 ? 'FALSE' : `"$path" IN (${sqlStringList(files).sql})`);
-  }
+function billingSource(
+  table: string,
+  partition: Readonly<Record<string, string>> | undefined,
+  files: readonly string[] | undefined,
+) {
+  const filters: string[] = Object.entries(partition ?? {}).map(
+    ([key, value]) => `${key} = ${sqlString(value).sql}`,
+  );
+  if (files !== undefined) filters.push(pathFilter(files));
   return filters.length === 0 ? table : `(SELECT * FROM ${table} WHERE ${filters.join(' AND ')})`;
+}
+
+/** Rows of these objects only (`FALSE` for none). */
+function pathFilter(files: readonly string[]): string {
+  return files.length === 0 ? 'FALSE' : `"$path" IN (${sqlStringList(files).sql})`;
 }
 
 /**

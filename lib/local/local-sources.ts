@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { legacyAthenaColumnName } from '../attribution/billing-formats/legacy.ts';
 import {
   BILLING_FORMATS,
   type BillingColumn,
@@ -99,33 +100,8 @@ const CURRENCY_COLUMN: Record<BillingFormatName, string> = {
 
 const DEFAULT_CURRENCY = 'USD';
 
-/** `UsageStartDate` -> `usage_start_date`, `ReservationARN` -> `reservation_a_r_n`. */
-function snakeCase(name: string): string {
-  return name
-    .replace(/[A-Z]/g, (letter, index: number) => (index === 0 ? letter : `_${letter}`))
-    .toLowerCase()
-    .replace(/[^a-z0-9_]/g, '_');
-}
-
-/**
- * The Athena name of a legacy CUR CSV column, by AWS's rule for its Athena integration:
- * `category/ColumnName` -> `category_column_name` with camelCase split (`lineItem/UsageStartDate` ->
- * `line_item_usage_start_date`, `reservation/ReservationARN` -> `reservation_reservation_a_r_n`); a tag
- * or cost category keeps its key, lower-cased, other characters as `_` (`resourceTags/user:tenant_id`
- * -> `resource_tags_user_tenant_id`, as lib/attribution/billing-formats/legacy.ts names tag columns).
- * A name without `/` is already an Athena name.
- */
-export function athenaColumnName(header: string): string {
-  const slash = header.indexOf('/');
-  if (slash < 0) return header;
-  const category = header.slice(0, slash);
-  const column = header.slice(slash + 1);
-  const rest =
-    category === 'resourceTags' || category === 'costCategory'
-      ? column.replace(/[^A-Za-z0-9_]/g, '_').toLowerCase()
-      : snakeCase(column);
-  return `${snakeCase(category)}_${rest}`;
-}
+/** The Athena name of a legacy CUR CSV column (the rule lives with the legacy format). */
+export const athenaColumnName = legacyAthenaColumnName;
 
 /** A billing file as the checks saw it. */
 interface CheckedFile {

@@ -5,7 +5,11 @@ import {
   type RunCheckName,
   STORED_STEPS,
 } from '../attribution/stages.ts';
-import { AthenaRunLayout, type AthenaRunLayoutOptions } from '../engine/athena-run-layout.ts';
+import {
+  AthenaRunLayout,
+  type AthenaRunLayoutOptions,
+  BILLING_CSV_TABLE,
+} from '../engine/athena-run-layout.ts';
 import { loadSqlFile, renderSql } from '../sql/sql-template.ts';
 
 /**
@@ -15,6 +19,8 @@ import { loadSqlFile, renderSql } from '../sql/sql-template.ts';
  */
 export type PlannedStatement =
   | { readonly name: string; readonly kind: 'ctas'; readonly sql: string }
+  /** Athena DDL, run by the same task: the run's table over a CSV delivery, before the first CTAS. */
+  | { readonly name: string; readonly kind: 'ddl'; readonly sql: string }
   | { readonly name: RunCheckName; readonly kind: 'check' };
 
 /** A statement that removes a run table from the catalog after publish. */
@@ -31,27 +37,34 @@ export type AthenaRunPlanOptions = Omit<AthenaRunLayoutOptions, 'runId'>;
  * The statements a Step Functions state machine runs for one attribution run on Athena, built from the
  * run's steps ({@link ATTRIBUTION_STEPS}): each stored stage as a CTAS into the run's prefix, each check
  * by name, in the order the local run executes them. Same files, same parameters, same order as on
- * DuckDB; only table references are Athena's.
+ * DuckDB; only table references are Athena's. A CSV delivery (`billingCsv`) first gets its own table.
  */
 export function planAthenaRun(run: AttributionRun, options: AthenaRunPlanOptions): PlannedStatement[] {
   const layout = new AthenaRunLayout({ ...options, runId: run.runId });
   const values = placeholderValues(layout.tableRef, run);
-  return ATTRIBUTION_STEPS.flatMap((step): PlannedStatement[] => {
-    switch (step.kind) {
-      case 'inline':
-        return [];
-      case 'check':
-        return [{ name: step.name, kind: 'check' }];
-      default:
-        return [
-          {
-            name: step.name,
-            kind: 'ctas',
-            sql: layout.ctas(step.name, renderSql(loadSqlFile(step.file), values, step.file)),
-          },
-        ];
-    }
-  });
+  const csvTable: PlannedStatement[] =
+    options.billingCsv === undefined
+      ? []
+      : [{ name: BILLING_CSV_TABLE, kind: 'ddl', sql: layout.createBillingCsvTable() }];
+  return [
+    ...csvTable,
+    ...ATTRIBUTION_STEPS.flatMap((step): PlannedStatement[] => {
+      switch (step.kind) {
+        case 'inline':
+          return [];
+        case 'check':
+          return [{ name: step.name, kind: 'check' }];
+        default:
+          return [
+            {
+              name: step.name,
+              kind: 'ctas',
+              sql: layout.ctas(step.name, renderSql(loadSqlFile(step.file), values, step.file)),
+            },
+          ];
+      }
+    }),
+  ];
 }
 
 /**
@@ -60,7 +73,10 @@ export function planAthenaRun(run: AttributionRun, options: AthenaRunPlanOptions
  */
 export function planAthenaCleanup(run: AttributionRun, options: AthenaRunPlanOptions): CleanupStatement[] {
   const layout = new AthenaRunLayout({ ...options, runId: run.runId });
-  return [...STORED_STEPS]
-    .reverse()
-    .map((step) => ({ name: step.name, kind: 'drop' as const, sql: layout.dropTable(step.name) }));
+  const drop = (name: string) => ({ name, kind: 'drop' as const, sql: layout.dropTable(name) });
+  return [
+    ...[...STORED_STEPS].reverse().map((step) => drop(step.name)),
+    // Last: the first stage read it.
+    ...(options.billingCsv === undefined ? [] : [drop(BILLING_CSV_TABLE)]),
+  ];
 }

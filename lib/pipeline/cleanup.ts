@@ -4,7 +4,7 @@ import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, type S3Clien
 import type * as z from 'zod';
 import { STORED_STEPS } from '../attribution/stages.ts';
 import { isAwsError, isNotFound } from '../common/aws-errors.ts';
-import type { AthenaRunLayout } from '../engine/athena-run-layout.ts';
+import { type AthenaRunLayout, BILLING_CSV_TABLE } from '../engine/athena-run-layout.ts';
 import { type PeriodPointer, readPointer, releaseLease } from './period-pointer.ts';
 import {
   deleteRunPartitions,
@@ -69,9 +69,15 @@ export interface CleanupResult {
   readonly leaseReleased: boolean;
 }
 
-/** The Glue names of every table a run creates, last stage first (the order `planAthenaCleanup` drops). */
+/**
+ * The Glue names of every table a run may create, last stage first (the order `planAthenaCleanup`
+ * drops), then its table over a CSV delivery (a run of a Parquet delivery has none: reported missing).
+ */
 export function runTableNames(layout: AthenaRunLayout): string[] {
-  return [...STORED_STEPS].reverse().map((step) => layout.runTableName(step.name));
+  return [
+    ...[...STORED_STEPS].reverse().map((step) => layout.runTableName(step.name)),
+    layout.runTableName(BILLING_CSV_TABLE),
+  ];
 }
 
 /**

@@ -68,6 +68,27 @@ export const env = {
       .default(JSON.stringify(fallback))
       .pipe(env.json().pipe(z.partialRecord(z.enum(formatNames), glueNameSchema)))
       .transform((tables) => tables as Partial<Record<Name, string>>),
+  /**
+   * The export folder (`<curPrefix>/<export>`) each billing format's table reads, as JSON
+   * (`{"cur2":"cur/cost-per-customer"}`); `{}` when unset (not checked).
+   */
+  billingExports: <const Name extends string>(formatNames: readonly [Name, ...Name[]]) =>
+    z
+      .string()
+      .default('{}')
+      .pipe(
+        env
+          .json()
+          .pipe(
+            z.partialRecord(
+              z.enum(formatNames),
+              z
+                .string()
+                .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'is not an S3 folder (prefix/export)'),
+            ),
+          ),
+      )
+      .transform((folders) => folders as Partial<Record<Name, string>>),
   /** A positive integer given as text, with a default. */
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
 } as const;

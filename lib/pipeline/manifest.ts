@@ -1,6 +1,10 @@
 import * as z from 'zod';
+import { legacyAthenaColumnName } from '../attribution/billing-formats/legacy.ts';
 import {
+  BILLING_FORMAT_LIST,
+  type BillingFormat,
   type BillingFormatName,
+  detectFormat,
   formatForManifestKind,
   type ManifestKind,
 } from '../attribution/billing-formats.ts';
@@ -23,10 +27,23 @@ export interface ParsedManifest {
   /** Which kind of manifest it is, told by its content. */
   readonly kind: ManifestKind;
   /**
-   * The billing format the manifest's kind delivers, looked up in the billing-format registry
-   * (`cur2` for an AWS Data Exports manifest, `legacy` for a legacy CUR manifest).
+   * The billing format of the delivery: among the registry's formats delivered by this manifest kind,
+   * the one its `columns` list is ({@link detectFormat} on their Athena names: `cur2` or `focus` for an AWS
+   * Data Exports manifest, `legacy` for a legacy CUR manifest); the kind's first format when the manifest
+   * lists no columns or none of the kind's formats is recognised in them.
    */
   readonly format: BillingFormatName;
+  /**
+   * The data files' columns in file order, as the manifest lists them: a Data Exports column's `name`
+   * (`line_item_usage_start_date`, `BilledCost`), a legacy CUR column's `category/name`
+   * (`lineItem/UsageStartDate`, the CSV header). Empty when the manifest lists none.
+   */
+  readonly columns: readonly string[];
+  /**
+   * What the data files are, by their names: `parquet` (`.parquet`), or `csv` (`.csv`, `.csv.gz`, the
+   * legacy CSV delivery); `parquet` for a delivery without files.
+   */
+  readonly fileFormat: DeliveryFileFormat;
   /** The billing period the delivery covers, `YYYY-MM`. */
   readonly billingPeriod: string;
   /** Identifies one delivery: `executionId` (CUR 2.0) or `assemblyId` (legacy CUR). */
@@ -34,6 +51,9 @@ export interface ParsedManifest {
   /** Every data file of the delivery, without duplicates, in manifest order. */
   readonly dataFiles: readonly S3Location[];
 }
+
+/** What a delivery's data files are (see {@link ParsedManifest.fileFormat}). */
+export type DeliveryFileFormat = 'parquet' | 'csv';
 
 /**
  * A manifest that cannot be used: not JSON, not a CUR manifest, or missing a field the run needs. The
@@ -58,6 +78,16 @@ const MANIFEST_SUFFIX = '-Manifest.json';
 export const MANIFEST_KEY_PATTERNS: Readonly<Record<ManifestKind, string>> = {
   'data-exports': 'metadata/*',
   // <report>/<YYYYMMDD-YYYYMMDD>/<report>-Manifest.json, directly under the report's folder.
+  'legacy-cur': '*',
+};
+
+/**
+ * Where each manifest kind's data files are under the export's folder, as an object-key pattern: what a
+ * run reads ({@link exportDataFolder} checks each listed file against the folder of its delivery).
+ */
+export const DATA_KEY_PATTERNS: Readonly<Record<ManifestKind, string>> = {
+  'data-exports': 'data/*',
+  // <report>/<report>/year=YYYY/month=M/ (Athena integration) and <report>/<YYYYMMDD-YYYYMMDD>/... (CSV).
   'legacy-cur': '*',
 };
 
@@ -106,6 +136,8 @@ export function isManifestKey(key: string): boolean {
 }
 
 const nonEmpty = z.string().trim().min(1);
+/** A column of the manifest: `{ name, type }` (Data Exports) or `{ category, name, type }` (legacy CUR). */
+const columnSchema = z.object({ name: nonEmpty, category: nonEmpty.optional() }).loose();
 const periodSchema = z.union([
   z.object({ start: nonEmpty, end: z.string().optional() }),
   // Accepted in case a manifest states the period as a plain string; the start is all that is read.
@@ -127,6 +159,7 @@ interface ManifestReader {
     files: string[];
     billingPeriod?: z.infer<typeof periodSchema>;
     bucket?: string;
+    columns: string[];
   }>;
 }
 
@@ -148,12 +181,16 @@ function manifestReader(
         [filesField]: z.array(nonEmpty),
         billingPeriod: periodSchema.optional(),
         bucket: nonEmpty.optional(),
+        columns: z.array(columnSchema).optional(),
       })
       .transform((manifest) => ({
         id: manifest[idField] as string,
         files: manifest[filesField] as string[],
         billingPeriod: manifest.billingPeriod as z.infer<typeof periodSchema> | undefined,
         bucket: manifest.bucket as string | undefined,
+        columns: ((manifest.columns ?? []) as z.infer<typeof columnSchema>[]).map((column) =>
+          column.category === undefined ? column.name : `${column.category}/${column.name}`,
+        ),
       })),
   };
 }
@@ -177,9 +214,10 @@ function issuesText(error: z.ZodError): string {
 }
 
 /**
- * Reads a CUR 2.0 or legacy CUR manifest.
+ * Reads an AWS Data Exports (CUR 2.0, FOCUS 1.0) or legacy CUR manifest.
  *
- * The format is told by content (`executionId`/`dataFiles` or `assemblyId`/`reportKeys`), not by key, so a
+ * The kind is told by content (`executionId`/`dataFiles` or `assemblyId`/`reportKeys`), not by key, and
+ * the format by the `columns` list (see {@link ParsedManifest.format}), so a
  * manifest in an unusual place still parses. CUR 2.0 `dataFiles` are `s3://bucket/key` URIs; legacy
  * `reportKeys` are keys in the manifest's `bucket`. Entries without a bucket of their own fall back to the
  * manifest's `bucket` field, then to `defaultBucket` (the bucket the manifest was read from).
@@ -216,10 +254,7 @@ export function parseManifest(text: string, key: string, defaultBucket?: string)
   if (!parsed.success) {
     throw new ManifestError(`is not a valid ${reader.label} manifest: ${issuesText(parsed.error)}`, key);
   }
-  const format = formatOf(reader.kind);
-  if (format === undefined) {
-    throw new ManifestError(`is a ${reader.label} manifest, and no billing format is delivered by one`, key);
-  }
+  const format = deliveredFormat(reader, parsed.data.columns, key);
   const executionId = parsed.data.id;
   const entries = parsed.data.files;
   const manifestBucket = parsed.data.bucket;
@@ -264,7 +299,56 @@ export function parseManifest(text: string, key: string, defaultBucket?: string)
     }
   }
 
-  return { kind: reader.kind, format, billingPeriod, executionId, dataFiles };
+  const fileFormat = deliveryFileFormat(dataFiles, key);
+  return {
+    kind: reader.kind,
+    format,
+    columns: parsed.data.columns,
+    fileFormat,
+    billingPeriod,
+    executionId,
+    dataFiles,
+  };
+}
+
+/**
+ * The format of a delivery: of the formats its manifest kind delivers, the one its column names are
+ * (by each format's own detection, on the names as Athena writes them), so that a FOCUS export and a
+ * CUR 2.0 export, which share a manifest kind, are told apart by content, and a new format needs only
+ * its descriptor. A manifest without a column list, or with columns none of the kind's formats is
+ * recognised by (a CUR 2.0 export without tag columns), delivers the kind's first format, as before
+ * formats were told apart: its run then reads that format's table.
+ */
+function deliveredFormat(reader: ManifestReader, columns: readonly string[], key: string): BillingFormatName {
+  const candidates: BillingFormat[] = BILLING_FORMAT_LIST.filter((f) => f.manifestKind === reader.kind);
+  const first = candidates[0];
+  if (first === undefined) {
+    throw new ManifestError(`is a ${reader.label} manifest, and no billing format is delivered by one`, key);
+  }
+  const found =
+    columns.length === 0 ? undefined : detectFormat(candidates, columns.map(legacyAthenaColumnName));
+  return (found ?? first).name as BillingFormatName;
+}
+
+const PARQUET_FILE = /\.parquet$/i;
+const CSV_FILE = /\.csv(\.gz)?$/i;
+
+/** Parquet or CSV, by the data files' names; every file the same. */
+function deliveryFileFormat(files: readonly S3Location[], key: string): DeliveryFileFormat {
+  const formats = files.map((file): DeliveryFileFormat | undefined =>
+    PARQUET_FILE.test(file.key) ? 'parquet' : CSV_FILE.test(file.key) ? 'csv' : undefined,
+  );
+  const unknown = formats.indexOf(undefined);
+  if (unknown >= 0) {
+    throw new ManifestError(
+      `data file ${unknown + 1} ${JSON.stringify(files[unknown]?.key)} is neither Parquet (.parquet) nor ` +
+        'CSV (.csv, .csv.gz): the deployed run reads those (a ZIP-compressed legacy CUR is not read by Athena)',
+      key,
+    );
+  }
+  const kinds = new Set(formats);
+  if (kinds.size > 1) throw new ManifestError('lists both Parquet and CSV data files', key);
+  return formats[0] ?? 'parquet';
 }
 
 /**
@@ -311,7 +395,7 @@ export function deliveryDataFiles(manifest: ParsedManifest, location: S3Location
   const folder = exportDataFolder(location.key, manifest.kind, manifest.billingPeriod);
   if (folder === undefined) {
     throw new ManifestError(
-      `is not where a ${manifest.kind === 'data-exports' ? 'CUR 2.0' : 'legacy CUR'} export writes its ` +
+      `is not where a ${manifest.kind === 'data-exports' ? 'Data Exports' : 'legacy CUR'} export writes its ` +
         `manifest for ${manifest.billingPeriod}, so the folder its data files must be in is unknown`,
       location.key,
     );

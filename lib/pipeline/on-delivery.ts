@@ -2,10 +2,11 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { S3Event } from 'aws-lambda';
 import * as z from 'zod';
+import type { ManifestKind } from '../attribution/billing-formats.ts';
 import { billingPeriodSchema } from '../common/names.ts';
 import { countIncompleteAttempt, type DeliveryStore, recordDelivery } from './deliveries.ts';
 import { isManifestKey } from './manifest.ts';
-import { parseInput } from './run-contract.ts';
+import { PipelineInputError, parseInput } from './run-contract.ts';
 import {
   DataFilesMissingError,
   type RunLogger,
@@ -192,7 +193,17 @@ const requestIdSchema = z.string().min(1).max(256);
  * `requestId` makes the request idempotent: every invocation with the same id starts one run at most.
  */
 export const rerunRequestSchema = z.object({
-  rerun: z.object({ billingPeriod: billingPeriodSchema, requestId: requestIdSchema.optional() }).strict(),
+  rerun: z
+    .object({
+      billingPeriod: billingPeriodSchema,
+      requestId: requestIdSchema.optional(),
+      // A further export of `cpc:billingExports` by name; without it, the CUR 2.0 export.
+      exportName: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,128}$/, 'is not an export name (1-128 letters, digits, - or _)')
+        .optional(),
+    })
+    .strict(),
 });
 export type RerunRequest = z.infer<typeof rerunRequestSchema>;
 
@@ -219,10 +230,16 @@ export function parseOnDeliveryEvent(event: unknown): OnDeliveryEvent {
 }
 
 export interface HandleRerunOptions extends HandleDeliveryOptions {
-  /** The CUR bucket and the export the stack reads: `<curPrefix>/<exportName>`. */
+  /** The CUR bucket and the CUR 2.0 export the stack reads: `<curPrefix>/<exportName>`. */
   readonly curBucket: string;
   readonly curPrefix: string;
   readonly exportName: string;
+  /**
+   * The further exports (`cpc:billingExports`), by name, and the kind of manifest each writes: what a
+   * re-run request naming one reads.
+   * @default {} (only the CUR 2.0 export can be re-run)
+   */
+  readonly furtherExports?: Readonly<Record<string, ManifestKind>>;
   /**
    * The request id of the invocation (the Lambda context's `awsRequestId`), used when the request has no
    * `requestId`: Lambda keeps it across the retries of an asynchronous invocation, so those start one
@@ -234,6 +251,30 @@ export interface HandleRerunOptions extends HandleDeliveryOptions {
 /** Where AWS Data Exports writes the CUR 2.0 manifest of a billing period (docs/aws-pipeline.md, step 1). */
 export function cur2ManifestKey(curPrefix: string, exportName: string, billingPeriod: string): string {
   return `${curPrefix}/${exportName}/metadata/BILLING_PERIOD=${billingPeriod}/${exportName}-Manifest.json`;
+}
+
+/**
+ * Where a legacy report writes the manifest of a billing period: the folder of the period's range,
+ * `<YYYYMM01>-<first of the next month>` (`20261201-20270101` for 2026-12).
+ */
+export function legacyManifestKey(curPrefix: string, reportName: string, billingPeriod: string): string {
+  const year = Number(billingPeriod.slice(0, 4));
+  const month = Number(billingPeriod.slice(5, 7));
+  const next = month === 12 ? `${year + 1}01` : `${year}${String(month + 1).padStart(2, '0')}`;
+  const range = `${billingPeriod.replace('-', '')}01-${next}01`;
+  return `${curPrefix}/${reportName}/${range}/${reportName}-Manifest.json`;
+}
+
+/** The manifest of a billing period in an export whose manifests are of this kind. */
+export function periodManifestKey(
+  kind: ManifestKind,
+  curPrefix: string,
+  exportName: string,
+  billingPeriod: string,
+): string {
+  return kind === 'legacy-cur'
+    ? legacyManifestKey(curPrefix, exportName, billingPeriod)
+    : cur2ManifestKey(curPrefix, exportName, billingPeriod);
 }
 
 /**
@@ -250,12 +291,21 @@ export async function handleRerunRequest(
   options: HandleRerunOptions,
 ): Promise<StartRunResult> {
   const { rerun } = request;
+  const exportName = rerun.exportName ?? options.exportName;
+  const kind: ManifestKind | undefined =
+    exportName === options.exportName ? 'data-exports' : options.furtherExports?.[exportName];
+  if (kind === undefined) {
+    const known = [options.exportName, ...Object.keys(options.furtherExports ?? {})];
+    throw new PipelineInputError(
+      `rerun request: exportName ${exportName} is none of the stack's exports (${known.join(', ')})`,
+    );
+  }
   return startRunForManifest({
     s3: options.s3,
     sfn: options.sfn,
     stateMachineArn: options.stateMachineArn,
     bucket: options.curBucket,
-    key: cur2ManifestKey(options.curPrefix, options.exportName, rerun.billingPeriod),
+    key: periodManifestKey(kind, options.curPrefix, exportName, rerun.billingPeriod),
     rerun: {
       requestId: rerun.requestId ?? options.invocationId,
       requestedAt: (options.now ?? (() => new Date()))(),

@@ -4,15 +4,24 @@ import * as z from 'zod';
 import {
   BILLING_FORMAT_NAMES,
   BILLING_FORMATS,
+  type BillingFormat,
   type BillingFormatName,
   billingTablesOf,
+  type TagRequest,
 } from '../attribution/billing-formats.ts';
 import { checkFixedCustomers } from '../attribution/drivers.ts';
-import { type AllocationRules, type CostBasis, defaultRules, parseRules } from '../attribution/rules.ts';
+import {
+  type AllocationRules,
+  type CostBasis,
+  defaultRules,
+  parseRules,
+  tagRequest,
+} from '../attribution/rules.ts';
 import { billingSources } from '../attribution/stages.ts';
 import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
 import { isAwsError } from '../common/aws-errors.ts';
 import { billingPeriodSchema, PREFIXES, RULES_KEY, runIdSchema } from '../common/names.ts';
+import type { BillingCsvTable } from '../engine/athena-run-layout.ts';
 import { parseCustomersCsv } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
 import {
@@ -21,7 +30,8 @@ import {
   planAthenaCleanup,
   planAthenaRun,
 } from './athena-run-plan.ts';
-import { deliveryDataFiles, parseManifest } from './manifest.ts';
+import { csvDeliveryTable, readsCsv } from './csv-delivery.ts';
+import { deliveryDataFiles, type ParsedManifest, parseManifest } from './manifest.ts';
 import { deliveredAtSchema, parseInput } from './run-contract.ts';
 import { runPlanOptions } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
@@ -96,47 +106,81 @@ export interface PrepareRunOptions {
   readonly tenantTagKey: string;
   readonly costBasis: CostBasis;
   /**
-   * Glue table of the billing data, per format, over the tables of the registry's deployed formats.
-   * @default {@link billingTablesOf} the registry (`{ cur2: 'cur2' }`)
+   * Glue table of the billing data, per format: those of the deployment's exports, over
+   * `{ cur2: 'cur2' }` (the CUR 2.0 export, always deployed).
+   * @default `{ cur2: 'cur2' }`
    */
   readonly billingTables?: Partial<Record<BillingFormatName, string>>;
+  /**
+   * The export folder (`<curPrefix>/<export>`) each format's table reads: a delivery of a format whose
+   * manifest is elsewhere is refused, since its table would read none of its files.
+   * @default undefined: not checked
+   */
+  readonly billingExports?: Partial<Record<BillingFormatName, string>>;
   readonly logger?: RunLogger;
 }
 
 /**
  * Prepares one attribution run before anything runs in Athena:
+ * 0. finds the format's Glue table (`billingTables`) and checks that the manifest is in the export that
+ *    table reads (`billingExports`);
  * 1. dates the delivery: the manifest object must still describe this run's execution id (CUR rewrites
  *    the manifest on every refresh), and its LastModified becomes `deliveredAt`; its data files, each
  *    checked to be under the export's data folder, are the only objects the run's billing table reads;
  * 2. validates the customer dimension: exactly one `.csv` object under `customers/`, valid by
  *    {@link parseCustomersCsv} and with its columns in the order the Glue table reads them;
  * 3. loads the rules (`rules/rules.json`, else the defaults with the configured tag key and cost basis);
- * 4. plans the run's statements for this billing period ({@link planAthenaRun}, {@link planAthenaCleanup}).
+ * 4. plans the run's statements for this billing period ({@link planAthenaRun}, {@link planAthenaCleanup}):
+ *    over the format's table in the period's partition, or, for a CSV delivery, over a table of the
+ *    run's own created first with the manifest's columns in order (lib/pipeline/csv-delivery.ts).
  *
  * @throws InputError naming file, column and row when the customers or rules file is bad (the run fails;
  *   what is published stays as it is)
  * @throws DeliverySupersededError when the manifest now belongs to a later delivery
- * @throws ManifestError when a listed data file is not a file of this export's delivery
- * @throws UnsupportedBillingFormatError, PreparedRunTooLargeError, PipelineInputError
+ * @throws ManifestError when a listed data file is not a file of this export's delivery, or a CSV
+ *   delivery lacks a column list, a required column or one folder for its files
+ * @throws UnsupportedBillingFormatError (no table, another export's folder, CSV of a format with maps), PreparedRunTooLargeError, PipelineInputError
  */
 export async function prepareRun(run: PrepareRunInput, options: PrepareRunOptions): Promise<PreparedRun> {
-  const billingTable: string | undefined = { ...billingTablesOf(), ...options.billingTables }[run.format];
+  const billingTable: string | undefined = { ...DEFAULT_BILLING_TABLES, ...options.billingTables }[
+    run.format
+  ];
   if (billingTable === undefined) {
     throw new UnsupportedBillingFormatError(
-      `no Glue table is configured for billing format "${run.format}" (run ${run.runId})`,
+      `no Glue table is configured for billing format "${run.format}" (run ${run.runId}): name its export ` +
+        'in cpc:billingExports',
+    );
+  }
+  const folder = options.billingExports?.[run.format];
+  if (folder !== undefined && !run.manifest.key.startsWith(`${folder}/`)) {
+    throw new UnsupportedBillingFormatError(
+      `run ${run.runId}: a ${run.format} delivery in s3://${run.manifest.bucket}/${run.manifest.key}, but the ` +
+        `${run.format} table reads the export ${folder}/: configure this export as the ${run.format} one`,
     );
   }
 
-  const { deliveredAt, billingFiles } = await readDelivery(options.s3, run);
+  const format = BILLING_FORMATS[run.format];
+  const { deliveredAt, billingFiles, manifest } = await readDelivery(options.s3, run);
   const { customerIds, ...customers } = await validateCustomers(options.s3, options.dataBucket);
   const { rules, source: rulesSource } = await loadRules(options);
   // A fixed split naming a customer the dimension does not have is refused, as locally.
   checkFixedCustomers(rules.rules, customerIds, rulesSource);
 
-  const attributionRun = { runId: run.runId, sources: billingSources(BILLING_FORMATS[run.format]), rules };
-  // The billing table is read in the manifest's files only: a stray or half-written object in the
-  // partition never counts.
-  const planOptions = { ...runPlanOptions(run, options, { billing_source: billingTable }), billingFiles };
+  const attributionRun = { runId: run.runId, sources: billingSources(format), rules };
+  // The billing table is read in its billing period's partition and in the manifest's files only: a
+  // stray or half-written object in the partition never counts. A CSV delivery is read through a table
+  // of the run's own over its files (lib/pipeline/csv-delivery.ts).
+  const partition = format.glueTable?.partitionOf(run.billingPeriod);
+  const csv =
+    manifest.fileFormat === 'csv' && billingFiles.length > 0
+      ? csvTable(format, tagRequest(rules), manifest.columns, billingFiles, run)
+      : undefined;
+  const planOptions = {
+    ...runPlanOptions(run, options, { billing_source: billingTable }),
+    billingFiles,
+    ...(partition === undefined ? {} : { billingPartition: partition }),
+    ...(csv === undefined ? {} : { billingCsv: csv }),
+  };
   const prepared: PreparedRun = {
     ...run,
     deliveredAt,
@@ -164,9 +208,33 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
     tenants: customers.tenants,
     statements: prepared.statements.length,
     billingFiles: billingFiles.length,
+    fileFormat: manifest.fileFormat,
     bytes,
   });
   return prepared;
+}
+
+/** The Glue tables without configured exports: the CUR 2.0 export's only. */
+const DEFAULT_BILLING_TABLES: Partial<Record<BillingFormatName, string>> = billingTablesOf([
+  BILLING_FORMATS.cur2,
+]);
+
+/** The run's table over a CSV delivery, for a format that can be read from CSV. */
+function csvTable(
+  format: BillingFormat,
+  tags: TagRequest,
+  columns: readonly string[],
+  files: readonly string[],
+  run: PrepareRunInput,
+): BillingCsvTable {
+  if (!readsCsv(format, tags)) {
+    throw new UnsupportedBillingFormatError(
+      `run ${run.runId}: s3://${run.manifest.bucket}/${run.manifest.key} delivers ${format.name} as CSV; the ` +
+        `deployed run reads ${format.name} from Parquet only (its tags are map columns): set the export's ` +
+        'file format to Parquet',
+    );
+  }
+  return csvDeliveryTable(format, tags, columns, files, run.manifest.key);
 }
 
 async function readText(s3: S3Client, bucket: string, key: string) {
@@ -185,7 +253,11 @@ async function readText(s3: S3Client, bucket: string, key: string) {
 async function readDelivery(
   s3: S3Client,
   run: PrepareRunInput,
-): Promise<{ readonly deliveredAt: string; readonly billingFiles: readonly string[] }> {
+): Promise<{
+  readonly deliveredAt: string;
+  readonly billingFiles: readonly string[];
+  readonly manifest: ParsedManifest;
+}> {
   const { bucket, key } = run.manifest;
   const { text, lastModified } = await readText(s3, bucket, key);
   const manifest = parseManifest(text, key, bucket);
@@ -202,7 +274,7 @@ async function readDelivery(
   // A re-run orders after the run of the delivery it repeats, and before any later delivery's run.
   const deliveredAt =
     run.rerunRequestedAt !== undefined && run.rerunRequestedAt > delivered ? run.rerunRequestedAt : delivered;
-  return { deliveredAt, billingFiles };
+  return { deliveredAt, billingFiles, manifest };
 }
 
 const CSV_SUFFIX = /\.csv$/i;

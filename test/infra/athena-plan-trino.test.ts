@@ -1,7 +1,8 @@
-import { TrinoSQL } from 'dt-sql-parser';
+import { readFileSync } from 'node:fs';
+import { HiveSQL, TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
 import { BILLING_FORMAT_NAMES, BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
-import { parseRules } from '../../lib/attribution/rules.ts';
+import { parseRules, tagRequest } from '../../lib/attribution/rules.ts';
 import {
   type AttributionRun,
   billingSources,
@@ -10,7 +11,9 @@ import {
   renderCheck,
 } from '../../lib/attribution/stages.ts';
 import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
-import { planAthenaRun } from '../../lib/pipeline/athena-run-plan.ts';
+import { planAthenaCleanup, planAthenaRun } from '../../lib/pipeline/athena-run-plan.ts';
+import { csvDeliveryTable } from '../../lib/pipeline/csv-delivery.ts';
+import { deliveryDataFiles, parseManifest } from '../../lib/pipeline/manifest.ts';
 import { createPublishedViewStatements } from '../../lib/pipeline/published-views.ts';
 
 /*
@@ -132,5 +135,80 @@ describe('a deployed run plan is Trino SQL', () => {
   it('the parser refuses what Athena would refuse (the check can fail)', () => {
     expect(parser.validate('SELECT a FROM t WHERE').length).toBeGreaterThan(0);
     expect(parser.validate("SELECT MAP {'a': 1} AS m").length).toBeGreaterThan(0);
+    expect(hive.validate('CREATE EXTERNAL TABLE `d`.`t` (`a` string,) LOCATION').length).toBeGreaterThan(0);
+  });
+});
+
+// Athena runs DDL (CREATE EXTERNAL TABLE, DROP TABLE) as Hive DDL: the run's table over a CSV delivery is
+// parsed as Hive, the CTAS statements reading it as Trino.
+const hive = new HiveSQL();
+
+describe('the deployed runs of FOCUS and legacy CUR are Trino SQL (and Hive DDL)', () => {
+  const run = (format: 'focus' | 'legacy'): AttributionRun => ({
+    runId: 'r20261001a',
+    sources: billingSources(BILLING_FORMATS[format]),
+    rules: v2Rules,
+  });
+  const ctasOf = (plan: ReturnType<typeof planAthenaRun>) =>
+    plan.flatMap((statement) => (statement.kind === 'ctas' ? [statement] : []));
+
+  it.each([
+    [
+      'focus',
+      'cur/cpc-focus/data/BILLING_PERIOD=2026-10/cpc-focus-00001.snappy.parquet',
+      "billing_period = '2026-10'",
+    ],
+    ['legacy', 'cur/r/r/year=2026/month=10/r-00001.snappy.parquet', "year = '2026' AND month = '10'"],
+  ] as const)('parses every CTAS of a %s run over its Glue table and partition', (format, key, filter) => {
+    const glueTable = BILLING_FORMATS[format].glueTable;
+    const plan = planAthenaRun(run(format), {
+      ...OPTIONS,
+      inputTables: { billing_source: glueTable?.name ?? '' },
+      billingFiles: [`s3://cpc-cur/${key}`],
+      ...(glueTable ? { billingPartition: glueTable.partitionOf('2026-10') } : {}),
+    });
+    const sql = ctasOf(plan)
+      .map((statement) => statement.sql)
+      .join('\n');
+    expect(sql).toContain(
+      `FROM "cost_per_customer"."${format}" WHERE ${filter} AND "$path" IN ('s3://cpc-cur/${key}')`,
+    );
+    for (const statement of ctasOf(plan)) {
+      expect(errorsOf(statement.name, statement.sql)).toEqual({ name: statement.name, errors: [] });
+    }
+  });
+
+  it('parses the table over a legacy CSV delivery as Hive DDL, and the CTAS reading it as Trino', () => {
+    const key = 'cur/cpc-report/20261001-20261101/cpc-report-Manifest.json';
+    const text = readFileSync(
+      new URL('../fixtures/manifests/legacy-csv-Manifest.json', import.meta.url),
+      'utf8',
+    );
+    const manifest = parseManifest(text, key);
+    const billingFiles = deliveryDataFiles(manifest, { bucket: 'cpc-cur-111122223333', key });
+    const billingCsv = csvDeliveryTable(
+      BILLING_FORMATS.legacy,
+      tagRequest(v2Rules),
+      manifest.columns,
+      billingFiles,
+      key,
+    );
+    const options = { ...OPTIONS, inputTables: { billing_source: 'legacy' }, billingFiles, billingCsv };
+    const plan = planAthenaRun(run('legacy'), options);
+    const [ddl] = plan;
+    expect(ddl?.kind).toBe('ddl');
+    const ddlSql = ddl?.kind === 'ddl' ? ddl.sql : '';
+    expect(hive.validate(ddlSql)).toEqual([]);
+    expect(ddlSql).toContain('`resource_tags_user_customer_2` string');
+    const ctas = ctasOf(plan);
+    expect(ctas.filter((statement) => statement.sql.includes('"run_r20261001a_billing_csv"'))).toHaveLength(
+      1,
+    );
+    for (const statement of ctas) {
+      expect(errorsOf(statement.name, statement.sql)).toEqual({ name: statement.name, errors: [] });
+    }
+    const drops = planAthenaCleanup(run('legacy'), options);
+    expect(drops.at(-1)?.sql).toBe('DROP TABLE IF EXISTS `cost_per_customer`.`run_r20261001a_billing_csv`');
+    for (const drop of drops) expect(hive.validate(drop.sql)).toEqual([]);
   });
 });

@@ -6,7 +6,9 @@ import {
   BILLING_FORMAT_LIST,
   BILLING_FORMATS,
   type BillingFormat,
+  billingPeriodPartitions,
   billingTablesOf,
+  type DeployedBillingFormat,
   detectFormat,
   formatForManifestKind,
   optional,
@@ -51,7 +53,8 @@ const THROWAWAY: BillingFormat = {
     name: 'acme_bill',
     constructId: 'AcmeBillTable',
     description: 'Acme bills (Parquet), one partition per billing period',
-    periodFolder: 'period',
+    dataFolder: () => 'bills',
+    ...billingPeriodPartitions('period'),
   },
   manifestKind: 'legacy-cur',
 };
@@ -84,7 +87,8 @@ describe('a billing format descriptor carries the format end to end', () => {
 
   it('is in the deployed BILLING_TABLES', () => {
     expect(billingTablesOf(FORMATS)).toEqual({ cur2: 'cur2', acme_bill: 'acme_bill' });
-    expect(billingTablesOf()).toEqual({ cur2: 'cur2' });
+    expect(billingTablesOf()).toEqual({ cur2: 'cur2', legacy: 'legacy', focus: 'focus' });
+    expect(billingTablesOf(FORMATS)).toEqual({ cur2: 'cur2', acme_bill: 'acme_bill' });
   });
 
   it("gets its table in the Catalog construct's template", () => {
@@ -94,12 +98,15 @@ describe('a billing format descriptor carries the format end to end', () => {
       databaseName: 'cpc',
       curBucket: bucket('Cur'),
       curPrefix: 'cur',
-      curExportName: 'acme-export',
+      curExportName: 'cpc-export',
       tenantTagKey: 'tenant_id',
       dataBucket: bucket('Data'),
       resultsBucket: bucket('Results'),
       firstBillingPeriod: '2024-01',
-      billingFormats: FORMATS,
+      billingExports: [
+        { format: BILLING_FORMATS.cur2 as DeployedBillingFormat, exportName: 'cpc-export' },
+        { format: THROWAWAY as DeployedBillingFormat, exportName: 'acme-export' },
+      ],
     });
     const tables = Object.values(Template.fromStack(stack).findResources('AWS::Glue::Table')).map(
       (resource) => resource.Properties.TableInput,
@@ -110,7 +117,7 @@ describe('a billing format descriptor carries the format end to end', () => {
     expect(acme).toEqual({
       Name: 'acme_bill',
       TableType: 'EXTERNAL_TABLE',
-      Description: 'Acme bills (Parquet), one partition per billing period',
+      Description: 'Acme bills (Parquet), one partition per billing period: export acme-export',
       Parameters: {
         classification: 'parquet',
         'projection.enabled': 'true',
@@ -119,12 +126,12 @@ describe('a billing format descriptor carries the format end to end', () => {
         'projection.billing_period.range': '2024-01,NOW',
         'projection.billing_period.interval': '1',
         'projection.billing_period.interval.unit': 'MONTHS',
-        'storage.location.template': 's3://registry-cur/cur/acme-export/data/period=${billing_period}/',
+        'storage.location.template': 's3://registry-cur/cur/acme-export/bills/period=${billing_period}/',
       },
       PartitionKeys: [{ Name: 'billing_period', Type: 'string', Comment: 'YYYY-MM' }],
       StorageDescriptor: {
         Columns: EXPECTED_COLUMNS.map((column) => ({ Name: column.name, Type: column.type })),
-        Location: 's3://registry-cur/cur/acme-export/data/',
+        Location: 's3://registry-cur/cur/acme-export/bills/',
         InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
         OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
         SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },

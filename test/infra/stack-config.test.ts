@@ -29,6 +29,7 @@ describe('resolveConfig', () => {
       createCurExport: false,
       curExportName: 'cost-per-customer',
       curPrefix: 'cur',
+      billingExports: [],
       bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
       servingRetentionDays: 400,
       removalPolicy: 'retain',

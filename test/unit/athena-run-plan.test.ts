@@ -50,7 +50,7 @@ function splitCtas(sql: string): { table: string; properties: string; select: st
 
 /** What a statement runs: a CTAS's SELECT, or the check as run-check renders it with the run's tables. */
 const selectOf = (statement: PlannedStatement, tableRef: TableRef): string =>
-  statement.kind === 'ctas' ? splitCtas(statement.sql).select : renderCheck(statement.name, tableRef);
+  statement.kind === 'check' ? renderCheck(statement.name, tableRef) : splitCtas(statement.sql).select;
 
 /** The same statement rendered directly from the steps, for an engine. */
 const rendered = (name: string, tableRef: TableRef, attributionRun: AttributionRun): string => {
@@ -158,7 +158,7 @@ describe('planAthenaRun', () => {
           for (const statement of [
             ...planAthenaRun(attributionRun, options).map((planned) => ({
               name: planned.name,
-              sql: planned.kind === 'ctas' ? planned.sql : renderCheck(planned.name, tableRef),
+              sql: planned.kind === 'check' ? renderCheck(planned.name, tableRef) : planned.sql,
             })),
             ...planAthenaCleanup(attributionRun, options),
           ]) {

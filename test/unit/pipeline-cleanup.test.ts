@@ -96,6 +96,10 @@ describe('cleanupRun', () => {
     glue
       .on(DeleteTableCommand, { Name: layout.runTableName('allocated_cost') })
       .rejects(new EntityNotFoundException({ message: 'Table not found', $metadata: {} }));
+    // A Parquet delivery: the run made no table over CSV files.
+    glue
+      .on(DeleteTableCommand, { Name: layout.runTableName('billing_csv') })
+      .rejects(new EntityNotFoundException({ message: 'Table not found', $metadata: {} }));
     published(RUN_ID);
     // Its publish finished: the image names it, the replaced run's partitions are gone.
     s3.on(GetObjectCommand).resolves({ Body: body(`{"billing_period":"2026-10","run_id":"${RUN_ID}"}\n`) });
@@ -116,7 +120,7 @@ describe('cleanupRun', () => {
         'classified_cost',
         'usage_rows',
       ].map((name) => `run_r20261014b_${name}`),
-      missing: ['run_r20261014b_allocated_cost'],
+      missing: ['run_r20261014b_allocated_cost', 'run_r20261014b_billing_csv'],
       published: true,
       superseded: null,
       partitionsDeleted: 0,

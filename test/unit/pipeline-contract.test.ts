@@ -54,8 +54,18 @@ describe('names the Lambdas share with the constructs', () => {
     });
   });
 
-  it('drop the tables planAthenaCleanup drops, in its order', () => {
-    const options = { database: 'cost_per_customer', resultsBucket: 'cpc-results', billingPeriod: '2026-10' };
+  it("drop the tables planAthenaCleanup drops, in its order, a CSV delivery's table last", () => {
+    const options = {
+      database: 'cost_per_customer',
+      resultsBucket: 'cpc-results',
+      billingPeriod: '2026-10',
+      billingFiles: ['s3://cpc-cur/cur/r/20261001-20261101/a1/r-1.csv.gz'],
+      billingCsv: {
+        columns: ['line_item_usage_start_date'],
+        location: 's3://cpc-cur/cur/r/20261001-20261101/a1/',
+        selectList: 'line_item_usage_start_date',
+      },
+    };
     const runId = '2026-10_exec-1_0123456789abcdef01234567';
     const planned = planAthenaCleanup(
       { runId, sources: billingSources(BILLING_FORMATS.cur2), rules: defaultRules() },
@@ -67,7 +77,9 @@ describe('names the Lambdas share with the constructs', () => {
     expect(runTableNames(layout)[0]).toMatch(
       /^run_2026_10_exec_1_0123456789abcdef01234567_[0-9a-f]{8}_customer_daily_usage$/,
     );
-    expect(runTableNames(layout)).toHaveLength(9);
+    // The nine stored stages and the CSV table.
+    expect(runTableNames(layout)).toHaveLength(10);
+    expect(runTableNames(layout).at(-1)).toMatch(/_billing_csv$/);
   });
 });
 
@@ -115,7 +127,9 @@ describe('readConfig: configuration read once and validated', () => {
   });
 
   it('reads BILLING_TABLES as format -> Glue table, defaulting to the descriptors, refusing unknown formats', () => {
-    const schema = { BILLING_TABLES: env.billingTables(BILLING_FORMAT_NAMES, billingTablesOf()) };
+    const schema = {
+      BILLING_TABLES: env.billingTables(BILLING_FORMAT_NAMES, billingTablesOf([BILLING_FORMATS.cur2])),
+    };
     expect(readConfig(schema, {}).BILLING_TABLES).toEqual({ cur2: 'cur2' });
     expect(readConfig(schema, { BILLING_TABLES: '{"legacy":"cur_legacy"}' }).BILLING_TABLES).toEqual({
       legacy: 'cur_legacy',

@@ -59,7 +59,7 @@ describe('deliveryDataFiles', () => {
   it('refuses a manifest whose key is not in an export layout: its data folder is unknown', () => {
     const odd = 'elsewhere/BILLING_PERIOD=2026-10/acme-Manifest.json';
     expect(() => deliveryDataFiles(parsed([], odd), { bucket: 'cur-bucket', key: odd })).toThrow(
-      `manifest ${odd}: is not where a CUR 2.0 export writes its manifest for 2026-10`,
+      `manifest ${odd}: is not where a Data Exports export writes its manifest for 2026-10`,
     );
   });
 

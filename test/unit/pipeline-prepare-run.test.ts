@@ -343,11 +343,11 @@ describe('prepareRun: the run reads exactly the files its manifest lists', () =>
     expect(pathList(ctasSql(statement(prepared, 'classified_cost')))).toEqual(files);
   });
 
-  it('legacy CUR: report keys in the manifest bucket, under the report folder', async () => {
+  it('legacy CUR with Athena integration: report keys in the manifest bucket, read in the year/month partition', async () => {
     const LEGACY_KEY = 'cur/cpc-report/20261001-20261101/cpc-report-Manifest.json';
     const keys = [
-      'cur/cpc-report/20261001-20261101/7a9c0d1e-2222-4b5a-9a8b-0123456789ab/cpc-report-1.csv.gz',
-      'cur/cpc-report/20261001-20261101/7a9c0d1e-2222-4b5a-9a8b-0123456789ab/cpc-report-2.csv.gz',
+      'cur/cpc-report/cpc-report/year=2026/month=10/cpc-report-00001.snappy.parquet',
+      'cur/cpc-report/cpc-report/year=2026/month=10/cpc-report-00002.snappy.parquet',
     ];
     s3.on(GetObjectCommand, { Bucket: CUR_BUCKET, Key: LEGACY_KEY }).resolves({
       Body: body(
@@ -366,8 +366,13 @@ describe('prepareRun: the run reads exactly the files its manifest lists', () =>
       options({ billingTables: { legacy: 'cur_legacy' } }),
     );
     const classified = ctasSql(statement(prepared, 'classified_cost'));
-    expect(classified).toContain('FROM "cost_per_customer"."cur_legacy" WHERE billing_period = \'2026-10\'');
+    expect(classified).toContain(
+      `FROM "cost_per_customer"."cur_legacy" WHERE year = '2026' AND month = '10' AND "$path" IN (`,
+    );
     expect(pathList(classified)).toEqual(keys.map((key) => `s3://${CUR_BUCKET}/${key}`));
+    // Parquet: no table of the run's own.
+    expect(prepared.statements.map((s) => s.kind)).not.toContain('ddl');
+    expect(prepared.cleanup.map((s) => s.name)).not.toContain('billing_csv');
   });
 
   it.each([

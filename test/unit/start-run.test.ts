@@ -366,6 +366,9 @@ describe('parseManifest', () => {
     expect(parseManifest(cur2Manifest(), CUR2_KEY)).toEqual({
       format: 'cur2',
       kind: 'data-exports',
+      // Too few columns to be told by: the kind's first format.
+      columns: ['line_item_unblended_cost'],
+      fileFormat: 'parquet',
       billingPeriod: '2026-10',
       executionId: EXECUTION_ID,
       dataFiles: [1, 2, 3].map((n) => ({ bucket: BUCKET, key: cur2DataKey(n) })),
@@ -376,6 +379,8 @@ describe('parseManifest', () => {
     expect(parseManifest(legacyManifest(), LEGACY_KEY)).toEqual({
       format: 'legacy',
       kind: 'legacy-cur',
+      columns: ['identity/LineItemId'],
+      fileFormat: 'csv',
       billingPeriod: '2026-10',
       executionId: ASSEMBLY_ID,
       dataFiles: [1, 2].map((n) => ({ bucket: BUCKET, key: legacyDataKey(n) })),

@@ -2,6 +2,7 @@ import { sqlString } from '../../sql/sql-template.ts';
 import { CUR_COLUMNS, CUR_FRAGMENTS } from './cur-columns.ts';
 import {
   type BillingFormat,
+  billingPeriodPartitions,
   isAwsTag,
   normalizedTagKey,
   optional,
@@ -77,7 +78,8 @@ export const cur2 = {
     name: 'cur2',
     constructId: 'Cur2Table',
     description: 'CUR 2.0 from AWS Data Exports (Parquet), one partition per billing period',
-    periodFolder: 'BILLING_PERIOD',
+    dataFolder: () => 'data',
+    ...billingPeriodPartitions('BILLING_PERIOD'),
   },
   manifestKind: 'data-exports',
 } as const satisfies BillingFormat<'cur2'>;

@@ -1,6 +1,7 @@
 import { sqlString } from '../../sql/sql-template.ts';
 import {
   type BillingFormat,
+  billingPeriodPartitions,
   isAwsTag,
   optional,
   required,
@@ -23,7 +24,13 @@ const FOCUS_VALUES: TagValues = {
   costCategoryValue: (name) => `element_at(x_CostCategories, ${sqlString(name).sql})`,
 };
 
-/** FOCUS 1.x: PascalCase columns, tags in one `Tags` map. Read locally only. */
+/**
+ * FOCUS 1.x: PascalCase columns, tags in one `Tags` map. Deployed as a FOCUS 1.0 export of AWS Data
+ * Exports, which writes the same layout and manifest as CUR 2.0 (`<export>/data/BILLING_PERIOD=YYYY-MM/`,
+ * Parquet); its manifest's column list tells it from CUR 2.0 (this detection). The Glue table declares
+ * the columns lower-cased, as Glue stores names; Athena matches Parquet columns by name without regard
+ * to case, and line_items_focus.sql names them unquoted, so `ChargePeriodStart` reads `chargeperiodstart`.
+ */
 export const focus = {
   name: 'focus',
   lineItemsFile: 'attribution/line_items_focus.sql',
@@ -52,4 +59,12 @@ export const focus = {
   ],
   placeholders: (tags) => tagPlaceholders(tags, FOCUS_VALUES),
   ...FOCUS_VALUES,
+  glueTable: {
+    name: 'focus',
+    constructId: 'FocusTable',
+    description: 'FOCUS 1.0 from AWS Data Exports (Parquet), one partition per billing period',
+    dataFolder: () => 'data',
+    ...billingPeriodPartitions('BILLING_PERIOD'),
+  },
+  manifestKind: 'data-exports',
 } as const satisfies BillingFormat<'focus'>;

@@ -48,7 +48,10 @@ export function deployedFormats(formats: readonly BillingFormat[]): DeployedBill
   return formats.filter((format): format is DeployedBillingFormat => format.glueTable !== undefined);
 }
 
-/** The format a manifest kind delivers (undefined when none of the formats is delivered by it). */
+/**
+ * The first format a manifest kind delivers (undefined when none is delivered by it): what a manifest
+ * of that kind is when its columns do not tell (lib/pipeline/manifest.ts).
+ */
 export function formatForManifestKind(
   kind: ManifestKind,
   formats: readonly BillingFormat[] = BILLING_FORMAT_LIST,
@@ -57,8 +60,9 @@ export function formatForManifestKind(
 }
 
 /**
- * The Glue table of each format that has one, by format name: what a deployment's `BILLING_TABLES`
- * holds (`{"cur2":"cur2"}` with the shipped registry).
+ * The Glue table of each format that has one, by format name (`cur2`, `legacy` and `focus` in the
+ * shipped registry). A deployment's `BILLING_TABLES` holds those of the exports it reads
+ * (lib/config/billing-exports.ts): `{"cur2":"cur2"}` without `cpc:billingExports`.
  */
 export function billingTablesOf(
   formats: readonly BillingFormat[] = BILLING_FORMAT_LIST,

@@ -12,9 +12,9 @@ export interface BillingColumn {
 }
 
 /**
- * The kinds of delivery manifest lib/pipeline/manifest.ts parses: an AWS Data Exports (CUR 2.0)
- * manifest, or a legacy CUR manifest. A format names the kind that delivers it; the deployed side
- * looks the format of a delivery up from its manifest kind.
+ * The kinds of delivery manifest lib/pipeline/manifest.ts parses: an AWS Data Exports manifest (CUR 2.0
+ * or FOCUS 1.0), or a legacy CUR manifest. A format names the kind that delivers it; the deployed side
+ * tells the formats of one kind apart by the manifest's column list (lib/pipeline/manifest.ts).
  */
 export const MANIFEST_KINDS = ['data-exports', 'legacy-cur'] as const;
 export type ManifestKind = (typeof MANIFEST_KINDS)[number];
@@ -30,21 +30,83 @@ export interface BillingFormatDetection {
   matches(columnNames: ReadonlySet<string>): boolean;
 }
 
+/** A partition key of a billing table: a string column named by the folder it comes from. */
+export interface BillingPartitionKey {
+  readonly name: string;
+  readonly comment: string;
+}
+
 /**
- * The Glue table a deployed format is read from: a Parquet table over the CUR export's data folder
- * (`<curPrefix>/<export>/data/`), partition-projected on `billing_period` (lib/constructs/catalog.ts).
+ * How a billing table is partitioned: its keys, the folders of one partition under the table's data
+ * folder, the projection that enumerates them, and the values of a billing period's partition. Two
+ * shapes ship: {@link billingPeriodPartitions} (Data Exports, `BILLING_PERIOD=YYYY-MM/`) and
+ * {@link yearMonthPartitions} (legacy CUR with Athena integration, `year=YYYY/month=M/`).
  */
-export interface BillingGlueTable {
+export interface BillingPartitioning {
+  /** Partition keys, in folder order (all strings). */
+  readonly partitionKeys: readonly BillingPartitionKey[];
+  /** The folders of one partition under the data folder, `${key}` for each key's value, ending in `/`. */
+  readonly locationTemplate: string;
+  /** The `projection.<key>.*` table parameters (without `projection.enabled` and the location template). */
+  projection(firstBillingPeriod: string): Record<string, string>;
+  /** The partition of a billing period (`YYYY-MM`): each key's value, in key order. */
+  partitionOf(billingPeriod: string): Record<string, string>;
+}
+
+/** Data Exports' one partition per billing period: `<folder>=YYYY-MM/`, key `billing_period`. */
+export function billingPeriodPartitions(folder: string): BillingPartitioning {
+  return {
+    partitionKeys: [{ name: 'billing_period', comment: 'YYYY-MM' }],
+    locationTemplate: `${folder}=\${billing_period}/`,
+    projection: (first) => ({
+      'projection.billing_period.type': 'date',
+      'projection.billing_period.format': 'yyyy-MM',
+      'projection.billing_period.range': `${first},NOW`,
+      'projection.billing_period.interval': '1',
+      'projection.billing_period.interval.unit': 'MONTHS',
+    }),
+    partitionOf: (period) => ({ billing_period: period }),
+  };
+}
+
+/**
+ * Legacy CUR's Athena integration: `year=YYYY/month=M/` (month without a leading zero), keys `year`
+ * and `month`. The year is projected as an integer range up to 2099 (an integer projection has no
+ * `NOW`); a query names both keys, so only its own partition is computed.
+ */
+export function yearMonthPartitions(): BillingPartitioning {
+  return {
+    partitionKeys: [
+      { name: 'year', comment: 'YYYY of the billing period' },
+      { name: 'month', comment: 'month of the billing period, 1-12 without a leading zero' },
+    ],
+    locationTemplate: 'year=${year}/month=${month}/',
+    projection: (first) => ({
+      'projection.year.type': 'integer',
+      'projection.year.range': `${first.slice(0, 4)},2099`,
+      'projection.month.type': 'integer',
+      'projection.month.range': '1,12',
+    }),
+    partitionOf: (period) => ({ year: period.slice(0, 4), month: String(Number(period.slice(5, 7))) }),
+  };
+}
+
+/**
+ * The Glue table a deployed format is read from: a Parquet table over one export's data folder
+ * (`<curPrefix>/<export>/<dataFolder>/`), partition-projected as its {@link BillingPartitioning} says
+ * (lib/constructs/catalog.ts).
+ */
+export interface BillingGlueTable extends BillingPartitioning {
   /** Glue table name (lower case, digits, `_`). */
   readonly name: string;
   /** Id of the table's construct in the Catalog: part of its CloudFormation logical id, keep it stable. */
   readonly constructId: string;
   readonly description: string;
   /**
-   * The name of the billing-period folder under `data/`, `<name>=YYYY-MM` (Data Exports writes
-   * `BILLING_PERIOD`, upper case).
+   * The folder under the export's folder (`<curPrefix>/<export>/`) the partitions are in: `data` for
+   * Data Exports, the report name again for legacy CUR's Athena integration.
    */
-  readonly periodFolder: string;
+  dataFolder(exportName: string): string;
 }
 
 /** How a format reads a tag's and a cost category's raw value (SQL over its billing columns). */
@@ -81,7 +143,10 @@ export interface BillingFormat<Name extends string = string> extends TagValues {
    * (`, rule_tag_1 ...`, to carry them through an outer SELECT).
    */
   placeholders(tags: TagKeys): Record<string, SqlFragment>;
-  /** @default undefined: the format is read locally only, no table is deployed for it */
+  /**
+   * The format's Glue table, created for the export a deployment names for it (lib/config/billing-exports.ts).
+   * @default undefined: the format is read locally only, no table is deployed for it
+   */
   readonly glueTable?: BillingGlueTable;
   /** @default undefined: no deployed delivery starts a run of this format */
   readonly manifestKind?: ManifestKind;
