@@ -195,7 +195,8 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
   if (bytes > PREPARED_RUN_MAX_BYTES) {
     throw new PreparedRunTooLargeError(
       `run ${run.runId}: the planned statements take ${bytes} bytes, over the ${PREPARED_RUN_MAX_BYTES} bytes ` +
-        'prepare-run allows itself under the Step Functions payload limit',
+        'prepare-run allows itself under the Step Functions payload limit; the statements name each of the ' +
+        `${billingFiles.length} files the manifest lists, and a delivery of this many files cannot be run`,
     );
   }
   options.logger?.info('Run prepared', {

@@ -15,6 +15,7 @@ import type { PlannedStatement } from '../../lib/pipeline/athena-run-plan.ts';
 import {
   DeliverySupersededError,
   PREPARED_RUN_MAX_BYTES,
+  PreparedRunTooLargeError,
   type PrepareRunOptions,
   parsePrepareRunInput,
   prepareRun as prepareParsedRun,
@@ -422,6 +423,30 @@ describe('prepareRun output fits a Step Functions payload', () => {
     // The list appears three times (classified_cost alone reads the billing table, three times for the
     // split cost allocation of its line items, 2.2): ~285 bytes per file.
     expect(bytes).toBeLessThan(PREPARED_RUN_MAX_BYTES);
+  });
+
+  it('refuses, naming the size and the number of files, a delivery whose plan would not fit', async () => {
+    // ~390 bytes per file of this name (three copies of a 125-character URI) x 2,000 files is ~780 KB.
+    const files = Array.from(
+      { length: 2000 },
+      (_, i) =>
+        `s3://${CUR_BUCKET}/cur/cpc-export/data/BILLING_PERIOD=2026-10/cpc-export-${String(i + 1).padStart(5, '0')}.snappy.parquet`,
+    );
+    delivery({
+      manifestText: JSON.stringify({
+        executionId: EXECUTION_ID,
+        billingPeriod: { start: '2026-10-01T00:00:00.000Z' },
+        dataFiles: files,
+      }),
+    });
+    const outcome = await prepareRun(input({ dataFiles: 2000 }), options()).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(PreparedRunTooLargeError);
+    expect((outcome as Error).message).toMatch(
+      /the planned statements take \d+ bytes, over the 204800 bytes .* each of the 2000 files the manifest lists/,
+    );
   });
 
   it.each(BILLING_FORMAT_NAMES)('with the default rules, for %s', async (format) => {
