@@ -403,9 +403,10 @@ describe('prepareRun: the run reads exactly the files its manifest lists', () =>
 });
 
 describe('prepareRun output fits a Step Functions payload', () => {
-  it('with 500 listed files (a large month of CUR 2.0)', async () => {
+  /** A delivery of `count` files named as Data Exports names them; returns their URIs. */
+  function deliveryOfFiles(count: number): string[] {
     const files = Array.from(
-      { length: 500 },
+      { length: count },
       (_, i) =>
         `s3://${CUR_BUCKET}/cur/cpc-export/data/BILLING_PERIOD=2026-10/cpc-export-${String(i + 1).padStart(5, '0')}.snappy.parquet`,
     );
@@ -416,6 +417,11 @@ describe('prepareRun output fits a Step Functions payload', () => {
         dataFiles: files,
       }),
     });
+    return files;
+  }
+
+  it('with 500 listed files (a large month of CUR 2.0)', async () => {
+    const files = deliveryOfFiles(500);
     const prepared = await prepareRun(input({ dataFiles: 500 }), options());
     expect(pathList(ctasSql(statement(prepared, 'classified_cost')))).toEqual(files);
     const bytes = Buffer.byteLength(JSON.stringify(prepared));
@@ -427,18 +433,7 @@ describe('prepareRun output fits a Step Functions payload', () => {
 
   it('refuses, naming the size and the number of files, a delivery whose plan would not fit', async () => {
     // ~390 bytes per file of this name (three copies of a 125-character URI) x 2,000 files is ~780 KB.
-    const files = Array.from(
-      { length: 2000 },
-      (_, i) =>
-        `s3://${CUR_BUCKET}/cur/cpc-export/data/BILLING_PERIOD=2026-10/cpc-export-${String(i + 1).padStart(5, '0')}.snappy.parquet`,
-    );
-    delivery({
-      manifestText: JSON.stringify({
-        executionId: EXECUTION_ID,
-        billingPeriod: { start: '2026-10-01T00:00:00.000Z' },
-        dataFiles: files,
-      }),
-    });
+    deliveryOfFiles(2000);
     const outcome = await prepareRun(input({ dataFiles: 2000 }), options()).then(
       () => undefined,
       (error: unknown) => error,
