@@ -30,6 +30,7 @@ import {
 import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
 import { billingPeriodsOf, buildReportData, renderReportQueries } from '../../lib/report/report-data.ts';
 import { loadSqlFile, renderSql, SQL_ROOT, sqlStringList } from '../../lib/sql/sql-template.ts';
+import { GIB, loadDuckDb, loadTrino, UNIT_RESULTS } from '../support/finance-results.ts';
 import type { TestCustomer, TestLineItem, TestUsage } from '../support/fixtures.ts';
 import { tempDir } from '../support/fixtures.ts';
 import {
@@ -365,6 +366,52 @@ describe('Trino and DuckDB agree on a generated month (2026-12, 25 customers)', 
     // Every customer with usage has a row per metric it used.
     expect(finance.customer_unit_cost.length).toBeGreaterThanOrEqual(finance.customer_monthly_cost.length);
     expect(await expectReportAgrees(engines)).toEqual(['2026-12']);
+  });
+});
+
+describe('Trino and DuckDB agree on the hand-worked unit-cost results of test/integration/finance-views', () => {
+  let trino: TrinoEngine;
+  let duck: DuckDbEngine;
+  beforeAll(async () => {
+    trino = await TrinoEngine.create({ url: server.url, schema: 'finance_hand' });
+    duck = await DuckDbEngine.create({ threads: 1 });
+    await Promise.all([loadTrino(trino, UNIT_RESULTS), loadDuckDb(duck, UNIT_RESULTS)]);
+  }, 120_000);
+  afterAll(() => duck?.close());
+
+  // A windowed driver (requests/7d), a blend and an even rule, which the default rules of the runs above
+  // do not have: the metric of a driver label is read the same way on both engines.
+  it.each(['unit_cost', 'customer_unit_cost', 'cost_reconciliation', 'tier_margin'] as const)(
+    'on %s',
+    async (view) => {
+      const [trinoRows, duckRows] = await Promise.all([
+        runFinanceView(trino, view),
+        runFinanceView(duck, view),
+      ]);
+      expectSameRows(trinoRows, duckRows, view);
+      expect(trinoRows.length).toBeGreaterThan(0);
+    },
+  );
+
+  it('gives the hand-worked answers on Trino', async () => {
+    const units = await runFinanceView(trino, 'unit_cost');
+    // The same numbers as finance-views.test.ts: EC2 16 / 6 per 1,000 requests, S3 8 / 3 per GB-month,
+    // the 7-day search window priced per 1,000 requests at 3 / 6; no row for the blend or the even rule.
+    expect(units.map((r) => [r.billing_period, r.rule_id, r.service, r.metric])).toEqual([
+      ['2026-01', 'compute-network', 'AWSLambda', 'requests'],
+      ['2026-01', 'compute-network', 'AmazonEC2', 'requests'],
+      ['2026-01', 'data-stores', 'AmazonS3', 'storage_bytes'],
+      ['2026-01', 'search', 'AmazonES', 'requests'],
+      ['2026-02', 'data-stores', 'AmazonS3', 'storage_bytes'],
+      ['2026-02', 'search', 'AmazonES', 'requests'],
+    ]);
+    expect(units[1]?.cost_per_unit).toBeCloseTo(16 / 6, 9);
+    expect(units[2]?.cost_per_unit).toBeCloseTo(8 / 3, 9);
+    expect(units[3]?.cost_per_unit).toBeCloseTo(0.5, 9);
+    expect(units[2]?.quantity).toBe(93 * GIB);
+    const customers = await runFinanceView(trino, 'customer_unit_cost');
+    // a's requests: 15.5 over 4 x 1,000.
+    expect(customers[0]).toMatchObject({ customer_id: 'a', metric: 'requests', metric_cost: 15.5, units: 4 });
   });
 });
 
