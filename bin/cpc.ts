@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { BILLING_FORMAT_NAMES, type BillingFormatName } from '../lib/attribution/billing-formats.ts';
-import { FINANCE_VIEW_NAMES, FINANCE_VIEWS } from '../lib/finance/finance-registry.ts';
+import { FINANCE_VIEW_NAMES, FINANCE_VIEWS, sourceTablesOf } from '../lib/finance/finance-registry.ts';
 import { aliasOption, checkOptions, integerIn, isoDate, requiredOption } from '../lib/local/cli-options.ts';
 import {
   endQuietlyOnClosedPipe,
@@ -134,6 +134,7 @@ program
 
 const results = requiredOption('--results <dir>', 'output directory of a run (cpc run, npm start)');
 const views = FINANCE_VIEW_NAMES.map((name) => `  ${name.padEnd(32)} ${FINANCE_VIEWS[name].description}`);
+const viewsWithCustomers = FINANCE_VIEW_NAMES.filter((name) => sourceTablesOf(name).includes('customers'));
 program
   .command('query')
   .description('Run a finance view (docs/finance.md) on the results of a local run and print it')
@@ -146,7 +147,7 @@ program
   .addOption(new Option('--json', 'print the rows as one JSON array of objects, unrounded').conflicts('csv'))
   .option(
     '--customers <csv>',
-    'customer dimension CSV, for cost_growth_vs_customer_growth (default: <results>/input/customers.csv if present)',
+    `customer dimension CSV, for ${viewsWithCustomers.join(', ')} (default: <results>/input/customers.csv if present)`,
   )
   .addHelpText('after', `\nViews:\n${views.join('\n')}\n\nSee docs/finance.md`)
   .action(async (view: string, options) => {

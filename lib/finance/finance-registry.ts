@@ -13,6 +13,7 @@ export const FINANCE_SOURCE_TABLES = [
   'customer_daily_service_cost',
   'unattributed_cost',
   'daily_summary',
+  'customer_daily_usage',
   'customers',
 ] as const;
 export type FinanceSourceTable = (typeof FINANCE_SOURCE_TABLES)[number];
@@ -27,6 +28,9 @@ export const FINANCE_VIEW_NAMES = [
   'customer_cost_trend',
   'cost_growth_vs_customer_growth',
   'unattributed_cost',
+  'unit_cost',
+  'customer_unit_cost',
+  'cost_reconciliation',
 ] as const;
 export type FinanceViewName = (typeof FINANCE_VIEW_NAMES)[number];
 
@@ -68,13 +72,14 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
   },
   tier_margin: {
     file: 'finance/tier_margin.sql',
-    description: 'Customers, cost, MRR, mean and median cost per customer and margin by tier and plan status',
+    description:
+      'Customers, cost, MRR, mean and median cost per customer, attributed and fully loaded margin by tier and plan status',
     grain: ['billing_period', 'tier', 'plan_status'],
-    tables: [],
+    tables: ['daily_summary'],
     views: ['customer_monthly_cost'],
     example: {
-      title: 'Infrastructure margin by tier and plan status, month by month',
-      sql: 'SELECT billing_period, tier, plan_status, customers, total_cost, total_mrr, median_cost_per_customer, margin, is_complete\nFROM ${view}\nORDER BY billing_period DESC, margin',
+      title: 'Infrastructure margin by tier and plan status, attributed and fully loaded, month by month',
+      sql: 'SELECT billing_period, tier, plan_status, customers, total_cost, total_mrr, median_cost_per_customer, margin, fully_loaded_cost, fully_loaded_margin, is_complete\nFROM ${view}\nORDER BY billing_period DESC, fully_loaded_margin',
     },
   },
   cost_outliers: {
@@ -142,6 +147,41 @@ export const FINANCE_VIEWS: Readonly<Record<FinanceViewName, FinanceView>> = {
     example: {
       title: 'Where cost that reaches no customer came from, last 30 days',
       sql: "SELECT reason, service, sum(cost) AS cost\nFROM ${view}\nWHERE usage_date >= current_date - INTERVAL '30' DAY\nGROUP BY reason, service\nORDER BY cost DESC",
+    },
+  },
+  unit_cost: {
+    file: 'finance/unit_cost.sql',
+    description:
+      'Cost per unit of its metric (per 1,000 for counts, per GB-month for bytes) and per active customer, per metric-driven rule and service',
+    grain: ['billing_period', 'rule_id', 'service', 'metric'],
+    tables: ['customer_daily_service_cost', 'customer_daily_usage', 'customer_daily_cost', 'daily_summary'],
+    views: [],
+    example: {
+      title: 'What 1,000 requests and a GB-month cost, rule by rule, month by month',
+      sql: 'SELECT billing_period, rule_id, metric, unit, sum(cost) AS cost, max(units) AS units, sum(cost) / max(units) AS cost_per_unit, sum(cost_per_active_customer) AS cost_per_active_customer, is_complete\nFROM ${view}\nGROUP BY billing_period, rule_id, metric, unit, is_complete\nORDER BY billing_period DESC, rule_id',
+    },
+  },
+  customer_unit_cost: {
+    file: 'finance/customer_unit_cost.sql',
+    description: "A customer's cost per unit of its own usage of each metric, against all customers' average",
+    grain: ['billing_period', 'customer_id', 'metric'],
+    tables: ['customer_daily_service_cost', 'customer_daily_usage', 'customer_daily_cost', 'daily_summary'],
+    views: [],
+    example: {
+      title: 'Customers whose usage costs the most per unit, latest month',
+      sql: 'SELECT customer_id, customer_name, metric, unit, units, metric_cost, cost_per_unit, average_cost_per_unit, customer_cost_per_unit\nFROM ${view}\nWHERE billing_period = (SELECT max(billing_period) FROM ${view}) AND units > 0\nORDER BY customer_cost_per_unit DESC\nLIMIT 20',
+    },
+  },
+  cost_reconciliation: {
+    file: 'finance/cost_reconciliation.sql',
+    description:
+      'The waterfall from the bill to paid customers: excluded, unattributed by reason, free/trial, paid, each with its share',
+    grain: ['billing_period'],
+    tables: ['daily_summary', 'unattributed_cost', 'customer_daily_cost'],
+    views: [],
+    example: {
+      title: 'From the invoice to paid customer cost, month by month',
+      sql: 'SELECT billing_period, bill_total, excluded_cost, unattributed_cost, unattributed_share, free_trial_cost, free_trial_share, paid_cost, paid_share, unreconciled_cost, is_complete\nFROM ${view}\nORDER BY billing_period DESC',
     },
   },
 };

@@ -40,6 +40,12 @@ export async function createFinanceViews(
   }
 }
 
+/**
+ * Results tables a run may lack: published later than the others, so a run written before has no such
+ * file. `cpc query` still runs every view that does not read them.
+ */
+const OPTIONAL_RESULTS: readonly ResultTable[] = ['customer_daily_usage'];
+
 /** The Parquet file of a local run that holds each results table. */
 export const RUN_RESULT_FILES: Readonly<Record<ResultTable, string>> = {
   customer_daily_cost: 'customer_daily_cost.parquet',
@@ -57,20 +63,29 @@ export interface LoadRunResultsOptions {
   readonly customers?: string;
 }
 
+export interface LoadedRunResults {
+  /** The customer file loaded, or null. */
+  readonly customersFile: string | null;
+  /** The optional results tables the run has no file for (not defined in the engine). */
+  readonly missing: readonly ResultTable[];
+}
+
 /**
  * Defines the results tables of a local run (`cpc run` / `npm start` output directory) as DuckDB views
  * over its Parquet files, and the `customers` table from the customer CSV when one is given or found.
- * Returns the customer file loaded, or null.
  */
 export async function loadRunResults(
   engine: DuckDbEngine,
   outDir: string,
   options: LoadRunResultsOptions = {},
-): Promise<{ readonly customersFile: string | null }> {
-  for (const [table, file] of Object.entries(RUN_RESULT_FILES)) {
+): Promise<LoadedRunResults> {
+  const missing: ResultTable[] = [];
+  for (const [table, file] of Object.entries(RUN_RESULT_FILES) as [ResultTable, string][]) {
     const path = resolve(outDir, file);
-    // No finance view reads usage yet, and a run written before it was published has no such file.
-    if (table === 'customer_daily_usage' && !existsSync(path)) continue;
+    if (OPTIONAL_RESULTS.includes(table) && !existsSync(path)) {
+      missing.push(table);
+      continue;
+    }
     if (!existsSync(path)) {
       throw new InputError('results file not found: is this the output directory of a run?', { file: path });
     }
@@ -81,7 +96,7 @@ export async function loadRunResults(
   const demoCustomers = join(outDir, 'input', 'customers.csv');
   const customersFile = options.customers ?? (existsSync(demoCustomers) ? demoCustomers : null);
   if (customersFile !== null) await defineCustomers(engine, customersFile);
-  return { customersFile };
+  return { customersFile, missing };
 }
 
 /**
@@ -141,13 +156,21 @@ export async function queryCommand(options: QueryCommandOptions): Promise<QueryC
   }
   const engine = await DuckDbEngine.create();
   try {
-    const { customersFile } = await loadRunResults(engine, options.outDir, {
+    const { customersFile, missing } = await loadRunResults(engine, options.outDir, {
       ...(options.customers !== undefined ? { customers: options.customers } : {}),
     });
-    if (customersFile === null && sourceTablesOf(view).includes('customers')) {
+    const sources: readonly FinanceSourceTable[] = sourceTablesOf(view);
+    if (customersFile === null && sources.includes('customers')) {
       throw new InputError(
         `view ${view} counts active customers and needs the customer dimension: pass --customers <csv>`,
         { file: '--customers' },
+      );
+    }
+    const absent = missing.find((table) => sources.includes(table));
+    if (absent !== undefined) {
+      throw new InputError(
+        `view ${view} reads ${absent}, which this run did not write: run it again with this version of cpc`,
+        { file: resolve(options.outDir, RUN_RESULT_FILES[absent]) },
       );
     }
     await createFinanceViews(engine, [view]);

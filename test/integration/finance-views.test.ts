@@ -6,169 +6,21 @@ import type { Row } from '../../lib/engine/query-engine.ts';
 import { FINANCE_VIEW_NAMES, runFinanceView } from '../../lib/finance/finance-registry.ts';
 import { createFinanceViews, queryCommand } from '../../lib/local/query-command.ts';
 import { sqlIdentifier, sqlString } from '../../lib/sql/sql-template.ts';
+import {
+  type CustomerDay,
+  GIB,
+  loadDuckDb,
+  type SummaryDay,
+  UNIT_RESULTS,
+} from '../support/finance-results.ts';
 import { tempDir } from '../support/fixtures.ts';
-import { writeTable } from '../support/results-tables.ts';
 
-// Small results tables written by hand; every expected number below is worked out in the comments.
+// Small results tables written by hand (test/support/finance-results.ts); every expected number below is
+// worked out in the comments.
 
-interface CustomerDay {
-  readonly date: string;
-  /** @default the month of `date` */
-  readonly period?: string;
-  readonly id: string;
-  /** @default 'growth' */
-  readonly tier?: string;
-  /** @default 'paid' */
-  readonly plan?: string;
-  /** @default 100 for paid, 0 otherwise */
-  readonly mrr?: number;
-  readonly direct?: number;
-  readonly shared?: number;
-}
-
-interface ServiceDay {
-  readonly date: string;
-  readonly period?: string;
-  readonly id: string;
-  readonly service: string;
-  /** @default 'direct' */
-  readonly rule?: string;
-  readonly cost: number;
-}
-
-interface SummaryDay {
-  readonly date: string;
-  readonly period?: string;
-  readonly total: number;
-  readonly excluded?: number;
-  readonly unattributed?: number;
-}
-
-interface UnattributedRow {
-  readonly date: string;
-  readonly reason: string;
-  readonly service: string;
-  readonly cost: number;
-}
-
-interface Customer {
-  readonly id: string;
-  readonly tenant?: string;
-  readonly start?: string | null;
-  readonly end?: string | null;
-}
-
-interface Results {
-  readonly customerDays?: readonly CustomerDay[];
-  readonly serviceDays?: readonly ServiceDay[];
-  /** @default one row per (date, period) of the customer and service days, cost 0 */
-  readonly summaryDays?: readonly SummaryDay[];
-  readonly unattributed?: readonly UnattributedRow[];
-  readonly customers?: readonly Customer[];
-}
-
+const load = loadDuckDb;
 const month = (date: string) => date.slice(0, 7);
-
-/** Replaces the five source tables with the given rows (tables not given are empty). */
-async function load(engine: DuckDbEngine, results: Results): Promise<void> {
-  const customerDays = results.customerDays ?? [];
-  const serviceDays = results.serviceDays ?? [];
-  await writeTable(
-    engine,
-    'customer_daily_cost',
-    customerDays.map((d) => {
-      const plan = d.plan ?? 'paid';
-      const direct = d.direct ?? 0;
-      const shared = d.shared ?? 0;
-      return [
-        d.date,
-        d.period ?? month(d.date),
-        d.id,
-        `Name of ${d.id}`,
-        d.tier ?? 'growth',
-        plan,
-        d.mrr ?? (plan === 'paid' ? 100 : 0),
-        direct,
-        shared,
-        direct + shared,
-        'v1',
-        'run-1',
-      ];
-    }),
-  );
-  await writeTable(
-    engine,
-    'customer_daily_service_cost',
-    serviceDays.map((d) => {
-      const rule = d.rule ?? 'direct';
-      return [
-        d.date,
-        d.period ?? month(d.date),
-        d.id,
-        d.service,
-        rule,
-        rule === 'direct' ? null : 'requests',
-        d.cost,
-        'v1',
-        'run-1',
-      ];
-    }),
-  );
-  const derived = new Map<string, SummaryDay>();
-  for (const d of [...customerDays, ...serviceDays]) {
-    derived.set(d.date, { date: d.date, period: d.period ?? month(d.date), total: 0 });
-  }
-  const summaryDays = results.summaryDays ?? [...derived.values()];
-  await writeTable(
-    engine,
-    'daily_summary',
-    summaryDays.map((d) => {
-      const excluded = d.excluded ?? 0;
-      const unattributed = d.unattributed ?? 0;
-      const attributable = d.total - excluded;
-      return [
-        d.date,
-        d.period ?? month(d.date),
-        d.total,
-        attributable - unattributed,
-        0,
-        unattributed,
-        excluded,
-        attributable === 0 ? 0 : unattributed / attributable,
-        'v1',
-        'run-1',
-      ];
-    }),
-  );
-  await writeTable(
-    engine,
-    'unattributed_cost',
-    (results.unattributed ?? []).map((u) => [
-      u.date,
-      month(u.date),
-      u.reason,
-      u.service,
-      u.cost,
-      'v1',
-      'run-1',
-    ]),
-  );
-  await writeTable(
-    engine,
-    'customers',
-    (results.customers ?? []).map((c) => [
-      c.id,
-      c.tenant ?? c.id,
-      `Name of ${c.id}`,
-      'growth',
-      'paid',
-      100,
-      c.start ?? null,
-      c.end ?? null,
-      null,
-    ]),
-  );
-}
+const unitResults = UNIT_RESULTS;
 
 const near = (value: number) => expect.closeTo(value, 9);
 
@@ -308,6 +160,9 @@ describe('tier_margin', () => {
       ],
     });
     const rows = await runFinanceView(engine, 'tier_margin');
+    // Fully loaded, January: no unattributed cost; the free/trial subsidy is 4 + 6 + 3 = 13, shared by the
+    // paid rows' MRR (70 + 400 = 470): enterprise 13 x 70 / 470, growth 13 x 400 / 470, so each paid row's
+    // fully loaded cost / MRR is its attributed one + 13 / 470. February has no subsidy: both margins agree.
     expect(rows).toEqual([
       {
         billing_period: '2026-01',
@@ -320,6 +175,11 @@ describe('tier_margin', () => {
         median_cost_per_customer: near(7),
         cost_to_mrr: near(0.1),
         margin: near(0.9),
+        allocated_unattributed_cost: near(0),
+        allocated_subsidy_cost: near((13 * 70) / 470),
+        fully_loaded_cost: near(7 + (13 * 70) / 470),
+        fully_loaded_cost_to_mrr: near(0.1 + 13 / 470),
+        fully_loaded_margin: near(0.9 - 13 / 470),
         is_complete: true,
       },
       {
@@ -333,6 +193,11 @@ describe('tier_margin', () => {
         median_cost_per_customer: near(20),
         cost_to_mrr: near(0.225),
         margin: near(0.775),
+        allocated_unattributed_cost: near(0),
+        allocated_subsidy_cost: near((13 * 400) / 470),
+        fully_loaded_cost: near(90 + (13 * 400) / 470),
+        fully_loaded_cost_to_mrr: near(0.225 + 13 / 470),
+        fully_loaded_margin: near(0.775 - 13 / 470),
         is_complete: true,
       },
       {
@@ -346,6 +211,12 @@ describe('tier_margin', () => {
         median_cost_per_customer: near(5),
         cost_to_mrr: null,
         margin: null,
+        // Free and trial rows carry none of the load: their cost is the subsidy the paid rows carry.
+        allocated_unattributed_cost: near(0),
+        allocated_subsidy_cost: near(0),
+        fully_loaded_cost: null,
+        fully_loaded_cost_to_mrr: null,
+        fully_loaded_margin: null,
         is_complete: true,
       },
       expect.objectContaining({
@@ -366,9 +237,68 @@ describe('tier_margin', () => {
         median_cost_per_customer: near(30),
         cost_to_mrr: near(0.425),
         margin: near(0.575),
+        allocated_unattributed_cost: near(0),
+        allocated_subsidy_cost: near(0),
+        fully_loaded_cost: near(170),
+        fully_loaded_cost_to_mrr: near(0.425),
+        fully_loaded_margin: near(0.575),
         is_complete: true,
       },
     ]);
+  });
+});
+
+describe('tier_margin, fully loaded', () => {
+  it('adds unattributed cost and the free/trial subsidy to the paid tiers in proportion to their MRR', async () => {
+    await load(engine, {
+      customerDays: [
+        // March: enterprise 100 on MRR 600; growth 50 + 30 = 80 on MRR 300 + 100 = 400; the subsidy is
+        // free 20 + trial 30 = 50. Paid MRR 1000: enterprise's weight 0.6, growth's 0.4.
+        { date: '2026-03-31', id: 'e1', tier: 'enterprise', mrr: 600, direct: 100 },
+        { date: '2026-03-31', id: 'g1', mrr: 300, direct: 50 },
+        { date: '2026-03-31', id: 'g2', mrr: 100, direct: 30 },
+        { date: '2026-03-31', id: 'f1', tier: 'self-serve', plan: 'free', direct: 20 },
+        { date: '2026-03-31', id: 't1', tier: 'self-serve', plan: 'trial', direct: 30 },
+        // April: only a free account; no paid MRR to carry anything.
+        { date: '2026-04-30', id: 'f1', tier: 'self-serve', plan: 'free', direct: 5 },
+      ],
+      summaryDays: [
+        // March: customers 230 + unattributed 70 + excluded (tax) 15 = 365. Tax is not loaded.
+        { date: '2026-03-31', total: 365, excluded: 15, unattributed: 70 },
+        { date: '2026-04-30', total: 7, unattributed: 2 },
+      ],
+    });
+    const rows = await runFinanceView(engine, 'tier_margin');
+    const columns = [
+      'billing_period',
+      'tier',
+      'plan_status',
+      'margin',
+      'allocated_unattributed_cost',
+      'allocated_subsidy_cost',
+      'fully_loaded_cost',
+      'fully_loaded_cost_to_mrr',
+      'fully_loaded_margin',
+    ];
+    // biome-ignore format: one hand-worked row per line
+    expect(pick(rows, columns)).toEqual([
+      // enterprise: 70 x 0.6 = 42 and 50 x 0.6 = 30 -> 172; 172 / 600 = 0.28666..., margin 0.71333...
+      // against the attributed 1 - 100 / 600 = 0.8333...
+      row('2026-03', 'enterprise', 'paid', near(1 - 100 / 600), near(42), near(30), near(172), near(172 / 600), near(1 - 172 / 600)),
+      // growth: 70 x 0.4 = 28 and 50 x 0.4 = 20 -> 128; 128 / 400 = 0.32, margin 0.68 (attributed 0.8).
+      row('2026-03', 'growth', 'paid', near(0.8), near(28), near(20), near(128), near(0.32), near(0.68)),
+      row('2026-03', 'self-serve', 'free', null, near(0), near(0), null, null, null),
+      row('2026-03', 'self-serve', 'trial', null, near(0), near(0), null, null, null),
+      // April: paid MRR 0, so nothing can be allocated.
+      row('2026-04', 'self-serve', 'free', null, null, null, null, null, null),
+    ]);
+    // The paid rows' fully loaded cost is all customer cost (230) plus unattributed cost (70).
+    const loaded = rows.filter((r) => r.billing_period === '2026-03' && r.fully_loaded_cost !== null);
+    expect(loaded.reduce((sum, r) => sum + Number(r.fully_loaded_cost), 0)).toBeCloseTo(300, 9);
+
+    function row(...values: unknown[]): Record<string, unknown> {
+      return Object.fromEntries(columns.map((column, i) => [column, values[i]]));
+    }
   });
 });
 
@@ -793,15 +723,304 @@ describe('unattributed_cost', () => {
   });
 });
 
+describe('unit_cost', () => {
+  it('prices each metric-driven rule and service per 1,000 units or per GB-month, and per active customer', async () => {
+    await load(engine, unitResults);
+    const rows = await runFinanceView(engine, 'unit_cost');
+    const january = {
+      billing_period: '2026-01',
+      metric_customers: 2,
+      active_customers: 3,
+      is_complete: true,
+    };
+    const requests = {
+      metric: 'requests',
+      metric_kind: 'count',
+      unit: '1,000 requests',
+      quantity: 6000,
+      units: near(6),
+    };
+    expect(rows).toEqual([
+      // Lambda 4 over 6 x 1,000 requests = 0.6667; per active customer (a, b, f) 4 / 3.
+      {
+        ...january,
+        rule_id: 'compute-network',
+        service: 'AWSLambda',
+        driver: 'requests',
+        ...requests,
+        cost: 4,
+        cost_per_unit: near(4 / 6),
+        cost_per_active_customer: near(4 / 3),
+      },
+      // EC2 16 / 6 = 2.6667 per 1,000 requests (the direct 20 is not in it); 16 / 3 per active customer.
+      {
+        ...january,
+        rule_id: 'compute-network',
+        service: 'AmazonEC2',
+        driver: 'requests',
+        ...requests,
+        cost: 16,
+        cost_per_unit: near(16 / 6),
+        cost_per_active_customer: near(16 / 3),
+      },
+      // S3 8 over (62 + 31) GiB-days / 31 days = 3 GB-months: 2.6667 per GB-month.
+      {
+        ...january,
+        rule_id: 'data-stores',
+        service: 'AmazonS3',
+        driver: 'storage_bytes',
+        metric: 'storage_bytes',
+        metric_kind: 'bytes',
+        unit: 'GB-month',
+        cost: 8,
+        quantity: 93 * GIB,
+        units: near(3),
+        cost_per_unit: near(8 / 3),
+        cost_per_active_customer: near(8 / 3),
+      },
+      // The windowed driver prices requests: 3 / 6 = 0.5.
+      {
+        ...january,
+        rule_id: 'search',
+        service: 'AmazonES',
+        driver: 'requests/7d',
+        ...requests,
+        cost: 3,
+        cost_per_unit: near(0.5),
+        cost_per_active_customer: near(1),
+      },
+      // February (open, 28 days): 28 GiB for one day is 1 GB-month; cost 1, one active customer.
+      {
+        billing_period: '2026-02',
+        rule_id: 'data-stores',
+        service: 'AmazonS3',
+        driver: 'storage_bytes',
+        metric: 'storage_bytes',
+        metric_kind: 'bytes',
+        unit: 'GB-month',
+        cost: 1,
+        quantity: 28 * GIB,
+        units: near(1),
+        cost_per_unit: near(1),
+        metric_customers: 1,
+        active_customers: 1,
+        cost_per_active_customer: near(1),
+        is_complete: false,
+      },
+      // The window charges 0.7 in a month without requests: no units, no price.
+      expect.objectContaining({
+        billing_period: '2026-02',
+        rule_id: 'search',
+        metric: 'requests',
+        cost: 0.7,
+        quantity: 0,
+        units: 0,
+        cost_per_unit: null,
+        metric_customers: 0,
+      }),
+    ]);
+  });
+});
+
+describe('customer_unit_cost', () => {
+  it("prices each customer's own usage of each metric, against the average of all customers", async () => {
+    await load(engine, unitResults);
+    const rows = await runFinanceView(engine, 'customer_unit_cost');
+    const columns = [
+      'billing_period',
+      'customer_id',
+      'metric',
+      'plan_status',
+      'unit',
+      'units',
+      'metric_cost',
+      'cost_per_unit',
+      'average_cost_per_unit',
+      'customer_cost',
+      'customer_cost_per_unit',
+      'is_complete',
+    ];
+    // January's averages: requests (16 + 4 + 3) / 6 = 23 / 6; storage 8 / 3 GB-months; active_users 0.
+    // biome-ignore format: one hand-worked row per line
+    expect(pick(rows, columns)).toEqual([
+      // a's requests: EC2 10.5 + Lambda 2 + search 3 = 15.5 over 4 -> 3.875 (the blend's 5 and the even 1
+      // are not requests cost); all of a's 47.5 over 4 = 11.875.
+      row('2026-01', 'a', 'requests', 'paid', '1,000 requests', near(4), near(15.5), near(3.875), near(23 / 6), near(47.5), near(11.875), true),
+      // a's storage: 6 over 2 GB-months = 3; 47.5 / 2 = 23.75.
+      row('2026-01', 'a', 'storage_bytes', 'paid', 'GB-month', near(2), near(6), near(3), near(8 / 3), near(47.5), near(23.75), true),
+      // b's requests: 5.5 + 2 = 7.5 over 2 = 3.75; 10.5 / 2 = 5.25.
+      row('2026-01', 'b', 'requests', 'paid', '1,000 requests', near(2), near(7.5), near(3.75), near(23 / 6), near(10.5), near(5.25), true),
+      // b's storage: 2 over 1 GB-month; 10.5 / 1.
+      row('2026-01', 'b', 'storage_bytes', 'paid', 'GB-month', near(1), near(2), near(2), near(8 / 3), near(10.5), near(10.5), true),
+      // f's active_users drive no rule: no metric cost; its cost 1 over 0.5 x 1,000 users = 2.
+      row('2026-01', 'f', 'active_users', 'free', '1,000 active_users', near(0.5), near(0), near(0), near(0), near(1), near(2), true),
+      // February: a was charged for requests (the window) without using any: no units, no price.
+      row('2026-02', 'a', 'requests', 'paid', '1,000 requests', near(0), near(0.7), null, null, near(1.7), null, false),
+      row('2026-02', 'a', 'storage_bytes', 'paid', 'GB-month', near(1), near(1), near(1), near(1), near(1.7), near(1.7), false),
+    ]);
+    // Over all customers, a metric's cost and units are unit_cost's (summed over rules and services).
+    const units = await runFinanceView(engine, 'unit_cost');
+    for (const metric of ['requests', 'storage_bytes']) {
+      const total = (list: readonly Row[], column: string) =>
+        list
+          .filter((r) => r.billing_period === '2026-01' && r.metric === metric)
+          .reduce((sum, r) => sum + Number(r[column]), 0);
+      expect(total(rows, 'metric_cost'), metric).toBeCloseTo(total(units, 'cost'), 9);
+    }
+
+    function row(...values: unknown[]): Record<string, unknown> {
+      return Object.fromEntries(columns.map((column, i) => [column, values[i]]));
+    }
+  });
+});
+
+describe('cost_reconciliation', () => {
+  it('walks from the bill to paid customers, every step with its share, the steps summing to the bill', async () => {
+    await load(engine, {
+      summaryDays: [
+        // January: 30 January only. Bill 100, excluded 10 (tax), unattributed 5 + 3 = 8, customers 82.
+        { date: '2026-01-30', total: 100, excluded: 10, unattributed: 8 },
+        // 31 January spans two billing periods: daily_summary labels it February, so all its steps count
+        // in February (a customer row of the day labelled January follows the day).
+        { date: '2026-01-31', period: '2026-02', total: 50, unattributed: 5 },
+        { date: '2026-02-01', total: 20, unattributed: 2.5 },
+      ],
+      unattributed: [
+        { date: '2026-01-30', reason: 'unknown_tenant', service: 'AmazonEC2', cost: 5 },
+        { date: '2026-01-30', reason: 'no_rule', service: 'AWSKMS', cost: 3 },
+        { date: '2026-01-31', reason: 'no_usage_signal', service: 'AmazonS3', cost: 4 },
+        { date: '2026-01-31', reason: 'no_active_customers', service: 'AmazonCloudWatch', cost: 1 },
+        { date: '2026-02-01', reason: 'no_revenue', service: 'AmazonCloudWatch', cost: 2 },
+        // A reason this view does not name still counts, as other_reason.
+        { date: '2026-02-01', reason: 'some_new_reason', service: 'AmazonCloudWatch', cost: 0.5 },
+      ],
+      customerDays: [
+        // 30 January: paid p1 50, trial t1 20, free f1 12 = 82.
+        { date: '2026-01-30', id: 'p1', direct: 50 },
+        { date: '2026-01-30', id: 't1', plan: 'trial', direct: 20 },
+        { date: '2026-01-30', id: 'f1', plan: 'free', direct: 12 },
+        // 31 January (February's): p1 30, t1 5 (still trial), f1 10 = 45 = 50 - 5.
+        { date: '2026-01-31', period: '2026-01', id: 'p1', direct: 30 },
+        { date: '2026-01-31', period: '2026-02', id: 't1', plan: 'trial', direct: 5 },
+        { date: '2026-01-31', period: '2026-02', id: 'f1', plan: 'free', direct: 10 },
+        // 1 February: p1 10, t1 7.5 now paid = 17.5 = 20 - 2.5. t1 is paid in February (its latest day).
+        { date: '2026-02-01', id: 'p1', direct: 10 },
+        { date: '2026-02-01', id: 't1', plan: 'paid', direct: 7.5 },
+      ],
+    });
+    const rows = await runFinanceView(engine, 'cost_reconciliation');
+    expect(rows).toEqual([
+      {
+        billing_period: '2026-01',
+        days: 1,
+        bill_total: 100,
+        excluded_cost: 10,
+        excluded_share: near(0.1),
+        attributable_cost: 90,
+        attributable_share: near(0.9),
+        unattributed_cost: 8,
+        unattributed_share: near(0.08),
+        unknown_tenant_cost: 5,
+        unknown_tenant_share: near(0.05),
+        no_rule_cost: 3,
+        no_rule_share: near(0.03),
+        no_usage_signal_cost: 0,
+        no_usage_signal_share: near(0),
+        no_active_customers_cost: 0,
+        no_active_customers_share: near(0),
+        no_revenue_cost: 0,
+        no_revenue_share: near(0),
+        other_reason_cost: 0,
+        other_reason_share: near(0),
+        // t1 20 + f1 12 = 32.
+        free_trial_cost: 32,
+        free_trial_share: near(0.32),
+        free_trial_customers: 2,
+        paid_cost: 50,
+        paid_share: near(0.5),
+        paid_customers: 1,
+        unreconciled_cost: near(0),
+        // Data ends on the 30th, but February follows.
+        is_complete: true,
+      },
+      {
+        // 31 January and 1 February: bill 70, nothing excluded; unattributed 4 + 1 + 2 + 0.5 = 7.5.
+        billing_period: '2026-02',
+        days: 2,
+        bill_total: 70,
+        excluded_cost: 0,
+        excluded_share: near(0),
+        attributable_cost: 70,
+        attributable_share: near(1),
+        unattributed_cost: 7.5,
+        unattributed_share: near(7.5 / 70),
+        unknown_tenant_cost: 0,
+        unknown_tenant_share: near(0),
+        no_rule_cost: 0,
+        no_rule_share: near(0),
+        no_usage_signal_cost: 4,
+        no_usage_signal_share: near(4 / 70),
+        no_active_customers_cost: 1,
+        no_active_customers_share: near(1 / 70),
+        no_revenue_cost: 2,
+        no_revenue_share: near(2 / 70),
+        other_reason_cost: 0.5,
+        other_reason_share: near(0.5 / 70),
+        // Free/trial: f1 10 (t1 turned paid). Paid: p1 30 + 10 = 40 and t1 5 + 7.5 = 12.5 -> 52.5.
+        free_trial_cost: 10,
+        free_trial_share: near(10 / 70),
+        free_trial_customers: 1,
+        paid_cost: 52.5,
+        paid_share: near(52.5 / 70),
+        paid_customers: 2,
+        unreconciled_cost: near(0),
+        is_complete: false,
+      },
+    ]);
+    // The waterfall closes: excluded + unattributed + free/trial + paid = bill, and the shares make 1;
+    // the reasons make the unattributed step.
+    for (const r of rows) {
+      const steps = ['excluded_cost', 'unattributed_cost', 'free_trial_cost', 'paid_cost'];
+      const shares = ['excluded_share', 'unattributed_share', 'free_trial_share', 'paid_share'];
+      const reasons = [
+        'unknown_tenant',
+        'no_rule',
+        'no_usage_signal',
+        'no_active_customers',
+        'no_revenue',
+        'other_reason',
+      ];
+      const sum = (columns: string[]) => columns.reduce((total, column) => total + Number(r[column]), 0);
+      expect(sum(steps)).toBeCloseTo(Number(r.bill_total), 9);
+      expect(sum(shares)).toBeCloseTo(1, 12);
+      expect(sum(reasons.map((reason) => `${reason}_cost`))).toBeCloseTo(Number(r.unattributed_cost), 9);
+    }
+  });
+
+  it('shows what does not reconcile instead of hiding it', async () => {
+    // Results that break conservation (a run refuses to publish them): 100 billed, 90 reaches customers,
+    // nothing else. The 10 missing shows as unreconciled_cost.
+    await load(engine, {
+      summaryDays: [{ date: '2026-01-31', total: 100 }],
+      customerDays: [{ date: '2026-01-31', id: 'p1', direct: 90 }],
+    });
+    const rows = await runFinanceView(engine, 'cost_reconciliation');
+    expect(pick(rows, ['billing_period', 'paid_cost', 'paid_share', 'unreconciled_cost'])).toEqual([
+      { billing_period: '2026-01', paid_cost: 90, paid_share: near(0.9), unreconciled_cost: near(10) },
+    ]);
+  });
+});
+
 describe('cpc query over the Parquet files of a run', () => {
   /** Writes the current source tables as a run's output directory would hold them. */
-  async function writeRun(dir: string, withCustomers: boolean): Promise<void> {
+  async function writeRun(dir: string, withCustomers: boolean, withUsage = true): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const files: Record<string, string> = {
       customer_daily_cost: 'customer_daily_cost.parquet',
       customer_daily_service_cost: 'customer_daily_service_cost.parquet',
       unattributed_cost: 'unattributed.parquet',
       daily_summary: 'daily_summary.parquet',
+      ...(withUsage ? { customer_daily_usage: 'customer_daily_usage.parquet' } : {}),
     };
     for (const [name, file] of Object.entries(files)) {
       await engine.run(
@@ -881,6 +1100,31 @@ describe('cpc query over the Parquet files of a run', () => {
     expect(explicit.rows[0]?.active_customers).toBe(1);
   });
 
+  it('runs the unit-cost views on the usage a run published, and names the file a run without it lacks', async () => {
+    await load(engine, unitResults);
+    const withUsage = join(tempDir(), 'out');
+    await writeRun(withUsage, false);
+    // unit_cost's first row, from the hand-worked test above: Lambda 4 over 6 x 1,000 requests.
+    const units = await queryCommand({ view: 'unit_cost', outDir: withUsage });
+    expect(units.rowCount).toBe(6);
+    expect(units.rows[0]).toMatchObject({ service: 'AWSLambda', units: 6, cost_per_unit: near(4 / 6) });
+    // A run written before customer_daily_usage was published: the views that do not read it still run.
+    const before = join(tempDir(), 'out');
+    await writeRun(before, false, false);
+    await expect(queryCommand({ view: 'unit_cost', outDir: before })).rejects.toThrow(
+      /customer_daily_usage\.parquet: view unit_cost reads customer_daily_usage, which this run did not write/,
+    );
+    await expect(queryCommand({ view: 'customer_unit_cost', outDir: before })).rejects.toThrow(
+      /customer_daily_usage/,
+    );
+    const reconciliation = await queryCommand({ view: 'cost_reconciliation', outDir: before });
+    expect(pick(reconciliation.rows, ['billing_period', 'paid_cost'])).toEqual([
+      // a and b are paid: January 47.5 + 10.5 = 58, February 1.7.
+      { billing_period: '2026-01', paid_cost: near(58) },
+      { billing_period: '2026-02', paid_cost: near(1.7) },
+    ]);
+  });
+
   it('refuses an unknown view and a directory that is not a run', async () => {
     await expect(queryCommand({ view: 'margins', outDir: tempDir() })).rejects.toThrow(
       /unknown finance view "margins"; the views are customer_monthly_cost, tier_margin/,
@@ -898,8 +1142,14 @@ describe('cpc query over the Parquet files of a run', () => {
     await createFinanceViews(engine);
     for (const name of FINANCE_VIEW_NAMES) {
       const rows = await engine.query(`SELECT count(*) AS n FROM finance.${sqlIdentifier(name).sql}`);
-      // No service rows, no unattributed rows, and one customer cannot be an outlier of its tier.
-      const empty = ['customer_service_breakdown', 'unattributed_cost', 'cost_outliers'].includes(name);
+      // No service rows, no unattributed rows, no usage, and one customer cannot be an outlier of its tier.
+      const empty = [
+        'customer_service_breakdown',
+        'unattributed_cost',
+        'cost_outliers',
+        'unit_cost',
+        'customer_unit_cost',
+      ].includes(name);
       expect({ name, n: Number(rows[0]?.n) }).toEqual({ name, n: empty ? 0 : 1 });
     }
   });

@@ -21,12 +21,17 @@ import {
   runAttribution,
 } from '../../lib/attribution/stages.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
-import type { QueryEngine } from '../../lib/engine/query-engine.ts';
+import type { QueryEngine, Row } from '../../lib/engine/query-engine.ts';
 import { TrinoEngine, TrinoQueryError } from '../../lib/engine/trino-engine.ts';
-import { FINANCE_VIEW_NAMES, runFinanceView } from '../../lib/finance/finance-registry.ts';
+import {
+  FINANCE_VIEW_NAMES,
+  type FinanceViewName,
+  runFinanceView,
+} from '../../lib/finance/finance-registry.ts';
 import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
 import { billingPeriodsOf, buildReportData, renderReportQueries } from '../../lib/report/report-data.ts';
 import { loadSqlFile, renderSql, SQL_ROOT, sqlStringList } from '../../lib/sql/sql-template.ts';
+import { GIB, loadDuckDb, loadTrino, UNIT_RESULTS } from '../support/finance-results.ts';
 import type { TestCustomer, TestLineItem, TestUsage } from '../support/fixtures.ts';
 import { tempDir } from '../support/fixtures.ts';
 import {
@@ -228,18 +233,48 @@ async function expectAlertsAgree(engines: Engines): Promise<readonly unknown[]> 
   return trinoAlerts;
 }
 
-/** Every finance view; returns the number of rows each gave. */
-async function expectFinanceViewsAgree(engines: Engines): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
+/** Every finance view; returns the rows each gave (Trino's, the same as DuckDB's). */
+async function expectFinanceViewsAgree(engines: Engines): Promise<Record<FinanceViewName, Row[]>> {
+  const rows = {} as Record<FinanceViewName, Row[]>;
   for (const view of FINANCE_VIEW_NAMES) {
     const [trinoRows, duckRows] = await Promise.all([
       runFinanceView(engines.trino, view),
       runFinanceView(engines.duck, view),
     ]);
     expectSameRows(trinoRows, duckRows, view);
-    counts[view] = trinoRows.length;
+    rows[view] = trinoRows;
   }
-  return counts;
+  return rows;
+}
+
+/**
+ * What the finance v2 views must show on any real run, checked on Trino's rows: each month's waterfall
+ * closes on the bill (the run passed its conservation check), unit costs exist for the default rules'
+ * metric drivers (requests per 1,000, storage_bytes per GB-month), and paid tiers have a fully loaded
+ * margin no better than the attributed one when unattributed or free/trial cost exists.
+ */
+function expectFinanceV2Holds(rows: Record<FinanceViewName, Row[]>): void {
+  const num = (row: Row, column: string) => Number(row[column]);
+  expect(rows.cost_reconciliation.length).toBeGreaterThan(0);
+  for (const month of rows.cost_reconciliation) {
+    const steps = ['excluded_cost', 'unattributed_cost', 'free_trial_cost', 'paid_cost'];
+    const total = steps.reduce((sum, column) => sum + num(month, column), 0);
+    const tolerance = 1e-6 * Math.max(1, Math.abs(num(month, 'bill_total')));
+    expect(Math.abs(total - num(month, 'bill_total')), String(month.billing_period)).toBeLessThanOrEqual(
+      tolerance,
+    );
+    expect(num(month, 'unreconciled_cost')).toBe(0);
+  }
+  expect(new Set(rows.unit_cost.map((r) => `${r.metric} ${r.unit}`))).toEqual(
+    new Set(['requests 1,000 requests', 'storage_bytes GB-month']),
+  );
+  expect(rows.customer_unit_cost.some((r) => r.cost_per_unit !== null)).toBe(true);
+  const paid = rows.tier_margin.filter((r) => r.plan_status === 'paid' && r.fully_loaded_margin !== null);
+  expect(paid.length).toBeGreaterThan(0);
+  for (const tier of paid) {
+    const loads = num(tier, 'allocated_unattributed_cost') + num(tier, 'allocated_subsidy_cost');
+    expect(num(tier, 'fully_loaded_cost')).toBeCloseTo(num(tier, 'total_cost') + loads, 6);
+  }
 }
 
 /** Every report query and the report data of every billing period; returns the periods. */
@@ -298,7 +333,15 @@ describe.each(['cur2', 'legacy', 'focus'] as const)(
       const alerts = await expectAlertsAgree(engines);
       // The whale's cost is far above its MRR: an alert fires, so the comparison compares something.
       expect(alerts.length).toBeGreaterThan(0);
-      await expectFinanceViewsAgree(engines);
+      const finance = await expectFinanceViewsAgree(engines);
+      expectFinanceV2Holds(finance);
+      // Three billing months, each reconciled; November's bill is beta's EC2 7 and CloudWatch 2.
+      expect(finance.cost_reconciliation.map((r) => r.billing_period)).toEqual([
+        '2025-11',
+        '2025-12',
+        '2026-01',
+      ]);
+      expect(finance.cost_reconciliation[0]).toMatchObject({ bill_total: 9, excluded_cost: 0 });
       expect(await expectReportAgrees(engines)).toEqual(['2025-11', '2025-12', '2026-01']);
     });
   },
@@ -327,12 +370,61 @@ describe('Trino and DuckDB agree on a generated month (2026-12, 25 customers)', 
   it('on every result table, check, alert, finance view and report query', async () => {
     await expectResultTablesAgree(engines);
     await expectAlertsAgree(engines);
-    const counts = await expectFinanceViewsAgree(engines);
+    const finance = await expectFinanceViewsAgree(engines);
     // A whole month of 25 customers: the views that rank and take quantiles have rows to compare.
-    expect(counts.customer_monthly_cost).toBeGreaterThanOrEqual(20);
-    expect(counts.tier_margin).toBeGreaterThan(0);
-    expect(counts.customer_service_breakdown).toBeGreaterThan(counts.customer_monthly_cost as number);
+    expect(finance.customer_monthly_cost.length).toBeGreaterThanOrEqual(20);
+    expect(finance.tier_margin.length).toBeGreaterThan(0);
+    expect(finance.customer_service_breakdown.length).toBeGreaterThan(finance.customer_monthly_cost.length);
+    expectFinanceV2Holds(finance);
+    // Every customer with usage has a row per metric it used.
+    expect(finance.customer_unit_cost.length).toBeGreaterThanOrEqual(finance.customer_monthly_cost.length);
     expect(await expectReportAgrees(engines)).toEqual(['2026-12']);
+  });
+});
+
+describe('Trino and DuckDB agree on the hand-worked unit-cost results of test/integration/finance-views', () => {
+  let trino: TrinoEngine;
+  let duck: DuckDbEngine;
+  beforeAll(async () => {
+    trino = await TrinoEngine.create({ url: server.url, schema: 'finance_hand' });
+    duck = await DuckDbEngine.create({ threads: 1 });
+    await Promise.all([loadTrino(trino, UNIT_RESULTS), loadDuckDb(duck, UNIT_RESULTS)]);
+  }, 120_000);
+  afterAll(() => duck?.close());
+
+  // A windowed driver (requests/7d), a blend and an even rule, which the default rules of the runs above
+  // do not have: the metric of a driver label is read the same way on both engines.
+  it.each(['unit_cost', 'customer_unit_cost', 'cost_reconciliation', 'tier_margin'] as const)(
+    'on %s',
+    async (view) => {
+      const [trinoRows, duckRows] = await Promise.all([
+        runFinanceView(trino, view),
+        runFinanceView(duck, view),
+      ]);
+      expectSameRows(trinoRows, duckRows, view);
+      expect(trinoRows.length).toBeGreaterThan(0);
+    },
+  );
+
+  it('gives the hand-worked answers on Trino', async () => {
+    const units = await runFinanceView(trino, 'unit_cost');
+    // The same numbers as finance-views.test.ts: EC2 16 / 6 per 1,000 requests, S3 8 / 3 per GB-month,
+    // the 7-day search window priced per 1,000 requests at 3 / 6; no row for the blend or the even rule.
+    expect(units.map((r) => [r.billing_period, r.rule_id, r.service, r.metric])).toEqual([
+      ['2026-01', 'compute-network', 'AWSLambda', 'requests'],
+      ['2026-01', 'compute-network', 'AmazonEC2', 'requests'],
+      ['2026-01', 'data-stores', 'AmazonS3', 'storage_bytes'],
+      ['2026-01', 'search', 'AmazonES', 'requests'],
+      ['2026-02', 'data-stores', 'AmazonS3', 'storage_bytes'],
+      ['2026-02', 'search', 'AmazonES', 'requests'],
+    ]);
+    expect(units[1]?.cost_per_unit).toBeCloseTo(16 / 6, 9);
+    expect(units[2]?.cost_per_unit).toBeCloseTo(8 / 3, 9);
+    expect(units[3]?.cost_per_unit).toBeCloseTo(0.5, 9);
+    expect(units[2]?.quantity).toBe(93 * GIB);
+    const customers = await runFinanceView(trino, 'customer_unit_cost');
+    // a's requests: 15.5 over 4 x 1,000.
+    expect(customers[0]).toMatchObject({ customer_id: 'a', metric: 'requests', metric_cost: 15.5, units: 4 });
   });
 });
 

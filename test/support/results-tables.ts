@@ -21,6 +21,9 @@ export const RESULT_TABLE_COLUMNS = {
   unattributed_cost:
     'usage_date DATE, billing_period VARCHAR, reason VARCHAR, service VARCHAR, cost DOUBLE,' +
     ' rules_version VARCHAR, run_id VARCHAR',
+  customer_daily_usage:
+    'usage_date DATE, billing_period VARCHAR, customer_id VARCHAR, metric VARCHAR, quantity DOUBLE,' +
+    ' rules_version VARCHAR, run_id VARCHAR',
   customers:
     'customer_id VARCHAR, tenant_id VARCHAR, name VARCHAR, tier VARCHAR, plan_status VARCHAR, mrr DOUBLE,' +
     ' start_date DATE, end_date DATE, owner_team VARCHAR, effective_from DATE',

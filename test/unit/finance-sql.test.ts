@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
 import {
@@ -5,6 +6,7 @@ import {
   FINANCE_VIEW_NAMES,
   FINANCE_VIEWS,
   isFinanceViewName,
+  renderFinanceExample,
   renderFinanceView,
   sourceTablesOf,
 } from '../../lib/finance/finance-registry.ts';
@@ -76,6 +78,17 @@ describe('the finance view registry', () => {
       'cost_growth_vs_customer_growth',
     ]);
   });
+
+  it.each(FINANCE_VIEW_NAMES)(
+    "%s's saved query is the one the README shows, and the docs describe the view",
+    (name) => {
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const docs = readFileSync(new URL('../../docs/finance.md', import.meta.url), 'utf8');
+      expect(readme).toContain(`${renderFinanceExample(name, `"cost_per_customer_finance"."${name}"`)};`);
+      expect(readme).toContain(`| \`${name}\` |`);
+      expect(docs).toContain(`### ${name}\n`);
+    },
+  );
 
   it('recognizes view names', () => {
     expect(isFinanceViewName('unattributed_cost')).toBe(true);

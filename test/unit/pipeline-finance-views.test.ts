@@ -87,7 +87,7 @@ describe('the finance views statements', () => {
       expect(references.length, view).toBeGreaterThan(0);
       for (const reference of references) {
         expect(reference, view).toMatch(
-          /^"cost_per_customer"\."(customer_daily_cost|customer_daily_service_cost|unattributed_cost|daily_summary|customers)"$/,
+          /^"cost_per_customer"\."(customer_daily_cost|customer_daily_service_cost|unattributed_cost|daily_summary|customer_daily_usage|customers)"$/,
         );
       }
     }
@@ -123,14 +123,14 @@ describe('applyFinanceViews with Athena', () => {
     athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
   };
 
-  it('creates the five published views, then the eight finance views over them, one at a time', async () => {
+  it('creates the five published views, then the eleven finance views over them, one at a time', async () => {
     succeed();
     const response = await applyFinanceViews(event('Create'), { engineFor: athenaViews });
     expect(response).toEqual({
       PhysicalResourceId: 'cost_per_customer_finance',
       Data: { Views: FINANCE_VIEW_NAMES.join(',') },
     });
-    expect(startedSql()).toHaveLength(13);
+    expect(startedSql()).toHaveLength(16);
     expect(startedSql().map((sql) => sql.split(' AS\n')[0])).toEqual([
       ...PUBLISHED.map((view) => `CREATE OR REPLACE VIEW "cost_per_customer"."${view}"`),
       ...FINANCE_VIEW_NAMES.map((view) => `CREATE OR REPLACE VIEW "cost_per_customer_finance"."${view}"`),
@@ -139,6 +139,9 @@ describe('applyFinanceViews with Athena', () => {
     const monthly = startedSql()[5] ?? '';
     expect(monthly).toContain('"cost_per_customer"."customer_daily_cost"');
     expect(monthly).not.toContain('_runs');
+    // The unit-cost views read the published usage.
+    const units = startedSql().find((sql) => sql.includes('"cost_per_customer_finance"."unit_cost"')) ?? '';
+    expect(units).toContain('"cost_per_customer"."customer_daily_usage"');
     expect(athena).toHaveReceivedCommandWith(StartQueryExecutionCommand, {
       WorkGroup: 'cost-per-customer',
       ResultReuseConfiguration: { ResultReuseByAgeConfiguration: { Enabled: false } },
@@ -148,7 +151,7 @@ describe('applyFinanceViews with Athena', () => {
   it('replaces the views on update', async () => {
     succeed();
     await applyFinanceViews(event('Update'), { engineFor: athenaViews });
-    expect(startedSql().filter((sql) => sql.startsWith('CREATE OR REPLACE VIEW'))).toHaveLength(13);
+    expect(startedSql().filter((sql) => sql.startsWith('CREATE OR REPLACE VIEW'))).toHaveLength(16);
   });
 
   it('fails the deployment when a view does not create, and stops there', async () => {
