@@ -8,8 +8,10 @@ import { Catalog } from './constructs/catalog.ts';
 import { giveCdkHandlersLogRetention } from './constructs/cdk-handler-logs.ts';
 import { CurExport } from './constructs/cur-export.ts';
 import { EncryptionKey } from './constructs/encryption-key.ts';
+import { FinanceReader } from './constructs/finance-reader.ts';
 import { FinanceViews } from './constructs/finance-views.ts';
 import {
+  acknowledgeFinanceReaderFindings,
   acknowledgeFinanceViewsFindings,
   acknowledgeRunPipelineFindings,
 } from './constructs/nag-findings.ts';
@@ -39,6 +41,8 @@ export class CostPerCustomer extends Construct {
   readonly pipeline: RunPipeline;
   /** The finance views and their saved queries in the workgroup. */
   readonly financeViews: FinanceViews;
+  /** The finance reader policy, and its role when `financeReaderPrincipals` are given. */
+  readonly financeReader: FinanceReader;
   /** Present when `createCurExport` is true. */
   readonly curExport?: CurExport;
 
@@ -129,6 +133,17 @@ export class CostPerCustomer extends Construct {
     });
     acknowledgeFinanceViewsFindings(this.financeViews);
 
+    this.financeReader = new FinanceReader(this, 'FinanceReader', {
+      databaseName: this.catalog.databaseName,
+      financeDatabaseName: this.catalog.financeDatabaseName,
+      workgroupName: this.queryWorkgroup.workgroupName,
+      resultsBucket: this.storage.resultsBucket,
+      queryResultsBucket: this.storage.queryResultsBucket,
+      encryptionKey,
+      principals: config.financeReaderPrincipals,
+    });
+    acknowledgeFinanceReaderFindings(this.financeReader);
+
     if (config.createCurExport) {
       const curBucket = this.storage.curBucket;
       this.curExport = new CurExport(this, 'CurExport', {
@@ -203,7 +218,18 @@ export class CostPerCustomerStack extends Stack {
         product.pipeline.functions['on-delivery'].functionName,
         'Invoke with {"rerun":{"billingPeriod":"YYYY-MM","requestId":"<id>"}} to re-run a billing period',
       ],
+      FinanceReaderPolicyArn: [
+        product.financeReader.policy.managedPolicyArn,
+        'Managed policy to attach to a finance role: query the finance views in the workgroup, read reports/',
+      ],
     };
+    const financeRole = product.financeReader.role;
+    if (financeRole) {
+      outputs.FinanceReaderRoleArn = [
+        financeRole.roleArn,
+        'Role that cpc:financeReaderPrincipals assume to query the finance views',
+      ];
+    }
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });
     }

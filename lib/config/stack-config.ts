@@ -98,6 +98,14 @@ export interface CostPerCustomerConfig {
    * @default - the stack name
    */
   readonly workgroupName?: string;
+  /**
+   * Who may assume the finance reader role (docs/aws-pipeline.md, "Finance access"): 12-digit AWS
+   * account ids (that account's IAM then decides who) or IAM ARNs
+   * `arn:aws:iam::<account>:role/<name>`, `...:user/<name>` or `...:root`. Each must exist at deploy.
+   * The finance reader policy is created either way.
+   * @default [] (no role, only the policy)
+   */
+  readonly financeReaderPrincipals?: readonly string[];
 }
 
 /**
@@ -115,6 +123,7 @@ export interface ResolvedConfig extends CostPerCustomerConfig {
   readonly servingRetentionDays: number;
   readonly removalPolicy: 'retain' | 'destroy';
   readonly alerts: AlertConfig;
+  readonly financeReaderPrincipals: readonly string[];
 }
 
 /** Athena refuses a bytes-scanned cutoff below 10 MB. */
@@ -158,6 +167,19 @@ const EXPORT_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 // S3 key segments that need no escaping in a Glue location or an IAM ARN.
 const S3_PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 const SLACK_ID = /^[A-Z0-9]{1,255}$/;
+// Who may assume the finance reader role: an account id, or a role, user or root ARN of an account
+// (path allowed before a role or user name; IAM's name characters).
+const ACCOUNT_ID = /^\d{12}$/;
+const IAM_PRINCIPAL_ARN =
+  /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(root|(role|user)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128})$/;
+// `-c cpc:financeReaderPrincipals=...` gives a string: a JSON list, or ids and ARNs separated by commas
+// (not JSON.parse'd, which would turn an account id into a number).
+const listFromText = (value: unknown) => {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (text.startsWith('[')) return jsonFromText(text);
+  return text === '' ? [] : text.split(',').map((item) => item.trim());
+};
 
 const configSchema = z
   .object({
@@ -240,6 +262,22 @@ const configSchema = z
       .string({ error: 'must be a string' })
       .regex(WORKGROUP_NAME, 'must be 1-128 letters, digits, . _ or -')
       .optional(),
+    financeReaderPrincipals: z
+      .preprocess(
+        listFromText,
+        z
+          .array(
+            z
+              .string({ error: 'must be a string' })
+              .refine(
+                (principal) => ACCOUNT_ID.test(principal) || IAM_PRINCIPAL_ARN.test(principal),
+                'must be a 12-digit AWS account id or an IAM ARN arn:aws:iam::<account>:role/<name>, :user/<name> or :root',
+              ),
+            { error: 'must be a list of AWS account ids or IAM role/user ARNs' },
+          )
+          .refine((list) => new Set(list).size === list.length, 'must not name a principal twice'),
+      )
+      .default([]),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -40,7 +40,11 @@ const LABELS: ReadonlyArray<[RegExp, string]> = [
   [/DeadLetterQueue/, 'dead-letter-queue'],
   [/StateMachine/, 'state-machine'],
   [/CreateFinanceViewsFunction/, 'function create-finance-views'],
+  [/FinanceReaderPolicy/, 'finance-reader-policy'],
 ];
+
+/** The customer-managed policies the table shows, by logical-id fragment (others, such as the Slack guardrail's deny-all, are left out). */
+const MANAGED_POLICIES: ReadonlyArray<[RegExp, string]> = [[/FinanceReaderPolicy/, 'finance reader policy']];
 
 function labelOf(logicalId: string): string {
   const pipelineFunction = /Pipeline(\w+?)Function[0-9A-F]{8}$/.exec(logicalId);
@@ -118,6 +122,7 @@ function roleName(logicalId: string, properties: Record<string, unknown>): strin
   if (pipeline?.[1]) return pipeline[1];
   if (/StateMachineRole/.test(logicalId)) return 'state machine';
   if (/FinanceViewsProvider/.test(logicalId)) return 'create-finance-views provider (CDK)';
+  if (/FinanceReaderRole/.test(logicalId)) return 'finance reader role';
   if (/^BucketNotificationsHandler/.test(logicalId)) return 'S3 notification handler (CDK)';
   return logicalId;
 }
@@ -134,11 +139,34 @@ export function isCommonStatement(row: IamRow): boolean {
   return (ownLogs && row.resources[0] === 'own-log-group') || xray;
 }
 
-/** Every statement of every role of the template (managed policies as one row each), in template order. */
+/**
+ * Every statement of every role of the template (the managed policies a role attaches as one row each),
+ * and of the customer-managed policies of MANAGED_POLICIES (a role attaching one has its own row), in
+ * template order.
+ */
 export function iamRows(template: TemplateJson, options: IamTableOptions): IamRow[] {
   const resources = Object.entries(template.Resources);
   const rows: IamRow[] = [];
+  const statementRows = (name: string, statements: readonly RawStatement[]) => {
+    for (const statement of statements) {
+      if (statement.Effect !== undefined && statement.Effect !== 'Allow') {
+        throw new Error(`role ${name}: only Allow statements are expected, got ${statement.Effect}`);
+      }
+      rows.push({
+        role: name,
+        actions: [statement.Action].flat(),
+        resources: [statement.Resource].flat().map((resource) => resourceText(resource, options)),
+        condition: conditionText(statement.Condition),
+      });
+    }
+  };
   for (const [roleId, role] of resources) {
+    if (role.Type === 'AWS::IAM::ManagedPolicy') {
+      const name = MANAGED_POLICIES.find(([pattern]) => pattern.test(roleId))?.[1];
+      const document = role.Properties?.PolicyDocument as { Statement: RawStatement[] } | undefined;
+      if (name !== undefined && document) statementRows(name, document.Statement);
+      continue;
+    }
     if (role.Type !== 'AWS::IAM::Role') continue;
     const properties = role.Properties ?? {};
     const name = roleName(roleId, properties);
@@ -161,19 +189,7 @@ export function iamRows(template: TemplateJson, options: IamTableOptions): IamRo
           ),
       )
       .map(([, policy]) => policy.Properties as { PolicyDocument: { Statement: RawStatement[] } });
-    for (const policy of [...inline, ...attached]) {
-      for (const statement of policy.PolicyDocument.Statement) {
-        if (statement.Effect !== undefined && statement.Effect !== 'Allow') {
-          throw new Error(`role ${name}: only Allow statements are expected, got ${statement.Effect}`);
-        }
-        rows.push({
-          role: name,
-          actions: [statement.Action].flat(),
-          resources: [statement.Resource].flat().map((resource) => resourceText(resource, options)),
-          condition: conditionText(statement.Condition),
-        });
-      }
-    }
+    for (const policy of [...inline, ...attached]) statementRows(name, policy.PolicyDocument.Statement);
   }
   return rows;
 }

@@ -1,5 +1,6 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import type { FinanceReader } from './finance-reader.ts';
 import type { FinanceViews } from './finance-views.ts';
 import type { RunPipeline } from './run-pipeline.ts';
 
@@ -118,5 +119,21 @@ export function acknowledgeFinanceViewsFindings(financeViews: FinanceViews): voi
   acknowledge(
     iam5(`Resource::${nagFindingText(financeViews, `${financeViews.function.functionArn}:*`)}`),
     'From the Provider framework: invoking versions and aliases of the create-finance-views function only.',
+  );
+}
+
+/** The cdk-nag findings of the finance reader policy: its prefix and finance-database wildcards. */
+export function acknowledgeFinanceReaderFindings(financeReader: FinanceReader): void {
+  const acknowledge = (id: string, reason: string) =>
+    Validations.of(financeReader).acknowledge({ id, reason });
+  for (const { bucket, pattern } of financeReader.objectPatterns) {
+    acknowledge(
+      iam5(`Resource::${nagFindingText(financeReader, bucket.arnForObjects(pattern))}`),
+      `Objects under one prefix (${pattern}) of one bucket: the keys are per run, billing period or query id, unknown at deploy time.`,
+    );
+  }
+  acknowledge(
+    iam5(`Resource::${nagFindingText(financeReader, financeReader.financeTablesArn)}`),
+    'The tables of the finance database, which holds only the finance views (create-finance-views creates them); GetTables lists them for the Athena console.',
   );
 }

@@ -33,6 +33,7 @@ describe('resolveConfig', () => {
       bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
       servingRetentionDays: 400,
       removalPolicy: 'retain',
+      financeReaderPrincipals: [],
       alerts: {
         costToMrrP1: 0.25,
         costToMrrP2: 0.2,
