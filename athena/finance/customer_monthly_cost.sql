@@ -15,14 +15,7 @@
 -- - is_complete: true when daily_summary (every day with billing data) has a usage day labelled with this
 --   month that is the month's last calendar day or later, or when a later billing month exists. Otherwise
 --   the month is still open and must not be compared with full months.
-WITH month_status AS (
-  SELECT
-    billing_period,
-    max(usage_date) >= CAST(CAST(concat(billing_period, '-01') AS date) + INTERVAL '1' MONTH - INTERVAL '1' DAY AS date)
-      OR billing_period < max(billing_period) OVER () AS is_complete
-  FROM ${daily_summary}
-  GROUP BY billing_period
-),
+WITH month_status AS (${billing_months}),
 customer_months AS (
   SELECT
     billing_period,

@@ -11,14 +11,7 @@
 --   total_cost). share_of_customer_cost = cost / customer_cost, NULL when that is 0. Shares of one
 --   customer-month sum to 1; with credits (negative cost) a single share can fall outside [0, 1].
 -- - is_complete: as in customer_monthly_cost (false while the billing month is still open).
-WITH month_status AS (
-  SELECT
-    billing_period,
-    max(usage_date) >= CAST(CAST(concat(billing_period, '-01') AS date) + INTERVAL '1' MONTH - INTERVAL '1' DAY AS date)
-      OR billing_period < max(billing_period) OVER () AS is_complete
-  FROM ${daily_summary}
-  GROUP BY billing_period
-),
+WITH month_status AS (${billing_months}),
 service_days AS (
   SELECT
     max(billing_period) OVER (PARTITION BY usage_date, customer_id) AS billing_period,

@@ -19,16 +19,7 @@
 -- - customer_name, tier, plan_status: as on the customer's latest usage day with cost in the month (NULL
 --   for a customer with usage but no cost).
 -- - is_complete: as in customer_monthly_cost (false while the billing month is still open).
-WITH month_status AS (
-  SELECT
-    billing_period,
-    max(usage_date) >= CAST(CAST(concat(billing_period, '-01') AS date) + INTERVAL '1' MONTH - INTERVAL '1' DAY AS date)
-      OR billing_period < max(billing_period) OVER () AS is_complete,
-    extract(DAY FROM CAST(CAST(concat(billing_period, '-01') AS date) + INTERVAL '1' MONTH - INTERVAL '1' DAY AS date))
-      AS days_in_month
-  FROM ${daily_summary}
-  GROUP BY billing_period
-),
+WITH month_status AS (${billing_months}),
 day_labels AS (
   SELECT usage_date, max(billing_period) AS billing_period
   FROM ${daily_summary}

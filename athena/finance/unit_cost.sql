@@ -28,16 +28,7 @@
 --   rules' even split these are the customers active in the customer dimension). cost_per_active_customer
 --   = cost / active_customers.
 -- - is_complete: as in customer_monthly_cost (false while the billing month is still open).
-WITH month_status AS (
-  SELECT
-    billing_period,
-    max(usage_date) >= CAST(CAST(concat(billing_period, '-01') AS date) + INTERVAL '1' MONTH - INTERVAL '1' DAY AS date)
-      OR billing_period < max(billing_period) OVER () AS is_complete,
-    extract(DAY FROM CAST(CAST(concat(billing_period, '-01') AS date) + INTERVAL '1' MONTH - INTERVAL '1' DAY AS date))
-      AS days_in_month
-  FROM ${daily_summary}
-  GROUP BY billing_period
-),
+WITH month_status AS (${billing_months}),
 day_labels AS (
   SELECT usage_date, max(billing_period) AS billing_period
   FROM ${daily_summary}

@@ -200,6 +200,13 @@ export function sourceTablesOf(name: FinanceViewName): FinanceSourceTable[] {
 }
 
 /**
+ * The months of the results (complete or open, calendar days), a SELECT over daily_summary that a view
+ * reading daily_summary splices in by the placeholder `billing_months`: one text for every view.
+ */
+export const BILLING_MONTHS_PLACEHOLDER = 'billing_months';
+const BILLING_MONTHS_FILE = 'finance/billing_months.sql';
+
+/**
  * The SELECT of a finance view, with each source table given by `tableRef` (for example
  * `"cost_per_customer"."customer_daily_cost"` in Athena) and each finance view it depends on inlined as a
  * parenthesized subquery. Strict: a placeholder the registry does not fill is an error.
@@ -211,6 +218,12 @@ export function renderFinanceView(name: FinanceViewName, tableRef: (table: strin
   // Newlines around the inlined view: its last line may end in a comment.
   for (const dependency of view.views) {
     values[dependency] = trustedSql(`(\n${renderFinanceView(dependency, tableRef)}\n)`);
+  }
+  if (view.tables.includes('daily_summary')) {
+    values[BILLING_MONTHS_PLACEHOLDER] = trustedSql(
+      // Newlines around it: the file starts with comment lines.
+      `\n${renderSql(loadSqlFile(BILLING_MONTHS_FILE), { daily_summary: values.daily_summary as SqlFragment }, BILLING_MONTHS_FILE)}\n`,
+    );
   }
   return renderSql(loadSqlFile(view.file), values, view.file);
 }
