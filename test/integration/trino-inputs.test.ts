@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
+import { BILLING_FORMATS, trimmedTag } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import {
   type AttributionRun,
@@ -16,6 +16,7 @@ import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { QueryEngine, Row } from '../../lib/engine/query-engine.ts';
 import { TrinoEngine } from '../../lib/engine/trino-engine.ts';
+import { sqlString } from '../../lib/sql/sql-template.ts';
 import { isInputTable } from '../../lib/sql/tables.ts';
 import { type TestCustomer, type TestLineItem, tempDir } from '../support/fixtures.ts';
 import { expectSameRows, loadInputs, loadWithPath, writeInputs } from '../support/trino-agreement.ts';
@@ -323,5 +324,47 @@ describe('tenant ids and metrics are trimmed the same on Trino (Athena) as on Du
     ]);
     const unattributed = await trino.query(`SELECT reason, cost FROM ${trino.tableRef('unattributed_cost')}`);
     expect(unattributed).toEqual([{ reason: 'unknown_tenant', cost: 4 }]);
+  });
+});
+
+describe('a tag value is trimmed the same on Trino as on DuckDB and as JavaScript trims', () => {
+  // Printable ASCII at both ends skips the trim; everything else is trimmed: blanks at either end,
+  // a one-character value, '' (NULL), non-ASCII letters at the edges (kept), a zero-width space (kept).
+  const values = [
+    'acme',
+    'a',
+    '!',
+    '~x',
+    ' acme',
+    'acme ',
+    '\tacme-eu\u00a0',
+    '\u3000acme',
+    '\ufeffacme',
+    'acme\u2028',
+    'été',
+    'zürich\u00a0',
+    'globex\u200b',
+    '',
+    '   ',
+  ];
+  const expected = values.map((value) => value.trim() || null);
+
+  it('keeps or trims each value as JavaScript would, on both engines', async () => {
+    const trino = await TrinoEngine.create({ url: server.url, schema: 'tag_trim' });
+    const duck = await DuckDbEngine.create({ threads: 1 });
+    try {
+      const select = `SELECT n, ${trimmedTag('v')} AS trimmed FROM (VALUES ${values
+        .map((value, n) => `(${n}, ${sqlString(value).sql})`)
+        .join(', ')}) AS t(n, v) ORDER BY n`;
+      const [onTrino, onDuck] = await Promise.all([trino.query(select), duck.query(select)]);
+      expect(onTrino.map((row) => row.trimmed)).toEqual(expected);
+      expect(onDuck.map((row) => row.trimmed)).toEqual(expected);
+      // The values the fast path takes as they are, and the ones it trims.
+      expect(expected.slice(0, 4)).toEqual(['acme', 'a', '!', '~x']);
+      expect(expected.slice(4, 10)).toEqual(['acme', 'acme', 'acme-eu', 'acme', 'acme', 'acme']);
+      expect(expected.slice(10)).toEqual(['été', 'zürich', 'globex\u200b', null, null]);
+    } finally {
+      duck.close();
+    }
   });
 });
