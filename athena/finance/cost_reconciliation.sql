@@ -27,11 +27,7 @@
 --   checks that each day's customers, unattributed and excluded cost make its total, so it is 0 for
 --   published results; it is shown so nobody has to take that on trust.
 -- - is_complete: as in customer_monthly_cost (false while the billing month is still open).
-WITH day_labels AS (
-  SELECT usage_date, max(billing_period) AS billing_period
-  FROM ${daily_summary}
-  GROUP BY usage_date
-),
+WITH day_labels AS (${day_labels}),
 bill AS (
   SELECT
     billing_period,

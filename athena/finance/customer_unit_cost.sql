@@ -20,23 +20,11 @@
 --   for a customer with usage but no cost).
 -- - is_complete: as in customer_monthly_cost (false while the billing month is still open).
 WITH month_status AS (${billing_months}),
-day_labels AS (
-  SELECT usage_date, max(billing_period) AS billing_period
-  FROM ${daily_summary}
-  GROUP BY usage_date
-),
+day_labels AS (${day_labels}),
 metric_costs AS (
-  SELECT
-    d.billing_period,
-    c.customer_id,
-    regexp_replace(c.driver, '/[0-9]+d$', '') AS metric,
-    sum(c.cost) AS metric_cost
-  FROM ${customer_daily_service_cost} AS c
-  JOIN day_labels AS d ON d.usage_date = c.usage_date
-  WHERE c.rule_id <> 'direct'
-    AND c.driver NOT IN ('tag', 'even', 'mrr', 'fixed')
-    AND c.driver NOT LIKE 'weights(%'
-  GROUP BY d.billing_period, c.customer_id, regexp_replace(c.driver, '/[0-9]+d$', '')
+  SELECT billing_period, customer_id, metric, sum(cost) AS metric_cost
+  FROM (${metric_driver_costs}) AS m
+  GROUP BY billing_period, customer_id, metric
 ),
 customer_usage AS (
   SELECT d.billing_period, u.customer_id, u.metric, sum(u.quantity) AS quantity

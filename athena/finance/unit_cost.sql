@@ -29,25 +29,8 @@
 --   = cost / active_customers.
 -- - is_complete: as in customer_monthly_cost (false while the billing month is still open).
 WITH month_status AS (${billing_months}),
-day_labels AS (
-  SELECT usage_date, max(billing_period) AS billing_period
-  FROM ${daily_summary}
-  GROUP BY usage_date
-),
-metric_costs AS (
-  SELECT
-    d.billing_period,
-    c.rule_id,
-    c.service,
-    c.driver,
-    regexp_replace(c.driver, '/[0-9]+d$', '') AS metric,
-    c.cost
-  FROM ${customer_daily_service_cost} AS c
-  JOIN day_labels AS d ON d.usage_date = c.usage_date
-  WHERE c.rule_id <> 'direct'
-    AND c.driver NOT IN ('tag', 'even', 'mrr', 'fixed')
-    AND c.driver NOT LIKE 'weights(%'
-),
+day_labels AS (${day_labels}),
+metric_costs AS (${metric_driver_costs}),
 rule_costs AS (
   SELECT billing_period, rule_id, service, metric, max(driver) AS driver, sum(cost) AS rule_cost
   FROM metric_costs

@@ -200,11 +200,25 @@ export function sourceTablesOf(name: FinanceViewName): FinanceSourceTable[] {
 }
 
 /**
- * The months of the results (complete or open, calendar days), a SELECT over daily_summary that a view
- * reading daily_summary splices in by the placeholder `billing_months`: one text for every view.
+ * SELECTs several views share, one text each, spliced in by placeholder name (`${day_labels}`): a view
+ * whose tables include a fragment's gets it. In order: a fragment may splice in one listed before it.
  */
-export const BILLING_MONTHS_PLACEHOLDER = 'billing_months';
-const BILLING_MONTHS_FILE = 'finance/billing_months.sql';
+export const SHARED_FRAGMENTS: readonly {
+  readonly name: string;
+  readonly file: string;
+  readonly tables: readonly FinanceSourceTable[];
+}[] = [
+  // The billing months: complete or open, calendar days.
+  { name: 'billing_months', file: 'finance/billing_months.sql', tables: ['daily_summary'] },
+  // The billing month each usage day counts in.
+  { name: 'day_labels', file: 'finance/day_labels.sql', tables: ['daily_summary'] },
+  // Customer cost shared by metric drivers, with its month and metric.
+  {
+    name: 'metric_driver_costs',
+    file: 'finance/metric_driver_costs.sql',
+    tables: ['daily_summary', 'customer_daily_service_cost'],
+  },
+];
 
 /**
  * The SELECT of a finance view, with each source table given by `tableRef` (for example
@@ -219,11 +233,10 @@ export function renderFinanceView(name: FinanceViewName, tableRef: (table: strin
   for (const dependency of view.views) {
     values[dependency] = trustedSql(`(\n${renderFinanceView(dependency, tableRef)}\n)`);
   }
-  if (view.tables.includes('daily_summary')) {
-    values[BILLING_MONTHS_PLACEHOLDER] = trustedSql(
-      // Newlines around it: the file starts with comment lines.
-      `\n${renderSql(loadSqlFile(BILLING_MONTHS_FILE), { daily_summary: values.daily_summary as SqlFragment }, BILLING_MONTHS_FILE)}\n`,
-    );
+  for (const fragment of SHARED_FRAGMENTS) {
+    if (!fragment.tables.every((table) => view.tables.includes(table))) continue;
+    // Newlines around it: the file starts with comment lines.
+    values[fragment.name] = trustedSql(`\n${renderSql(loadSqlFile(fragment.file), values, fragment.file)}\n`);
   }
   return renderSql(loadSqlFile(view.file), values, view.file);
 }

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
 import {
-  BILLING_MONTHS_PLACEHOLDER,
   FINANCE_SOURCE_TABLES,
   FINANCE_VIEW_NAMES,
   FINANCE_VIEWS,
   isFinanceViewName,
   renderFinanceExample,
   renderFinanceView,
+  SHARED_FRAGMENTS,
   sourceTablesOf,
 } from '../../lib/finance/finance-registry.ts';
 import { formatTable } from '../../lib/finance/format-table.ts';
@@ -49,9 +49,9 @@ describe('the finance views are Trino (Athena engine v3) SQL', () => {
 describe('the finance view registry', () => {
   it.each(FINANCE_VIEW_NAMES)('%s lists exactly the placeholders of its file', (name) => {
     const view = FINANCE_VIEWS[name];
-    // The shared billing months read daily_summary: a view that splices them in reads it too.
-    const placeholders = placeholdersOf(loadSqlFile(view.file)).map((p) =>
-      p === BILLING_MONTHS_PLACEHOLDER ? 'daily_summary' : p,
+    // A shared fragment stands for the tables it reads: a view that splices one in reads them too.
+    const placeholders = placeholdersOf(loadSqlFile(view.file)).flatMap(
+      (p): readonly string[] => SHARED_FRAGMENTS.find((fragment) => fragment.name === p)?.tables ?? [p],
     );
     expect([...new Set(placeholders)].sort()).toEqual([...view.tables, ...view.views].sort());
     expect(view.file).toBe(`finance/${name}.sql`);
