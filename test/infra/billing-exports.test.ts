@@ -10,6 +10,7 @@ import { ConfigError, resolveConfig, settingsFromContext } from '../../lib/confi
 import { Catalog } from '../../lib/constructs/catalog.ts';
 import { iamRows, isCommonStatement } from '../../lib/constructs/iam-table.ts';
 import { CostPerCustomerStack } from '../../lib/cost-per-customer-stack.ts';
+import { joinWithPlaceholders } from '../support/template-text.ts';
 
 /*
  * A stack reading a FOCUS 1.0 export and a legacy report besides its CUR 2.0 export (`cpc:billingExports`,
@@ -43,21 +44,6 @@ const rows = iamRows(json, { databaseName: 'test', workgroupName: 'Test' }).filt
   (row) => !isCommonStatement(row),
 );
 
-/** An `Fn::Join` as text, each `Ref` as `<logical id without its hash>`. */
-function joined(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (!join) throw new Error(`not an Fn::Join: ${JSON.stringify(value)}`);
-  return join[1]
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const ref = (part as { Ref?: string }).Ref;
-      if (ref === undefined) throw new Error(`unexpected part ${JSON.stringify(part)}`);
-      return `<${ref.replace(/[0-9A-F]{8}$/, '')}>`;
-    })
-    .join(join[0]);
-}
-
 interface TableInput {
   Name: string;
   Parameters: Record<string, unknown>;
@@ -76,13 +62,13 @@ const CUR = '<CostPerCustomerStorageCurBucket>';
 
 describe('Glue tables of the further exports', () => {
   it('are cur2, focus and legacy, each over its own export', () => {
-    expect(['cur2', 'focus', 'legacy'].map((name) => joined(table(name).StorageDescriptor.Location))).toEqual(
-      [
-        `s3://${CUR}/cur/cost-per-customer/data/`,
-        `s3://${CUR}/cur/cpc-focus/data/`,
-        `s3://${CUR}/cur/cpc-report/cpc-report/`,
-      ],
-    );
+    expect(
+      ['cur2', 'focus', 'legacy'].map((name) => joinWithPlaceholders(table(name).StorageDescriptor.Location)),
+    ).toEqual([
+      `s3://${CUR}/cur/cost-per-customer/data/`,
+      `s3://${CUR}/cur/cpc-focus/data/`,
+      `s3://${CUR}/cur/cpc-report/cpc-report/`,
+    ]);
   });
 
   it('focus: Parquet projected on billing_period, the FOCUS columns lower-cased as Glue stores them', () => {
@@ -97,7 +83,7 @@ describe('Glue tables of the further exports', () => {
       'projection.billing_period.interval.unit': 'MONTHS',
       'storage.location.template': expect.anything(),
     });
-    expect(joined(focus.Parameters['storage.location.template'])).toBe(
+    expect(joinWithPlaceholders(focus.Parameters['storage.location.template'])).toBe(
       `s3://${CUR}/cur/cpc-focus/data/BILLING_PERIOD=\${billing_period}/`,
     );
     expect(focus.PartitionKeys).toEqual([{ Name: 'billing_period', Type: 'string', Comment: 'YYYY-MM' }]);
@@ -125,7 +111,7 @@ describe('Glue tables of the further exports', () => {
       'projection.month.range': '1,12',
       'storage.location.template': expect.anything(),
     });
-    expect(joined(legacy.Parameters['storage.location.template'])).toBe(
+    expect(joinWithPlaceholders(legacy.Parameters['storage.location.template'])).toBe(
       `s3://${CUR}/cur/cpc-report/cpc-report/year=\${year}/month=\${month}/`,
     );
     expect(legacy.PartitionKeys.map((key) => [key.Name, key.Type])).toEqual([

@@ -7,6 +7,7 @@ import { cur2Columns, RESULT_COLUMNS } from '../../lib/catalog/glue-schemas.ts';
 import { type CostPerCustomerConfig, settingsFromContext } from '../../lib/config/stack-config.ts';
 import { CostPerCustomerStack } from '../../lib/cost-per-customer-stack.ts';
 import { SUPERSEDED_RUN_TAG } from '../../lib/pipeline/run-contract.ts';
+import { joinWithPlaceholders } from '../support/template-text.ts';
 
 const ACCOUNT = '123456789012';
 const CDK_CONTEXT: Record<string, unknown> = JSON.parse(
@@ -48,21 +49,6 @@ const agnostic = synth({ config: { createCurExport: true } });
 
 const keyArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('EncryptionKey'), 'Arn'] };
 const resourcesOf = (template: Template, type: string) => Object.entries(template.findResources(type));
-
-/** The text of an `Fn::Join`, with each `Ref` written as `<logical id without its hash>`. */
-function joinWithPlaceholders(value: unknown): string {
-  if (typeof value === 'string') return value;
-  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (!join) throw new Error(`not an Fn::Join: ${JSON.stringify(value)}`);
-  return join[1]
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const ref = (part as { Ref?: string }).Ref;
-      if (ref === undefined) throw new Error(`unexpected part ${JSON.stringify(part)}`);
-      return `<${ref.replace(/[0-9A-F]{8}$/, '')}>`;
-    })
-    .join(join[0]);
-}
 
 describe('buckets', () => {
   const buckets = resourcesOf(defaults.template, 'AWS::S3::Bucket');
