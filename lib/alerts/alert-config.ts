@@ -4,6 +4,18 @@ import { InputError } from '../inputs/input-error.ts';
 import type { AlertTypeDefinition } from './alert-type.ts';
 import { ALERT_TYPES } from './alert-types.ts';
 
+/** Weekday names as `digestWeekday` takes them, Sunday first (JavaScript's `getUTCDay()` order). */
+export const WEEKDAYS = [
+  'sunday',
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
 /** The fields every alert type shares: routing and the renotify period. */
 const commonFields = {
   /** Days during which the same alert (type and subject) is not sent again, unless its severity rises. */
@@ -14,6 +26,12 @@ const commonFields = {
   serviceTeams: z.record(z.string(), z.string().min(1)).default({}),
   /** How many of a customer's top services an alert lists. */
   topServices: z.number().int().min(1).max(10).default(3),
+  /** The day of the week the WARNING digest goes out (the first run on or after it, once a week). */
+  digestWeekday: z.enum(WEEKDAYS).default('monday'),
+  /** How many alerts a digest lists before "and N more". */
+  digestMaxAlerts: z.number().int().min(1).max(100).default(15),
+  /** The most messages one run publishes; past that, one held-back summary per team (within the cap). */
+  maxMessagesPerRun: z.number().int().min(1).max(1000).default(20),
 };
 
 type ShapeOf<T> = T extends AlertTypeDefinition<string, infer Shape> ? Shape : never;

@@ -49,6 +49,12 @@ export interface AlertFinding {
   readonly explanation: string;
   /** The customer a customer alert is about; null for an alert about a segment or the whole account. */
   readonly customer: AlertCustomer | null;
+  /** {@link Alert.moneyAtStake}: what a digest ranks by. */
+  readonly moneyAtStake: number;
+  /** The figures only some types carry ({@link Alert.revenueGrowth} and the anomaly's). */
+  readonly details?: Pick<Alert, 'revenueGrowth' | 'baselineMedian' | 'impact' | 'risingServices'>;
+  /** The team the alert goes to when its type decides (a unit-cost target's own team). */
+  readonly team?: string;
 }
 
 /** The thresholds a type's schema fields parse to. */

@@ -45,10 +45,32 @@ export interface Alert {
   readonly currency: string;
   /** One line in plain words. */
   readonly explanation: string;
+  /**
+   * The money at stake, in {@link currency}, by which a digest ranks its alerts (docs/alerts.md
+   * "Delivery and noise"): cost_30d - threshold x MRR for cost_to_mrr, the impact for an anomaly, the
+   * excess x active customers for a unit-cost target, the weekly increase for a trend, the unattributed
+   * cost of the window for unattributed_share, the trial median's excess for freemium_cliff.
+   */
+  readonly moneyAtStake: number;
+  /** cost_trend_7d: the revenue growth r over the same week (the alert's value is the cost growth g). */
+  readonly revenueGrowth?: number;
+  /** cost_anomaly: the median daily cost over the baseline days. */
+  readonly baselineMedian?: number;
+  /** cost_anomaly: cost(D) - the baseline median. */
+  readonly impact?: number;
+  /**
+   * cost_anomaly: the (at most three) services whose cost on D rose most against their own baseline
+   * median; `cost` is that rise.
+   */
+  readonly risingServices?: readonly ServiceCost[];
 }
 
-/** An alert of a run, with whether that run sent it (false: sent recently, or not the run's to send). */
-export type NotifiedAlert = Alert & { readonly notify: boolean };
+/**
+ * An alert of a run, with whether that run sent it, alone or in a digest; when it did not, `heldBack`
+ * says why (sent recently, waiting for the weekly digest, over the per-run cap, the publish failed, not
+ * the run's to send).
+ */
+export type NotifiedAlert = Alert & { readonly notify: boolean; readonly heldBack?: string };
 
 export function alertKey(alert: Pick<Alert, 'type' | 'subject'>): string {
   return `${alert.type}|${alert.subject}`;

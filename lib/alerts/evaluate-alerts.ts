@@ -200,8 +200,10 @@ function toAlert(
     mrr: customer?.mrr ?? null,
     cost30d: customer?.cost30d ?? null,
     topServices: services,
-    team: services[0]?.team ?? customer?.ownerTeam ?? config.defaultTeam,
+    team: finding.team ?? services[0]?.team ?? customer?.ownerTeam ?? config.defaultTeam,
     currency,
     explanation: finding.explanation,
+    moneyAtStake: finding.moneyAtStake,
+    ...finding.details,
   };
 }

@@ -70,6 +70,7 @@ const dailyPeak: AlertTypeDefinition<'daily_peak', typeof peakThresholds> = {
         threshold: thresholds.dailyPeakLimit,
         explanation: `${customer.customerName}'s costliest day of the last 7 cost ${formatMoney(Number(row.peak), currency)}.`,
         customer,
+        moneyAtStake: Number(row.peak) - thresholds.dailyPeakLimit,
       };
     }),
   title: (a, text, currency) =>
@@ -183,6 +184,7 @@ describe('a throwaway alert type added through the registry alone', () => {
       // daily_summary names no currency here: USD.
       currency: 'USD',
       explanation: "Spiky Corp's costliest day of the last 7 cost $120.00.",
+      moneyAtStake: 20,
     });
     // The shipped types see the same data as without the throwaway.
     expect(await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).toEqual(
@@ -291,6 +293,9 @@ describe('the registry', () => {
       'defaultTeam',
       'serviceTeams',
       'topServices',
+      'digestWeekday',
+      'digestMaxAlerts',
+      'maxMessagesPerRun',
     ]);
     const clash: AlertTypeDefinition<'clash', { renotifyDays: ReturnType<typeof nonNegative> }> = {
       name: 'clash',

@@ -57,6 +57,7 @@ const alert = (subject: string, severity: Alert['severity']): Alert => ({
   team: 'team-data',
   currency: 'EUR',
   explanation: 'x',
+  moneyAtStake: 0,
 });
 
 describe('DynamoDB sent-alert state (against dynalite)', () => {

@@ -97,6 +97,7 @@ function alert(type: AlertType, severity: Severity, customerId: string | null): 
     team: 'finops',
     currency: 'USD',
     explanation: `${type} about ${customerId ?? 'the account'}`,
+    moneyAtStake: 0,
   };
 }
 

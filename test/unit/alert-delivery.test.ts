@@ -44,6 +44,7 @@ function customerAlert(severity: Alert['severity'], overrides: Partial<Alert> = 
     currency: 'USD',
     explanation:
       'Acme Robotics costs $3,100.00 a month to serve, 31.0% of its $10,000.00 MRR (threshold 25.0%).',
+    moneyAtStake: severity === 'P1' ? 600 : 200,
     ...overrides,
   };
 }

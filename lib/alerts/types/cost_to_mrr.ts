@@ -48,6 +48,8 @@ export const costToMrr: AlertTypeDefinition<'cost_to_mrr', typeof thresholds> = 
         threshold,
         explanation: explanation({ ...customer, value, threshold }, rawText, currency),
         customer,
+        // What the customer costs beyond the share of MRR it passed.
+        moneyAtStake: customer.cost30d - threshold * customer.mrr,
       };
     }),
   title: (a, text) =>

@@ -35,6 +35,7 @@ export const costTrend7d: AlertTypeDefinition<'cost_trend_7d', typeof thresholds
           `${customer.customerName}'s cost grew ${formatPercent(value)} week over week, from ` +
           `${formatMoney(Number(row.previous_7d), currency)} to ${formatMoney(Number(row.current_7d), currency)}.`,
         customer,
+        moneyAtStake: Number(row.current_7d) - Number(row.previous_7d),
       };
     }),
   title: (a, text) =>

@@ -24,6 +24,7 @@ export const freemiumCliff: AlertTypeDefinition<'freemium_cliff', Record<never, 
           `The median trial customer costs ${formatMoney(trialMedian, currency)} over 30 days, more than ` +
           `the median paying customer (${formatMoney(paidMedian, currency)}).`,
         customer: null,
+        moneyAtStake: trialMedian - paidMedian,
       },
     ];
   },

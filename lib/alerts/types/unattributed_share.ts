@@ -28,6 +28,7 @@ export const unattributedShare: AlertTypeDefinition<'unattributed_share', typeof
           `${formatPercent(share)} of attributable cost (${formatMoney(Number(row?.unattributed_cost), currency)}) ` +
           `reached no customer over the last 7 days, above ${formatPercent(t.unattributedShare)}.`,
         customer: null,
+        moneyAtStake: Number(row?.unattributed_cost ?? 0),
       },
     ];
   },
