@@ -1,5 +1,6 @@
 -- cost_to_mrr as of day D (docs/alerts.md): customers active on D whose cost over [D-29, D], scaled to 30
--- days, is above ${p2_ratio} (P2) or ${p1_ratio} (P1) of their MRR. Window bounds arrive as DATE literals:
+-- days, is above ${p2_ratio} (P2) or ${p1_ratio} (P1) of their MRR and at least ${min_monthly_cost} (the
+-- materiality floor). Window bounds arrive as DATE literals:
 -- ${window_start} = D-29, ${as_of} = D. Only customers that fire are returned, so evaluation stays one
 -- small result even for 100,000 customers.
 WITH window_days AS (
@@ -47,4 +48,4 @@ SELECT
   cost_30d / NULLIF(mrr, 0) AS measured,
   CASE WHEN cost_30d / NULLIF(mrr, 0) > ${p1_ratio} THEN ${p1_ratio} ELSE ${p2_ratio} END AS threshold
 FROM facts
-WHERE mrr > 0 AND cost_30d / NULLIF(mrr, 0) > ${p2_ratio}
+WHERE mrr > 0 AND cost_30d / NULLIF(mrr, 0) > ${p2_ratio} AND cost_30d >= ${min_monthly_cost}

@@ -99,8 +99,16 @@ export interface AlertTypeDefinition<
   readonly thresholds: Shape;
   /** Rules across its fields (e.g. P1 at least P2), checked when the configuration is parsed. */
   readonly refinements?: readonly ThresholdRefinement<Thresholds<Shape>>[];
-  /** Values of the type's own placeholders, from its thresholds, through sqlNumber and the like only. */
-  placeholders?(thresholds: Thresholds<Shape>): Record<string, SqlFragment>;
+  /**
+   * Values of the type's own placeholders, from its thresholds and the evaluation day D (YYYY-MM-DD),
+   * through sqlNumber, sqlDate and the like only.
+   */
+  placeholders?(thresholds: Thresholds<Shape>, asOf: string): Record<string, SqlFragment>;
+  /**
+   * Whether there is anything to evaluate (unit_cost_target without targets has not): a type that says
+   * no is not queried. @default always
+   */
+  evaluates?(thresholds: Thresholds<Shape>): boolean;
   /** The alerts its rows raise (a type may check a threshold here rather than in SQL). */
   findings(rows: readonly Row[], context: FindingContext<Thresholds<Shape>>): AlertFinding[];
   /**

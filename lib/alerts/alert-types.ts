@@ -1,8 +1,10 @@
 import type { AlertTypeDefinition } from './alert-type.ts';
+import { costAnomaly } from './types/cost_anomaly.ts';
 import { costToMrr } from './types/cost_to_mrr.ts';
 import { costTrend7d } from './types/cost_trend_7d.ts';
 import { freemiumCliff } from './types/freemium_cliff.ts';
 import { unattributedShare } from './types/unattributed_share.ts';
+import { unitCostTarget } from './types/unit_cost_target.ts';
 
 /*
  * The alert types of docs/alerts.md: one module per type in lib/alerts/types/, each with its SQL file in
@@ -17,8 +19,10 @@ import { unattributedShare } from './types/unattributed_share.ts';
 export const ALERT_TYPES = [
   costToMrr,
   costTrend7d,
+  costAnomaly,
   freemiumCliff,
   unattributedShare,
+  unitCostTarget,
 ] as const satisfies readonly AlertTypeDefinition[];
 
 /** The name of a shipped alert type. */

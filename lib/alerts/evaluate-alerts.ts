@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { addDays } from '../common/dates.ts';
 import { currencyOfResults } from '../common/money.ts';
 import type { QueryReader, Row } from '../engine/query-engine.ts';
 import {
@@ -16,12 +17,8 @@ import type { AlertConfig } from './alert-config.ts';
 import type { AlertFinding, AlertTypeDefinition } from './alert-type.ts';
 import { ALERT_TYPES } from './alert-types.ts';
 
-/** `isoDate` moved by `days` (negative: earlier), as YYYY-MM-DD. */
-export function addDays(isoDate: string, days: number): string {
-  const date = new Date(`${isoDate}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + days);
-  return date.toISOString().slice(0, 10);
-}
+// The alert windows are counted in calendar days; callers of the evaluation import the helper from here.
+export { addDays } from '../common/dates.ts';
 
 /** The default evaluation day: the latest usage day minus one (its delivery is still incomplete). */
 export async function defaultAsOf(engine: QueryReader): Promise<string | null> {
@@ -36,6 +33,7 @@ const ALERT_SOURCE_TABLES = [
   'customers',
   'customer_daily_cost',
   'customer_daily_service_cost',
+  'customer_daily_usage',
   'daily_summary',
 ];
 
@@ -76,11 +74,19 @@ export function renderAlertSql(
   config: AlertConfig,
 ): string {
   const common = alertPlaceholderValues(engine, asOf, config);
-  const own = type.placeholders?.(thresholdsOf(type, config)) ?? {};
+  const own = type.placeholders?.(thresholdsOf(type, config), asOf) ?? {};
   const clash = Object.keys(own).filter((name) => name in common);
   if (clash.length > 0) throw new Error(`${type.name} redefines common placeholder(s) ${clash.join(', ')}`);
   const { template, source } = loadSqlSource(type.sql);
   return renderSql(template, { ...common, ...own }, source);
+}
+
+/** The owner team of each rule that names one (`owner` in the rules file), by rule id. */
+export type RuleOwners = Readonly<Record<string, string>>;
+
+/** The rule owners of a rules list, for {@link evaluateAlerts}. */
+export function ruleOwnersOf(rules: readonly { readonly id: string; readonly owner?: string }[]): RuleOwners {
+  return Object.fromEntries(rules.flatMap((rule) => (rule.owner === undefined ? [] : [[rule.id, rule.owner]])));
 }
 
 /** The query for the currency of the alert window's results (see {@link windowCurrency}). */
@@ -124,28 +130,38 @@ export async function evaluateAlerts(
   asOf: string,
   config: AlertConfig,
   types: readonly AlertTypeDefinition[] = ALERT_TYPES,
+  ruleOwners: RuleOwners = {},
 ): Promise<Alert[]> {
   const currency = await windowCurrency(engine, asOf, config);
   const findings: { readonly type: string; readonly finding: AlertFinding }[] = [];
   for (const type of types) {
+    const thresholds = thresholdsOf(type, config);
+    if (type.evaluates?.(thresholds) === false) continue;
     const rows = await engine.query(renderAlertSql(type, engine, asOf, config));
-    const context = { asOf, thresholds: thresholdsOf(type, config), currency };
+    const context = { asOf, thresholds, currency };
     for (const finding of type.findings(rows, context)) findings.push({ type: type.name, finding });
   }
 
-  // One top-services query for the customers of every type's alerts.
-  const customerIds = new Set(findings.flatMap(({ finding }) => finding.customer?.customerId ?? []));
-  const topServices = await topServicesOf([...customerIds], config, (ids) =>
+  // One top-services query and one cost-owner query for the customers of every type's alerts.
+  const customerIds = [...new Set(findings.flatMap(({ finding }) => finding.customer?.customerId ?? []))];
+  const perCustomer = (file: string) =>
     engine.query(
       renderSql(
-        loadSqlFile('alerts/top_services.sql'),
-        { ...alertPlaceholderValues(engine, asOf, config), customer_ids: sqlStringList(ids) },
-        'alerts/top_services.sql',
+        loadSqlFile(file),
+        { ...alertPlaceholderValues(engine, asOf, config), customer_ids: sqlStringList(customerIds) },
+        file,
       ),
-    ),
-  );
+    );
+  const topServices = await topServicesOf(customerIds, config, () => perCustomer('alerts/top_services.sql'));
+  const costOwners = new Map<string, string>();
+  if (customerIds.length > 0) {
+    for (const row of await perCustomer('alerts/cost_owner.sql')) {
+      const owner = ruleOwners[String(row.rule_id)] ?? config.serviceTeams[String(row.service)];
+      if (owner !== undefined) costOwners.set(String(row.customer_id), owner);
+    }
+  }
   const alerts = findings.map(({ type, finding }) =>
-    toAlert(type, finding, asOf, currency, config, topServices),
+    toAlert(type, finding, { asOf, currency, config, topServices, costOwners }),
   );
   return alerts.sort(
     (a, b) =>
@@ -158,11 +174,11 @@ export async function evaluateAlerts(
 async function topServicesOf(
   customerIds: readonly string[],
   config: AlertConfig,
-  query: (ids: readonly string[]) => Promise<Row[]>,
+  query: () => Promise<Row[]>,
 ): Promise<Map<string, ServiceCost[]>> {
   const byCustomer = new Map<string, ServiceCost[]>();
   if (customerIds.length === 0) return byCustomer;
-  const rows = (await query(customerIds)).sort((a, b) => Number(a.service_rank) - Number(b.service_rank));
+  const rows = (await query()).sort((a, b) => Number(a.service_rank) - Number(b.service_rank));
   for (const row of rows) {
     const list = byCustomer.get(String(row.customer_id)) ?? [];
     const service = String(row.service);
@@ -172,20 +188,26 @@ async function topServicesOf(
   return byCustomer;
 }
 
+/** What every finding of an evaluation is turned into an alert with. */
+interface AlertContext {
+  readonly asOf: string;
+  readonly currency: string;
+  readonly config: AlertConfig;
+  readonly topServices: ReadonlyMap<string, ServiceCost[]>;
+  /** The team owning what contributed most to each customer's cost, when its rule or service has one. */
+  readonly costOwners: ReadonlyMap<string, string>;
+}
+
 /**
- * A finding as an alert. A customer alert goes to the owner of its top service, else the customer's
- * owner team, else the default team; any other alert to the default team.
+ * A finding as an alert. The team is the one its type names (a unit-cost target's), else for a customer
+ * alert the owner of what contributed most to the customer's cost (its rule's owner, else the service's
+ * team), else the customer's owner team; else the default team.
  */
-function toAlert(
-  type: string,
-  finding: AlertFinding,
-  asOf: string,
-  currency: string,
-  config: AlertConfig,
-  topServices: ReadonlyMap<string, ServiceCost[]>,
-): Alert {
+function toAlert(type: string, finding: AlertFinding, context: AlertContext): Alert {
+  const { asOf, currency, config } = context;
   const { customer } = finding;
-  const services = customer === null ? [] : (topServices.get(customer.customerId) ?? []);
+  const services = customer === null ? [] : (context.topServices.get(customer.customerId) ?? []);
+  const costOwner = customer === null ? undefined : context.costOwners.get(customer.customerId);
   return {
     type,
     severity: finding.severity,
@@ -200,7 +222,7 @@ function toAlert(
     mrr: customer?.mrr ?? null,
     cost30d: customer?.cost30d ?? null,
     topServices: services,
-    team: finding.team ?? services[0]?.team ?? customer?.ownerTeam ?? config.defaultTeam,
+    team: finding.team ?? costOwner ?? customer?.ownerTeam ?? config.defaultTeam,
     currency,
     explanation: finding.explanation,
     moneyAtStake: finding.moneyAtStake,

@@ -75,3 +75,24 @@ export function formatWholeMoney(value: number, currency: string = DEFAULT_CURRE
   }
   return formatter.format(value);
 }
+
+const unitCostFormatters = new Map<string, Intl.NumberFormat>();
+
+/**
+ * A unit cost, which is often a fraction of a cent: as {@link formatMoney} from one currency unit up, and
+ * below when that loses nothing of its first four significant digits (`$0.18`, `$12.40`), else with four significant digits (`$0.2499`,
+ * `$0.00184` per request), so a target of $0.002 is not written `$0.00`.
+ */
+export function formatUnitCost(value: number, currency: string = DEFAULT_CURRENCY): string {
+  const money = formatMoney(value, currency);
+  if (Math.abs(value) >= 1) return money;
+  const minorDigits = formatters.get(currency)?.resolvedOptions().maximumFractionDigits ?? 2;
+  const significant = Number(value.toPrecision(4));
+  if (Math.abs(significant - Number(value.toFixed(minorDigits))) < 1e-12) return money;
+  let formatter = unitCostFormatters.get(currency);
+  if (formatter === undefined) {
+    formatter = new Intl.NumberFormat('en-US', { style: 'currency', currency, maximumSignificantDigits: 4 });
+    unitCostFormatters.set(currency, formatter);
+  }
+  return formatter.format(value);
+}

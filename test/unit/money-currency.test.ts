@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CURRENCY, formatMoney } from '../../lib/common/money.ts';
+import { DEFAULT_CURRENCY, formatMoney, formatUnitCost } from '../../lib/common/money.ts';
 import { sourcesText } from '../../lib/local/summary-text.ts';
 
 describe('money in the run currency', () => {
@@ -12,6 +12,19 @@ describe('money in the run currency', () => {
     expect(formatMoney(1234.5, 'EUR')).toBe('€1,234.50');
     // the yen has no minor unit: 1234.5 rounds to 1,235 (half away from zero)
     expect(formatMoney(1234.5, 'JPY')).toBe('¥1,235');
+  });
+});
+
+describe('unit costs', () => {
+  it('keep four significant digits below one currency unit, and are money from one unit up', () => {
+    expect(formatUnitCost(0.18)).toBe('$0.18');
+    expect(formatUnitCost(0.5)).toBe('$0.50');
+    // formatMoney would write these $0.25 and $0.00.
+    expect(formatUnitCost(0.2499)).toBe('$0.2499');
+    expect(formatUnitCost(0.00184)).toBe('$0.00184');
+    expect(formatUnitCost(1234.5678)).toBe('$1,234.57');
+    expect(formatUnitCost(0.002, 'EUR')).toBe('€0.002');
+    expect(formatUnitCost(0.25, 'JPY')).toBe('¥0.25');
   });
 });
 

@@ -9,6 +9,11 @@ const thresholds = {
   costToMrrP1: nonNegative().default(0.25),
   /** cost_30d / MRR above which a customer is P2 (same-day review). */
   costToMrrP2: nonNegative().default(0.2),
+  /**
+   * The materiality floor: a customer whose cost_30d is below it is not alerted on, whatever its ratio
+   * (a $65 customer at 40% is not worth a page).
+   */
+  minMonthlyCost: nonNegative().default(25),
 };
 
 /** The explanation, from figures every alert of the type carries; `text` writes the name. */
@@ -35,7 +40,11 @@ export const costToMrr: AlertTypeDefinition<'cost_to_mrr', typeof thresholds> = 
   refinements: [
     { check: (t) => t.costToMrrP1 >= t.costToMrrP2, message: 'costToMrrP1 must be at least costToMrrP2' },
   ],
-  placeholders: (t) => ({ p1_ratio: sqlNumber(t.costToMrrP1), p2_ratio: sqlNumber(t.costToMrrP2) }),
+  placeholders: (t) => ({
+    p1_ratio: sqlNumber(t.costToMrrP1),
+    p2_ratio: sqlNumber(t.costToMrrP2),
+    min_monthly_cost: sqlNumber(t.minMonthlyCost),
+  }),
   findings: (rows, { currency }) =>
     rows.map((row) => {
       const customer = customerOfRow(row);

@@ -3,15 +3,26 @@ import { sqlNumber } from '../../sql/sql-template.ts';
 import { type AlertTypeDefinition, customerOfRow, nonNegative } from '../alert-type.ts';
 
 const thresholds = {
-  /** Week-over-week cost growth above which cost_trend_7d fires... */
+  /** Week-over-week cost growth g above which cost_trend_7d fires... */
   trendGrowth: nonNegative().default(0.15),
-  /** ...provided the weekly cost grew by at least this much money (ignores noise on tiny customers). */
-  trendMinIncrease: nonNegative().default(1),
+  /** ...provided the weekly cost grew by at least this much money (ignores noise on small customers)... */
+  trendMinIncrease: nonNegative().default(10),
+  /**
+   * ...and faster than revenue by more than this margin (g - r, r the MRR growth over the same week): a
+   * customer whose cost follows a price rise is growing, not getting less profitable.
+   */
+  trendOverRevenue: nonNegative().default(0.15),
 };
+
+/** `+12.5%`, `-3.0%` or `0.0%`: a growth figure with its sign. */
+function signedPercent(ratio: number): string {
+  return `${ratio > 0 ? '+' : ''}${formatPercent(ratio)}`;
+}
 
 /**
  * **cost_trend_7d** (docs/alerts.md): a customer's cost over the last 7 days grew more than `trendGrowth`
- * over the 7 days before, by at least `trendMinIncrease`. A warning: growth is not yet a loss.
+ * over the 7 days before, by at least `trendMinIncrease`, and more than `trendOverRevenue` faster than its
+ * MRR over the same week. A warning: growth is not yet a loss.
  */
 export const costTrend7d: AlertTypeDefinition<'cost_trend_7d', typeof thresholds> = {
   name: 'cost_trend_7d',
@@ -20,11 +31,15 @@ export const costTrend7d: AlertTypeDefinition<'cost_trend_7d', typeof thresholds
   placeholders: (t) => ({
     trend_growth: sqlNumber(t.trendGrowth),
     trend_min_increase: sqlNumber(t.trendMinIncrease),
+    trend_over_revenue: sqlNumber(t.trendOverRevenue),
   }),
   findings: (rows, { currency }) =>
     rows.map((row) => {
       const customer = customerOfRow(row);
       const value = Number(row.measured);
+      const revenueGrowth = Number(row.revenue_growth);
+      const previous = Number(row.previous_7d);
+      const current = Number(row.current_7d);
       return {
         severity: 'WARNING',
         subject: customer.customerId,
@@ -32,14 +47,16 @@ export const costTrend7d: AlertTypeDefinition<'cost_trend_7d', typeof thresholds
         threshold: Number(row.threshold),
         // Starts with the name: explain() below relies on it.
         explanation:
-          `${customer.customerName}'s cost grew ${formatPercent(value)} week over week, from ` +
-          `${formatMoney(Number(row.previous_7d), currency)} to ${formatMoney(Number(row.current_7d), currency)}.`,
+          `${customer.customerName}'s cost grew ${signedPercent(value)} week over week, from ` +
+          `${formatMoney(previous, currency)} to ${formatMoney(current, currency)}, while its MRR ` +
+          `changed ${signedPercent(revenueGrowth)}.`,
         customer,
-        moneyAtStake: Number(row.current_7d) - Number(row.previous_7d),
+        moneyAtStake: current - previous,
+        details: { revenueGrowth },
       };
     }),
   title: (a, text) =>
-    `Cost of ${text(a.customerName ?? a.subject)} up ${formatPercent(a.value)} week over week`,
+    `Cost of ${text(a.customerName ?? a.subject)} up ${formatPercent(a.value)} week over week, faster than its revenue`,
   // The weekly costs are in the explanation only, not on the alert: keep what follows the name, which
   // is the type's own words and money, and write the name through `text`.
   explain: (a, text) => {
@@ -48,6 +65,9 @@ export const costTrend7d: AlertTypeDefinition<'cost_trend_7d', typeof thresholds
       ? `${text(name)}${a.explanation.slice(name.length)}`
       : text(a.explanation, Number.POSITIVE_INFINITY);
   },
-  nextSteps: ['Compare this week with last week in customer_daily_service_cost to see which service grew.'],
+  nextSteps: [
+    'Compare this week with last week in customer_daily_service_cost to see which service grew.',
+    'If the growth is expected (a new workload), check that the plan and price follow it.',
+  ],
   unit: 'ratio',
 };

@@ -1,0 +1,162 @@
+-- cost_anomaly as of day D (docs/alerts.md): customers active on D whose cost on D is far above their own
+-- usual day. The baseline days are the days of [D-N, D-1] (${baseline_start} to ${baseline_end}) with
+-- billing data on which the customer was active (its version in force that day, attribution.md 1.3); a
+-- baseline day without cost for the customer counts as 0. With at least ${min_history_days} of them,
+-- m = the median and MAD = the median absolute deviation of its daily cost; it fires when
+-- cost(D) > m + ${mad_multiplier} x 1.4826 x MAD, and the impact cost(D) - m is at least ${min_impact} and
+-- at least ${relative_impact} x m. Medians are exact (an even count takes the mean of the two middle
+-- values), by window functions, the same on both engines. One row per firing customer and rising service
+-- (at most three: the services whose cost on D rose most above their own baseline median), or one row
+-- with no service when none rose.
+WITH billing_days AS (
+  SELECT DISTINCT usage_date AS day
+  FROM ${daily_summary}
+  WHERE usage_date BETWEEN ${baseline_start} AND ${as_of}
+),
+window_days AS (
+  SELECT count(*) AS days_with_data
+  FROM ${daily_summary}
+  WHERE usage_date BETWEEN ${window_start} AND ${as_of}
+),
+-- The version of each customer in force on each billing day: the greatest effective_from <= that day,
+-- NULL being the beginning; a customer whose first version is later does not exist yet.
+day_versions AS (
+  SELECT c.customer_id, b.day, max(c.effective_from) AS effective_from
+  FROM ${customers} AS c
+  CROSS JOIN billing_days AS b
+  WHERE c.effective_from IS NULL OR c.effective_from <= b.day
+  GROUP BY c.customer_id, b.day
+),
+active_days AS (
+  SELECT DISTINCT v.customer_id, v.day
+  FROM day_versions AS v
+  JOIN ${customers} AS c
+    ON c.customer_id = v.customer_id AND c.effective_from IS NOT DISTINCT FROM v.effective_from
+  WHERE (c.start_date IS NULL OR c.start_date <= v.day) AND (c.end_date IS NULL OR v.day <= c.end_date)
+),
+-- The customer's fields on D, for customers active on D.
+active_on_d AS (
+  SELECT DISTINCT c.customer_id, c.name, c.tier, c.plan_status, c.mrr, c.owner_team
+  FROM day_versions AS v
+  JOIN ${customers} AS c
+    ON c.customer_id = v.customer_id AND c.effective_from IS NOT DISTINCT FROM v.effective_from
+  WHERE v.day = ${as_of}
+    AND (c.start_date IS NULL OR c.start_date <= ${as_of}) AND (c.end_date IS NULL OR ${as_of} <= c.end_date)
+),
+day_costs AS (
+  SELECT customer_id, usage_date AS day, sum(total_cost) AS cost
+  FROM ${customer_daily_cost}
+  WHERE usage_date BETWEEN ${baseline_start} AND ${as_of}
+  GROUP BY customer_id, usage_date
+),
+baseline AS (
+  SELECT a.customer_id, coalesce(k.cost, 0) AS cost
+  FROM active_days AS a
+  LEFT JOIN day_costs AS k ON k.customer_id = a.customer_id AND k.day = a.day
+  WHERE a.day <= ${baseline_end}
+),
+baseline_ranked AS (
+  SELECT
+    customer_id,
+    cost,
+    row_number() OVER (PARTITION BY customer_id ORDER BY cost) AS position,
+    count(*) OVER (PARTITION BY customer_id) AS days
+  FROM baseline
+),
+-- Odd n: the middle position (2p = n + 1). Even n: the two middle positions (2p = n, 2p = n + 2).
+medians AS (
+  SELECT customer_id, max(days) AS baseline_days, avg(cost) AS median_cost
+  FROM baseline_ranked
+  WHERE 2 * position BETWEEN days AND days + 2
+  GROUP BY customer_id
+  HAVING max(days) >= ${min_history_days}
+),
+deviations_ranked AS (
+  SELECT
+    b.customer_id,
+    abs(b.cost - m.median_cost) AS deviation,
+    row_number() OVER (PARTITION BY b.customer_id ORDER BY abs(b.cost - m.median_cost)) AS position,
+    count(*) OVER (PARTITION BY b.customer_id) AS days
+  FROM baseline AS b
+  JOIN medians AS m ON m.customer_id = b.customer_id
+),
+mads AS (
+  SELECT customer_id, avg(deviation) AS mad
+  FROM deviations_ranked
+  WHERE 2 * position BETWEEN days AND days + 2
+  GROUP BY customer_id
+),
+window_costs AS (
+  SELECT customer_id, sum(total_cost) AS cost_in_window
+  FROM ${customer_daily_cost}
+  WHERE usage_date BETWEEN ${window_start} AND ${as_of}
+  GROUP BY customer_id
+),
+measured AS (
+  SELECT
+    a.customer_id, a.name, a.tier, a.plan_status, a.mrr, a.owner_team,
+    coalesce(w.cost_in_window, 0) * 30 / NULLIF(CAST(d.days_with_data AS double), 0) AS cost_30d,
+    m.baseline_days,
+    m.median_cost,
+    x.mad,
+    coalesce(t.cost, 0) AS cost_today,
+    m.median_cost + ${mad_multiplier} * CAST(1.4826 AS double) * x.mad AS threshold
+  FROM active_on_d AS a
+  CROSS JOIN window_days AS d
+  JOIN medians AS m ON m.customer_id = a.customer_id
+  JOIN mads AS x ON x.customer_id = a.customer_id
+  LEFT JOIN day_costs AS t ON t.customer_id = a.customer_id AND t.day = ${as_of}
+  LEFT JOIN window_costs AS w ON w.customer_id = a.customer_id
+),
+fired AS (
+  SELECT *
+  FROM measured
+  WHERE cost_today > threshold
+    AND cost_today - median_cost >= ${min_impact}
+    AND cost_today - median_cost >= ${relative_impact} * median_cost
+),
+-- The services of the firing customers, day by day, against their own baseline median.
+service_days AS (
+  SELECT s.customer_id, s.service, s.usage_date AS day, sum(s.cost) AS cost
+  FROM ${customer_daily_service_cost} AS s
+  JOIN fired AS f ON f.customer_id = s.customer_id
+  WHERE s.usage_date BETWEEN ${baseline_start} AND ${as_of}
+  GROUP BY s.customer_id, s.service, s.usage_date
+),
+fired_services AS (
+  SELECT DISTINCT customer_id, service FROM service_days
+),
+service_baseline_ranked AS (
+  SELECT
+    f.customer_id,
+    f.service,
+    coalesce(s.cost, 0) AS cost,
+    row_number() OVER (PARTITION BY f.customer_id, f.service ORDER BY coalesce(s.cost, 0)) AS position,
+    count(*) OVER (PARTITION BY f.customer_id, f.service) AS days
+  FROM fired_services AS f
+  JOIN active_days AS a ON a.customer_id = f.customer_id AND a.day <= ${baseline_end}
+  LEFT JOIN service_days AS s ON s.customer_id = f.customer_id AND s.service = f.service AND s.day = a.day
+),
+service_medians AS (
+  SELECT customer_id, service, avg(cost) AS median_cost
+  FROM service_baseline_ranked
+  WHERE 2 * position BETWEEN days AND days + 2
+  GROUP BY customer_id, service
+),
+service_rises AS (
+  SELECT
+    m.customer_id,
+    m.service,
+    coalesce(s.cost, 0) - m.median_cost AS rise,
+    row_number() OVER (
+      PARTITION BY m.customer_id ORDER BY coalesce(s.cost, 0) - m.median_cost DESC, m.service
+    ) AS rise_rank
+  FROM service_medians AS m
+  LEFT JOIN service_days AS s ON s.customer_id = m.customer_id AND s.service = m.service AND s.day = ${as_of}
+)
+SELECT
+  f.customer_id, f.name, f.tier, f.plan_status, f.mrr, f.owner_team, f.cost_30d,
+  f.baseline_days, f.median_cost, f.mad, f.cost_today AS measured, f.threshold,
+  r.service AS rising_service, r.rise AS rising_cost, r.rise_rank
+FROM fired AS f
+LEFT JOIN service_rises AS r ON r.customer_id = f.customer_id AND r.rise_rank <= 3 AND r.rise > 0
