@@ -55,6 +55,9 @@ baseline AS (
   LEFT JOIN day_costs AS k ON k.customer_id = a.customer_id AND k.day = a.day
   WHERE a.day <= ${baseline_end}
 ),
+-- The median and the MAD in one line of window steps (no self-join, which Trino would plan as copies of
+-- the whole chain): position and count, the median as the mean of the middle position(s) (odd n: 2p =
+-- n + 1; even n: 2p = n and 2p = n + 2), then the same over the absolute deviations from it.
 baseline_ranked AS (
   SELECT
     customer_id,
@@ -63,28 +66,33 @@ baseline_ranked AS (
     count(*) OVER (PARTITION BY customer_id) AS days
   FROM baseline
 ),
--- Odd n: the middle position (2p = n + 1). Even n: the two middle positions (2p = n, 2p = n + 2).
-medians AS (
-  SELECT customer_id, max(days) AS baseline_days, avg(cost) AS median_cost
+with_median AS (
+  SELECT
+    customer_id,
+    cost,
+    days,
+    avg(CASE WHEN 2 * position BETWEEN days AND days + 2 THEN cost END)
+      OVER (PARTITION BY customer_id) AS median_cost
   FROM baseline_ranked
-  WHERE 2 * position BETWEEN days AND days + 2
-  GROUP BY customer_id
-  HAVING max(days) >= ${min_history_days}
 ),
 deviations_ranked AS (
   SELECT
-    b.customer_id,
-    abs(b.cost - m.median_cost) AS deviation,
-    row_number() OVER (PARTITION BY b.customer_id ORDER BY abs(b.cost - m.median_cost)) AS position,
-    count(*) OVER (PARTITION BY b.customer_id) AS days
-  FROM baseline AS b
-  JOIN medians AS m ON m.customer_id = b.customer_id
+    customer_id,
+    days,
+    median_cost,
+    abs(cost - median_cost) AS deviation,
+    row_number() OVER (PARTITION BY customer_id ORDER BY abs(cost - median_cost)) AS position
+  FROM with_median
 ),
-mads AS (
-  SELECT customer_id, avg(deviation) AS mad
+baselines AS (
+  SELECT
+    customer_id,
+    max(days) AS baseline_days,
+    max(median_cost) AS median_cost,
+    avg(CASE WHEN 2 * position BETWEEN days AND days + 2 THEN deviation END) AS mad
   FROM deviations_ranked
-  WHERE 2 * position BETWEEN days AND days + 2
   GROUP BY customer_id
+  HAVING max(days) >= ${min_history_days}
 ),
 window_costs AS (
   SELECT customer_id, sum(total_cost) AS cost_in_window
@@ -96,15 +104,14 @@ measured AS (
   SELECT
     a.customer_id, a.name, a.tier, a.plan_status, a.mrr, a.owner_team,
     coalesce(w.cost_in_window, 0) * 30 / NULLIF(CAST(d.days_with_data AS double), 0) AS cost_30d,
-    m.baseline_days,
-    m.median_cost,
-    x.mad,
+    b.baseline_days,
+    b.median_cost,
+    b.mad,
     coalesce(t.cost, 0) AS cost_today,
-    m.median_cost + ${mad_multiplier} * CAST(1.4826 AS double) * x.mad AS threshold
+    b.median_cost + ${mad_multiplier} * CAST(1.4826 AS double) * b.mad AS threshold
   FROM active_on_d AS a
   CROSS JOIN window_days AS d
-  JOIN medians AS m ON m.customer_id = a.customer_id
-  JOIN mads AS x ON x.customer_id = a.customer_id
+  JOIN baselines AS b ON b.customer_id = a.customer_id
   LEFT JOIN day_costs AS t ON t.customer_id = a.customer_id AND t.day = ${as_of}
   LEFT JOIN window_costs AS w ON w.customer_id = a.customer_id
 ),
@@ -115,48 +122,43 @@ fired AS (
     AND cost_today - median_cost >= ${min_impact}
     AND cost_today - median_cost >= ${relative_impact} * median_cost
 ),
--- The services of the firing customers, day by day, against their own baseline median.
-service_days AS (
-  SELECT s.customer_id, s.service, s.usage_date AS day, sum(s.cost) AS cost
-  FROM ${customer_daily_service_cost} AS s
-  JOIN fired AS f ON f.customer_id = s.customer_id
-  WHERE s.usage_date BETWEEN ${baseline_start} AND ${as_of}
-  GROUP BY s.customer_id, s.service, s.usage_date
-),
-fired_services AS (
-  SELECT DISTINCT customer_id, service FROM service_days
+-- Each service a customer has cost for on D, against its own baseline median over the customer's
+-- baseline days (0 on a day without cost). Only a service with cost on D can have risen.
+service_costs AS (
+  SELECT customer_id, service, usage_date AS day, sum(cost) AS cost
+  FROM ${customer_daily_service_cost}
+  WHERE usage_date BETWEEN ${baseline_start} AND ${as_of}
+  GROUP BY customer_id, service, usage_date
 ),
 service_baseline_ranked AS (
   SELECT
-    f.customer_id,
-    f.service,
+    o.customer_id,
+    o.service,
+    o.cost AS cost_today,
     coalesce(s.cost, 0) AS cost,
-    row_number() OVER (PARTITION BY f.customer_id, f.service ORDER BY coalesce(s.cost, 0)) AS position,
-    count(*) OVER (PARTITION BY f.customer_id, f.service) AS days
-  FROM fired_services AS f
-  JOIN active_days AS a ON a.customer_id = f.customer_id AND a.day <= ${baseline_end}
-  LEFT JOIN service_days AS s ON s.customer_id = f.customer_id AND s.service = f.service AND s.day = a.day
-),
-service_medians AS (
-  SELECT customer_id, service, avg(cost) AS median_cost
-  FROM service_baseline_ranked
-  WHERE 2 * position BETWEEN days AND days + 2
-  GROUP BY customer_id, service
+    row_number() OVER (PARTITION BY o.customer_id, o.service ORDER BY coalesce(s.cost, 0)) AS position,
+    count(*) OVER (PARTITION BY o.customer_id, o.service) AS days
+  FROM service_costs AS o
+  JOIN active_days AS a ON a.customer_id = o.customer_id AND a.day <= ${baseline_end}
+  LEFT JOIN service_costs AS s ON s.customer_id = o.customer_id AND s.service = o.service AND s.day = a.day
+  WHERE o.day = ${as_of} AND o.cost > 0
 ),
 service_rises AS (
   SELECT
-    m.customer_id,
-    m.service,
-    coalesce(s.cost, 0) - m.median_cost AS rise,
-    row_number() OVER (
-      PARTITION BY m.customer_id ORDER BY coalesce(s.cost, 0) - m.median_cost DESC, m.service
-    ) AS rise_rank
-  FROM service_medians AS m
-  LEFT JOIN service_days AS s ON s.customer_id = m.customer_id AND s.service = m.service AND s.day = ${as_of}
+    customer_id,
+    service,
+    max(cost_today) - avg(CASE WHEN 2 * position BETWEEN days AND days + 2 THEN cost END) AS rise
+  FROM service_baseline_ranked
+  GROUP BY customer_id, service
+),
+ranked_rises AS (
+  SELECT customer_id, service, rise, row_number() OVER (PARTITION BY customer_id ORDER BY rise DESC, service) AS rise_rank
+  FROM service_rises
+  WHERE rise > 0
 )
 SELECT
   f.customer_id, f.name, f.tier, f.plan_status, f.mrr, f.owner_team, f.cost_30d,
   f.baseline_days, f.median_cost, f.mad, f.cost_today AS measured, f.threshold,
   r.service AS rising_service, r.rise AS rising_cost, r.rise_rank
 FROM fired AS f
-LEFT JOIN service_rises AS r ON r.customer_id = f.customer_id AND r.rise_rank <= 3 AND r.rise > 0
+LEFT JOIN ranked_rises AS r ON r.customer_id = f.customer_id AND r.rise_rank <= 3

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { mapLimit } from '../common/concurrency.ts';
 import { addDays } from '../common/dates.ts';
 import { currencyOfResults } from '../common/money.ts';
 import type { QueryReader, Row } from '../engine/query-engine.ts';
@@ -27,6 +28,12 @@ export async function defaultAsOf(engine: QueryReader): Promise<string | null> {
   );
   return row?.last_day ? addDays(String(row.last_day), -1) : null;
 }
+
+/**
+ * How many alert queries run at once: within any Athena workgroup's concurrency (the account default
+ * is 20 DML queries at once, shared with the run's other work).
+ */
+export const ALERT_QUERY_CONCURRENCY = 3;
 
 /** Tables an alert query may read, each as the placeholder `${name}`. */
 const ALERT_SOURCE_TABLES = [
@@ -86,7 +93,9 @@ export type RuleOwners = Readonly<Record<string, string>>;
 
 /** The rule owners of a rules list, for {@link evaluateAlerts}. */
 export function ruleOwnersOf(rules: readonly { readonly id: string; readonly owner?: string }[]): RuleOwners {
-  return Object.fromEntries(rules.flatMap((rule) => (rule.owner === undefined ? [] : [[rule.id, rule.owner]])));
+  return Object.fromEntries(
+    rules.flatMap((rule) => (rule.owner === undefined ? [] : [[rule.id, rule.owner]])),
+  );
 }
 
 /** The query for the currency of the alert window's results (see {@link windowCurrency}). */
@@ -133,14 +142,19 @@ export async function evaluateAlerts(
   ruleOwners: RuleOwners = {},
 ): Promise<Alert[]> {
   const currency = await windowCurrency(engine, asOf, config);
-  const findings: { readonly type: string; readonly finding: AlertFinding }[] = [];
-  for (const type of types) {
-    const thresholds = thresholdsOf(type, config);
-    if (type.evaluates?.(thresholds) === false) continue;
-    const rows = await engine.query(renderAlertSql(type, engine, asOf, config));
-    const context = { asOf, thresholds, currency };
-    for (const finding of type.findings(rows, context)) findings.push({ type: type.name, finding });
-  }
+  const evaluated = types
+    .map((type) => ({ type, thresholds: thresholdsOf(type, config) }))
+    .filter(({ type, thresholds }) => type.evaluates?.(thresholds) !== false);
+  // The types' queries are independent: a few at a time (on Athena each waits seconds in the queue and
+  // planning; DuckDB runs them one after another on its connection anyway), findings in list order.
+  const rowsOfTypes = await mapLimit(evaluated, ALERT_QUERY_CONCURRENCY, ({ type }) =>
+    engine.query(renderAlertSql(type, engine, asOf, config)),
+  );
+  const findings = evaluated.flatMap(({ type, thresholds }, index) =>
+    type
+      .findings(rowsOfTypes[index] ?? [], { asOf, thresholds, currency })
+      .map((finding) => ({ type: type.name, finding })),
+  );
 
   // One top-services query and one cost-owner query for the customers of every type's alerts.
   const customerIds = [...new Set(findings.flatMap(({ finding }) => finding.customer?.customerId ?? []))];
@@ -152,13 +166,14 @@ export async function evaluateAlerts(
         file,
       ),
     );
-  const topServices = await topServicesOf(customerIds, config, () => perCustomer('alerts/top_services.sql'));
+  const [topServices, ownerRows] = await Promise.all([
+    topServicesOf(customerIds, config, () => perCustomer('alerts/top_services.sql')),
+    customerIds.length === 0 ? [] : perCustomer('alerts/cost_owner.sql'),
+  ]);
   const costOwners = new Map<string, string>();
-  if (customerIds.length > 0) {
-    for (const row of await perCustomer('alerts/cost_owner.sql')) {
-      const owner = ruleOwners[String(row.rule_id)] ?? config.serviceTeams[String(row.service)];
-      if (owner !== undefined) costOwners.set(String(row.customer_id), owner);
-    }
+  for (const row of ownerRows) {
+    const owner = ruleOwners[String(row.rule_id)] ?? config.serviceTeams[String(row.service)];
+    if (owner !== undefined) costOwners.set(String(row.customer_id), owner);
   }
   const alerts = findings.map(({ type, finding }) =>
     toAlert(type, finding, { asOf, currency, config, topServices, costOwners }),

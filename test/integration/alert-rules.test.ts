@@ -1,10 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../lib/alerts/alert.ts';
-import { DEFAULT_ALERT_CONFIG, parseAlertConfig } from '../../lib/alerts/alert-config.ts';
-import { addDays, evaluateAlerts, windowCurrency } from '../../lib/alerts/evaluate-alerts.ts';
+import { type AlertConfig, DEFAULT_ALERT_CONFIG, parseAlertConfig } from '../../lib/alerts/alert-config.ts';
+import {
+  addDays,
+  evaluateAlerts,
+  type RuleOwners,
+  windowCurrency,
+} from '../../lib/alerts/evaluate-alerts.ts';
+import { CUSTOMER_COLUMNS } from '../../lib/catalog/glue-schemas.ts';
 import { MixedCurrencyError } from '../../lib/common/money.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
+import type { TrinoColumnType } from '../../lib/engine/trino-engine.ts';
+import { TrinoEngine } from '../../lib/engine/trino-engine.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
+import { expectSameValue } from '../support/trino-agreement.ts';
+import { startTrinoServer, type TrinoServer } from '../support/trino-server.ts';
+
+// Every rule on hand-stated results, worked out by hand in each test. Each evaluation runs on DuckDB
+// and on a real Trino (the engine of Athena v3) from the same tables, and both must give the same alerts.
 
 const D = '2026-10-30';
 
@@ -94,7 +107,67 @@ async function loadResults(
       `INSERT INTO daily_summary VALUES (DATE '${day}', ${s.total * share}, ${s.unattributed * share}, ${s.excluded * share}, ${text(input.currencyOf?.(day) ?? 'USD')})`,
     );
   }
+  await copyToTrino(engine);
 }
+
+const RESULT_TABLES = [
+  'customer_daily_service_cost',
+  'customer_daily_usage',
+  'customer_daily_cost',
+  'daily_summary',
+];
+
+/**
+ * The same tables in Trino: results typed as DuckDB holds them, and customers as the Glue table holds
+ * the CSV (text, '' for empty), read through the typing the deployed engine gives it.
+ */
+async function copyToTrino(duck: DuckDbEngine): Promise<void> {
+  const customerColumns = CUSTOMER_COLUMNS.map((c) => ({ name: c.name, type: 'varchar' as const }));
+  const customers = await duck.query(
+    `SELECT ${customerColumns.map((c) => `coalesce(CAST(${c.name} AS VARCHAR), '') AS ${c.name}`).join(', ')} FROM customers`,
+  );
+  await trino.loadTable('customers', customerColumns, customers as Record<string, string>[]);
+  for (const table of RESULT_TABLES) {
+    const described = await duck.query(`DESCRIBE ${table}`);
+    const columns = described.map((c) => ({
+      name: String(c.column_name),
+      type: (String(c.column_type) === 'DATE'
+        ? 'date'
+        : String(c.column_type) === 'DOUBLE'
+          ? 'double'
+          : 'varchar') as TrinoColumnType,
+    }));
+    const rows = await duck.query(
+      `SELECT ${columns.map((c) => (c.type === 'date' ? `CAST(${c.name} AS VARCHAR) AS ${c.name}` : c.name)).join(', ')} FROM ${table}`,
+    );
+    await trino.loadTable(table, columns, rows as Record<string, string | number | null>[]);
+  }
+}
+
+/** The alerts as of `asOf` on DuckDB, once Trino has given the same ones. */
+async function evaluateBoth(
+  asOf: string,
+  config: AlertConfig,
+  types?: Parameters<typeof evaluateAlerts>[3],
+  owners?: RuleOwners,
+): Promise<Alert[]> {
+  const [duckAlerts, trinoAlerts] = [
+    await evaluateAlerts(engine, asOf, config, types, owners),
+    await evaluateAlerts(trino, asOf, config, types, owners),
+  ];
+  expectSameValue(trinoAlerts, duckAlerts, `alerts as of ${asOf}`);
+  return duckAlerts;
+}
+
+let server: TrinoServer;
+let trino: TrinoEngine;
+beforeAll(async () => {
+  server = await startTrinoServer();
+  trino = await TrinoEngine.create({ url: server.url, schema: 'alert_rules' });
+}, 240_000);
+afterAll(async () => {
+  await server?.stop();
+}, 30_000);
 
 let engine: DuckDbEngine;
 beforeEach(async () => {
@@ -113,7 +186,7 @@ describe('cost_to_mrr', () => {
       customers: Object.keys(windowCost).map((id) => ({ id, mrr })),
       costs: Object.entries(windowCost).map(([customer, cost]) => ({ day: '2026-10-15', customer, cost })),
     });
-    const alerts = await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    const alerts = await evaluateBoth(D, DEFAULT_ALERT_CONFIG);
     // 250/1000 = 0.25 is not above 0.25: P2. 250.01 -> P1. 200 is not above 0.20: nothing. 200.01 -> P2.
     expect(byCustomer(alerts, 'cost_to_mrr')).toEqual({ at25: 'P2', over25: 'P1', over20: 'P2' });
     const p1 = alerts.find((a) => a.customerId === 'over25');
@@ -134,7 +207,7 @@ describe('cost_to_mrr', () => {
         { day: '2026-10-15', customer: 'gone', cost: 5000 },
       ],
     });
-    expect(await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).toEqual([]);
+    expect(await evaluateBoth(D, DEFAULT_ALERT_CONFIG)).toEqual([]);
   });
 
   it('scales cost_30d to 30 days when fewer days have billing data', async () => {
@@ -144,7 +217,7 @@ describe('cost_to_mrr', () => {
       costs: [{ day: '2026-10-20', customer: 'new', cost: 120 }],
       billingDays: days('2026-10-16', D),
     });
-    const [alert] = await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    const [alert] = await evaluateBoth(D, DEFAULT_ALERT_CONFIG);
     expect(alert?.severity).toBe('P2');
     expect(alert?.cost30d).toBeCloseTo(240, 10);
     expect(alert?.value).toBeCloseTo(0.24, 12);
@@ -164,7 +237,7 @@ describe('cost_to_mrr', () => {
       ],
     });
     const config = parseAlertConfig({ costToMrrP1: 0.15, costToMrrP2: 0.1 }, 'test');
-    expect(byCustomer(await evaluateAlerts(engine, D, config), 'cost_to_mrr')).toEqual({ a: 'P1', b: 'P2' });
+    expect(byCustomer(await evaluateBoth(D, config), 'cost_to_mrr')).toEqual({ a: 'P1', b: 'P2' });
   });
 });
 
@@ -185,9 +258,7 @@ describe('cost_trend_7d', () => {
         ...week('smallOk', 20, 30), // +50% and 10.00 more
       ],
     });
-    const alerts = (await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).filter(
-      (a) => a.type === 'cost_trend_7d',
-    );
+    const alerts = (await evaluateBoth(D, DEFAULT_ALERT_CONFIG)).filter((a) => a.type === 'cost_trend_7d');
     expect(alerts.map((a) => a.customerId).sort()).toEqual(['over15', 'smallOk']);
     expect(alerts.find((a) => a.customerId === 'over15')?.value).toBeCloseTo(0.1502, 12);
     expect(alerts.find((a) => a.customerId === 'smallOk')?.value).toBeCloseTo(0.5, 12);
@@ -200,7 +271,7 @@ describe('cost_trend_7d', () => {
       costs: week('grower', 100, 200),
       billingDays: days(addDays(D, -29), D).filter((d) => d !== '2026-10-20'),
     });
-    expect(await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).toEqual([]);
+    expect(await evaluateBoth(D, DEFAULT_ALERT_CONFIG)).toEqual([]);
   });
 });
 
@@ -220,13 +291,13 @@ describe('cost_to_mrr materiality floor (minMonthlyCost 25)', () => {
         { day: '2026-10-15', customer: 'atFloorP2', cost: 25 },
       ],
     });
-    const alerts = await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    const alerts = await evaluateBoth(D, DEFAULT_ALERT_CONFIG);
     expect(byCustomer(alerts, 'cost_to_mrr')).toEqual({ atFloor: 'P1', atFloorP2: 'P2' });
     // Money at stake: cost_30d - threshold x MRR = 25 - 0.25 x 80 = 5; 25 - 0.20 x 100 = 5.
     expect(alerts.find((a) => a.customerId === 'atFloor')?.moneyAtStake).toBeCloseTo(5, 10);
     expect(alerts.find((a) => a.customerId === 'atFloorP2')?.moneyAtStake).toBeCloseTo(5, 10);
     const lower = parseAlertConfig({ minMonthlyCost: 20 }, 'test');
-    expect(byCustomer(await evaluateAlerts(engine, D, lower), 'cost_to_mrr')).toEqual({
+    expect(byCustomer(await evaluateBoth(D, lower), 'cost_to_mrr')).toEqual({
       below: 'P1',
       atFloor: 'P1',
       atFloorP2: 'P2',
@@ -251,9 +322,7 @@ describe('cost_trend_7d against revenue (trendOverRevenue 0.15)', () => {
       customers: [...customer('asFast', 1500), ...customer('slower', 1250), ...customer('flat', 1000)],
       costs: [...costs('asFast'), ...costs('slower'), ...costs('flat')],
     });
-    const alerts = (await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).filter(
-      (a) => a.type === 'cost_trend_7d',
-    );
+    const alerts = (await evaluateBoth(D, DEFAULT_ALERT_CONFIG)).filter((a) => a.type === 'cost_trend_7d');
     // asFast: g - r = 0.5 - 0.5 = 0. slower: 0.5 - 0.25 = 0.25 > 0.15. flat: 0.5 - 0 > 0.15.
     expect(alerts.map((a) => [a.customerId, a.value, a.revenueGrowth, a.threshold])).toEqual([
       ['flat', 0.5, 0, 0.15],
@@ -272,7 +341,7 @@ describe('cost_trend_7d against revenue (trendOverRevenue 0.15)', () => {
     });
     // Margin 0.25: atMargin 0.5 - 0.25 = 0.25 is not above; overMargin 0.5 - 0.2 = 0.3 is.
     const config = parseAlertConfig({ trendOverRevenue: 0.25 }, 'test');
-    const alerts = (await evaluateAlerts(engine, D, config)).filter((a) => a.type === 'cost_trend_7d');
+    const alerts = (await evaluateBoth(D, config)).filter((a) => a.type === 'cost_trend_7d');
     expect(alerts.map((a) => a.customerId)).toEqual(['overMargin']);
     expect(alerts[0]?.revenueGrowth).toBeCloseTo(0.2, 12);
   });
@@ -288,9 +357,7 @@ describe('cost_trend_7d against revenue (trendOverRevenue 0.15)', () => {
       ],
       costs: [...costs('trialToPaid'), ...costs('newcomer')],
     });
-    const alerts = (await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).filter(
-      (a) => a.type === 'cost_trend_7d',
-    );
+    const alerts = (await evaluateBoth(D, DEFAULT_ALERT_CONFIG)).filter((a) => a.type === 'cost_trend_7d');
     expect(alerts.map((a) => [a.customerId, a.revenueGrowth])).toEqual([
       ['newcomer', 0],
       ['trialToPaid', 0],
@@ -308,7 +375,7 @@ describe('cost_anomaly', () => {
   ];
   const repeat = (value: number, times: number) => Array.from({ length: times }, () => value);
   const anomalies = async (config = DEFAULT_ALERT_CONFIG) =>
-    (await evaluateAlerts(engine, D, config)).filter((a) => a.type === 'cost_anomaly');
+    (await evaluateBoth(D, config)).filter((a) => a.type === 'cost_anomaly');
 
   it('takes the mean of the two middle values on an even baseline, for the median and the MAD', async () => {
     // 28 days: 13 x 10, 16, 24, 13 x 30. Median = (16 + 24) / 2 = 20 (the lower middle alone would be 16).
@@ -470,7 +537,7 @@ describe('unit_cost_target', () => {
   const targets = (list: unknown[]) =>
     parseAlertConfig({ unitCostTargets: list, costToMrrP1: 100, costToMrrP2: 100 }, 'test');
   const targetAlerts = async (list: unknown[]) =>
-    (await evaluateAlerts(engine, D, targets(list))).filter((a) => a.type === 'unit_cost_target');
+    (await evaluateBoth(D, targets(list))).filter((a) => a.type === 'unit_cost_target');
 
   it('per customer: S / active customers on D, above the target only', async () => {
     await loadResults(engine, { customers, costs, usage });
@@ -561,7 +628,7 @@ describe('freemium_cliff', () => {
       ...paid.map((cost, i) => ({ day: '2026-10-15', customer: `p${i}`, cost })),
     ];
     await loadResults(engine, { customers, costs });
-    return (await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).filter((a) => a.type === 'freemium_cliff');
+    return (await evaluateBoth(D, DEFAULT_ALERT_CONFIG)).filter((a) => a.type === 'freemium_cliff');
   };
 
   it('does not fire when the medians are equal (odd trial count, even paid count)', async () => {
@@ -605,7 +672,7 @@ describe('unattributed_share', () => {
       costs: [],
       summary: { total: 1000, excluded: 100, unattributed: 45 },
     });
-    expect(await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).toEqual([]);
+    expect(await evaluateBoth(D, DEFAULT_ALERT_CONFIG)).toEqual([]);
   });
 
   it('reports the share and routes to the default team', async () => {
@@ -614,7 +681,7 @@ describe('unattributed_share', () => {
       costs: [],
       summary: { total: 1000, excluded: 100, unattributed: 45.09 },
     });
-    const [alert] = await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    const [alert] = await evaluateBoth(D, DEFAULT_ALERT_CONFIG);
     expect(alert).toMatchObject({
       type: 'unattributed_share',
       subject: 'account',
@@ -657,7 +724,7 @@ describe('routing', () => {
       { serviceTeams: { AmazonRDS: 'team-data', AmazonOpenSearchService: 'team-data' } },
       'test',
     );
-    const alerts = await evaluateAlerts(engine, D, config, undefined, { search: 'team-search' });
+    const alerts = await evaluateBoth(D, config, undefined, { search: 'team-search' });
     expect(Object.fromEntries(alerts.map((a) => [a.customerId, a.team]))).toEqual({
       pooled: 'team-search',
       direct: 'team-data',
@@ -682,7 +749,7 @@ describe('routing', () => {
       { serviceTeams: { AmazonRDS: 'team-data', AmazonEC2: 'team-platform' } },
       'test',
     );
-    const alerts = await evaluateAlerts(engine, D, config);
+    const alerts = await evaluateBoth(D, config);
     expect(Object.fromEntries(alerts.map((a) => [a.customerId, a.team]))).toEqual({
       mapped: 'team-data',
       owned: 'team-acme',
@@ -703,7 +770,7 @@ describe('the currency of the results', () => {
       costs: [{ day: '2026-10-15', customer: 'a', cost: 300 }],
       currencyOf: () => 'EUR',
     });
-    const [alert, ...others] = await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    const [alert, ...others] = await evaluateBoth(D, DEFAULT_ALERT_CONFIG);
     expect(others).toEqual([]);
     expect(alert).toMatchObject({ type: 'cost_to_mrr', severity: 'P1', currency: 'EUR', cost30d: 300 });
     expect(alert?.explanation).toBe(
@@ -729,9 +796,9 @@ describe('the currency of the results', () => {
       costs: [{ day: '2026-10-15', customer: 'a', cost: 300 }],
       currencyOf: (day) => (day < '2026-10-16' ? 'USD' : 'EUR'),
     });
-    const evaluation = evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    const evaluation = evaluateBoth(D, DEFAULT_ALERT_CONFIG);
     await expect(evaluation).rejects.toBeInstanceOf(MixedCurrencyError);
-    await expect(evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG)).rejects.toThrow(
+    await expect(evaluateBoth(D, DEFAULT_ALERT_CONFIG)).rejects.toThrow(
       'the results over 2026-10-01 to 2026-10-30 hold costs in EUR and USD',
     );
   });
@@ -750,13 +817,13 @@ describe('versioned customers (attribution.md 1.3)', () => {
       ],
       costs: days('2026-10-01', D).map((day) => ({ day, customer: 'grower', cost: 10 })),
     });
-    const before = await evaluateAlerts(engine, '2026-10-19', DEFAULT_ALERT_CONFIG);
+    const before = await evaluateBoth('2026-10-19', DEFAULT_ALERT_CONFIG);
     expect(before.map((a) => [a.type, a.severity, a.customerId, a.mrr])).toEqual([
       ['cost_to_mrr', 'P1', 'grower', 1000],
     ]);
     expect(before[0]?.cost30d).toBeCloseTo(300, 10);
     expect(before[0]?.value).toBeCloseTo(0.3, 12);
-    expect(await evaluateAlerts(engine, '2026-10-20', DEFAULT_ALERT_CONFIG)).toEqual([]);
+    expect(await evaluateBoth('2026-10-20', DEFAULT_ALERT_CONFIG)).toEqual([]);
   });
 
   it('does not alert on a customer whose first version starts after the evaluation day', async () => {
@@ -766,8 +833,8 @@ describe('versioned customers (attribution.md 1.3)', () => {
       customers: [{ id: 'late', mrr: 100, effectiveFrom: '2026-10-25' }],
       costs: [{ day: '2026-10-15', customer: 'late', cost: 50 }],
     });
-    expect(await evaluateAlerts(engine, '2026-10-24', DEFAULT_ALERT_CONFIG)).toEqual([]);
-    const [alert] = await evaluateAlerts(engine, D, DEFAULT_ALERT_CONFIG);
+    expect(await evaluateBoth('2026-10-24', DEFAULT_ALERT_CONFIG)).toEqual([]);
+    const [alert] = await evaluateBoth(D, DEFAULT_ALERT_CONFIG);
     expect([alert?.customerId, alert?.severity, alert?.value]).toEqual(['late', 'P1', 0.5]);
   });
 });

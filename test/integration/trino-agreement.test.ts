@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
+import type { Alert } from '../../lib/alerts/alert.ts';
+import { parseAlertConfig } from '../../lib/alerts/alert-config.ts';
 import { ALERT_TYPES } from '../../lib/alerts/alert-types.ts';
 import {
   alertPlaceholderValues,
@@ -186,8 +187,28 @@ async function expectResultTablesAgree(engines: Engines): Promise<void> {
   expect(breaches).toEqual([]);
 }
 
+/**
+ * The default thresholds with two unit-cost targets of the default rules (at 0, so both fire on any run
+ * with cost in them): one per customer, one per 1,000 requests.
+ */
+const ALERT_CONFIG = parseAlertConfig(
+  {
+    unitCostTargets: [
+      { id: 'compute-per-customer', scope: { rule: 'compute-network' }, per: 'customer', target: 0 },
+      {
+        id: 'compute-per-1k-requests',
+        scope: { rule: 'compute-network' },
+        per: { metric: 'requests', unit: 1000 },
+        target: 0,
+        team: 'team-platform',
+      },
+    ],
+  },
+  'trino-agreement',
+);
+
 /** Every alert SQL file as evaluateAlerts renders it, then evaluateAlerts itself; returns the alerts. */
-async function expectAlertsAgree(engines: Engines): Promise<readonly unknown[]> {
+async function expectAlertsAgree(engines: Engines): Promise<readonly Alert[]> {
   const asOf = await defaultAsOf(engines.trino);
   expect(asOf).toBe(await defaultAsOf(engines.duck));
   if (asOf === null) throw new Error('no evaluation day: the run has no results');
@@ -197,37 +218,44 @@ async function expectAlertsAgree(engines: Engines): Promise<readonly unknown[]> 
   // Every alert type's SQL file, as evaluateAlerts renders it, and the shared top-services and currency queries.
   const files = readdirSync(join(SQL_ROOT, 'alerts')).filter((f) => f.endsWith('.sql'));
   expect(files.sort()).toEqual(
-    [...ALERT_TYPES.map((type) => `${type.name}.sql`), 'top_services.sql', 'window_currency.sql'].sort(),
+    [
+      ...ALERT_TYPES.map((type) => `${type.name}.sql`),
+      'cost_owner.sql',
+      'top_services.sql',
+      'window_currency.sql',
+    ].sort(),
   );
   for (const type of ALERT_TYPES) {
-    await bothQuery(engines, (engine) => renderAlertSql(type, engine, asOf, DEFAULT_ALERT_CONFIG), type.name);
+    await bothQuery(engines, (engine) => renderAlertSql(type, engine, asOf, ALERT_CONFIG), type.name);
+  }
+  for (const file of ['top_services.sql', 'cost_owner.sql']) {
+    await bothQuery(
+      engines,
+      (engine) =>
+        renderSql(
+          loadSqlFile(`alerts/${file}`),
+          {
+            ...alertPlaceholderValues(engine, asOf, ALERT_CONFIG),
+            customer_ids: sqlStringList(ids.map((r) => String(r.customer_id))),
+          },
+          file,
+        ),
+      file,
+    );
   }
   await bothQuery(
     engines,
     (engine) =>
       renderSql(
-        loadSqlFile('alerts/top_services.sql'),
-        {
-          ...alertPlaceholderValues(engine, asOf, DEFAULT_ALERT_CONFIG),
-          customer_ids: sqlStringList(ids.map((r) => String(r.customer_id))),
-        },
-        'top_services.sql',
-      ),
-    'top_services.sql',
-  );
-  await bothQuery(
-    engines,
-    (engine) =>
-      renderSql(
         loadSqlFile(WINDOW_CURRENCY_FILE),
-        alertPlaceholderValues(engine, asOf, DEFAULT_ALERT_CONFIG),
+        alertPlaceholderValues(engine, asOf, ALERT_CONFIG),
         WINDOW_CURRENCY_FILE,
       ),
     'window_currency.sql',
   );
   const [trinoAlerts, duckAlerts] = await Promise.all([
-    evaluateAlerts(engines.trino, asOf, DEFAULT_ALERT_CONFIG),
-    evaluateAlerts(engines.duck, asOf, DEFAULT_ALERT_CONFIG),
+    evaluateAlerts(engines.trino, asOf, ALERT_CONFIG),
+    evaluateAlerts(engines.duck, asOf, ALERT_CONFIG),
   ]);
   expectSameValue(trinoAlerts, duckAlerts, 'alerts');
   return trinoAlerts;
@@ -333,6 +361,8 @@ describe.each(['cur2', 'legacy', 'focus'] as const)(
       const alerts = await expectAlertsAgree(engines);
       // The whale's cost is far above its MRR: an alert fires, so the comparison compares something.
       expect(alerts.length).toBeGreaterThan(0);
+      // Both unit-cost targets at 0 fire wherever compute-network has cost and requests were sent.
+      expect(alerts.filter((a) => (a as Alert).type === 'unit_cost_target').length).toBeGreaterThan(0);
       const finance = await expectFinanceViewsAgree(engines);
       expectFinanceV2Holds(finance);
       // Three billing months, each reconciled; November's bill is beta's EC2 7 and CloudWatch 2.
