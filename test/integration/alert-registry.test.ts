@@ -271,13 +271,20 @@ describe('the registry', () => {
     expect(ALERT_TYPES.map((t) => t.name)).toEqual([
       'cost_to_mrr',
       'cost_trend_7d',
+      'cost_anomaly',
       'freemium_cliff',
       'unattributed_share',
+      'unit_cost_target',
     ]);
     expect(ALERT_TYPES.map((t) => t.sql)).toEqual(ALERT_TYPES.map((t) => ({ path: `alerts/${t.name}.sql` })));
-    // Every file there is a type's, but the shared top-services and window-currency queries.
+    // Every file there is a type's, but the shared top-services, cost-owner and window-currency queries.
     expect(readdirSync(join(SQL_ROOT, 'alerts')).sort()).toEqual(
-      [...ALERT_TYPES.map((t) => `${t.name}.sql`), 'top_services.sql', 'window_currency.sql'].sort(),
+      [
+        ...ALERT_TYPES.map((t) => `${t.name}.sql`),
+        'cost_owner.sql',
+        'top_services.sql',
+        'window_currency.sql',
+      ].sort(),
     );
     expect(alertTypeNamed('freemium_cliff').unit).toBe('money');
   });
@@ -286,9 +293,18 @@ describe('the registry', () => {
     expect(Object.keys(alertConfigSchema.shape)).toEqual([
       'costToMrrP1',
       'costToMrrP2',
+      'minMonthlyCost',
       'trendGrowth',
       'trendMinIncrease',
+      'trendOverRevenue',
+      'anomalyBaselineDays',
+      'anomalyMinHistoryDays',
+      'anomalyMadMultiplier',
+      'minAnomalyImpact',
+      'anomalyRelativeImpact',
+      'p2AnomalyImpact',
       'unattributedShare',
+      'unitCostTargets',
       'renotifyDays',
       'defaultTeam',
       'serviceTeams',
