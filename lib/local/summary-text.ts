@@ -73,7 +73,7 @@ function alertLines(result: SummaryInput): string[] {
   const sent = result.alerts.filter((alert) => alert.notify).length;
   const held = result.alerts.length - sent;
   const lines = [
-    `Alerts as of ${result.asOf ?? '-'}: ${result.alerts.length} evaluated, ${sent} sent in ${plural(result.messages.length, 'message')}, ${held} held`,
+    `Alerts as of ${result.asOf ?? '-'}: ${result.alerts.length} evaluated, ${sent} sent, ${held} held (why: alerts.json); ${plural(result.messages.length, 'message')}`,
   ];
   for (const message of result.messages) {
     const count = plural(message.alerts.length, 'alert');
