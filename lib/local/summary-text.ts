@@ -69,7 +69,7 @@ export function summaryText(result: SummaryInput, currency?: string): string {
  * The alerts of a run as the messages it sends: one line per message, the weekly digests that wait for
  * their weekday, and one count line. Each alert, with why it was not sent, is in alerts.json.
  */
-function alertLines(result: SummaryInput): string[] {
+export function alertLines(result: Pick<LocalRunResult, 'alerts' | 'messages' | 'asOf'>): string[] {
   const sent = result.alerts.filter((alert) => alert.notify).length;
   const held = result.alerts.length - sent;
   const lines = [

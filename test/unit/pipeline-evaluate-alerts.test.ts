@@ -359,6 +359,38 @@ describe('evaluateRunAlerts', () => {
     );
   });
 
+  it('leaves the alerts of a message that failed to publish unrecorded, saved as unsent', async () => {
+    athenaAnswers();
+    pointers();
+    dynamodb.on(BatchGetItemCommand).resolves({ Responses: { 'cpc-serving': [] } });
+    dynamodb.on(PutItemCommand).resolves({});
+    // m0: the P1 alone; m1: the weekly digest of unattributed_share (never sent: due at once). SNS keeps
+    // failing m0.
+    sns.on(PublishBatchCommand).callsFake(async (input) => ({
+      Successful: input.PublishBatchRequestEntries.filter((e: { Id: string }) => e.Id !== 'm0').map(
+        (e: { Id: string }) => ({ Id: e.Id, MessageId: 'x' }),
+      ),
+      Failed: input.PublishBatchRequestEntries.filter((e: { Id: string }) => e.Id === 'm0').map(() => ({
+        Id: 'm0',
+        Code: 'InternalError',
+        SenderFault: false,
+      })),
+    }));
+
+    const result = await evaluateRunAlerts({ runId: RUN_ID, billingPeriod: '2026-11' }, options());
+
+    expect(result).toMatchObject({ evaluated: 2, sent: 1, suppressed: 1, messages: 1, failedMessages: 1 });
+    // One call with both, then two retries of m0 alone.
+    expect(result.publishCalls).toBe(3);
+    // Only the digest's records: the unattributed_share alert and team finops's weekly digest.
+    const written = dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input.Item?.pk?.S);
+    expect(written).toEqual(['ALERT#unattributed_share|account', 'ALERT#digest|WARNING|finops']);
+    expect(saved[0]?.map((a) => `${a.type}|${a.notify}|${a.heldBack ?? ''}`)).toEqual([
+      'cost_to_mrr|false|publish failed: InternalError',
+      'unattributed_share|true|',
+    ]);
+  });
+
   it('evaluates nothing, and sends nothing, for a run the pointer does not name', async () => {
     pointers(OCTOBER_RUN.replace('2026-10', '2026-11'));
     const result = await evaluateRunAlerts({ runId: RUN_ID, billingPeriod: '2026-11' }, options());
