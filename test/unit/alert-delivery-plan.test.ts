@@ -253,6 +253,23 @@ describe('delivery by severity', () => {
     ]);
   });
 
+  it('gives a summary to the first teams only when the summaries alone would pass the cap', () => {
+    // Cap 1, P1 alerts for team-b (300) and team-a (200): no single fits beside 2 summaries; only
+    // team-b (whose held alert comes first) gets one; team-a's alert is held all the same.
+    const { plan, outcome } = run(
+      [alert('P1', 'a', 'team-a', 200), alert('P1', 'b', 'team-b', 300)],
+      {},
+      at('2026-11-30'),
+      { ...CONFIG, maxMessagesPerRun: 1 },
+    );
+    expect(summary(plan)).toEqual(['held_back P1 team-b b']);
+    expect(plan.alerts.map((a) => a.heldBack)).toEqual([
+      'over the per-run cap of 1 messages',
+      'over the per-run cap of 1 messages',
+    ]);
+    expect(outcome.records).toEqual([]);
+  });
+
   it('does not send an alert twice within renotifyDays, inside digests too, unless its severity rises', () => {
     const d1 = run([alert('P2', 'acme', 'team-a', 100)], {}, at('2026-11-30'));
     expect(summary(d1.plan)).toEqual(['digest P2 team-a acme']);
