@@ -1,8 +1,10 @@
 /**
  * **evaluate-alerts**: when the period's pointer names the run, evaluates the alert types of
- * lib/alerts/alert-types.ts on the visible results, publishes what should go out to SNS and saves the
- * run's alerts (core: lib/pipeline/evaluate-alerts.ts). Input `{ runId, billingPeriod }`, parsed once
- * here; output `{ runId, billingPeriod, asOf, evaluated, sent, suppressed, sentAlerts, skipped? }`. Environment, permissions,
+ * lib/alerts/alert-types.ts on the visible results, publishes the delivery plan's messages (P1 alone, P2
+ * and weekly digests, the per-run cap) to SNS in batches and saves the run's alerts (core:
+ * lib/pipeline/evaluate-alerts.ts). Input `{ runId, billingPeriod }`, parsed once here; output
+ * `{ runId, billingPeriod, asOf, evaluated, sent, suppressed, messages, failedMessages, publishCalls,
+ * sentAlerts, skipped? }`. Environment, permissions,
  * errors and retries: lambdas/README.md.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -13,12 +15,13 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import { ALERT_TYPES } from '../lib/alerts/alert-types.ts';
 import { DynamoDbStateStore } from '../lib/alerts/dynamodb-state-store.ts';
-import { snsPublisher } from '../lib/alerts/sns-publisher.ts';
+import { snsBatchPublisher } from '../lib/alerts/sns-publisher.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
   type EvaluateRunAlertsResult,
   evaluateAlertsInputSchema,
   evaluateRunAlerts,
+  periodReportUri,
 } from '../lib/pipeline/evaluate-alerts.ts';
 import { PublishedResultsReader } from '../lib/pipeline/published-results.ts';
 import { writeRunAlerts } from '../lib/pipeline/run-alerts.ts';
@@ -44,11 +47,8 @@ const athena = tracer.captureAWSv3Client(new AthenaClient({}));
 const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 const sns = tracer.captureAWSv3Client(new SNSClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
-const store = new DynamoDbStateStore(dynamodb, {
-  tableName: config.TABLE_NAME,
-  renotifyDays: alertConfig.renotifyDays,
-});
-const publish = snsPublisher(sns, config.ALERT_TOPIC_ARN, { types: ALERT_TYPES });
+const store = new DynamoDbStateStore(dynamodb, { tableName: config.TABLE_NAME });
+const publish = snsBatchPublisher(sns, config.ALERT_TOPIC_ARN);
 
 export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsResult> => {
   const input = parseInput(evaluateAlertsInputSchema, event, 'evaluate-alerts input');
@@ -61,11 +61,15 @@ export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsRe
     types: ALERT_TYPES,
     store,
     publish,
+    reportLocation: (billingPeriod) => periodReportUri(config.RESULTS_BUCKET, billingPeriod),
     saveAlerts: (alerts) => writeRunAlerts(s3, config.RESULTS_BUCKET, runId, alerts),
     logger: log,
   });
   metrics.addMetric('AlertsSent', MetricUnit.Count, result.sent);
   metrics.addMetric('AlertsSuppressed', MetricUnit.Count, result.suppressed);
+  metrics.addMetric('AlertMessages', MetricUnit.Count, result.messages);
+  metrics.addMetric('AlertMessagesFailed', MetricUnit.Count, result.failedMessages);
+  metrics.addMetric('AlertPublishCalls', MetricUnit.Count, result.publishCalls);
   return result;
 };
 

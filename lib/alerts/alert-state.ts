@@ -4,33 +4,66 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../inputs/input-error.ts';
 import { type Alert, alertKey, SEVERITY_RANK, type Severity } from './alert.ts';
 
-/** What was last sent for one (type, subject). */
+/**
+ * What was last sent under one state key: an alert's (`type|subject`, see {@link alertKey}) or a
+ * digest's ({@link digestKey}).
+ */
 export interface SentRecord {
   readonly severity: Severity;
   /** ISO timestamp of the successful publish. */
   readonly sentAt: string;
   /** The currency the alert's money was written in (absent in state written before alerts carried it). */
   readonly currency?: string;
+  /** The evaluation day of what was sent: a P2 digest goes once per team and evaluation day. */
+  readonly asOf?: string;
+  /** The team it was sent to. */
+  readonly team?: string;
 }
 
-/** What the state records of an alert sent at `sentAt`. */
-export function sentRecordOf(alert: Alert, sentAt: Date): SentRecord {
-  return { severity: alert.severity, sentAt: sentAt.toISOString(), currency: alert.currency };
-}
-
-/** Sent records by alert key (`type|subject`). */
+/** Sent records by state key. */
 export type SentState = Readonly<Record<string, SentRecord>>;
 
-/** Where sent-alert state lives: a file locally, DynamoDB (with a TTL) when deployed. */
+/** One record to write once the message that carried it was published. */
+export interface StateWrite {
+  readonly key: string;
+  readonly record: SentRecord;
+  /**
+   * Days the record matters (the renotify period for an alert, at least a week for a weekly digest); a
+   * store that expires records (DynamoDB's TTL) keeps it a day longer.
+   */
+  readonly keepDays: number;
+}
+
+/** The state key of a team's digest of one severity (P2 daily, WARNING weekly). */
+export function digestKey(severity: Severity, team: string): string {
+  return `digest|${severity}|${team}`;
+}
+
+/** The record of an alert sent at `sentAt`, alone or in a digest. */
+export function alertStateWrite(alert: Alert, sentAt: Date, renotifyDays: number): StateWrite {
+  return {
+    key: alertKey(alert),
+    record: {
+      severity: alert.severity,
+      sentAt: sentAt.toISOString(),
+      currency: alert.currency,
+      asOf: alert.asOf,
+      team: alert.team,
+    },
+    keepDays: renotifyDays,
+  };
+}
+
+/** Where sent state lives: a file locally, DynamoDB (with a TTL) when deployed. */
 export interface SentStateStore {
-  /** The records of these alert keys (absent keys: never sent, or expired). */
+  /** The records of these keys (absent keys: never sent, or expired). */
   load(keys: readonly string[]): Promise<SentState>;
-  /** Records one alert as sent. Call it only after its publish succeeded. */
-  record(alert: Alert, sentAt: Date): Promise<void>;
+  /** Writes these records. Call it only after the messages that carried them were published. */
+  record(writes: readonly StateWrite[]): Promise<void>;
 }
 
 /**
- * Whether an alert goes out: not if the same (type, subject) was sent within the renotify period,
+ * Whether an alert may go out: not if the same (type, subject) was sent within the renotify period,
  * unless its severity rose since (P2 then P1).
  */
 export function shouldSend(alert: Alert, state: SentState, now: Date, renotifyDays: number): boolean {
@@ -41,30 +74,6 @@ export function shouldSend(alert: Alert, state: SentState, now: Date, renotifyDa
   return ageMs >= renotifyDays * 24 * 60 * 60 * 1000;
 }
 
-/**
- * Publishes each alert that should go out and records it right after its own publish succeeded, so a
- * failure part-way leaves the alerts not yet published unrecorded, to be sent by the next run.
- */
-export async function sendAlerts(
-  alerts: readonly Alert[],
-  store: SentStateStore,
-  options: { now: Date; renotifyDays: number; publish: (alert: Alert) => Promise<void> },
-): Promise<{ sent: Alert[]; suppressed: Alert[] }> {
-  const state = await store.load(alerts.map(alertKey));
-  const sent: Alert[] = [];
-  const suppressed: Alert[] = [];
-  for (const alert of alerts) {
-    if (!shouldSend(alert, state, options.now, options.renotifyDays)) {
-      suppressed.push(alert);
-      continue;
-    }
-    await options.publish(alert);
-    await store.record(alert, options.now);
-    sent.push(alert);
-  }
-  return { sent, suppressed };
-}
-
 /** A new state file written beside the current one, not yet in its place. */
 export interface PreparedState {
   /** Renames the new file into place: nothing is left to fail but a rename in the same folder. */
@@ -73,7 +82,7 @@ export interface PreparedState {
   discard(): void;
 }
 
-/** Local sent-state: one JSON file, replaced atomically on each record. */
+/** Local sent state: one JSON file, replaced atomically on each write. */
 export class FileStateStore implements SentStateStore {
   constructor(private readonly path: string) {}
 
@@ -93,15 +102,14 @@ export class FileStateStore implements SentStateStore {
   }
 
   /**
-   * Writes the state with these alerts recorded as sent into a temporary file beside the state file,
-   * and returns how to put it in place. A caller that must not fail after some point (the local run
-   * after its results are switched in) prepares before that point and commits after it.
+   * Writes the state with these records into a temporary file beside the state file, and returns how
+   * to put it in place. A caller that must not fail after some point (the local run after its results
+   * are switched in) prepares before that point and commits after it. Records do not expire from the
+   * file: the planner judges their age.
    */
-  prepare(alerts: readonly Alert[], sentAt: Date): PreparedState {
+  prepare(writes: readonly StateWrite[]): PreparedState {
     const all = this.read();
-    for (const alert of alerts) {
-      all[alertKey(alert)] = sentRecordOf(alert, sentAt);
-    }
+    for (const { key, record } of writes) all[key] = record;
     const temp = join(
       dirname(resolve(this.path)),
       `.${basename(this.path)}.${randomBytes(3).toString('hex')}.tmp`,
@@ -141,10 +149,7 @@ export class FileStateStore implements SentStateStore {
     return Object.fromEntries(keys.filter((key) => key in all).map((key) => [key, all[key] as SentRecord]));
   }
 
-  async record(alert: Alert, sentAt: Date): Promise<void> {
-    const all = this.read();
-    all[alertKey(alert)] = sentRecordOf(alert, sentAt);
-    writeFileSync(`${this.path}.tmp`, `${JSON.stringify(all, null, 2)}\n`);
-    renameSync(`${this.path}.tmp`, this.path);
+  async record(writes: readonly StateWrite[]): Promise<void> {
+    this.prepare(writes).commit();
   }
 }

@@ -5,13 +5,11 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { type Alert, alertKey, type Severity } from './alert.ts';
-import type { SentRecord, SentState, SentStateStore } from './alert-state.ts';
+import type { Severity } from './alert.ts';
+import type { SentRecord, SentState, SentStateStore, StateWrite } from './alert-state.ts';
 
 export interface DynamoDbStateStoreOptions {
   readonly tableName: string;
-  /** Days a record matters; its TTL is set a day past that so DynamoDB removes it afterwards. */
-  readonly renotifyDays: number;
   /** @default 'pk' */
   readonly partitionKey?: string;
   /** @default 'sk' */
@@ -25,8 +23,9 @@ const BATCH_SIZE = 100;
 const MAX_ATTEMPTS = 5;
 
 /**
- * Sent-alert state in the serving table: one item per (type, subject) at pk `ALERT#<type>|<subject>`,
- * sk `SENT`, with a TTL so old records disappear by themselves.
+ * Sent state in the serving table: one item per state key at pk `ALERT#<key>`, sk `SENT`: an alert's
+ * `ALERT#<type>|<subject>`, a digest's `ALERT#digest|<severity>|<team>`. Each has a TTL a day past the
+ * days its record matters ({@link StateWrite.keepDays}), so old records disappear by themselves.
  */
 export class DynamoDbStateStore implements SentStateStore {
   private readonly pk: string;
@@ -68,9 +67,23 @@ export class DynamoDbStateStore implements SentStateStore {
             severity,
             sent_at: sentAt,
             currency,
-          } = item as { severity?: Severity; sent_at?: string; currency?: string };
+            as_of: asOf,
+            team,
+          } = item as {
+            severity?: Severity;
+            sent_at?: string;
+            currency?: string;
+            as_of?: string;
+            team?: string;
+          };
           if (key && severity && sentAt)
-            state[key] = { severity, sentAt, ...(currency === undefined ? {} : { currency }) };
+            state[key] = {
+              severity,
+              sentAt,
+              ...(currency === undefined ? {} : { currency }),
+              ...(asOf === undefined ? {} : { asOf }),
+              ...(team === undefined ? {} : { team }),
+            };
         }
         pending = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as typeof pending;
         if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
@@ -79,22 +92,29 @@ export class DynamoDbStateStore implements SentStateStore {
     return state;
   }
 
-  async record(alert: Alert, sentAt: Date): Promise<void> {
-    const expiresAt = Math.ceil(sentAt.getTime() / 1000) + (this.options.renotifyDays + 1) * 24 * 60 * 60;
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.options.tableName,
-        Item: marshall({
-          [this.pk]: `ALERT#${alertKey(alert)}`,
-          [this.sk]: 'SENT',
-          severity: alert.severity,
-          sent_at: sentAt.toISOString(),
-          as_of: alert.asOf,
-          team: alert.team,
-          currency: alert.currency,
-          [this.ttl]: expiresAt,
+  /** One PutItem per record (the role may write `ALERT#*` items, one at a time). */
+  async record(writes: readonly StateWrite[]): Promise<void> {
+    for (const { key, record, keepDays } of writes) {
+      const sentAt = Date.parse(record.sentAt);
+      const expiresAt = Math.ceil(sentAt / 1000) + (keepDays + 1) * 24 * 60 * 60;
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: marshall(
+            {
+              [this.pk]: `ALERT#${key}`,
+              [this.sk]: 'SENT',
+              severity: record.severity,
+              sent_at: record.sentAt,
+              as_of: record.asOf,
+              team: record.team,
+              currency: record.currency,
+              [this.ttl]: expiresAt,
+            },
+            { removeUndefinedValues: true },
+          ),
         }),
-      }),
-    );
+      );
+    }
   }
 }

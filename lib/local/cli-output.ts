@@ -8,7 +8,7 @@ import type { BillingFormatName } from '../attribution/billing-formats.ts';
 import { ConservationError, InvalidLineItemsError, InvalidTelemetryError } from '../attribution/stages.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { EXIT_CODES } from './cli-options.ts';
-import type { LocalRunResult } from './run-local.ts';
+import type { LocalMessage, LocalRunResult } from './run-local.ts';
 import type { RunSummary } from './run-summary.ts';
 
 /** The stream surface the CLI writes to: process.stdout / process.stderr, or a fake in tests. */
@@ -94,6 +94,8 @@ export interface RunDocument {
   /** Absolute output directory. */
   readonly outDir: string;
   readonly alerts: readonly NotifiedAlert[];
+  /** The messages the run would send (messages.json). */
+  readonly messages: readonly LocalMessage[];
   /** Problems that did not stop the run. Always present, so readers need no existence check. */
   readonly warnings: readonly string[];
 }
@@ -112,6 +114,7 @@ export function runDocument(result: LocalRunResult): RunDocument {
     rowCounts: result.rowCounts,
     outDir: result.outDir,
     alerts: result.alerts,
+    messages: result.messages,
     warnings: result.warnings,
   };
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { alertKey, type NotifiedAlert } from '../alerts/alert.ts';
+import { alertKey, type NotifiedAlert, type Severity } from '../alerts/alert.ts';
 import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts';
-import { FileStateStore, type PreparedState, shouldSend } from '../alerts/alert-state.ts';
+import { renderMessage } from '../alerts/alert-message.ts';
+import { FileStateStore, type PreparedState } from '../alerts/alert-state.ts';
+import { deliveryStateKeys, type MessageKind, planDelivery, settleDelivery } from '../alerts/delivery.ts';
 import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { checkFixedCustomers } from '../attribution/drivers.ts';
@@ -51,9 +53,10 @@ export interface LocalRunOptions {
   /** Alert thresholds, routing and renotify period (JSON). @default the thresholds of docs/alerts.md */
   readonly alertsConfigFile?: string;
   /**
-   * Sent-alert state file: alerts sent within the renotify period are marked `notify: false`, and the
-   * file is written beside itself before the results are switched in, and renamed into place after.
-   * @default no state (every alert notifies)
+   * Sent state file (alerts and digests): what it says was sent is not sent again (docs/alerts.md
+   * "Delivery and noise"), and the file is written beside itself before the results are switched in,
+   * and renamed into place after. @default no state (nothing was sent before: every due alert and
+   * digest goes out, weekly digests included)
    */
   readonly stateFile?: string;
   /**
@@ -82,8 +85,10 @@ export interface LocalRunResult {
   readonly currency: string;
   readonly rules: AllocationRules;
   readonly summary: RunSummary;
-  /** Alerts that fire as of `asOf`, with whether each notifies (false: already sent recently). */
+  /** Alerts that fire as of `asOf`, with whether the run sends each, and if not why (`heldBack`). */
   readonly alerts: readonly NotifiedAlert[];
+  /** The messages the run would publish (written to messages.json), in publishing order. */
+  readonly messages: readonly LocalMessage[];
   readonly asOf: string | null;
   /** Rows written per output file. */
   readonly rowCounts: Readonly<Record<string, number>>;
@@ -95,6 +100,22 @@ export interface LocalRunResult {
    */
   readonly warnings: readonly string[];
 }
+
+/** A message a local run would publish, as messages.json holds it. */
+export interface LocalMessage {
+  readonly kind: MessageKind;
+  readonly severity: Severity;
+  readonly team: string;
+  /** The title as the email writes it. */
+  readonly title: string;
+  /** The alerts it carries, `type|subject`, ranked as it lists them. */
+  readonly alerts: readonly string[];
+  /** The email text subscribers would get. */
+  readonly email: string;
+}
+
+/** The file of the messages a local run would send. */
+export const MESSAGES_FILE = 'messages.json';
 
 function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(values).map(([key, value]) => [`${prefix}${key}`, value]));
@@ -211,13 +232,28 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const asOf = options.asOf ?? (await defaultAsOf(engine));
     const firing =
       asOf === null ? [] : await timed('alerts', () => evaluateAlerts(engine, asOf, alertConfig));
-    // Locally, "publishing" an alert is writing it to alerts.json; the state records it once that is done.
+    // Locally, "publishing" is writing alerts.json and messages.json: it cannot fail on its own, and the
+    // state records what the messages carried once they are in place. The same plan as deployed.
     const now = new Date();
-    const sentState = stateStore ? await stateStore.load(firing.map(alertKey)) : {};
-    const alerts = firing.map((alert) => ({
-      ...alert,
-      notify: shouldSend(alert, sentState, now, alertConfig.renotifyDays),
-    }));
+    const sentState = stateStore ? await stateStore.load(deliveryStateKeys(firing)) : {};
+    const plan = planDelivery(firing, sentState, {
+      now,
+      config: alertConfig,
+      reportLocation: join(resolve(options.outDir), REPORT_FILE),
+    });
+    const delivery = settleDelivery(plan);
+    const alerts = delivery.alerts;
+    const messages: LocalMessage[] = delivery.published.map((message) => {
+      const { title, email } = renderMessage(message);
+      return {
+        kind: message.kind,
+        severity: message.severity,
+        team: message.team,
+        title,
+        alerts: message.alerts.map(alertKey),
+        email,
+      };
+    });
     const staging = stagingDirectory(options.outDir, runId);
     const rowCounts: Record<string, number> = {};
     let preparedState: PreparedState | undefined;
@@ -229,6 +265,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           await writeParquet(engine, output.table, join(staging, output.file.replace(/\.csv$/, '.parquet')));
         }
         writeJson(join(staging, 'alerts.json'), alerts);
+        writeJson(join(staging, MESSAGES_FILE), messages);
         writeJson(join(staging, 'run.json'), {
           runId,
           rulesVersion: rules.version,
@@ -274,10 +311,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       });
       // Everything that can fail is done before the switch: the new state is written beside the old
       // one now and only renamed into place after it, so a failure leaves --out and the state as they were.
-      preparedState = stateStore?.prepare(
-        alerts.filter((alert) => alert.notify),
-        now,
-      );
+      preparedState = stateStore?.prepare(delivery.records);
       publishStaged(staging, options.outDir);
       preparedState?.commit();
     } catch (error) {
@@ -294,6 +328,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       rules,
       summary,
       alerts,
+      messages,
       asOf,
       rowCounts,
       timings: { ...timings, ...prefixed('attribution.', stageTimings) },

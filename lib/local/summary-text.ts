@@ -60,13 +60,40 @@ export function summaryText(result: SummaryInput, currency?: string): string {
       );
     }
   }
-  lines.push('', `Alerts as of ${result.asOf ?? '-'}: ${result.alerts.length}`);
-  for (const alert of result.alerts) {
-    const muted = alert.notify ? '' : '  (sent recently, not repeated)';
-    lines.push(
-      `  ${alert.severity.padEnd(7)} ${alert.type.padEnd(18)} -> ${alert.team.padEnd(16)} ${alert.explanation}${muted}`,
-    );
-  }
+  lines.push('', ...alertLines(result));
   lines.push(`Results written to ${result.outDir}`, `Report: open ${join(result.outDir, REPORT_FILE)}`);
   return lines.join('\n');
 }
+
+/**
+ * The alerts of a run as the messages it sends: one line per message, the weekly digests that wait for
+ * their weekday, and one count line. Each alert, with why it was not sent, is in alerts.json.
+ */
+export function alertLines(result: Pick<LocalRunResult, 'alerts' | 'messages' | 'asOf'>): string[] {
+  const sent = result.alerts.filter((alert) => alert.notify).length;
+  const held = result.alerts.length - sent;
+  const lines = [
+    `Alerts as of ${result.asOf ?? '-'}: ${result.alerts.length} evaluated, ${sent} sent, ${held} held (why: alerts.json); ${plural(result.messages.length, 'message')}`,
+  ];
+  for (const message of result.messages) {
+    const count = plural(message.alerts.length, 'alert');
+    if (message.kind === 'single') lines.push(`  ${message.title} -> ${message.team}`);
+    else if (message.kind === 'held_back')
+      lines.push(`  held back -> ${message.team}: ${count} over the per-run cap`);
+    else if (message.severity === 'WARNING')
+      lines.push(`  WARNING weekly digest -> ${message.team}: ${count}`);
+    else lines.push(`  ${message.severity} digest -> ${message.team}: ${count}`);
+  }
+  const waiting = new Map<string, { count: number; reason: string }>();
+  for (const alert of result.alerts) {
+    if (alert.heldBack?.startsWith('waits for the weekly digest') !== true) continue;
+    const entry = waiting.get(alert.team) ?? { count: 0, reason: alert.heldBack };
+    waiting.set(alert.team, { ...entry, count: entry.count + 1 });
+  }
+  for (const [team, { count, reason }] of waiting) {
+    lines.push(`  WARNING weekly digest -> ${team}: ${plural(count, 'alert')} held (${reason})`);
+  }
+  return lines;
+}
+
+const plural = (n: number, one: string) => `${n} ${n === 1 ? one : `${one}s`}`;

@@ -1,13 +1,17 @@
 import * as z from 'zod';
 import type { Alert, NotifiedAlert } from '../alerts/alert.ts';
 import type { AlertConfig } from '../alerts/alert-config.ts';
-import { type SentStateStore, sendAlerts } from '../alerts/alert-state.ts';
+import { renderMessage } from '../alerts/alert-message.ts';
+import type { SentStateStore } from '../alerts/alert-state.ts';
 import type { AlertTypeDefinition } from '../alerts/alert-type.ts';
+import { deliveryStateKeys, planDelivery, settleDelivery } from '../alerts/delivery.ts';
 import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
+import type { Publisher } from '../alerts/sns-publisher.ts';
 import { billingPeriodSchema, billingPeriodsBetween, runIdSchema } from '../common/names.ts';
 import { type PointerStore, readPointer } from './period-pointer.ts';
 import { type PublishedResultsReader, type VisibleRuns, visibleRuns } from './published-results.ts';
 import type { RunLogger } from './start-run.ts';
+import { latestReportKey } from './write-report.ts';
 
 export const evaluateAlertsInputSchema = z.object({
   runId: runIdSchema,
@@ -19,6 +23,11 @@ export type EvaluateAlertsInput = z.infer<typeof evaluateAlertsInputSchema>;
 /** The days of billing data the rules look back over (docs/alerts.md: [D-29, D]). */
 export const ALERT_WINDOW_DAYS = 30;
 
+/** The S3 URI of a billing period's report (written by write-report for the visible run): digests link to it. */
+export function periodReportUri(resultsBucket: string, billingPeriod: string): string {
+  return `s3://${resultsBucket}/${latestReportKey(billingPeriod)}`;
+}
+
 export interface EvaluateRunAlertsOptions {
   /** The published results (see {@link PublishedResultsReader}); read for the runs the pointers name. */
   readonly engine: PublishedResultsReader;
@@ -28,7 +37,10 @@ export interface EvaluateRunAlertsOptions {
   /** The alert types to evaluate. @default ALERT_TYPES */
   readonly types?: readonly AlertTypeDefinition[];
   readonly store: SentStateStore;
-  readonly publish: (alert: Alert) => Promise<void>;
+  /** Publishes the planned messages (`snsBatchPublisher`); what failed is left unrecorded. */
+  readonly publish: Publisher;
+  /** Where digests and held-back summaries say the period's report is ({@link periodReportUri}). */
+  readonly reportLocation: (billingPeriod: string) => string;
   /** Keeps the evaluated alerts, each with whether this evaluation sent it (`writeRunAlerts`). */
   readonly saveAlerts: (alerts: readonly NotifiedAlert[]) => Promise<void>;
   /** @default () => new Date() */
@@ -48,15 +60,25 @@ export interface EvaluateRunAlertsResult {
   /** The run read for each billing period of the window, `period=run id`. */
   readonly read?: readonly string[];
   readonly evaluated: number;
+  /** Alerts sent, alone or in a digest. */
   readonly sent: number;
+  /** Alerts not sent (sent recently, waiting for the weekly digest, over the cap, publish failed). */
   readonly suppressed: number;
+  /** Messages published (single alerts, digests, held-back summaries). */
+  readonly messages: number;
+  /** Messages whose publish still failed after retries: their alerts go out with the next run. */
+  readonly failedMessages: number;
+  /** PublishBatch calls made, retries included. */
+  readonly publishCalls: number;
   /** `type|subject|severity` of each alert sent, at most 50 (the full list is in the logs). */
   readonly sentAlerts: readonly string[];
 }
 
 /**
  * Evaluates the alert rules on the visible results ({@link visibleAlerts}) and sends what should go
- * out: SNS publish with routing attributes, then the sent-state record, alert by alert (see `sendAlerts`).
+ * out: the delivery plan of lib/alerts/delivery.ts (P1 alone, P2 and weekly WARNING digests, the
+ * per-run cap) published in batches, then the state of what was published; a message that failed
+ * leaves its alerts unrecorded, for the next run.
  * Only when the period's pointer names this run: a run that is not visible (a newer delivery won, or its
  * publish failed) sends nothing. Then saves every evaluated alert with whether it was sent, for the run's
  * report. `input` is already parsed: the handler validates its event against
@@ -68,7 +90,17 @@ export async function evaluateRunAlerts(
 ): Promise<EvaluateRunAlertsResult> {
   const { runId, billingPeriod } = input;
   const now = (options.now ?? (() => new Date()))();
-  const none = { runId, billingPeriod, evaluated: 0, sent: 0, suppressed: 0, sentAlerts: [] };
+  const none = {
+    runId,
+    billingPeriod,
+    evaluated: 0,
+    sent: 0,
+    suppressed: 0,
+    messages: 0,
+    failedMessages: 0,
+    publishCalls: 0,
+    sentAlerts: [],
+  };
   const visibleRunId = (await readPointer(options.pointers, billingPeriod))?.visible?.runId ?? null;
   if (visibleRunId !== runId) {
     options.logger?.info('Run is not the visible one; alerts not evaluated', {
@@ -84,20 +116,37 @@ export async function evaluateRunAlerts(
     options.logger?.warn('No published billing data; alerts not evaluated', { runId, billingPeriod });
     return { ...none, asOf: null, read };
   }
-  const { sent, suppressed } = await sendAlerts(alerts, options.store, {
+  const state = await options.store.load(deliveryStateKeys(alerts));
+  const plan = planDelivery(alerts, state, {
     now,
-    renotifyDays: options.config.renotifyDays,
-    publish: options.publish,
+    config: options.config,
+    reportLocation: options.reportLocation(billingPeriod),
   });
-  await options.saveAlerts(alerts.map((alert) => ({ ...alert, notify: sent.includes(alert) })));
+  const rendered = plan.messages.map((message) => renderMessage(message, { types: options.types }));
+  const published = await options.publish(rendered);
+  const outcome = settleDelivery(plan, published.failed);
+  await options.store.record(outcome.records);
+  await options.saveAlerts(outcome.alerts);
   const describe = (alert: Alert) => `${alert.type}|${alert.subject}|${alert.severity}`;
+  const sent = outcome.alerts.filter((alert) => alert.notify);
+  const suppressed = outcome.alerts.filter((alert) => !alert.notify);
+  if (outcome.failed.length > 0) {
+    options.logger?.warn('Alert messages failed to publish; their alerts go out with the next run', {
+      runId,
+      failed: outcome.failed.map(
+        ({ message, code }) => `${message.kind}|${message.severity}|${message.team}|${code}`,
+      ),
+    });
+  }
   options.logger?.info('Alerts evaluated', {
     runId,
     asOf,
     read,
     evaluated: alerts.length,
+    messages: outcome.published.map((m) => `${m.kind}|${m.severity}|${m.team}|${m.alerts.length}`),
+    publishCalls: published.calls,
     sent: sent.map(describe),
-    suppressed: suppressed.map(describe),
+    suppressed: suppressed.map((alert) => `${describe(alert)}|${alert.heldBack ?? ''}`),
   });
   return {
     runId,
@@ -106,6 +155,9 @@ export async function evaluateRunAlerts(
     evaluated: alerts.length,
     sent: sent.length,
     suppressed: suppressed.length,
+    messages: outcome.published.length,
+    failedMessages: outcome.failed.length,
+    publishCalls: published.calls,
     sentAlerts: sent.slice(0, 50).map(describe),
     read,
   };

@@ -287,6 +287,7 @@ describe('cpc run --json', () => {
         'currency',
         'format',
         'formats',
+        'messages',
         'outDir',
         'rowCounts',
         'rulesVersion',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../lib/alerts/alert.ts';
 import { plainTextMessage } from '../../lib/alerts/alert-message.ts';
-import { runLocal } from '../../lib/local/run-local.ts';
+import { type LocalMessage, runLocal } from '../../lib/local/run-local.ts';
 import { tempDir, writeCur2, writeCustomersCsv, writeTelemetryCsv } from '../support/fixtures.ts';
 
 /**
@@ -57,6 +57,19 @@ describe('alerts in a local run', () => {
       customerId: 'acme',
       threshold: 0.25,
     });
+    // The one message the run would send: the P1 alone, with its email text.
+    const messages = JSON.parse(readFileSync(join(dir, 'out', 'messages.json'), 'utf8'));
+    expect(messages).toEqual([
+      {
+        kind: 'single',
+        severity: 'P1',
+        team: 'team-acme',
+        title: 'P1: Customer acme costs 900.0% of its MRR',
+        alerts: ['cost_to_mrr|acme'],
+        email: plainTextMessage(first.alerts[0] as Alert),
+      },
+    ]);
+    expect(first.messages).toEqual(messages);
     expect(Object.keys(JSON.parse(readFileSync(state, 'utf8')))).toEqual(['cost_to_mrr|acme']);
 
     const second = await runLocal({
@@ -65,7 +78,47 @@ describe('alerts in a local run', () => {
       stateFile: state,
       outDir: join(dir, 'out'),
     });
-    expect(second.alerts.map((a) => a.notify)).toEqual([false]);
+    expect(second.alerts.map((a) => [a.notify, a.heldBack])).toEqual([
+      [false, 'sent within the last 7 days'],
+    ]);
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'alerts.json'), 'utf8'))[0]).toMatchObject({
+      notify: false,
+      heldBack: 'sent within the last 7 days',
+    });
+    expect(JSON.parse(readFileSync(join(dir, 'out', 'messages.json'), 'utf8'))).toEqual([]);
+  });
+
+  it('sends P2 alerts in one digest per team and, without a state file, the weekly digest', async () => {
+    // acme: 210 of cost on one day, cost_30d 6300 against 30000 MRR: ratio 0.21 -> P2 (team-acme). 40
+    // reach no customer: 40 / 250 = 16% unattributed over the week -> unattributed_share WARNING for
+    // the default team (finops), sent in its weekly digest (no state: never sent before).
+    const dir = tempDir();
+    const result = await runLocal({
+      billing: [
+        await writeCur2(join(dir, 'cur.parquet'), [
+          { date: '2026-10-30', service: 'AmazonRDS', cost: 210, tenant: 'acme' },
+          { date: '2026-10-30', service: 'AmazonS3', cost: 40 },
+        ]),
+      ],
+      telemetry: [writeTelemetryCsv(join(dir, 'usage.csv'), [])],
+      customers: writeCustomersCsv(join(dir, 'customers.csv'), [
+        { id: 'acme', mrr: 30_000, team: 'team-acme' },
+      ]),
+      asOf: '2026-10-30',
+      outDir: join(dir, 'out'),
+    });
+    expect(result.alerts.map((a) => [a.type, a.severity, a.team, a.notify])).toEqual([
+      ['cost_to_mrr', 'P2', 'team-acme', true],
+      ['unattributed_share', 'WARNING', 'finops', true],
+    ]);
+    const messages = JSON.parse(readFileSync(join(dir, 'out', 'messages.json'), 'utf8')) as LocalMessage[];
+    expect(messages.map((m) => [m.kind, m.severity, m.team, m.alerts])).toEqual([
+      ['digest', 'P2', 'team-acme', ['cost_to_mrr|acme']],
+      ['digest', 'WARNING', 'finops', ['unattributed_share|account']],
+    ]);
+    // cost_30d - 0.2 x MRR = 6300 - 6000 = 300 at stake.
+    expect(messages[0]?.title).toBe('P2 digest for team-acme: 1 alert, $300.00 at stake');
+    expect(messages[0]?.email).toContain(`Every alert, with its figures: ${join(dir, 'out', 'report.html')}`);
   });
 
   it("writes the alerts of a EUR billing file in euros, in alerts.json, the summary's text and the state", async () => {

@@ -25,7 +25,6 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Alert } from '../../lib/alerts/alert.ts';
 import { parseAlertConfig } from '../../lib/alerts/alert-config.ts';
 import { unattributedShare } from '../../lib/alerts/types/unattributed_share.ts';
 import { RESULT_TABLES } from '../../lib/attribution/stages.ts';
@@ -443,12 +442,19 @@ class Run {
             engine: new PublishedResultsReader({ inputs, database: DATABASE, runs: new Map() }),
             pointers: this.store,
             config: parseAlertConfig({}, 'test'),
-            types: [unattributedShare],
+            // A title with the raw share, so the fake publisher can tell which run's numbers went out.
+            types: [{ ...unattributedShare, title: (alert) => `share=${alert.value};` }],
             store: { load: async () => ({}), record: async () => {} },
-            publish: async (alert: Alert) => {
+            publish: async (messages) => {
               const visible = (await readPointer(this.store, PERIOD))?.visible?.runId;
-              c.sent.push({ by: this.runId, visible, value: alert.value });
+              for (const message of messages) {
+                for (const [, value] of message.email.matchAll(/share=([^;]+);/g)) {
+                  c.sent.push({ by: this.runId, visible, value: Number(value) });
+                }
+              }
+              return { published: messages.map((m) => m.id), failed: new Map(), calls: 1 };
             },
+            reportLocation: () => 'report',
             saveAlerts: (alerts) => writeRunAlerts(s3, c.bucket, this.runId, alerts),
             now: () => new Date('2026-10-03T00:00:00Z'),
           },

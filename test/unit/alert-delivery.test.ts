@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../lib/alerts/alert.ts';
@@ -9,16 +9,13 @@ import {
   chatbotNotification,
   messageAttributes,
   plainTextMessage,
+  renderMessage,
   SNS_MAX_MESSAGE_BYTES,
   snsMessage,
 } from '../../lib/alerts/alert-message.ts';
-import {
-  FileStateStore,
-  type SentRecord,
-  type SentStateStore,
-  sendAlerts,
-} from '../../lib/alerts/alert-state.ts';
-import { snsPublisher } from '../../lib/alerts/sns-publisher.ts';
+import { alertStateWrite, FileStateStore } from '../../lib/alerts/alert-state.ts';
+import { type DeliveryConfig, planDelivery } from '../../lib/alerts/delivery.ts';
+import { snsBatchPublisher } from '../../lib/alerts/sns-publisher.ts';
 import { costToMrr } from '../../lib/alerts/types/cost_to_mrr.ts';
 import { costTrend7d } from '../../lib/alerts/types/cost_trend_7d.ts';
 
@@ -51,90 +48,28 @@ function customerAlert(severity: Alert['severity'], overrides: Partial<Alert> = 
 
 const day = (iso: string) => new Date(`${iso}T12:00:00Z`);
 
-/** A store that keeps records in memory, as DynamoDB or the state file would. */
-function memoryStore(
-  initial: Record<string, SentRecord> = {},
-): SentStateStore & { records: Record<string, SentRecord> } {
-  const records = { ...initial };
-  return {
-    records,
-    load: async (keys) =>
-      Object.fromEntries(keys.filter((k) => k in records).map((k) => [k, records[k] as SentRecord])),
-    record: async (alert, sentAt) => {
-      records[`${alert.type}|${alert.subject}`] = { severity: alert.severity, sentAt: sentAt.toISOString() };
-    },
-  };
-}
+const CONFIG: DeliveryConfig = {
+  renotifyDays: 7,
+  digestWeekday: 'monday',
+  digestMaxAlerts: 15,
+  maxMessagesPerRun: 20,
+};
 
-describe('deduplication and escalation', () => {
-  it('sends the same alert once within the renotify period, again after it', async () => {
-    const published: Alert[] = [];
-    const publish = async (alert: Alert) => {
-      published.push(alert);
-    };
-    const store = memoryStore();
-    await sendAlerts([customerAlert('P2')], store, { now: day('2026-10-01'), renotifyDays: 7, publish });
-    const second = await sendAlerts([customerAlert('P2')], store, {
-      now: day('2026-10-07'),
-      renotifyDays: 7,
-      publish,
-    });
-    expect(published).toHaveLength(1);
-    expect(second.suppressed).toHaveLength(1);
-    // Seven full days after the first send it is news again.
-    const third = await sendAlerts([customerAlert('P2')], store, {
-      now: day('2026-10-08'),
-      renotifyDays: 7,
-      publish,
-    });
-    expect(third.sent).toHaveLength(1);
-    expect(published).toHaveLength(2);
-  });
-
-  it('sends P2 and then P1 for the same customer (severity rises), but not P1 then P2', async () => {
-    const publish = async () => undefined;
-    const store = memoryStore();
-    const p2 = await sendAlerts([customerAlert('P2')], store, {
-      now: day('2026-10-01'),
-      renotifyDays: 7,
-      publish,
-    });
-    const p1 = await sendAlerts([customerAlert('P1')], store, {
-      now: day('2026-10-02'),
-      renotifyDays: 7,
-      publish,
-    });
-    const p2Again = await sendAlerts([customerAlert('P2')], store, {
-      now: day('2026-10-03'),
-      renotifyDays: 7,
-      publish,
-    });
-    expect([p2.sent.length, p1.sent.length, p2Again.sent.length]).toEqual([1, 1, 0]);
-    expect(store.records['cost_to_mrr|acme']?.severity).toBe('P1');
-  });
-
-  it('records nothing for an alert whose publish fails, and keeps what was sent before the failure', async () => {
-    const store = memoryStore();
-    const trend = customerAlert('WARNING', { type: 'cost_trend_7d' });
-    const failing = sendAlerts([trend, customerAlert('P1')], store, {
-      now: day('2026-10-01'),
-      renotifyDays: 7,
-      publish: async (alert) => {
-        if (alert.type === 'cost_to_mrr') throw new Error('SNS is down');
-      },
-    });
-    await expect(failing).rejects.toThrow('SNS is down');
-    expect(Object.keys(store.records)).toEqual(['cost_trend_7d|acme']);
-  });
-
+describe('local state file', () => {
   it('keeps local state in a file', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'cpc-state-')), 'state.json');
     const store = new FileStateStore(path);
     expect(await store.load(['cost_to_mrr|acme'])).toEqual({});
-    await store.record(customerAlert('P1', { currency: 'EUR' }), day('2026-10-01'));
-    // With the currency its money was sent in.
+    await store.record([alertStateWrite(customerAlert('P1', { currency: 'EUR' }), day('2026-10-01'), 7)]);
+    // With the currency its money was sent in, its evaluation day and its team.
     expect(await new FileStateStore(path).load(['cost_to_mrr|acme', 'other|x'])).toEqual({
-      'cost_to_mrr|acme': { severity: 'P1', sentAt: '2026-10-01T12:00:00.000Z', currency: 'EUR' },
+      'cost_to_mrr|acme': {
+        severity: 'P1',
+        sentAt: '2026-10-01T12:00:00.000Z',
+        currency: 'EUR',
+        asOf: '2026-10-30',
+        team: 'team-data',
+      },
     });
   });
 });
@@ -142,15 +77,28 @@ describe('deduplication and escalation', () => {
 describe('publishing to SNS', () => {
   const topicArn = 'arn:aws:sns:eu-west-1:111122223333:cost-per-customer-alerts';
 
-  it('publishes a Chatbot notification and a plain-text email with routing attributes', async () => {
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-    await snsPublisher(new SNSClient({ region: 'eu-west-1' }), topicArn)(customerAlert('P1'));
+  /** Publishes one alert as the deployed step does: planned alone (P1), rendered, batch-published. */
+  async function publishOne(alert: Alert) {
+    const plan = planDelivery([alert], {}, { now: day('2026-10-31'), config: CONFIG, reportLocation: 'r' });
+    return snsBatchPublisher(new SNSClient({ region: 'eu-west-1' }), topicArn, { sleep: async () => {} })(
+      plan.messages.map((message) => renderMessage(message)),
+    );
+  }
 
-    const calls = sns.commandCalls(PublishCommand);
+  function firstEntry() {
+    return sns.commandCalls(PublishBatchCommand)[0]?.args[0].input.PublishBatchRequestEntries?.[0];
+  }
+
+  it('publishes a Chatbot notification and a plain-text email with routing attributes', async () => {
+    sns.on(PublishBatchCommand).resolves({ Successful: [{ Id: 'm0', MessageId: 'x' }], Failed: [] });
+    await publishOne(customerAlert('P1'));
+
+    const calls = sns.commandCalls(PublishBatchCommand);
     expect(calls).toHaveLength(1);
-    const input = calls[0]?.args[0].input;
-    expect(input?.TopicArn).toBe(topicArn);
+    expect(calls[0]?.args[0].input.TopicArn).toBe(topicArn);
+    const input = firstEntry();
     expect(input?.MessageStructure).toBe('json');
+    expect(input?.Subject).toBe('[P1] cost-per-customer: cost_to_mrr');
     expect(input?.MessageAttributes).toEqual({
       severity: { DataType: 'String', StringValue: 'P1' },
       alert_type: { DataType: 'String', StringValue: 'cost_to_mrr' },
@@ -164,25 +112,21 @@ describe('publishing to SNS', () => {
       version: '1.0',
       source: 'custom',
       content: { textType: 'client-markdown', title: 'P1: Acme Robotics costs 31.0% of its MRR' },
+      metadata: { threadId: 'cost_to_mrr:acme' },
     });
     expect(notification.content.description).toContain('MRR: $10,000.00');
     expect(notification.content.description).toContain('AmazonRDS $1,500.00 (team-data)');
     expect(notification.content.nextSteps.length).toBeGreaterThan(0);
     expect(body.email).toContain('Cost over 30 days: $3,100.00');
+    expect(body.email).toBe(plainTextMessage(customerAlert('P1')));
     expect(Buffer.byteLength(input?.Message ?? '')).toBeLessThan(SNS_MAX_MESSAGE_BYTES);
   });
 
   it("writes the money of an alert in the alert's own currency", async () => {
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    sns.on(PublishBatchCommand).resolves({ Successful: [{ Id: 'm0', MessageId: 'x' }], Failed: [] });
     // The same figures in yen, which has no minor unit: 10000 -> ¥10,000, 3100 -> ¥3,100.
-    await snsPublisher(
-      new SNSClient({ region: 'eu-west-1' }),
-      topicArn,
-    )(customerAlert('P1', { currency: 'JPY' }));
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '{}') as {
-      default: string;
-      email: string;
-    };
+    await publishOne(customerAlert('P1', { currency: 'JPY' }));
+    const body = JSON.parse(firstEntry()?.Message ?? '{}') as { default: string; email: string };
     const description: string = JSON.parse(body.default).content.description;
     expect(description).toContain('MRR: ¥10,000');
     expect(description).toContain('AmazonRDS ¥1,500 (team-data)');
@@ -190,11 +134,15 @@ describe('publishing to SNS', () => {
     expect(`${description}${body.email}`).not.toMatch(/MRR: \$|Cost over 30 days: \$|AmazonRDS \$/);
   });
 
-  it('surfaces a failed publish to the caller', async () => {
-    sns.on(PublishCommand).rejects(new Error('AuthorizationError'));
-    await expect(
-      snsPublisher(new SNSClient({ region: 'eu-west-1' }), topicArn)(customerAlert('P2')),
-    ).rejects.toThrow('AuthorizationError');
+  it('reports a publish that keeps failing, with the error name as code, and does not throw', async () => {
+    const denied = new Error('not allowed');
+    denied.name = 'AuthorizationError';
+    sns.on(PublishBatchCommand).rejects(denied);
+    const result = await publishOne(customerAlert('P1'));
+    expect(result.published).toEqual([]);
+    expect([...result.failed]).toEqual([['m0', 'AuthorizationError']]);
+    // Three attempts in all (the default).
+    expect(result.calls).toBe(3);
   });
 
   it('lets a subscription filter policy on severity select the right messages', () => {

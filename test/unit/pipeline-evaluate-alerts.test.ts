@@ -11,7 +11,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -19,10 +19,14 @@ import type { Alert, NotifiedAlert } from '../../lib/alerts/alert.ts';
 import { parseAlertConfig } from '../../lib/alerts/alert-config.ts';
 import { messageAttributes } from '../../lib/alerts/alert-message.ts';
 import { DynamoDbStateStore } from '../../lib/alerts/dynamodb-state-store.ts';
-import { snsPublisher } from '../../lib/alerts/sns-publisher.ts';
+import { snsBatchPublisher } from '../../lib/alerts/sns-publisher.ts';
 import { AthenaEngine } from '../../lib/engine/athena-engine.ts';
 import { ConfigurationError } from '../../lib/pipeline/config.ts';
-import { type EvaluateRunAlertsOptions, evaluateRunAlerts } from '../../lib/pipeline/evaluate-alerts.ts';
+import {
+  type EvaluateRunAlertsOptions,
+  evaluateRunAlerts,
+  periodReportUri,
+} from '../../lib/pipeline/evaluate-alerts.ts';
 import { PublishedResultsReader, UnknownTableError } from '../../lib/pipeline/published-results.ts';
 
 const athena = mockClient(AthenaClient);
@@ -193,8 +197,11 @@ function options(): EvaluateRunAlertsOptions {
     engine: new PublishedResultsReader({ inputs, database: 'cost_per_customer', runs: new Map() }),
     pointers: { dynamodb: ddb, tableName: 'cpc-serving' },
     config,
-    store: new DynamoDbStateStore(ddb, { tableName: 'cpc-serving', renotifyDays: config.renotifyDays }),
-    publish: snsPublisher(new SNSClient({ region: 'eu-west-1' }), TOPIC),
+    store: new DynamoDbStateStore(ddb, { tableName: 'cpc-serving' }),
+    publish: snsBatchPublisher(new SNSClient({ region: 'eu-west-1' }), TOPIC, {
+      sleep: async () => undefined,
+    }),
+    reportLocation: (period) => periodReportUri('cpc-results-111122223333', period),
     now: () => NOW,
     saveAlerts: async (alerts) => {
       saved.push(alerts);
@@ -245,7 +252,7 @@ describe('evaluateRunAlerts', () => {
       },
     });
     dynamodb.on(PutItemCommand).resolves({});
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    sns.on(PublishBatchCommand).resolves({ Successful: [{ Id: 'm0', MessageId: 'm-1' }], Failed: [] });
 
     const result = await evaluateRunAlerts({ runId: RUN_ID, billingPeriod: '2026-11' }, options());
 
@@ -256,6 +263,9 @@ describe('evaluateRunAlerts', () => {
       evaluated: 2,
       sent: 1,
       suppressed: 1,
+      messages: 1,
+      failedMessages: 0,
+      publishCalls: 1,
       sentAlerts: ['cost_to_mrr|acme|P1'],
       read: [`2026-10=${OCTOBER_RUN}`, `2026-11=${RUN_ID}`],
     });
@@ -284,11 +294,16 @@ describe('evaluateRunAlerts', () => {
       tier: 'enterprise',
       team: 'team-db',
     } as Alert;
-    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
-    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+    expect(sns).toHaveReceivedCommandTimes(PublishBatchCommand, 1);
+    expect(sns).toHaveReceivedCommandWith(PublishBatchCommand, {
       TopicArn: TOPIC,
-      MessageStructure: 'json',
-      MessageAttributes: messageAttributes(expected),
+      PublishBatchRequestEntries: [
+        expect.objectContaining({
+          Id: 'm0',
+          MessageStructure: 'json',
+          MessageAttributes: messageAttributes(expected),
+        }),
+      ],
     });
     expect(messageAttributes(expected)).toEqual({
       severity: { DataType: 'String', StringValue: 'P1' },
@@ -297,7 +312,10 @@ describe('evaluateRunAlerts', () => {
       customer_id: { DataType: 'String', StringValue: 'acme' },
       tier: { DataType: 'String', StringValue: 'enterprise' },
     });
-    const body = JSON.parse(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message ?? '{}');
+    const body = JSON.parse(
+      sns.commandCalls(PublishBatchCommand)[0]?.args[0].input.PublishBatchRequestEntries?.[0]?.Message ??
+        '{}',
+    );
     expect(JSON.parse(body.default).content.title).toBe('P1: Acme Robotics costs 31.0% of its MRR');
     // Money in the results' currency: MRR 10000, cost_30d 3100, RDS 1500 and EC2 900 over the window.
     expect(JSON.parse(body.default).content.description).toBe(
@@ -330,15 +348,47 @@ describe('evaluateRunAlerts', () => {
 
     // Both evaluated alerts are saved for the report, each saying whether this run sent it.
     expect(saved).toHaveLength(1);
-    expect(saved[0]?.map((a) => `${a.type}|${a.subject}|${a.notify}`).sort()).toEqual([
-      'cost_to_mrr|acme|true',
-      'unattributed_share|account|false',
+    expect(saved[0]?.map((a) => `${a.type}|${a.subject}|${a.notify}|${a.heldBack ?? ''}`).sort()).toEqual([
+      'cost_to_mrr|acme|true|',
+      'unattributed_share|account|false|sent within the last 7 days',
     ]);
     expect(saved[0]?.map((a) => a.currency)).toEqual(['EUR', 'EUR']);
     // 80 unattributed of 1000 attributable, in euros.
     expect(saved[0]?.find((a) => a.type === 'unattributed_share')?.explanation).toBe(
       '8.0% of attributable cost (€80.00) reached no customer over the last 7 days, above 5.0%.',
     );
+  });
+
+  it('leaves the alerts of a message that failed to publish unrecorded, saved as unsent', async () => {
+    athenaAnswers();
+    pointers();
+    dynamodb.on(BatchGetItemCommand).resolves({ Responses: { 'cpc-serving': [] } });
+    dynamodb.on(PutItemCommand).resolves({});
+    // m0: the P1 alone; m1: the weekly digest of unattributed_share (never sent: due at once). SNS keeps
+    // failing m0.
+    sns.on(PublishBatchCommand).callsFake(async (input) => ({
+      Successful: input.PublishBatchRequestEntries.filter((e: { Id: string }) => e.Id !== 'm0').map(
+        (e: { Id: string }) => ({ Id: e.Id, MessageId: 'x' }),
+      ),
+      Failed: input.PublishBatchRequestEntries.filter((e: { Id: string }) => e.Id === 'm0').map(() => ({
+        Id: 'm0',
+        Code: 'InternalError',
+        SenderFault: false,
+      })),
+    }));
+
+    const result = await evaluateRunAlerts({ runId: RUN_ID, billingPeriod: '2026-11' }, options());
+
+    expect(result).toMatchObject({ evaluated: 2, sent: 1, suppressed: 1, messages: 1, failedMessages: 1 });
+    // One call with both, then two retries of m0 alone.
+    expect(result.publishCalls).toBe(3);
+    // Only the digest's records: the unattributed_share alert and team finops's weekly digest.
+    const written = dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input.Item?.pk?.S);
+    expect(written).toEqual(['ALERT#unattributed_share|account', 'ALERT#digest|WARNING|finops']);
+    expect(saved[0]?.map((a) => `${a.type}|${a.notify}|${a.heldBack ?? ''}`)).toEqual([
+      'cost_to_mrr|false|publish failed: InternalError',
+      'unattributed_share|true|',
+    ]);
   });
 
   it('evaluates nothing, and sends nothing, for a run the pointer does not name', async () => {
@@ -351,11 +401,14 @@ describe('evaluateRunAlerts', () => {
       evaluated: 0,
       sent: 0,
       suppressed: 0,
+      messages: 0,
+      failedMessages: 0,
+      publishCalls: 0,
       sentAlerts: [],
       skipped: 'not the visible run',
       visibleRunId: '2026-11_exec-0_fedcba9876543210fedcba98',
     });
-    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
+    expect(sns).toHaveReceivedCommandTimes(PublishBatchCommand, 0);
     expect(athena).toHaveReceivedCommandTimes(StartQueryExecutionCommand, 0);
     expect(saved).toEqual([]);
   });
