@@ -15,7 +15,9 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
 import { ALERT_TYPES } from '../lib/alerts/alert-types.ts';
 import { DynamoDbStateStore } from '../lib/alerts/dynamodb-state-store.ts';
+import { ruleOwnersOf } from '../lib/alerts/evaluate-alerts.ts';
 import { snsBatchPublisher } from '../lib/alerts/sns-publisher.ts';
+import { COST_BASES } from '../lib/attribution/rules.ts';
 import { env, readConfig } from '../lib/pipeline/config.ts';
 import {
   type EvaluateRunAlertsResult,
@@ -23,6 +25,7 @@ import {
   evaluateRunAlerts,
   periodReportUri,
 } from '../lib/pipeline/evaluate-alerts.ts';
+import { loadRules } from '../lib/pipeline/prepare-run.ts';
 import { PublishedResultsReader } from '../lib/pipeline/published-results.ts';
 import { writeRunAlerts } from '../lib/pipeline/run-alerts.ts';
 import { parseInput } from '../lib/pipeline/run-contract.ts';
@@ -34,6 +37,10 @@ const config = readConfig({
   DATABASE: env.database(),
   WORKGROUP: env.workgroup(),
   RESULTS_BUCKET: env.bucket(),
+  // The rules file, for the owners its rules name (alert routing); read as prepare-run reads it.
+  DATA_BUCKET: env.bucket(),
+  TENANT_TAG_KEY: z.string().min(1).max(128),
+  COST_BASIS: z.enum(COST_BASES),
   TABLE_NAME: env.table(),
   ALERT_TOPIC_ARN: env.arn('sns'),
   ALERT_CONFIG: env.alertConfig(),
@@ -54,11 +61,19 @@ export const lambdaHandler = async (event: unknown): Promise<EvaluateRunAlertsRe
   const input = parseInput(evaluateAlertsInputSchema, event, 'evaluate-alerts input');
   const { runId } = input;
   const inputs = athenaEngine(athena, config, { database: config.DATABASE, runId });
+  // Read at each run: an owner changed in the rules file routes the next alerts.
+  const { rules } = await loadRules({
+    s3,
+    dataBucket: config.DATA_BUCKET,
+    tenantTagKey: config.TENANT_TAG_KEY,
+    costBasis: config.COST_BASIS,
+  });
   const result = await evaluateRunAlerts(input, {
     engine: new PublishedResultsReader({ inputs, database: config.DATABASE, runs: new Map() }),
     pointers: { dynamodb, tableName: config.TABLE_NAME },
     config: alertConfig,
     types: ALERT_TYPES,
+    ruleOwners: ruleOwnersOf(rules.rules),
     store,
     publish,
     reportLocation: (billingPeriod) => periodReportUri(config.RESULTS_BUCKET, billingPeriod),

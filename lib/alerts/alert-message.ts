@@ -43,6 +43,7 @@ function parts(alert: Alert, options: AlertMessageOptions, text: SafeText) {
     if (alert.cost30d !== null) facts.push(`Cost over 30 days: ${money(alert.cost30d)}`);
   }
   facts.push(`Measured: ${figure(alert.value)} (threshold ${figure(alert.threshold)})`);
+  facts.push(...(type.facts?.(alert, text, currency) ?? []));
   if (alert.topServices.length > 0) {
     facts.push(
       `Top services: ${alert.topServices

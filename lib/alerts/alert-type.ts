@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { formatMoney, formatPercent } from '../common/money.ts';
+import { formatMoney, formatPercent, formatUnitCost } from '../common/money.ts';
 import type { Row } from '../engine/query-engine.ts';
 import type { SqlFragment, SqlSource } from '../sql/sql-template.ts';
 import type { Alert, Severity } from './alert.ts';
@@ -13,12 +13,16 @@ import type { SafeText } from './safe-text.ts';
  * bundles it.
  */
 
-/** How an alert's value and threshold are written for people: a ratio as a percent, or money. */
-export type AlertUnit = 'ratio' | 'money';
+/**
+ * How an alert's value and threshold are written for people: a ratio as a percent, money, or a unit cost
+ * (money that may be a fraction of a cent).
+ */
+export type AlertUnit = 'ratio' | 'money' | 'unit_cost';
 
-/** `12.5%` for a ratio of 0.125, `$1,234.50` for 1234.5 USD (lib/common/money.ts). */
+/** `12.5%` for a ratio of 0.125, `$1,234.50` for 1234.5 USD, `$0.00184` as a unit cost (lib/common/money.ts). */
 export function formatAlertFigure(unit: AlertUnit, value: number, currency: string): string {
-  return unit === 'money' ? formatMoney(value, currency) : formatPercent(value);
+  if (unit === 'ratio') return formatPercent(value);
+  return unit === 'money' ? formatMoney(value, currency) : formatUnitCost(value, currency);
 }
 
 /** The customer a customer alert is about, from its type's SQL row. */
@@ -123,6 +127,11 @@ export interface AlertTypeDefinition<
    * whole explanation as data (escaped and stripped of markdown, not cut), safe whatever it says.
    */
   explain?(alert: Alert, text: SafeText, currency: string): string;
+  /**
+   * Lines of the type's own figures a message lists after the measured one (a trend's revenue growth,
+   * an anomaly's median and rising services); data values through `text`. @default none
+   */
+  facts?(alert: Alert, text: SafeText, currency: string): string[];
   /** What the receiving team should do, one step per item. */
   readonly nextSteps: readonly string[];
   /** How {@link Alert.value} and {@link Alert.threshold} are written. */

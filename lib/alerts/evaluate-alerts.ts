@@ -242,5 +242,14 @@ function toAlert(type: string, finding: AlertFinding, context: AlertContext): Al
     explanation: finding.explanation,
     moneyAtStake: finding.moneyAtStake,
     ...finding.details,
+    // Rising services (an anomaly's) name their owning team as top services do.
+    ...(finding.details?.risingServices === undefined
+      ? {}
+      : {
+          risingServices: finding.details.risingServices.map((s) => ({
+            ...s,
+            team: config.serviceTeams[s.service] ?? null,
+          })),
+        }),
   };
 }

@@ -312,6 +312,9 @@ export function createStepFunctions(
     readRuns(
       fn('evaluate-alerts', 256, {
         ...queryEnv,
+        DATA_BUCKET: dataBucket.bucketName,
+        TENANT_TAG_KEY: config.tenantTagKey,
+        COST_BASIS: config.costBasis,
         TABLE_NAME: tableName,
         ALERT_TOPIC_ARN: props.alertTopic.topicArn,
         ALERT_CONFIG: JSON.stringify(config.alerts),
@@ -320,8 +323,8 @@ export function createStepFunctions(
     ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions'],
     [...resultRunsTableArns, access.tableArn('customers')],
   )
-    .objects('Customers', dataBucket, S3_READ, [`${PREFIXES.customers}*`])
-    .list('CustomersList', dataBucket, [`${PREFIXES.customers}*`])
+    .objects('CustomersAndRules', dataBucket, S3_READ, [`${PREFIXES.customers}*`, `${PREFIXES.rules}*`])
+    .list('CustomersAndRulesList', dataBucket, [`${PREFIXES.customers}*`, `${PREFIXES.rules}*`])
     .objects('RunAlerts', resultsBucket, ['s3:PutObject'], [runs])
     .bucketLocation(resultsBucket, queryResultsBucket, dataBucket)
     .items('AlertSentState', ['dynamodb:BatchGetItem', 'dynamodb:PutItem'], [keys.alert])

@@ -5,8 +5,9 @@ import { alertKey, type NotifiedAlert, type Severity } from '../alerts/alert.ts'
 import { DEFAULT_ALERT_CONFIG, loadAlertConfig } from '../alerts/alert-config.ts';
 import { renderMessage } from '../alerts/alert-message.ts';
 import { FileStateStore, type PreparedState } from '../alerts/alert-state.ts';
+import { ALERT_TYPES } from '../alerts/alert-types.ts';
 import { deliveryStateKeys, type MessageKind, planDelivery, settleDelivery } from '../alerts/delivery.ts';
-import { defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
+import { defaultAsOf, evaluateAlerts, ruleOwnersOf } from '../alerts/evaluate-alerts.ts';
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { checkFixedCustomers } from '../attribution/drivers.ts';
 import { type AllocationRules, defaultRules, loadRulesFile, tagRequest } from '../attribution/rules.ts';
@@ -231,7 +232,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     if (options.asOf !== undefined) await checkAsOfInBill(engine, options.asOf);
     const asOf = options.asOf ?? (await defaultAsOf(engine));
     const firing =
-      asOf === null ? [] : await timed('alerts', () => evaluateAlerts(engine, asOf, alertConfig));
+      asOf === null
+        ? []
+        : await timed('alerts', () =>
+            evaluateAlerts(engine, asOf, alertConfig, ALERT_TYPES, ruleOwnersOf(rules.rules)),
+          );
     // Locally, "publishing" is writing alerts.json and messages.json: it cannot fail on its own, and the
     // state records what the messages carried once they are in place. The same plan as deployed.
     const now = new Date();

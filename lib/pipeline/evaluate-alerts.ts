@@ -5,7 +5,7 @@ import { renderMessage } from '../alerts/alert-message.ts';
 import type { SentStateStore } from '../alerts/alert-state.ts';
 import type { AlertTypeDefinition } from '../alerts/alert-type.ts';
 import { deliveryStateKeys, planDelivery, settleDelivery } from '../alerts/delivery.ts';
-import { addDays, defaultAsOf, evaluateAlerts } from '../alerts/evaluate-alerts.ts';
+import { addDays, defaultAsOf, evaluateAlerts, type RuleOwners } from '../alerts/evaluate-alerts.ts';
 import type { Publisher } from '../alerts/sns-publisher.ts';
 import { billingPeriodSchema, billingPeriodsBetween, runIdSchema } from '../common/names.ts';
 import { type PointerStore, readPointer } from './period-pointer.ts';
@@ -36,6 +36,11 @@ export interface EvaluateRunAlertsOptions {
   readonly config: AlertConfig;
   /** The alert types to evaluate. @default ALERT_TYPES */
   readonly types?: readonly AlertTypeDefinition[];
+  /**
+   * The owners the rules name (`ruleOwnersOf` of the deployment's rules), to route a customer's alerts
+   * to the owner of the pool that costs it most. @default {} (routing by service teams and owner teams)
+   */
+  readonly ruleOwners?: RuleOwners;
   readonly store: SentStateStore;
   /** Publishes the planned messages (`snsBatchPublisher`); what failed is left unrecorded. */
   readonly publish: Publisher;
@@ -186,5 +191,6 @@ async function visibleAlerts(
     billingPeriodsBetween(addDays(asOf, 1 - ALERT_WINDOW_DAYS), asOf),
   );
   const window = options.engine.forRuns(runs);
-  return { asOf, alerts: await evaluateAlerts(window, asOf, options.config, options.types), runs };
+  const alerts = await evaluateAlerts(window, asOf, options.config, options.types, options.ruleOwners);
+  return { asOf, alerts, runs };
 }

@@ -345,8 +345,13 @@ function checkColumnOrder(text: string, file: string): void {
   });
 }
 
-async function loadRules(
-  options: PrepareRunOptions,
+/**
+ * The deployment's rules: `rules/rules.json` of the data bucket, else the defaults with the configured
+ * tag key and cost basis. The runs (prepare-run) and the alert routing (evaluate-alerts, for the rules'
+ * owners) read them the same way.
+ */
+export async function loadRules(
+  options: Pick<PrepareRunOptions, 's3' | 'dataBucket' | 'tenantTagKey' | 'costBasis'>,
 ): Promise<{ readonly rules: AllocationRules; readonly source: string }> {
   const source = `s3://${options.dataBucket}/${RULES_KEY}`;
   let text: string;

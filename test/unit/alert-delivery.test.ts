@@ -199,7 +199,11 @@ describe('safe text in messages', () => {
           threshold: 0.25,
         },
       ],
-      { asOf: '2026-10-30', thresholds: { costToMrrP1: 0.25, costToMrrP2: 0.2 }, currency: 'USD' },
+      {
+        asOf: '2026-10-30',
+        thresholds: { costToMrrP1: 0.25, costToMrrP2: 0.2, minMonthlyCost: 25 },
+        currency: 'USD',
+      },
     );
     if (finding === undefined) throw new Error('no finding');
     return customerAlert('P1', {
@@ -296,12 +300,15 @@ describe('safe text in messages', () => {
     const notification = chatbotNotification(trend) as {
       content: { title: string; description: string; nextSteps: string[] };
     };
-    expect(notification.content.title).toBe(`Cost of ${SLACK_NAME} up 40.0% week over week`);
+    expect(notification.content.title).toBe(
+      `Cost of ${SLACK_NAME} up 40.0% week over week, faster than its revenue`,
+    );
     expect(notification.content.description.split('\n')[0]).toBe(
       `${SLACK_NAME}'s cost grew 40.0% week over week, from $100.00 to $140.00.`,
     );
     expect(notification.content.nextSteps).toEqual([
       'Compare this week with last week in customer_daily_service_cost to see which service grew.',
+      'If the growth is expected (a new workload), check that the plan and price follow it.',
     ]);
     expect(costTrend7d.nextSteps).toEqual(notification.content.nextSteps);
     expect(trend.explanation).toBe(explanation);

@@ -80,6 +80,31 @@ const ANSWERS: { id: string; marker: string; result: GetQueryResultsCommandOutpu
     ),
   },
   {
+    // What costs acme most: its direct RDS cost (routing, as the top service says too).
+    id: 'q-owner',
+    marker: 'contributor_rank',
+    result: page(
+      [
+        ['customer_id', 'varchar'],
+        ['rule_id', 'varchar'],
+        ['service', 'varchar'],
+      ],
+      [['acme', 'direct', 'AmazonRDS']],
+    ),
+  },
+  {
+    // cost_anomaly: no unusual day.
+    id: 'q-anomaly',
+    marker: 'AS rising_service',
+    result: page(
+      [
+        ['customer_id', 'varchar'],
+        ['measured', 'double'],
+      ],
+      [],
+    ),
+  },
+  {
     id: 'q-freemium',
     marker: 'median_cost_30d',
     result: page(
@@ -450,6 +475,9 @@ describe('the evaluate-alerts handler configuration', () => {
     vi.stubEnv('DATABASE', 'cost_per_customer');
     vi.stubEnv('WORKGROUP', 'cost-per-customer');
     vi.stubEnv('RESULTS_BUCKET', 'cpc-results-111122223333');
+    vi.stubEnv('DATA_BUCKET', 'cpc-data-111122223333');
+    vi.stubEnv('TENANT_TAG_KEY', 'user:tenant_id');
+    vi.stubEnv('COST_BASIS', 'amortized');
     vi.stubEnv('TABLE_NAME', 'cpc-serving');
     vi.stubEnv('ALERT_TOPIC_ARN', TOPIC);
     vi.stubEnv('ALERT_CONFIG', '{"costToMrrP1": 0.1, "costToMrrP2": 0.2}');

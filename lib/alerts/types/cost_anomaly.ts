@@ -113,6 +113,17 @@ export const costAnomaly: AlertTypeDefinition<'cost_anomaly', typeof thresholds>
       text,
       currency,
     ),
+  facts: (a, text, currency) => {
+    const rising = a.risingServices ?? [];
+    return [
+      `Baseline median ${formatMoney(a.baselineMedian ?? 0, currency)} a day; impact ${formatMoney(a.impact ?? 0, currency)}`,
+      ...(rising.length === 0
+        ? []
+        : [
+            `Rising services: ${rising.map((s) => `${text(s.service)} +${formatMoney(s.cost, currency)}`).join(', ')}`,
+          ]),
+    ];
+  },
   nextSteps: [
     'Look at the rising services below in customer_daily_service_cost for D against the days before.',
     'A deploy, a batch job or a runaway resource on that day is the usual cause.',

@@ -65,6 +65,9 @@ export const costTrend7d: AlertTypeDefinition<'cost_trend_7d', typeof thresholds
       ? `${text(name)}${a.explanation.slice(name.length)}`
       : text(a.explanation, Number.POSITIVE_INFINITY);
   },
+  facts: (a) => [
+    `Cost growth ${signedPercent(a.value)} against MRR growth ${signedPercent(a.revenueGrowth ?? 0)} over the same week`,
+  ],
   nextSteps: [
     'Compare this week with last week in customer_daily_service_cost to see which service grew.',
     'If the growth is expected (a new workload), check that the plan and price follow it.',

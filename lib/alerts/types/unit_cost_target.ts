@@ -114,5 +114,5 @@ export const unitCostTarget: AlertTypeDefinition<'unit_cost_target', typeof thre
     'Look at the scope in customer_daily_service_cost (or the unit_cost view) for what drives it.',
     'Agree with the owning team whether to optimise the pool or move the target.',
   ],
-  unit: 'money',
+  unit: 'unit_cost',
 };
