@@ -128,7 +128,8 @@ program
       options.json === true,
       `${summaryText(result)}\nThe generated inputs are in ${input}; run on them yourself with\n` +
         `  npx cpc run --cur ${join(input, 'cur')} --telemetry ${join(input, 'telemetry')}` +
-        ` --customers ${join(input, 'customers.csv')} --out out-rerun`,
+        ` --customers ${join(input, 'customers.csv')} --rules ${join(input, 'rules.json')}` +
+        ` --alerts-config ${join(input, 'alerts-config.json')} --out out-rerun`,
     );
   });
 

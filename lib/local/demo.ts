@@ -1,6 +1,6 @@
 import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { addAlertShowcase } from '../generator/alert-showcase.ts';
+import { addAlertShowcase, writeDemoAlertsConfig } from '../generator/alert-showcase.ts';
 import { generateSyntheticMonth } from '../generator/synthetic-month.ts';
 import {
   addShowcaseCustomers,
@@ -74,9 +74,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   addShowcaseCustomers(files.customersFile, month, v2);
   const focus = v2 ? [writeFocusVendorFile(inputDir, month)] : [];
   const rulesFile = writeDemoRules(inputDir, v2);
+  const alertsConfigFile = writeDemoAlertsConfig(inputDir);
   const result = await runLocal({
     billing: [...files.curFiles, showcase, v2Cur, ...focus],
     rulesFile,
+    alertsConfigFile,
     telemetry: files.telemetryFiles,
     customers: files.customersFile,
     outDir: out,

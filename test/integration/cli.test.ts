@@ -125,7 +125,10 @@ beforeAll(async () => {
   });
   inputs = { cur: join(dir, 'in', 'cur'), telemetry: files.telemetryFiles, customers: files.customersFile };
   runOut = join(dir, 'out');
-  const cli = cpc(runArgs(runOut, ['--json']));
+  // A 12-customer month costs little: without the materiality floor, so the document holds alerts.
+  const alertsConfig = join(dir, 'alerts-config.json');
+  writeFileSync(alertsConfig, '{"minMonthlyCost": 0}');
+  const cli = cpc(runArgs(runOut, ['--json', '--alerts-config', alertsConfig]));
   expect(cli.stderr).toBe('');
   expect(cli.status).toBe(0);
   runStdout = cli.stdout;

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
+import { DEMO_ALERTS_CONFIG } from '../../lib/generator/alert-showcase.ts';
 import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
 import { runDemo } from '../../lib/local/demo.ts';
 import { runLocal } from '../../lib/local/run-local.ts';
@@ -223,10 +224,19 @@ describe('generated CUR 2.0 data through the CLI', () => {
         'cost_to_mrr/P1',
         'cost_to_mrr/P2',
         'cost_trend_7d/WARNING',
+        'cost_anomaly/WARNING',
         'freemium_cliff/WARNING',
         'unattributed_share/WARNING',
+        'unit_cost_target/P2',
       ]),
     );
+    // Pages only for material cases: every cost_to_mrr alert is of a customer costing at least the
+    // demo's floor a month.
+    const costAlerts = result.alerts.filter((a) => a.type === 'cost_to_mrr');
+    expect(costAlerts.length).toBeGreaterThan(0);
+    for (const alert of costAlerts) {
+      expect(alert.cost30d).toBeGreaterThanOrEqual(DEMO_ALERTS_CONFIG.minMonthlyCost);
+    }
     expect(result.asOf).toBe('2026-10-30');
     const rampart = result.alerts.find((a) => a.customerName === 'Rampart Analytics');
     expect(rampart?.type).toBe('cost_trend_7d');
@@ -254,6 +264,10 @@ describe('generated CUR 2.0 data through the CLI', () => {
       expect(types).toContain('unattributed_share');
       const rampart = result.alerts.find((a) => a.customerName === 'Rampart Analytics');
       expect(rampart).toMatchObject({ type: 'cost_trend_7d', severity: 'WARNING' });
+      // Spikeway's $80 jump on D over its $100 days, whatever the month.
+      const spike = result.alerts.filter((a) => a.customerName === 'Spikeway Media');
+      expect(spike.map((a) => [a.type, a.severity])).toEqual([['cost_anomaly', 'WARNING']]);
+      expect(spike[0]?.impact).toBeGreaterThan(50);
       // Its direct cost doubles ($70 -> $140 over the two weeks); its share of the even pools moves a little.
       expect(rampart?.value).toBeGreaterThan(0.5);
     },
