@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { parseAlertConfig } from '../../lib/alerts/alert-config.ts';
 import {
   ConfigError,
   DEFAULT_BYTES_SCANNED_CUTOFF,
@@ -34,16 +35,29 @@ describe('resolveConfig', () => {
       servingRetentionDays: 400,
       removalPolicy: 'retain',
       financeReaderPrincipals: [],
+      // The defaults of docs/alerts.md, every key.
       alerts: {
         costToMrrP1: 0.25,
         costToMrrP2: 0.2,
+        minMonthlyCost: 25,
         trendGrowth: 0.15,
-        trendMinIncrease: 1,
+        trendMinIncrease: 10,
+        trendOverRevenue: 0.15,
+        anomalyBaselineDays: 28,
+        anomalyMinHistoryDays: 14,
+        anomalyMadMultiplier: 3,
+        minAnomalyImpact: 20,
+        anomalyRelativeImpact: 0.5,
+        p2AnomalyImpact: 500,
         unattributedShare: 0.05,
+        unitCostTargets: [],
         renotifyDays: 7,
         defaultTeam: 'finops',
         serviceTeams: {},
         topServices: 3,
+        digestWeekday: 'monday',
+        digestMaxAlerts: 15,
+        maxMessagesPerRun: 20,
       },
     });
     expect(DEFAULT_BYTES_SCANNED_CUTOFF).toBe(10_737_418_240);
@@ -83,6 +97,16 @@ describe('resolveConfig', () => {
     [{ alerts: { costToMrrP1: 0.2, costToMrrP2: 0.25 } }, 'alerts: costToMrrP1 must be at least costToMrrP2'],
     [{ alerts: { renotifyDays: 0 } }, 'alerts.renotifyDays'],
     [{ alerts: { p3: 0.5 } }, 'alerts.p3: unknown setting'],
+    [{ alerts: { digestWeekday: 'mon' } }, 'alerts.digestWeekday'],
+    [{ alerts: { maxMessagesPerRun: 0 } }, 'alerts.maxMessagesPerRun'],
+    [
+      {
+        alerts: {
+          unitCostTargets: [{ id: 't', scope: { rule: 'r' }, per: 'customer', target: 1, extra: 1 }],
+        },
+      },
+      'alerts.unitCostTargets.0.extra: unknown setting',
+    ],
     [
       { slackWorkspaceId: 'T0123ABCD' },
       'slackChannelId: slackWorkspaceId and slackChannelId must be given together',
@@ -121,6 +145,25 @@ describe('settingsFromContext', () => {
       bytesScannedCutoffPerQuery: 52_428_800,
       servingRetentionDays: 90,
       alerts: { costToMrrP1: 0.3, costToMrrP2: 0.2, renotifyDays: 3, serviceTeams: { AmazonRDS: 'data' } },
+    });
+  });
+
+  it('reads the alerts v2 keys from cpc:alerts as --alerts-config reads them', () => {
+    const target = { id: 'search', scope: { rule: 'search-pool' }, per: 'customer', target: 0.08 };
+    const { config } = fromContext({
+      'cpc:alerts': JSON.stringify({
+        minMonthlyCost: 50,
+        digestWeekday: 'friday',
+        unitCostTargets: [target],
+      }),
+    });
+    expect(config.alerts).toEqual(
+      parseAlertConfig({ minMonthlyCost: 50, digestWeekday: 'friday', unitCostTargets: [target] }, 'test'),
+    );
+    expect(config.alerts).toMatchObject({
+      minMonthlyCost: 50,
+      digestWeekday: 'friday',
+      maxMessagesPerRun: 20,
     });
   });
 
