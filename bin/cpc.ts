@@ -122,14 +122,14 @@ program
       ...progress,
     });
     progress.onProgress?.('done');
-    const input = join(options.out, 'input');
+    const { inputs } = result.demo;
     printRun(
       result,
       options.json === true,
-      `${summaryText(result)}\nThe generated inputs are in ${input}; run on them yourself with\n` +
-        `  npx cpc run --cur ${join(input, 'cur')} --telemetry ${join(input, 'telemetry')}` +
-        ` --customers ${join(input, 'customers.csv')} --rules ${join(input, 'rules.json')}` +
-        ` --alerts-config ${join(input, 'alerts-config.json')} --out out-rerun`,
+      `${summaryText(result)}\nThe generated inputs are in ${join(options.out, 'input')}; run on them yourself with\n` +
+        `  npx cpc run ${inputs.billing.map((path) => `--cur ${path}`).join(' ')} --telemetry ${inputs.telemetry}` +
+        ` --customers ${inputs.customers} --rules ${inputs.rules} --alerts-config ${inputs.alertsConfig}` +
+        ' --out out-rerun',
     );
   });
 

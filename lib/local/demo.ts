@@ -39,6 +39,15 @@ export interface DemoFacts {
   /** Cost of the EKS node's own line items that split cost allocation hands to its namespaces. */
   readonly splitParentCost: number;
   readonly splitNamespaces: readonly string[];
+  /** The generated inputs, kept in `<out>/input/`, as `cpc run` takes them to run the same month again. */
+  readonly inputs: {
+    /** Each a `--cur`: the CUR folder and, with the v2 inputs, the FOCUS vendor file. */
+    readonly billing: readonly string[];
+    readonly telemetry: string;
+    readonly customers: string;
+    readonly rules: string;
+    readonly alertsConfig: string;
+  };
 }
 
 export type DemoResult = LocalRunResult & { readonly demo: DemoFacts };
@@ -84,12 +93,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     outDir: out,
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
   });
-  renameSync(inputDir, join(out, 'input'));
+  const kept = join(out, 'input');
+  renameSync(inputDir, kept);
   return {
     ...result,
     demo: {
       splitParentCost: EKS_NODE.dailyCost * daysOf(month).length,
       splitNamespaces: EKS_NAMESPACES.map((ns) => ns.namespace),
+      inputs: {
+        billing: [join(kept, 'cur'), ...focus.map((file) => join(kept, basename(file)))],
+        telemetry: join(kept, 'telemetry'),
+        customers: join(kept, basename(files.customersFile)),
+        rules: join(kept, basename(rulesFile)),
+        alertsConfig: join(kept, basename(alertsConfigFile)),
+      },
     },
   };
 }
