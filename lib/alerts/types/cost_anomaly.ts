@@ -125,7 +125,7 @@ export const costAnomaly: AlertTypeDefinition<'cost_anomaly', typeof thresholds>
     ];
   },
   nextSteps: [
-    'Look at the rising services below in customer_daily_service_cost for D against the days before.',
+    "Compare the customer's services on that day with the days before in customer_daily_service_cost, starting with the rising services the alert names.",
     'A deploy, a batch job or a runaway resource on that day is the usual cause.',
   ],
   unit: 'money',
