@@ -122,12 +122,13 @@ fired AS (
     AND cost_today - median_cost >= ${min_impact}
     AND cost_today - median_cost >= ${relative_impact} * median_cost
 ),
--- Each service a customer has cost for on D, against its own baseline median over the customer's
--- baseline days (0 on a day without cost). Only a service with cost on D can have risen.
+-- Each service a firing customer has cost for on D, against its own baseline median over the customer's
+-- baseline days (0 on a day without cost). Only a service with cost on D can have risen; only the
+-- firing customers' services are ranked (all of them would be millions of rows at 5,000 customers).
 service_costs AS (
   SELECT customer_id, service, usage_date AS day, sum(cost) AS cost
   FROM ${customer_daily_service_cost}
-  WHERE usage_date BETWEEN ${baseline_start} AND ${as_of}
+  WHERE usage_date BETWEEN ${baseline_start} AND ${as_of} AND customer_id IN (SELECT customer_id FROM fired)
   GROUP BY customer_id, service, usage_date
 ),
 service_baseline_ranked AS (
