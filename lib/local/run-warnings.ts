@@ -1,6 +1,7 @@
 import { BILLING_FORMATS, type BillingFormatName } from '../attribution/billing-formats.ts';
 import { driverMetrics } from '../attribution/drivers.ts';
 import { type AllocationRules, tagRequest, tenantTagKeys } from '../attribution/rules.ts';
+import { DEFAULT_CURRENCY, formatMoney } from '../common/money.ts';
 import type { DuckDbEngine } from '../engine/duckdb-engine.ts';
 
 /** A billing source as the warnings read it: its format and the view of its files. */
@@ -31,11 +32,13 @@ export async function runWarnings(
       : sourcesOrFormat;
   const warnings: string[] = [];
   const [days] = await engine.query(
-    'SELECT CAST(min(usage_date) AS VARCHAR) AS first_day, CAST(max(usage_date) AS VARCHAR) AS last_day' +
-      ' FROM daily_summary',
+    'SELECT CAST(min(usage_date) AS VARCHAR) AS first_day, CAST(max(usage_date) AS VARCHAR) AS last_day,' +
+      ' min(currency) AS currency FROM daily_summary',
   );
   const first = days?.first_day ? String(days.first_day) : null;
   const last = days?.last_day ? String(days.last_day) : null;
+  // Money in warnings is written as everywhere else: in the run's one currency (lib/common/money.ts).
+  const currency = days?.currency ? String(days.currency) : DEFAULT_CURRENCY;
   // Without billing days there is no cost to attribute, and so nothing to be wrong about.
   if (first === null || last === null) return warnings;
 
@@ -100,7 +103,7 @@ export async function runWarnings(
   warnings.push(...(await absentRuleKeys(engine, rules, sources)));
   if (rulesFromFile) warnings.push(...(await unmatchedRules(engine, rules)));
   warnings.push(
-    ...(await unknownTaggedTenants(engine, knownTenants(rules))),
+    ...(await unknownTaggedTenants(engine, knownTenants(rules), currency)),
     ...(await unknownTelemetryTenants(engine, first, last, rules)),
   );
   return warnings;
@@ -202,7 +205,12 @@ const quantity = (value: number) => String(Number(value.toPrecision(12)));
  * differ between tags and the customers file. The five costliest values are named, each with the known
  * tenant it differs from only by case or surrounding spaces, when there is one.
  */
-async function unknownTaggedTenants(engine: DuckDbEngine, known: string): Promise<string[]> {
+async function unknownTaggedTenants(
+  engine: DuckDbEngine,
+  known: string,
+  currency: string,
+): Promise<string[]> {
+  const money = (value: number) => formatMoney(value, currency);
   const rows = await engine.query(
     `WITH known AS (${known}), tagged AS (SELECT tenant, sum(cost) AS cost FROM classified_cost` +
       " WHERE exclude_rule_id IS NULL AND tenant <> '' GROUP BY tenant)" +
@@ -220,10 +228,10 @@ async function unknownTaggedTenants(engine: DuckDbEngine, known: string): Promis
       row.close_to === null || row.close_to === undefined
         ? ''
         : ` (customer tenant ${quoted(String(row.close_to))} differs only by case or spaces)`;
-    return `${quoted(String(row.tenant))} ${Number(row.cost).toFixed(2)}${close}`;
+    return `${quoted(String(row.tenant))} ${money(Number(row.cost))}${close}`;
   });
   return [
-    `${percent(unknownCost / tagged)} of the tagged cost (${unknownCost.toFixed(2)} of ${tagged.toFixed(2)})` +
+    `${percent(unknownCost / tagged)} of the tagged cost (${money(unknownCost)} of ${money(tagged)})` +
       ` has a tenant no customer has, so it stays unattributed (unknown_tenant); costliest: ${shown.join(', ')}`,
   ];
 }

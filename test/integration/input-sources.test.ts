@@ -440,9 +440,9 @@ describe('warnings about tenants no customer has', () => {
       { date: D2, service: 'AmazonEC2', cost: 5 },
     ]);
     const expected =
-      '40.0% of the tagged cost (4.00 of 10.00) has a tenant no customer has, so it stays unattributed' +
-      ' (unknown_tenant); costliest: "ACME" 3.00 (customer tenant "acme" differs only by case or spaces),' +
-      ' "gamma" 1.00';
+      '40.0% of the tagged cost ($4.00 of $10.00) has a tenant no customer has, so it stays unattributed' +
+      ' (unknown_tenant); costliest: "ACME" $3.00 (customer tenant "acme" differs only by case or spaces),' +
+      ' "gamma" $1.00';
     const result = await run(setup, [cur]);
     expect(result.warnings).toEqual([expected]);
     const runJson = JSON.parse(readFileSync(join(setup.outDir, 'run.json'), 'utf8'));
