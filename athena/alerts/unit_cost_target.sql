@@ -63,7 +63,7 @@ measured AS (
       WHEN t.metric IS NULL
         THEN coalesce(k.cost_in_window, 0) * 30 / NULLIF(CAST(d.days_with_data AS double), 0)
           / NULLIF(CAST(a.customers AS double), 0)
-      ELSE coalesce(k.cost_in_window, 0) / NULLIF(q.quantity / t.per_unit, 0)
+      ELSE coalesce(k.cost_in_window, 0) * t.per_unit / NULLIF(q.quantity, 0)
     END AS unit_cost
   FROM targets AS t
   CROSS JOIN window_days AS d

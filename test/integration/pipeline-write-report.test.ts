@@ -42,7 +42,14 @@ let localAlertsJson: string;
 let localAsOf: string | null;
 
 beforeAll(async () => {
-  const run = await generatedRun({ seed: 5, lineItems: 5_000, customers: 30, runId: 'local-run' });
+  // A small month: without the materiality floor, so that the run has alerts for the report to list.
+  const run = await generatedRun({
+    seed: 5,
+    lineItems: 5_000,
+    customers: 30,
+    runId: 'local-run',
+    alertsConfig: { minMonthlyCost: 0 },
+  });
   out = run.outDir;
   localAsOf = run.result.asOf;
   localAlertsJson = readFileSync(join(out, 'alerts.json'), 'utf8');

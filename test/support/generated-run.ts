@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDbEngineOptions } from '../../lib/engine/duckdb-engine.ts';
 import { generateSyntheticMonth, type SyntheticMonthFiles } from '../../lib/generator/synthetic-month.ts';
@@ -12,6 +13,8 @@ export interface GeneratedRunOptions {
   readonly month?: string;
   readonly runId?: string;
   readonly engine?: DuckDbEngineOptions;
+  /** An alert configuration document for the run (`--alerts-config`). @default the defaults */
+  readonly alertsConfig?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -32,6 +35,8 @@ export async function generatedRun(options: GeneratedRunOptions): Promise<{
     customers: options.customers,
   });
   const outDir = join(dir, 'out');
+  const alertsConfigFile = options.alertsConfig === undefined ? undefined : join(dir, 'alerts-config.json');
+  if (alertsConfigFile !== undefined) writeFileSync(alertsConfigFile, JSON.stringify(options.alertsConfig));
   const result = await runLocal({
     billing: files.curFiles,
     telemetry: files.telemetryFiles,
@@ -39,6 +44,7 @@ export async function generatedRun(options: GeneratedRunOptions): Promise<{
     outDir,
     ...(options.runId ? { runId: options.runId } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(alertsConfigFile ? { alertsConfigFile } : {}),
   });
   return { files, outDir, result };
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrinoSQL } from 'dt-sql-parser';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ALERT_CONFIG } from '../../lib/alerts/alert-config.ts';
+import { DEFAULT_ALERT_CONFIG, parseAlertConfig } from '../../lib/alerts/alert-config.ts';
 import { ALERT_TYPES } from '../../lib/alerts/alert-types.ts';
 import {
   alertPlaceholderValues,
@@ -87,8 +87,24 @@ describe('the shared SQL is Trino (Athena engine v3) SQL', () => {
   }
 
   it('parses every alert statement', () => {
+    // Unit-cost targets of both scopes and both kinds, with a quote in a value: unit_cost_target has a
+    // query only with targets.
+    const config = parseAlertConfig(
+      {
+        unitCostTargets: [
+          { id: 'search', scope: { rule: "o'search" }, per: 'customer', target: 0.08, team: 'team-search' },
+          {
+            id: 'api',
+            scope: { service: 'AmazonApiGateway' },
+            per: { metric: 'requests', unit: 1000 },
+            target: 1e-7,
+          },
+        ],
+      },
+      'test',
+    );
     for (const type of ALERT_TYPES) {
-      const sql = renderAlertSql(type, athenaLikeEngine, '2026-10-30', DEFAULT_ALERT_CONFIG);
+      const sql = renderAlertSql(type, athenaLikeEngine, '2026-10-30', config);
       expect({ type: type.name, errors: parser.validate(sql) }).toEqual({ type: type.name, errors: [] });
     }
     const values = {
@@ -96,6 +112,11 @@ describe('the shared SQL is Trino (Athena engine v3) SQL', () => {
       customer_ids: sqlStringList(["o'brien", 'acme']),
     };
     const sql = renderSql(loadSqlFile('alerts/top_services.sql'), values, 'top_services.sql');
+    const owner = renderSql(loadSqlFile('alerts/cost_owner.sql'), values, 'cost_owner.sql');
+    expect({ file: 'cost_owner.sql', errors: parser.validate(owner) }).toEqual({
+      file: 'cost_owner.sql',
+      errors: [],
+    });
     expect({ file: 'top_services.sql', errors: parser.validate(sql) }).toEqual({
       file: 'top_services.sql',
       errors: [],
