@@ -1,4 +1,4 @@
-import { renameSync, rmSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { addAlertShowcase, writeDemoAlertsConfig } from '../generator/alert-showcase.ts';
 import { generateSyntheticMonth } from '../generator/synthetic-month.ts';
@@ -32,6 +32,12 @@ export interface DemoOptions {
    * @default true
    */
   readonly v2Inputs?: boolean;
+  /**
+   * How many months the demo generates, ending with `month`: three by default, so month-over-month,
+   * trend and 90-day views have data. The showcases (alerts, v2) are in the last month.
+   * @default 3
+   */
+  readonly months?: number;
 }
 
 /** What the demo put into the month to show the v2 model, for the summary. */
@@ -52,6 +58,30 @@ export interface DemoFacts {
 
 export type DemoResult = LocalRunResult & { readonly demo: DemoFacts };
 
+/** The customers file header with the version column the multi-month demo writes. */
+const CUSTOMERS_HEADER =
+  'customer_id,tenant_id,name,tier,plan_status,mrr,start_date,end_date,owner_team,effective_from';
+
+/**
+ * The data rows of a generated customers file as versions: `effective_from` set to `from` where the row
+ * has none (a row of the v2 showcase with its own day keeps it). The generator's rows hold no comma
+ * inside a field but in quoted names, which stay whole: only the last field is looked at.
+ */
+function customerVersions(file: string, from: string): string[] {
+  const [header = '', ...rows] = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+  const versioned = header.endsWith(',effective_from');
+  return rows.map((row) => {
+    if (!versioned) return `${row},${from}`;
+    return row.endsWith(',') ? `${row}${from}` : row;
+  });
+}
+
+/** The month `count` months before `month` (YYYY-MM). */
+export function monthBefore(month: string, count: number): string {
+  const [year, mon] = month.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(year, mon - 1 - count, 1)).toISOString().slice(0, 7);
+}
+
 /** The month before `now`, as YYYY-MM: the most recent complete month, as a real export would hold. */
 export function previousMonth(now = new Date()): string {
   const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
@@ -59,9 +89,9 @@ export function previousMonth(now = new Date()): string {
 }
 
 /**
- * `npm start`: generates a synthetic month (CUR 2.0 Parquet, telemetry, customers), runs the local
- * pipeline on it and keeps the generated inputs in `<out>/input/`, so the same files can be fed to
- * `cpc run` by hand.
+ * `npm start`: generates three synthetic months (CUR 2.0 Parquet, telemetry, customers with a version per
+ * month), runs the local pipeline on them and keeps the generated inputs in `<out>/input/`, so the same
+ * files can be fed to `cpc run` by hand.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const out = resolve(options.outDir);
@@ -70,6 +100,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   rmSync(inputDir, { recursive: true, force: true });
   const month = options.month ?? previousMonth();
   options.onProgress?.('generating data');
+  // The months before the last one, oldest first: the same customers (one seed), each month's customer
+  // rows kept as the version in force from that month (effective_from), their bills and telemetry.
+  const earlier = Array.from({ length: (options.months ?? 3) - 1 }, (_, i) =>
+    monthBefore(month, (options.months ?? 3) - 1 - i),
+  );
+  const earlierFiles = [];
+  for (const [index, earlierMonth] of earlier.entries()) {
+    const monthFiles = await generateSyntheticMonth({
+      outDir: inputDir,
+      month: earlierMonth,
+      seed: options.seed,
+      lineItems: options.lineItems,
+      customers: options.customers,
+    });
+    earlierFiles.push({
+      ...monthFiles,
+      customerRows: customerVersions(monthFiles.customersFile, index === 0 ? '' : `${earlierMonth}-01`),
+    });
+  }
   const files = await generateSyntheticMonth({
     outDir: inputDir,
     month,
@@ -81,14 +130,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const v2 = options.v2Inputs !== false;
   const v2Cur = await writeShowcaseCur(inputDir, month);
   addShowcaseCustomers(files.customersFile, month, v2);
+  if (earlierFiles.length > 0) {
+    // The last month's rows are its versions, from its first day (a showcase version keeps its own day).
+    const latest = customerVersions(files.customersFile, `${month}-01`);
+    writeFileSync(
+      files.customersFile,
+      `${[CUSTOMERS_HEADER, ...earlierFiles.flatMap((f) => f.customerRows), ...latest].join('\n')}\n`,
+    );
+  }
   const focus = v2 ? [writeFocusVendorFile(inputDir, month)] : [];
   const rulesFile = writeDemoRules(inputDir, v2);
   const alertsConfigFile = writeDemoAlertsConfig(inputDir);
   const result = await runLocal({
-    billing: [...files.curFiles, showcase, v2Cur, ...focus],
+    billing: [...earlierFiles.flatMap((f) => f.curFiles), ...files.curFiles, showcase, v2Cur, ...focus],
     rulesFile,
     alertsConfigFile,
-    telemetry: files.telemetryFiles,
+    telemetry: [...earlierFiles.flatMap((f) => f.telemetryFiles), ...files.telemetryFiles],
     customers: files.customersFile,
     outDir: out,
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),

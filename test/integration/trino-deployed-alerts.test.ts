@@ -39,11 +39,18 @@ let customersFile: string;
 beforeAll(async () => {
   server = await startTrinoServer();
   trino = await TrinoEngine.create({ url: server.url, schema: DB });
-  // The demo's month and inputs, run again with the demo's alert configuration but a compute target a
+  // The demo's month (one: the comparison needs no history) and inputs, run again with the demo's alert configuration but a compute target a
   // small month passes too, so that every alert type fires.
   const dir = tempDir();
   const { inputs } = (
-    await runDemo({ outDir: join(dir, 'demo'), seed: 7, customers: 60, lineItems: 8_000, month: '2026-10' })
+    await runDemo({
+      outDir: join(dir, 'demo'),
+      seed: 7,
+      customers: 60,
+      lineItems: 8_000,
+      month: '2026-10',
+      months: 1,
+    })
   ).demo;
   alertsConfigFile = join(dir, 'alerts-config.json');
   writeFileSync(
