@@ -11,8 +11,9 @@
 -- Split cost allocation (2.2): a split row (split_line_item_parent_resource_id non-empty) of parent p and slot
 -- s (line_item_usage_start_date) costs C(p,s) x w / W: C the cost of p's own rows of s, w split + unused cost
 -- (net under net_amortized), W their sum over (p,s); p's rows of s then cost 0. W = 0 or p absent: split rows
--- 0, p keeps its cost. Small aggregates joined back, not a window or CTE over all line items (DuckDB holds
--- those in memory, so the billing source is named three times); without split rows they are empty.
+-- 0, p keeps its cost. Two small aggregates, combined into one table joined back once, not a window or a
+-- CTE over all line items (DuckDB holds those in memory, so the billing source is named three times);
+-- without split rows they are empty.
 WITH split_slots AS (
   SELECT split_line_item_parent_resource_id AS parent, line_item_usage_start_date AS slot, sum(
     ${split_weight}) AS split_total
@@ -28,6 +29,13 @@ parent_cost AS (
   JOIN split_slots ON line_item_resource_id = parent AND line_item_usage_start_date = slot
   WHERE coalesce(split_line_item_parent_resource_id, '') = ''
   GROUP BY line_item_resource_id, line_item_usage_start_date
+),
+-- Both aggregates in one small table, so the line items take one join, not two (a probe of every line
+-- item is the cost here: 0.8 s of 12.5M line items each).
+split_costs AS (
+  SELECT s.parent, s.slot, s.split_total, p.parent_total, p.parent IS NOT NULL AS has_parent
+  FROM split_slots AS s
+  LEFT JOIN parent_cost AS p ON p.parent = s.parent AND p.slot = s.slot
 )
 SELECT
   usage_date,
@@ -43,8 +51,8 @@ SELECT
   currency,
   CASE
     WHEN s.parent IS NULL THEN i.base_cost
-    WHEN i.split_parent <> '' THEN CASE WHEN s.split_total > 0 AND p.parent IS NOT NULL
-      THEN p.parent_total * i.split_weight / NULLIF(s.split_total, 0) ELSE 0 END
+    WHEN i.split_parent <> '' THEN CASE WHEN s.split_total > 0 AND s.has_parent
+      THEN s.parent_total * i.split_weight / NULLIF(s.split_total, 0) ELSE 0 END
     WHEN s.split_total > 0 THEN 0
     ELSE i.base_cost
   END AS cost
@@ -69,8 +77,6 @@ FROM (
     AS base_cost
   FROM ${billing_source}
 ) AS i
-LEFT JOIN split_slots AS s
+LEFT JOIN split_costs AS s
   ON s.parent = CASE WHEN i.split_parent <> '' THEN i.split_parent ELSE i.resource_id END
   AND s.slot = i.usage_start
-LEFT JOIN parent_cost AS p
-  ON p.parent = s.parent AND p.slot = s.slot
