@@ -165,6 +165,57 @@ program
     else printResult(result.text);
   });
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+program
+  .command('telemetry')
+  .description(
+    'Convert usage from a Prometheus/OpenMetrics text dump or a CSV into the telemetry layout, one file per day',
+  )
+  .option(
+    '--prometheus <file>',
+    'a Prometheus text exposition or OpenMetrics dump, one sample per tenant and day',
+  )
+  .option('--csv <file>', 'a CSV with a header (name its columns with the --*-column options)')
+  .requiredOption('--source <name>', 'the name of this usage source (one file per source and day)')
+  .requiredOption(
+    '--out <dir>',
+    'where to write usage_day=YYYY-MM-DD/<source>/usage.json (never overwritten)',
+  )
+  .option('--tenant-label <label>', 'Prometheus: the label naming the tenant', 'tenant_id')
+  .option('--date <date>', 'Prometheus: the day of samples without a timestamp, YYYY-MM-DD', isoDate)
+  .option(
+    '--metric <from=to>',
+    'Prometheus: keep this metric, under the name the rules use (repeatable)',
+    collect,
+  )
+  .option('--date-column <name>', 'CSV: the date or ISO timestamp column', 'usage_date')
+  .option('--tenant-column <name>', 'CSV: the tenant column', 'tenant_id')
+  .option('--metric-column <name>', 'CSV: the metric column', 'metric')
+  .option('--metric-name <name>', 'CSV: the one metric of a file without a metric column')
+  .option('--quantity-column <name>', 'CSV: the quantity column', 'quantity')
+  .addHelpText('after', '\nSee docs/local-run.md')
+  .action(async (options) => {
+    const { telemetryCommand } = await import('../lib/local/telemetry-convert.ts');
+    const result = telemetryCommand({
+      prometheus: options.prometheus,
+      csv: options.csv,
+      source: options.source,
+      outDir: options.out,
+      tenantLabel: options.tenantLabel,
+      date: options.date,
+      metricMaps: options.metric ?? [],
+      csvColumns: {
+        date: options.dateColumn,
+        tenant: options.tenantColumn,
+        metricColumn: options.metricColumn,
+        quantity: options.quantityColumn,
+        ...(options.metricName === undefined ? {} : { metric: options.metricName }),
+      },
+    });
+    printWarnings(result.warnings);
+    printResult(result.text);
+  });
+
 try {
   await program.parseAsync();
 } catch (error) {

@@ -68,7 +68,9 @@ const CUSTOMERS_HEADER =
  * inside a field but in quoted names, which stay whole: only the last field is looked at.
  */
 function customerVersions(file: string, from: string): string[] {
-  const [header = '', ...rows] = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+  const [header = '', ...rows] = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
   const versioned = header.endsWith(',effective_from');
   return rows.map((row) => {
     if (!versioned) return `${row},${from}`;
