@@ -14,20 +14,6 @@ window_days AS (
     count(CASE WHEN usage_date >= ${trend_start} THEN 1 END) AS trend_days_with_data
   FROM billing_days
 ),
--- The version of each customer in force on D (docs/attribution.md 1.3: the greatest effective_from <= D,
--- NULL being the beginning); a customer whose first version is after D does not exist yet.
-versions_in_force AS (
-  SELECT customer_id, max(effective_from) AS effective_from
-  FROM ${customers}
-  WHERE effective_from IS NULL OR effective_from <= ${as_of}
-  GROUP BY customer_id
-),
-customer_fields AS (
-  SELECT DISTINCT c.customer_id, c.name, c.tier, c.plan_status, c.mrr, c.start_date, c.end_date, c.owner_team
-  FROM ${customers} AS c
-  JOIN versions_in_force AS v
-    ON v.customer_id = c.customer_id AND v.effective_from IS NOT DISTINCT FROM c.effective_from
-),
 -- The MRR a week before, from the version in force on D-7, for the revenue growth r.
 versions_week_before AS (
   SELECT customer_id, max(effective_from) AS effective_from
@@ -41,11 +27,8 @@ mrr_week_before AS (
   JOIN versions_week_before AS v
     ON v.customer_id = c.customer_id AND v.effective_from IS NOT DISTINCT FROM c.effective_from
 ),
-active_customers AS (
-  SELECT *
-  FROM customer_fields
-  WHERE (start_date IS NULL OR start_date <= ${as_of}) AND (end_date IS NULL OR ${as_of} <= end_date)
-),
+-- Customers active on D, with the fields of their version in force (athena/alerts/active_customers.sql).
+active_customers AS (${active_customers}),
 window_costs AS (
   SELECT
     customer_id,

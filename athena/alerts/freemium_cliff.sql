@@ -7,25 +7,11 @@ WITH billing_days AS (
   FROM ${daily_summary}
   WHERE usage_date BETWEEN ${window_start} AND ${as_of}
 ),
--- The version of each customer in force on D (docs/attribution.md 1.3: the greatest effective_from <= D,
--- NULL being the beginning); a customer whose first version is after D does not exist yet.
-versions_in_force AS (
-  SELECT customer_id, max(effective_from) AS effective_from
-  FROM ${customers}
-  WHERE effective_from IS NULL OR effective_from <= ${as_of}
-  GROUP BY customer_id
-),
-customer_fields AS (
-  SELECT DISTINCT c.customer_id, c.plan_status, c.start_date, c.end_date
-  FROM ${customers} AS c
-  JOIN versions_in_force AS v
-    ON v.customer_id = c.customer_id AND v.effective_from IS NOT DISTINCT FROM c.effective_from
-),
+-- Trial and paid customers active on D (athena/alerts/active_customers.sql).
 active_customers AS (
   SELECT customer_id, plan_status
-  FROM customer_fields
+  FROM (${active_customers}) AS c
   WHERE plan_status IN ('trial', 'paid')
-    AND (start_date IS NULL OR start_date <= ${as_of}) AND (end_date IS NULL OR ${as_of} <= end_date)
 ),
 window_costs AS (
   SELECT customer_id, sum(total_cost) AS cost_in_window

@@ -14,20 +14,9 @@ window_days AS (
   FROM ${daily_summary}
   WHERE usage_date BETWEEN ${window_start} AND ${as_of}
 ),
--- The version of each customer in force on D (docs/attribution.md 1.3: the greatest effective_from <= D,
--- NULL being the beginning); a customer whose first version is after D does not exist yet.
-versions_in_force AS (
-  SELECT customer_id, max(effective_from) AS effective_from
-  FROM ${customers}
-  WHERE effective_from IS NULL OR effective_from <= ${as_of}
-  GROUP BY customer_id
-),
+-- The customers active on D (athena/alerts/active_customers.sql).
 active_customers AS (
-  SELECT count(DISTINCT c.customer_id) AS customers
-  FROM ${customers} AS c
-  JOIN versions_in_force AS v
-    ON v.customer_id = c.customer_id AND v.effective_from IS NOT DISTINCT FROM c.effective_from
-  WHERE (c.start_date IS NULL OR c.start_date <= ${as_of}) AND (c.end_date IS NULL OR ${as_of} <= c.end_date)
+  SELECT count(*) AS customers FROM (${active_customers}) AS c
 ),
 -- A scope is a rule or a service: two equality joins rather than one join on an OR, which DuckDB would
 -- run as a nested loop over the whole breakdown.

@@ -35,6 +35,9 @@ export async function defaultAsOf(engine: QueryReader): Promise<string | null> {
  */
 export const ALERT_QUERY_CONCURRENCY = 3;
 
+/** The fragment of the customers active on D, with their fields: the `active_customers` placeholder. */
+export const ACTIVE_CUSTOMERS_FILE = 'alerts/active_customers.sql';
+
 /** Tables an alert query may read, each as the placeholder `${name}`. */
 const ALERT_SOURCE_TABLES = [
   'customers',
@@ -45,8 +48,8 @@ const ALERT_SOURCE_TABLES = [
 ];
 
 /**
- * Placeholder values every alert query gets: the windows ending at `asOf`, the top-services count and
- * the tables. A type adds its own from its thresholds ({@link AlertTypeDefinition.placeholders}).
+ * Placeholder values every alert query gets: the windows ending at `asOf`, the top-services count, the
+ * tables and the customers active on D (`active_customers`, {@link ACTIVE_CUSTOMERS_FILE}). A type adds its own from its thresholds ({@link AlertTypeDefinition.placeholders}).
  */
 export function alertPlaceholderValues(
   engine: QueryReader,
@@ -62,6 +65,10 @@ export function alertPlaceholderValues(
     top_count: sqlNumber(config.topServices),
   };
   for (const table of ALERT_SOURCE_TABLES) values[table] = trustedSql(engine.tableRef(table));
+  // The customers active on D, one fragment for every customer rule (rendered with the values above).
+  values.active_customers = trustedSql(
+    renderSql(loadSqlFile(ACTIVE_CUSTOMERS_FILE), values, ACTIVE_CUSTOMERS_FILE),
+  );
   return values;
 }
 

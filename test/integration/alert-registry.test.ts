@@ -277,10 +277,12 @@ describe('the registry', () => {
       'unit_cost_target',
     ]);
     expect(ALERT_TYPES.map((t) => t.sql)).toEqual(ALERT_TYPES.map((t) => ({ path: `alerts/${t.name}.sql` })));
-    // Every file there is a type's, but the shared top-services, cost-owner and window-currency queries.
+    // Every file there is a type's, but the shared active-customers fragment and the top-services,
+    // cost-owner and window-currency queries.
     expect(readdirSync(join(SQL_ROOT, 'alerts')).sort()).toEqual(
       [
         ...ALERT_TYPES.map((t) => `${t.name}.sql`),
+        'active_customers.sql',
         'cost_owner.sql',
         'top_services.sql',
         'window_currency.sql',
