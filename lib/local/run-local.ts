@@ -16,7 +16,7 @@ import { DuckDbEngine, type DuckDbEngineOptions } from '../engine/duckdb-engine.
 import { isIsoDate } from '../inputs/customers.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { renderReportHtml } from '../report/render-report.ts';
-import { billingPeriodsOf, buildReportData } from '../report/report-data.ts';
+import { buildReportData, defaultReportPeriod, reportPeriodsOf } from '../report/report-data.ts';
 import { defineCustomers } from './customers-table.ts';
 import { expandInput } from './input-files.ts';
 import {
@@ -154,9 +154,9 @@ export const REPORT_FILE = 'report.html';
 /**
  * The whole local pipeline: validate and load the inputs, run the attribution SQL on DuckDB, check
  * conservation, then replace `outDir` with the new results. Any failure leaves `outDir` as it was.
- * The results include {@link REPORT_FILE}, the HTML report of the latest billing period in the
- * results (the one a monthly run is about; earlier periods are only named in its header), or of no
- * period for a run without billing data.
+ * The results include {@link REPORT_FILE}, the HTML report of the latest billing period with at least 7
+ * days of data, else the latest (`defaultReportPeriod`; the other periods are only named in its header),
+ * or of no period for a run without billing data.
  */
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   if (options.asOf !== undefined && !isIsoDate(options.asOf)) {
@@ -303,10 +303,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       });
       options.onProgress?.('writing report');
       await timed('report', async () => {
-        const periods = await billingPeriodsOf(engine);
+        const periods = await reportPeriodsOf(engine);
         const data = await buildReportData(engine, {
-          billingPeriod: periods.at(-1) ?? null,
-          runBillingPeriods: periods,
+          billingPeriod: defaultReportPeriod(periods),
+          runBillingPeriods: periods.map((period) => period.billingPeriod),
           runId,
           rulesVersion: rules.version,
           alerts,

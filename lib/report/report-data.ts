@@ -225,10 +225,34 @@ export function renderBillingPeriodsQuery(tableRef: (table: string) => string): 
   );
 }
 
+/** A billing period of a run's results and its number of days with billing data. */
+export interface ReportPeriod {
+  readonly billingPeriod: string;
+  readonly days: number;
+}
+
+/** The billing periods (YYYY-MM) of a finished run's results with their days, oldest first. */
+export async function reportPeriodsOf(engine: QueryReader): Promise<ReportPeriod[]> {
+  const rows = await engine.query(renderBillingPeriodsQuery((table) => engine.tableRef(table)));
+  return rows.map((row) => ({ billingPeriod: String(row.billing_period), days: Number(row.days) }));
+}
+
 /** The billing periods (YYYY-MM) of a finished run's results, oldest first; empty for an empty run. */
 export async function billingPeriodsOf(engine: QueryReader): Promise<string[]> {
-  const rows = await engine.query(renderBillingPeriodsQuery((table) => engine.tableRef(table)));
-  return rows.map((row) => String(row.billing_period));
+  return (await reportPeriodsOf(engine)).map((period) => period.billingPeriod);
+}
+
+/** Days of data from which a period is the one a report opens on (docs/finance.md, the report). */
+export const MIN_REPORT_DAYS = 7;
+
+/**
+ * The period a run's report shows: the latest with at least {@link MIN_REPORT_DAYS} days of data, else
+ * the latest; null for a run without billing data. A delivery that carries one late line of the next
+ * month does not make the report open on a nearly empty month.
+ */
+export function defaultReportPeriod(periods: readonly ReportPeriod[]): string | null {
+  const full = periods.filter((period) => period.days >= MIN_REPORT_DAYS);
+  return (full.at(-1) ?? periods.at(-1))?.billingPeriod ?? null;
 }
 
 const num = (value: Row[string] | undefined): number =>
