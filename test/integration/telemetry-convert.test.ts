@@ -130,29 +130,18 @@ describe('cpc telemetry: a CSV with its own column names', () => {
 });
 
 describe('the cpc telemetry command', () => {
+  const cpc = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'bin/cpc.ts', 'telemetry', ...args], {
+      encoding: 'utf8',
+    });
+
   it('writes the layout, warns about what it left out and says how to run and upload it', () => {
     const dir = tempDir();
     const dump = join(dir, 'dump.prom');
     writeFileSync(dump, DUMP);
     const out = join(dir, 'usage');
-    const cli = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bin/cpc.ts',
-        'telemetry',
-        '--prometheus',
-        dump,
-        '--source',
-        'prometheus',
-        '--out',
-        out,
-        '--metric',
-        'tenant:http_requests:increase1d=requests',
-      ],
-      { encoding: 'utf8' },
-    );
+    const args = ['--prometheus', dump, '--source', 'prometheus', '--out', out];
+    const cli = cpc([...args, '--metric', 'tenant:http_requests:increase1d=requests']);
     expect(cli.status).toBe(0);
     expect(cli.stdout).toContain(
       `Wrote 3 usage rows (2 tenants; metrics requests) for 2 day(s), source prometheus`,
@@ -161,22 +150,7 @@ describe('the cpc telemetry command', () => {
     expect(cli.stderr).toContain(`cpc: warning: ${dump}: 1 sample or row left out: no tenant_id label`);
     expect(existsSync(join(out, 'usage_day=2026-10-15', 'prometheus', 'usage.json'))).toBe(true);
     // Run again on the same folder: refused, exit 1, the files as they were.
-    const again = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bin/cpc.ts',
-        'telemetry',
-        '--prometheus',
-        dump,
-        '--source',
-        'prometheus',
-        '--out',
-        out,
-      ],
-      { encoding: 'utf8' },
-    );
+    const again = cpc(args);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/usage\.json: exists already: it is not overwritten/);
   }, 60_000);
