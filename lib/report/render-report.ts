@@ -182,6 +182,11 @@ const BODY = `
       <h2 id="top-title">Top customers by cost</h2>
       <table id="top-customers"><thead><tr><th class="num">#</th><th>Customer</th><th>Tier</th><th>Plan</th><th class="num">Cost</th><th class="num">MRR</th><th class="num">Cost / MRR</th><th>Alerts</th></tr></thead><tbody></tbody></table>
     </section>
+    <section id="section-worst">
+      <h2>Worst margins</h2>
+      <p class="hint">Paying customers ranked by the month's cost as a share of their MRR, not by cost: the accounts that cost the most for what they pay.</p>
+      <table id="worst-margins"><thead><tr><th class="num">#</th><th>Customer</th><th>Tier</th><th class="num">Cost</th><th class="num">MRR</th><th class="num">Cost / MRR</th><th class="num">Margin</th><th>Alerts</th></tr></thead><tbody></tbody></table>
+    </section>
     <section id="section-free">
       <h2>Free and trial accounts</h2>
       <p class="hint">What accounts without revenue cost, and how much of it a few of them take.</p>
@@ -190,6 +195,11 @@ const BODY = `
       <div class="legend" id="free-legend"></div>
     </section>
   </div>
+  <section id="section-alerts">
+    <h2 id="alerts-title">Alerts</h2>
+    <p class="hint">Every alert of the run, most severe first, as the alert messages state them.</p>
+    <table id="alert-list"><thead><tr><th>Alert</th><th>About</th><th>As of</th><th>What happened</th></tr></thead><tbody></tbody></table>
+  </section>
   <footer id="footer"></footer>
 </main>
 `;

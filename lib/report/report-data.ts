@@ -26,6 +26,12 @@ export const BILLING_PERIODS_FILE = 'report/billing_periods.sql';
 /** How many customers the report lists by default; the rest of each tier is shown as one block. */
 export const DEFAULT_MAX_CUSTOMERS = 1000;
 
+/**
+ * How many customers the worst-margins table ranks by cost / MRR. They are listed beside the costliest,
+ * so that a small customer that costs more than it pays is named even when it is far from the costliest.
+ */
+export const WORST_MARGINS = 10;
+
 const BILLING_PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /** An alert as the report shows it next to a customer: its type and severity. */
@@ -156,7 +162,10 @@ export interface ReportData {
   readonly conservation: ReportConservation;
   /** Customers with cost in the month, including any beyond {@link customers}. */
   readonly customerCount: number;
-  /** Highest cost first, at most `maxCustomers`. */
+  /**
+   * Highest cost first: the `maxCustomers` costliest, and the {@link WORST_MARGINS} with the highest cost /
+   * MRR when they are not among them.
+   */
   readonly customers: readonly ReportCustomer[];
   readonly tiers: readonly ReportTier[];
   readonly days: readonly ReportDay[];
@@ -203,6 +212,7 @@ export function renderReportQueries(
   const values: Record<string, SqlFragment> = {
     billing_period: sqlString(billingPeriod),
     max_customers: sqlNumber(maxCustomers),
+    worst_margins: sqlNumber(WORST_MARGINS),
     daily_summary: trustedSql(tableRef('daily_summary')),
   };
   // Newlines around an inlined view: its last line may end in a comment.

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -81,6 +81,8 @@ describe('the HTML report in a browser', () => {
       customers: 30,
       runId: 'browser-run',
       engine: { threads: 1 },
+      // Low cost / MRR thresholds, so that this small month raises several customer alerts.
+      alertsConfig: { costToMrrP1: 0.02, costToMrrP2: 0.01, minMonthlyCost: 0 },
     });
 
     // The answers, from the CSV files. The month is the run's only billing period, so the report's
@@ -101,6 +103,23 @@ describe('the HTML report in a browser', () => {
       byCustomer.set(row.customer_id as string, entry);
     }
     const [top] = [...byCustomer.values()].sort((a, b) => b.cost - a.cost);
+    // Worst margin: the highest month's cost / MRR, with MRR as on the customer's latest usage day.
+    const latestMrr = new Map<string, { date: string; mrr: number }>();
+    for (const row of readCsv(join(outDir, 'customer_daily_cost.csv'))) {
+      const seen = latestMrr.get(row.customer_id as string);
+      if (!seen || (row.usage_date as string) > seen.date) {
+        latestMrr.set(row.customer_id as string, { date: row.usage_date as string, mrr: Number(row.mrr) });
+      }
+    }
+    const ratios = [...byCustomer.entries()]
+      .map(([id, entry]) => ({ name: entry.name, ratio: entry.cost / (latestMrr.get(id)?.mrr ?? 0) }))
+      .filter((entry) => Number.isFinite(entry.ratio))
+      .sort((a, b) => b.ratio - a.ratio);
+    expect(ratios.length).toBeGreaterThan(3);
+    const alerts = JSON.parse(readFileSync(join(outDir, 'alerts.json'), 'utf8')) as {
+      explanation: string;
+    }[];
+    expect(alerts.length).toBeGreaterThan(0);
 
     const { page, problems, requests } = await open(join(outDir, REPORT_FILE));
     try {
@@ -129,6 +148,20 @@ describe('the HTML report in a browser', () => {
         money(top?.cost ?? Number.NaN),
       );
       expect(await page.locator('#empty').isVisible()).toBe(false);
+
+      // Worst margins ranks by cost / MRR, not by cost.
+      const worst = page.locator('#worst-margins tbody tr');
+      expect(await worst.count()).toBe(Math.min(10, ratios.length));
+      expect(await worst.first().getByTestId('worst-name').textContent()).toBe(ratios[0]?.name);
+      expect(await worst.first().getByTestId('worst-ratio').textContent()).toBe(
+        `${((ratios[0]?.ratio ?? Number.NaN) * 100).toFixed(1)}%`,
+      );
+      expect(await worst.nth(1).getByTestId('worst-name').textContent()).toBe(ratios[1]?.name);
+
+      // Every alert of alerts.json is listed, whatever the treemap can show.
+      const listed = await page.getByTestId('alert-explanation').allTextContents();
+      expect(listed.sort()).toEqual(alerts.map((alert) => alert.explanation).sort());
+      expect(await page.locator('#alerts-title').textContent()).toBe(`Alerts (${alerts.length})`);
 
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });

@@ -321,10 +321,15 @@ describe('buildReportData', () => {
     });
   });
 
-  it('lists at most maxCustomers customers but counts them all', async () => {
+  it('lists the maxCustomers costliest and the worst margins, and counts them all', async () => {
+    // The 3 costliest are b 90, a 60, f1 20. The worst cost / MRR (at most WORST_MARGINS = 10) are the
+    // paying customers b 0.45, c 0.1 and a 0.06, so c (cost 10) is listed too, in cost order, after f1.
     const data = await october(3);
-    expect(data.customers.map((c) => c.customerId)).toEqual(['b', 'a', 'f1']);
+    expect(data.customers.map((c) => c.customerId)).toEqual(['b', 'a', 'f1', 'c']);
     expect(data.customerCount).toBe(9);
+    // With one: b, then a and c for their margins; the free and trial accounts have no ratio.
+    const one = await october(1);
+    expect(one.customers.map((c) => c.customerId)).toEqual(['b', 'a', 'c']);
   });
 
   it('reports the days on which conservation does not hold', async () => {

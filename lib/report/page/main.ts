@@ -4,6 +4,7 @@
  * as DOM nodes, never as HTML: customer names come from the customers file and may hold markup.
  */
 import type { ReportData } from '../report-data.ts';
+import { renderAlertList } from './alert-list.ts';
 import { resizeChartsWithWindow } from './charts.ts';
 import { renderDailyChart } from './daily-chart.ts';
 import { badge, byId, el, tile } from './dom.ts';
@@ -12,6 +13,7 @@ import { renderFreeTier } from './free-tier.ts';
 import { renderTierMargin } from './tier-margin.ts';
 import { renderTopCustomers } from './top-customers.ts';
 import { renderTreemap } from './treemap.ts';
+import { renderWorstMargins } from './worst-margins.ts';
 
 function renderHeader(data: ReportData): void {
   const money = moneyIn(data.currency);
@@ -82,6 +84,7 @@ function renderHeader(data: ReportData): void {
 
 function render(data: ReportData, topCustomers: number): void {
   renderHeader(data);
+  renderAlertList(data);
   if (data.days.length === 0) {
     byId('empty').hidden = false;
     byId('content').hidden = true;
@@ -92,6 +95,7 @@ function render(data: ReportData, topCustomers: number): void {
   renderTierMargin(data);
   renderDailyChart(data);
   renderTopCustomers(data, topCustomers);
+  renderWorstMargins(data);
   renderFreeTier(data);
 }
 
