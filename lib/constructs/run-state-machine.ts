@@ -194,6 +194,7 @@ export function createRunStateMachine(
     payload: sfn.TaskInput.fromObject({
       ...runRef,
       rulesVersion: sfn.JsonPath.stringAt('$.rulesVersion'),
+      costBasis: sfn.JsonPath.stringAt('$.costBasis'),
       alertsAsOf: sfn.JsonPath.stringAt('$.alerts.asOf'),
     }),
     resultPath: '$.report',

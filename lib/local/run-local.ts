@@ -309,6 +309,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           runBillingPeriods: periods.map((period) => period.billingPeriod),
           runId,
           rulesVersion: rules.version,
+          costBasis: rules.costBasis,
           alerts,
           alertsAsOf: asOf,
         });

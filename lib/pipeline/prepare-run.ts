@@ -69,6 +69,8 @@ export interface PreparedRun extends PrepareRunInput {
    */
   readonly deliveredAt: string;
   readonly rulesVersion: string;
+  /** The cost basis the rules chose (docs/attribution.md), which the report names in its header. */
+  readonly costBasis: CostBasis;
   /** Where the rules came from: the rules file, or the shipped defaults. */
   readonly rulesSource: string;
   /** The customers file that was validated, and how many tenants it lists. */
@@ -185,6 +187,7 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
     ...run,
     deliveredAt,
     rulesVersion: rules.version,
+    costBasis: rules.costBasis,
     rulesSource,
     customers,
     statements: await planAthenaRun(attributionRun, planOptions),

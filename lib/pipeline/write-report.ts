@@ -1,5 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
+import { COST_BASES } from '../attribution/rules.ts';
 import { billingPeriodSchema, PREFIXES, runIdSchema, runPrefix } from '../common/names.ts';
 import type { QueryReader } from '../engine/query-engine.ts';
 import { renderReportHtml } from '../report/render-report.ts';
@@ -12,6 +13,8 @@ export const writeReportInputSchema = z.object({
   runId: runIdSchema,
   billingPeriod: billingPeriodSchema,
   rulesVersion: z.string().min(1),
+  /** The run's cost basis (prepare-run's), named in the report's header. */
+  costBasis: z.enum(COST_BASES),
   /** evaluate-alerts' `asOf`: the day the alerts were evaluated as of; null when none were. */
   alertsAsOf: z
     .string()
@@ -97,12 +100,13 @@ export async function renderRunReport(
   input: WriteReportInput,
   options: WriteRunReportOptions,
 ): Promise<string> {
-  const { runId, billingPeriod, rulesVersion, alertsAsOf } = input;
+  const { runId, billingPeriod, rulesVersion, costBasis, alertsAsOf } = input;
   const alerts = await readRunAlerts(options.s3, options.resultsBucket, runId);
   const data = await buildReportData(options.runResults, {
     billingPeriod,
     runId,
     rulesVersion,
+    costBasis,
     alerts,
     alertsAsOf,
   });

@@ -1,4 +1,5 @@
 import { type Alert, type AlertType, SEVERITY_RANK, type Severity } from '../alerts/alert.ts';
+import type { CostBasis } from '../attribution/rules.ts';
 import { currencyOfResults } from '../common/money.ts';
 import type { QueryReader, Row } from '../engine/query-engine.ts';
 import { renderFinanceView } from '../finance/finance-registry.ts';
@@ -145,6 +146,8 @@ export interface ReportData {
   readonly version: 1;
   readonly runId: string;
   readonly rulesVersion: string;
+  /** How each line item's cost was read from the bill (docs/attribution.md): amortized, net_amortized or unblended. */
+  readonly costBasis: CostBasis;
   /**
    * The ISO 4217 currency of every amount, read from the results (daily_summary's `currency` over the
    * month): the run's one currency; `USD` for a run without billing data.
@@ -181,6 +184,8 @@ export interface BuildReportOptions {
   readonly billingPeriod: string | null;
   readonly runId: string;
   readonly rulesVersion: string;
+  /** The cost basis of the run's rules. */
+  readonly costBasis: CostBasis;
   /** The run's alerts; customer alerts are attached to their customer. */
   readonly alerts: readonly Alert[];
   /** The day the alerts were evaluated as of. @default the `asOf` of the first alert, else null */
@@ -322,6 +327,7 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
     version: 1,
     runId: options.runId,
     rulesVersion: options.rulesVersion,
+    costBasis: options.costBasis,
     billingPeriod: period,
     runBillingPeriods: [...(options.runBillingPeriods ?? (period === null ? [] : [period]))],
     alertsAsOf: options.alertsAsOf !== undefined ? options.alertsAsOf : (alerts[0]?.asOf ?? null),

@@ -276,6 +276,8 @@ describe('state machine', () => {
       'runId.$': '$.runId',
       'billingPeriod.$': '$.billingPeriod',
       'rulesVersion.$': '$.rulesVersion',
+      // prepare-run's cost basis, named in the report's header.
+      'costBasis.$': '$.costBasis',
       'alertsAsOf.$': '$.alerts.asOf',
     });
     // Both read the pointer themselves: a run the pointer does not name sends and writes nothing visible.

@@ -34,7 +34,12 @@ beforeEach(() => {
 });
 
 const BUCKET = 'cpc-results-111122223333';
-const RUN = { runId: '2026-10_exec_abc', billingPeriod: '2026-10', rulesVersion: 'rules-7' };
+const RUN = {
+  runId: '2026-10_exec_abc',
+  billingPeriod: '2026-10',
+  rulesVersion: 'rules-7',
+  costBasis: 'net_amortized',
+} as const;
 
 let engine: DuckDbEngine;
 let out: string;
@@ -106,6 +111,8 @@ describe('writeRunReport', () => {
       currency: 'USD',
       runId: RUN.runId,
       rulesVersion: 'rules-7',
+      // The cost basis is the run's, as prepare-run passed it.
+      costBasis: 'net_amortized',
       billingPeriod: '2026-10',
       alertsAsOf: localAsOf,
     });

@@ -140,6 +140,8 @@ describe('the HTML report in a browser', () => {
       expect(await page.getByTestId('unattributed-share').textContent()).toBe(`${(share * 100).toFixed(2)}%`);
       expect(await page.getByTestId('conservation').textContent()).toBe('Holds');
       expect(await page.locator('#meta').textContent()).toContain('Run browser-run');
+      // The default rules read the bill amortized; the header says so.
+      expect(await page.locator('#meta').textContent()).toContain('Cost basis amortized');
 
       const rows = page.locator('#top-customers tbody tr');
       expect(await rows.count()).toBe(Math.min(15, byCustomer.size));

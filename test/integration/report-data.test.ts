@@ -177,6 +177,7 @@ async function october(maxCustomers?: number): Promise<ReportData> {
     runBillingPeriods: ['2026-09', '2026-10'],
     runId: 'run-1',
     rulesVersion: 'v1',
+    costBasis: 'amortized',
     alerts: ALERTS,
     ...(maxCustomers !== undefined ? { maxCustomers } : {}),
   });
@@ -342,6 +343,7 @@ describe('buildReportData', () => {
       billingPeriod: '2026-10',
       runId: 'run-1',
       rulesVersion: 'v1',
+      costBasis: 'amortized',
       alerts: [],
     });
     expect(data.conservation).toEqual({
@@ -359,6 +361,7 @@ describe('buildReportData', () => {
       billingPeriod: '2026-12',
       runId: 'run-1',
       rulesVersion: 'v1',
+      costBasis: 'amortized',
       alerts: [],
     });
     queriesRun = [];
@@ -366,6 +369,7 @@ describe('buildReportData', () => {
       billingPeriod: null,
       runId: 'run-1',
       rulesVersion: 'v1',
+      costBasis: 'amortized',
       alerts: [],
     });
     expect(queriesRun).toEqual([]);
@@ -395,7 +399,13 @@ describe('buildReportData', () => {
       CUSTOMER_DAYS,
       SUMMARY_DAYS.map((d) => ({ ...d, currency: 'EUR' })),
     );
-    const options = { billingPeriod: '2026-10', runId: 'run-1', rulesVersion: 'v1', alerts: [] };
+    const options = {
+      billingPeriod: '2026-10',
+      runId: 'run-1',
+      rulesVersion: 'v1',
+      costBasis: 'amortized' as const,
+      alerts: [],
+    };
     const data = await buildReportData(engine, options);
     expect(data.currency).toBe('EUR');
     // The amounts themselves are unchanged by the currency (no conversion): 150 + 100.
@@ -415,7 +425,13 @@ describe('buildReportData', () => {
 
   it('refuses a billing period that is not YYYY-MM', async () => {
     await expect(
-      buildReportData(engine, { billingPeriod: "2026-10' OR '1", runId: 'r', rulesVersion: 'v', alerts: [] }),
+      buildReportData(engine, {
+        billingPeriod: "2026-10' OR '1",
+        runId: 'r',
+        rulesVersion: 'v',
+        costBasis: 'amortized',
+        alerts: [],
+      }),
     ).rejects.toThrow(/YYYY-MM/);
   });
 });

@@ -323,7 +323,13 @@ async function expectReportAgrees(engines: Engines): Promise<string[]> {
       ]);
       expectSameRows(trinoRows, duckRows, `report ${name} ${period}`);
     }
-    const options = { billingPeriod: period, runId: engines.run.runId, rulesVersion: 'v', alerts: [] };
+    const options = {
+      billingPeriod: period,
+      runId: engines.run.runId,
+      rulesVersion: 'v',
+      costBasis: 'amortized' as const,
+      alerts: [],
+    };
     const [trinoData, duckData] = await Promise.all([
       buildReportData(engines.trino, options),
       buildReportData(engines.duck, options),

@@ -466,7 +466,13 @@ class Run {
       case 'report': {
         fire('report');
         await writeRunReport(
-          { runId: this.runId, billingPeriod: PERIOD, rulesVersion: 'rules-1', alertsAsOf: null },
+          {
+            runId: this.runId,
+            billingPeriod: PERIOD,
+            rulesVersion: 'rules-1',
+            costBasis: 'amortized',
+            alertsAsOf: null,
+          },
           {
             runResults: duck,
             s3,

@@ -126,6 +126,8 @@ describe('prepareRun: a good delivery', () => {
       ...input(),
       deliveredAt: '2026-10-14T08:03:11.000Z',
       rulesVersion: defaultRules().version,
+      // The default rules take the stack's cost basis (net_amortized in these options), passed on to the report.
+      costBasis: 'net_amortized',
       rulesSource: 'default-rules.json',
       // Three customers, four tenants: acme has two.
       customers: { file: `s3://${DATA_BUCKET}/customers/customers.csv`, tenants: 4 },

@@ -28,6 +28,7 @@ function emptyData(): ReportData {
     version: 1,
     runId: 'run-1',
     rulesVersion: 'v1',
+    costBasis: 'unblended',
     currency: 'USD',
     billingPeriod: null,
     runBillingPeriods: [],

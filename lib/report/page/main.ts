@@ -28,6 +28,7 @@ function renderHeader(data: ReportData): void {
     `Run ${data.runId}`,
     `Rules ${data.rulesVersion}`,
     `Currency ${data.currency}`,
+    `Cost basis ${data.costBasis.replace('_', ' ')}`,
     `Billing month ${period || '–'}${status ? ` (${status})` : ''}`,
     others.length ? `Also in this run: ${others.join(', ')}` : '',
     data.firstDay ? `Days ${data.firstDay} to ${data.lastDay} (${data.days.length})` : '',
