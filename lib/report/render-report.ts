@@ -175,8 +175,9 @@ const BODY = `
     </section>
     <section id="section-daily">
       <h2>Daily cost</h2>
-      <p class="hint">Cost per usage day, split into cost attributed to customers, unattributed and excluded; the line is the unattributed share of attributable cost.</p>
+      <p class="hint">Cost per usage day, split into cost attributed to customers and unattributed; the line is the unattributed share of attributable cost. Excluded cost (tax and what the rules exclude) is listed below the chart, so that one day's tax does not flatten the others.</p>
       <div class="chart" id="chart-daily"></div>
+      <div id="excluded-days"></div>
     </section>
     <section id="section-top">
       <h2 id="top-title">Top customers by cost</h2>

@@ -151,6 +151,18 @@ describe('the HTML report in a browser', () => {
       );
       expect(await page.locator('#empty').isVisible()).toBe(false);
 
+      // Excluded cost (the generated month's tax) is listed apart, day by day, and is not a bar of the chart.
+      const excludedDays = days.filter((d) => Number(d.excluded_cost) !== 0);
+      expect(excludedDays.length).toBeGreaterThan(0);
+      const excludedRows = page.getByTestId('excluded-day');
+      expect(await excludedRows.allTextContents()).toEqual(
+        excludedDays.map((d) => `${d.usage_date}${money(Number(d.excluded_cost))}`),
+      );
+      expect(await page.getByTestId('excluded-total').textContent()).toContain(
+        `${money(sum('excluded_cost'))} on ${excludedDays.length} day(s)`,
+      );
+      expect(await page.locator('#chart-daily svg').textContent()).not.toContain('Excluded');
+
       // Worst margins ranks by cost / MRR, not by cost.
       const worst = page.locator('#worst-margins tbody tr');
       expect(await worst.count()).toBe(Math.min(10, ratios.length));

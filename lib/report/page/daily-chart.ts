@@ -1,11 +1,13 @@
 import type { ReportData } from '../report-data.ts';
 import { type ChartOption, chart, type FormatterParams } from './charts.ts';
-import { tooltip } from './dom.ts';
+import { byId, el, tooltip } from './dom.ts';
 import { moneyIn, moneyTick, pct } from './format.ts';
 
 /**
- * Section 3: cost per usage day, stacked into attributed, unattributed and (only when there is any)
- * excluded cost, with the unattributed share of attributable cost as a line on its own axis.
+ * Section 3: cost per usage day, stacked into attributed and unattributed cost, with the unattributed
+ * share of attributable cost as a line on its own axis. Excluded cost (tax, and what the rules exclude)
+ * is listed apart, below the chart: the month's tax lands on one day, and drawn as a bar it would stretch
+ * the axis until every other day is flat.
  */
 export function renderDailyChart(data: ReportData): void {
   const money = moneyIn(data.currency);
@@ -26,15 +28,6 @@ export function renderDailyChart(data: ReportData): void {
       data: days.map((d) => d.unattributedCost),
     },
   ];
-  if (days.some((d) => d.excludedCost !== 0)) {
-    series.push({
-      name: 'Excluded',
-      type: 'bar',
-      stack: 'cost',
-      itemStyle: { color: '#c3c9d1' },
-      data: days.map((d) => d.excludedCost),
-    });
-  }
   series.push({
     name: 'Unattributed share',
     type: 'line',
@@ -79,4 +72,40 @@ export function renderDailyChart(data: ReportData): void {
     ],
     series,
   });
+  renderExcludedDays(data);
+}
+
+/** The days with excluded cost, each with its amount, and their total. */
+function renderExcludedDays(data: ReportData): void {
+  const money = moneyIn(data.currency);
+  const excluded = data.days.filter((d) => d.excludedCost !== 0);
+  const list = byId('excluded-days');
+  list.appendChild(
+    el('p', {
+      class: 'hint',
+      'data-testid': 'excluded-total',
+      text:
+        excluded.length === 0
+          ? 'No cost was excluded from attribution this month.'
+          : `Excluded from attribution, not in the chart: ${money(data.totals.excludedCost)} on ${excluded.length} day(s).`,
+    }),
+  );
+  if (excluded.length === 0) return;
+  const body = el('tbody');
+  for (const day of excluded) {
+    body.appendChild(
+      el('tr', { 'data-testid': 'excluded-day' }, [
+        el('td', { text: day.date }),
+        el('td', { class: 'num', text: money(day.excludedCost) }),
+      ]),
+    );
+  }
+  list.appendChild(
+    el('table', null, [
+      el('thead', null, [
+        el('tr', null, [el('th', { text: 'Day' }), el('th', { class: 'num', text: 'Excluded' })]),
+      ]),
+      body,
+    ]),
+  );
 }
