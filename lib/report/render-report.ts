@@ -161,6 +161,12 @@ const BODY = `
   </header>
   <div class="empty" id="empty" hidden>No cost in this run: the billing data has no line items, so there is nothing to chart.</div>
   <div id="content">
+    <section id="section-waterfall">
+      <h2>From the bill to paying customers</h2>
+      <p class="hint">The month's bill, less what is excluded, what reached no customer and what free and trial accounts cost, leaves what paying customers cost. The steps add up to the bill.</p>
+      <div class="chart" id="chart-waterfall"></div>
+      <table id="waterfall-table"><thead><tr><th>Step</th><th class="num">Cost</th><th class="num">Share of the bill</th><th>What it is</th></tr></thead><tbody></tbody></table>
+    </section>
     <section id="section-treemap">
       <h2>Customer cost</h2>
       <p class="hint">Each block is one customer's cost over the billing month, grouped by tier; the colour is the month's cost as a share of the customer's MRR.</p>
@@ -169,9 +175,9 @@ const BODY = `
     </section>
     <section id="section-tiers">
       <h2>Infrastructure gross margin by tier</h2>
-      <p class="hint">Margin = 1 − cost / MRR over the month, per tier and plan status. Free and trial accounts have no revenue, so no margin.</p>
+      <p class="hint">Attributed margin = 1 − cost / MRR over the month, per tier and plan status. Fully loaded margin also charges each paid row its MRR-weighted share of the cost that reached no customer and of what free and trial accounts cost. Free and trial accounts have no revenue, so no margin.</p>
       <div class="chart" id="chart-tiers"></div>
-      <table id="tier-table"><thead><tr><th>Tier</th><th>Plan</th><th class="num">Customers</th><th class="num">Cost</th><th class="num">MRR</th><th class="num">Median cost</th><th class="num">Margin</th></tr></thead><tbody></tbody></table>
+      <table id="tier-table"><thead><tr><th>Tier</th><th>Plan</th><th class="num">Customers</th><th class="num">Cost</th><th class="num">MRR</th><th class="num">Median cost</th><th class="num">Attributed margin</th><th class="num">Fully loaded margin</th></tr></thead><tbody></tbody></table>
     </section>
     <section id="section-daily">
       <h2>Daily cost</h2>

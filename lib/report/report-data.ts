@@ -12,12 +12,13 @@ import {
   trustedSql,
 } from '../sql/sql-template.ts';
 
-/** The report's queries, one SELECT each in `athena/report/`; {@link buildReportData} runs all four. */
+/** The report's queries, one SELECT each in `athena/report/`; {@link buildReportData} runs them all. */
 export const REPORT_QUERY_FILES = {
   days: 'report/report_days.sql',
   customers: 'report/report_customers.sql',
   tierMargin: 'report/report_tier_margin.sql',
   freeTier: 'report/report_free_tier.sql',
+  reconciliation: 'report/report_reconciliation.sql',
 } as const;
 export type ReportQueryName = keyof typeof REPORT_QUERY_FILES;
 
@@ -71,6 +72,13 @@ export interface ReportTier {
   readonly costToMrr: number | null;
   /** Infrastructure gross margin 1 - totalCost / totalMrr; null without revenue. */
   readonly margin: number | null;
+  /**
+   * totalCost plus the row's MRR-weighted share of the month's unattributed cost and free/trial subsidy
+   * (finance view tier_margin); null for free and trial rows, whose cost is in that subsidy.
+   */
+  readonly fullyLoadedCost: number | null;
+  /** 1 - fullyLoadedCost / totalMrr; null without revenue. */
+  readonly fullyLoadedMargin: number | null;
 }
 
 /** One usage day of daily_summary. */
@@ -105,6 +113,31 @@ export interface ReportFreeTier {
   readonly top10PctShare: number | null;
   readonly top20PctAccounts: number;
   readonly top20PctShare: number | null;
+}
+
+/**
+ * The waterfall from the bill to paying customers' cost in the month (the finance view
+ * cost_reconciliation): bill = excluded + unattributed + free/trial + paid, unreconciled 0.
+ */
+export interface ReportReconciliation {
+  readonly billTotal: number;
+  readonly excludedCost: number;
+  readonly unattributedCost: number;
+  /** The unattributed cost by reason (docs/attribution.md section 4); the reasons sum to unattributedCost. */
+  readonly unattributedByReason: {
+    readonly unknownTenant: number;
+    readonly noRule: number;
+    readonly noUsageSignal: number;
+    readonly noActiveCustomers: number;
+    readonly noRevenue: number;
+    readonly other: number;
+  };
+  readonly freeTrialCost: number;
+  readonly freeTrialCustomers: number;
+  readonly paidCost: number;
+  readonly paidCustomers: number;
+  /** What the steps leave unexplained: 0 within the conservation tolerance. */
+  readonly unreconciledCost: number;
 }
 
 /** An alert of the run, as listed in the report. */
@@ -173,6 +206,8 @@ export interface ReportData {
   readonly tiers: readonly ReportTier[];
   readonly days: readonly ReportDay[];
   readonly freeTier: ReportFreeTier | null;
+  /** The month's waterfall; null when the month has no billing data. */
+  readonly reconciliation: ReportReconciliation | null;
   /** The evaluation day of the alerts; null when none were evaluated. */
   readonly alertsAsOf: string | null;
   /** Every alert of the run, most severe first. */
@@ -221,7 +256,12 @@ export function renderReportQueries(
     daily_summary: trustedSql(tableRef('daily_summary')),
   };
   // Newlines around an inlined view: its last line may end in a comment.
-  for (const view of ['customer_monthly_cost', 'tier_margin', 'free_tier_economics'] as const) {
+  for (const view of [
+    'customer_monthly_cost',
+    'tier_margin',
+    'free_tier_economics',
+    'cost_reconciliation',
+  ] as const) {
     values[view] = trustedSql(`(\n${renderFinanceView(view, tableRef)}\n)`);
   }
   const queries = {} as Record<ReportQueryName, string>;
@@ -347,6 +387,7 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
       tiers: [],
       days: [],
       freeTier: null,
+      reconciliation: null,
     };
   }
   const queries = renderReportQueries((table) => engine.tableRef(table), period, options.maxCustomers);
@@ -356,6 +397,7 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
   const customerRows = await engine.query(queries.customers);
   const tierRows = await engine.query(queries.tierMargin);
   const freeTierRows = await engine.query(queries.freeTier);
+  const reconciliationRows = await engine.query(queries.reconciliation);
 
   const days: ReportDay[] = dayRows.map((row) => ({
     date: text(row.usage_date),
@@ -401,6 +443,8 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
     medianCostPerCustomer: num(row.median_cost_per_customer),
     costToMrr: numOrNull(row.cost_to_mrr),
     margin: numOrNull(row.margin),
+    fullyLoadedCost: numOrNull(row.fully_loaded_cost),
+    fullyLoadedMargin: numOrNull(row.fully_loaded_margin),
   }));
 
   const free = freeTierRows[0];
@@ -418,6 +462,29 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
           top10PctShare: numOrNull(free.top_10pct_share),
           top20PctAccounts: num(free.top_20pct_accounts),
           top20PctShare: numOrNull(free.top_20pct_share),
+        };
+
+  const steps = reconciliationRows[0];
+  const reconciliation: ReportReconciliation | null =
+    steps === undefined
+      ? null
+      : {
+          billTotal: num(steps.bill_total),
+          excludedCost: num(steps.excluded_cost),
+          unattributedCost: num(steps.unattributed_cost),
+          unattributedByReason: {
+            unknownTenant: num(steps.unknown_tenant_cost),
+            noRule: num(steps.no_rule_cost),
+            noUsageSignal: num(steps.no_usage_signal_cost),
+            noActiveCustomers: num(steps.no_active_customers_cost),
+            noRevenue: num(steps.no_revenue_cost),
+            other: num(steps.other_reason_cost),
+          },
+          freeTrialCost: num(steps.free_trial_cost),
+          freeTrialCustomers: num(steps.free_trial_customers),
+          paidCost: num(steps.paid_cost),
+          paidCustomers: num(steps.paid_customers),
+          unreconciledCost: num(steps.unreconciled_cost),
         };
 
   const breaches = days.filter((day) => !day.conserved);
@@ -445,5 +512,6 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
     tiers,
     days,
     freeTier,
+    reconciliation,
   };
 }

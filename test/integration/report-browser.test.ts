@@ -151,6 +151,20 @@ describe('the HTML report in a browser', () => {
       );
       expect(await page.locator('#empty').isVisible()).toBe(false);
 
+      // The waterfall: bill, excluded, unattributed, free and trial, paid; the bill is daily_summary's
+      // total, excluded and unattributed its sums, and the customer steps split customer_daily_cost by plan.
+      const planCost = (paid: boolean) =>
+        readCsv(join(outDir, 'customer_daily_cost.csv'))
+          .filter((row) => (row.plan_status === 'free' || row.plan_status === 'trial') !== paid)
+          .reduce((sum, row) => sum + Number(row.total_cost), 0);
+      expect(await page.getByTestId('waterfall-amount').allTextContents()).toEqual(
+        [total, sum('excluded_cost'), sum('unattributed_cost'), planCost(false), planCost(true)].map(money),
+      );
+      expect(
+        Math.abs(sum('excluded_cost') + sum('unattributed_cost') + planCost(false) + planCost(true) - total),
+      ).toBeLessThan(1e-6);
+      expect(await page.locator('#chart-waterfall svg').count()).toBe(1);
+
       // Excluded cost (the generated month's tax) is listed apart, day by day, and is not a bar of the chart.
       const excludedDays = days.filter((d) => Number(d.excluded_cost) !== 0);
       expect(excludedDays.length).toBeGreaterThan(0);
@@ -162,6 +176,20 @@ describe('the HTML report in a browser', () => {
         `${money(sum('excluded_cost'))} on ${excludedDays.length} day(s)`,
       );
       expect(await page.locator('#chart-daily svg').textContent()).not.toContain('Excluded');
+
+      // Margin by tier, attributed and fully loaded: free and trial rows carry no fully loaded margin,
+      // and a paid row's fully loaded margin is below its attributed one (it also carries unattributed
+      // cost and the free/trial subsidy, both positive in this month).
+      const tierRows = await page
+        .locator('#tier-table tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent ?? '')),
+        );
+      expect(tierRows.length).toBeGreaterThan(2);
+      for (const [, plan, , , , , attributed, loaded] of tierRows) {
+        if (plan === 'free' || plan === 'trial') expect(loaded).toBe('–');
+        else expect(Number.parseFloat(loaded ?? '')).toBeLessThan(Number.parseFloat(attributed ?? ''));
+      }
 
       // Worst margins ranks by cost / MRR, not by cost.
       const worst = page.locator('#worst-margins tbody tr');

@@ -77,6 +77,25 @@ async function load(
       d.currency ?? null,
     ]),
   );
+  // The unattributed cost by reason: September 30's 500, and October's 13 + 17 of SUMMARY_DAYS.
+  await writeTable(
+    engine,
+    'unattributed_cost',
+    [
+      ['2026-09-30', 'unknown_tenant', 500],
+      [D1, 'unknown_tenant', 8],
+      [D1, 'no_rule', 5],
+      [D2, 'no_usage_signal', 17],
+    ].map(([date, reason, cost]) => [
+      date,
+      String(date).slice(0, 7),
+      reason,
+      'AmazonS3',
+      cost,
+      'v1',
+      'run-1',
+    ]),
+  );
 }
 
 function alert(type: AlertType, severity: Severity, customerId: string | null): Alert {
@@ -189,9 +208,34 @@ describe('buildReportData', () => {
     expect(await billingPeriodsOf(engine)).toEqual(['2026-09', '2026-10']);
   });
 
-  it('runs four queries through nothing but tableRef and query', async () => {
+  it('runs five queries through nothing but tableRef and query', async () => {
     await october();
-    expect(queriesRun).toHaveLength(4);
+    expect(queriesRun).toHaveLength(5);
+  });
+
+  it('gives the waterfall from the bill to paying customers, its steps adding up to the bill', async () => {
+    const data = await october();
+    // October's bill 150 + 100 = 250: excluded 10 (D1), unattributed 13 + 17 = 30 (unknown tenant 8, no
+    // rule 5, no usage signal 17), free and trial f1 20 + t1 15 + f2 5 + f3 4 + f4 3 + t2 3 = 50 (6
+    // accounts), paid a 60 + b 90 + c 10 = 160 (3). 10 + 30 + 50 + 160 = 250, nothing unreconciled.
+    expect(data.reconciliation).toEqual({
+      billTotal: near(250),
+      excludedCost: near(10),
+      unattributedCost: near(30),
+      unattributedByReason: {
+        unknownTenant: near(8),
+        noRule: near(5),
+        noUsageSignal: near(17),
+        noActiveCustomers: 0,
+        noRevenue: 0,
+        other: 0,
+      },
+      freeTrialCost: near(50),
+      freeTrialCustomers: 6,
+      paidCost: near(160),
+      paidCustomers: 3,
+      unreconciledCost: 0,
+    });
   });
 
   it('sums the header totals over the days of the billing period only', async () => {
@@ -294,12 +338,16 @@ describe('buildReportData', () => {
         t.totalMrr,
         t.medianCostPerCustomer,
         t.margin,
+        t.fullyLoadedMargin,
       ]),
     ).toEqual([
-      [E, 'paid', 1, near(60), near(1000), near(60), near(0.94)],
-      [G, 'paid', 2, near(100), near(300), near(50), near(2 / 3)],
-      [S, 'free', 4, near(32), near(0), near(4.5), null],
-      [S, 'trial', 2, near(18), near(0), near(9), null],
+      // Fully loaded: October's unattributed 13 + 17 = 30 and free/trial subsidy 32 + 18 = 50, so 80 to
+      // share by paid MRR (1000 + 300). Enterprise: 60 + 80 x 1000 / 1300 = 1580 / 13, margin
+      // 1 - 1580 / 13000. Growth: 100 + 80 x 300 / 1300 = 1540 / 13, margin 1 - 1540 / 3900.
+      [E, 'paid', 1, near(60), near(1000), near(60), near(0.94), near(1 - 1580 / 13000)],
+      [G, 'paid', 2, near(100), near(300), near(50), near(2 / 3), near(1 - 1540 / 3900)],
+      [S, 'free', 4, near(32), near(0), near(4.5), null, null],
+      [S, 'trial', 2, near(18), near(0), near(9), null, null],
     ]);
   });
 
@@ -459,7 +507,14 @@ describe('the report queries are Trino (Athena engine v3) SQL', () => {
         ...renderReportQueries(tableRef, '2026-10', 500),
         periods: renderBillingPeriodsQuery(tableRef),
       };
-      expect(Object.keys(queries)).toEqual(['days', 'customers', 'tierMargin', 'freeTier', 'periods']);
+      expect(Object.keys(queries)).toEqual([
+        'days',
+        'customers',
+        'tierMargin',
+        'freeTier',
+        'reconciliation',
+        'periods',
+      ]);
       for (const [name, sql] of Object.entries(queries)) {
         expect(sql).not.toContain('${');
         expect({ name, errors: parser.validate(sql) }).toEqual({ name, errors: [] });

@@ -29,6 +29,7 @@ function emptyData(): ReportData {
     runId: 'run-1',
     rulesVersion: 'v1',
     costBasis: 'unblended',
+    reconciliation: null,
     currency: 'USD',
     billingPeriod: null,
     runBillingPeriods: [],

@@ -13,6 +13,7 @@ import { renderFreeTier } from './free-tier.ts';
 import { renderTierMargin } from './tier-margin.ts';
 import { renderTopCustomers } from './top-customers.ts';
 import { renderTreemap } from './treemap.ts';
+import { renderWaterfall } from './waterfall.ts';
 import { renderWorstMargins } from './worst-margins.ts';
 
 function renderHeader(data: ReportData): void {
@@ -92,6 +93,7 @@ function render(data: ReportData, topCustomers: number): void {
     return;
   }
   resizeChartsWithWindow();
+  renderWaterfall(data);
   renderTreemap(data);
   renderTierMargin(data);
   renderDailyChart(data);

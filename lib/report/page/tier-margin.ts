@@ -9,19 +9,21 @@ const hasRevenue = (row: ReportTier): row is TierWithRevenue => row.margin !== n
 const tierLabel = (row: ReportTier) => `${row.tier} · ${row.planStatus}`;
 
 /**
- * Section 2: infrastructure gross margin per tier and plan status, as bars for the rows with revenue
- * (free and trial have no margin) and as a table of every row.
+ * Section 2: infrastructure gross margin per tier and plan status, attributed and fully loaded, as bars
+ * for the rows with revenue (free and trial have no margin) and as a table of every row. The fully loaded
+ * margin is the honest one for pricing: it also carries the cost that reaches no customer and what free
+ * and trial accounts cost, in proportion to each row's MRR.
  */
 export function renderTierMargin(data: ReportData): void {
   const money = moneyIn(data.currency);
   const withRevenue = data.tiers.filter(hasRevenue);
   // One bar per row: the chart grows with the rows instead of squeezing them.
-  byId('chart-tiers').style.height = `${Math.max(160, 46 * withRevenue.length + 70)}px`;
+  byId('chart-tiers').style.height = `${Math.max(180, 70 * withRevenue.length + 90)}px`;
   chart('chart-tiers', {
     grid: {
       left: 8,
       right: 56,
-      top: 16,
+      top: 32,
       bottom: 8,
       outerBoundsMode: 'same',
       outerBoundsContain: 'axisLabel',
@@ -37,7 +39,8 @@ export function renderTierMargin(data: ReportData): void {
           `Cost ${money(row.totalCost)}`,
           `MRR ${money(row.totalMrr)}`,
           `Median cost ${money(row.medianCostPerCustomer)}`,
-          `Margin ${pct(row.margin)}`,
+          `Attributed margin ${pct(row.margin)}`,
+          `Fully loaded margin ${pct(row.fullyLoadedMargin)}`,
         ]);
       },
     },
@@ -49,14 +52,28 @@ export function renderTierMargin(data: ReportData): void {
       axisLabel: { formatter: '{value}%' },
     },
     yAxis: { type: 'category', inverse: true, data: withRevenue.map(tierLabel) },
+    legend: { top: 0 },
     series: [
       {
+        name: 'Attributed',
         type: 'bar',
         barMaxWidth: 26,
         data: withRevenue.map((row) => ({
           value: row.margin * 100,
           itemStyle: { color: row.margin < 0 ? '#c9543f' : '#3d6a99' },
         })),
+        label: {
+          show: true,
+          position: 'right',
+          formatter: (p: FormatterParams) => `${p.value.toFixed(1)}%`,
+        },
+      },
+      {
+        name: 'Fully loaded',
+        type: 'bar',
+        barMaxWidth: 26,
+        itemStyle: { color: '#8fa9c6' },
+        data: withRevenue.map((row) => (row.fullyLoadedMargin === null ? null : row.fullyLoadedMargin * 100)),
         label: {
           show: true,
           position: 'right',
@@ -77,6 +94,11 @@ export function renderTierMargin(data: ReportData): void {
         el('td', { class: 'num', text: money(row.totalMrr) }),
         el('td', { class: 'num', text: money(row.medianCostPerCustomer) }),
         el('td', { class: 'num', text: row.margin === null ? 'no revenue' : pct(row.margin) }),
+        el('td', {
+          class: 'num',
+          text: row.fullyLoadedMargin === null ? '–' : pct(row.fullyLoadedMargin),
+          'data-testid': 'fully-loaded-margin',
+        }),
       ]),
     );
   }
