@@ -78,17 +78,18 @@ async function load(
     ]),
   );
   // The unattributed cost by reason: September 30's 500, and October's 13 + 17 of SUMMARY_DAYS.
+  const unattributed: [date: string, reason: string, cost: number][] = [
+    ['2026-09-30', 'unknown_tenant', 500],
+    [D1, 'unknown_tenant', 8],
+    [D1, 'no_rule', 5],
+    [D2, 'no_usage_signal', 17],
+  ];
   await writeTable(
     engine,
     'unattributed_cost',
-    [
-      ['2026-09-30', 'unknown_tenant', 500],
-      [D1, 'unknown_tenant', 8],
-      [D1, 'no_rule', 5],
-      [D2, 'no_usage_signal', 17],
-    ].map(([date, reason, cost]) => [
+    unattributed.map(([date, reason, cost]) => [
       date,
-      String(date).slice(0, 7),
+      date.slice(0, 7),
       reason,
       'AmazonS3',
       cost,
