@@ -180,6 +180,7 @@ describe('the bundled handlers', () => {
         runId: '2026-10_exec_abc',
         billingPeriod: '2026-10',
         rulesVersion: 'rules-7',
+        costBasis: 'amortized',
         alertsAsOf: null,
         published: true,
       };
@@ -199,7 +200,8 @@ describe('the bundled handlers', () => {
         'runs/run=2026-10_exec_abc/report.html',
         'reports/billing_period=2026-10/report.html',
       ]);
-      expect(aws.queries).toHaveLength(4);
+      // The report's five queries: days, customers, tier margin, free tier, reconciliation.
+      expect(aws.queries).toHaveLength(5);
       const html = aws.puts.get(`${ENV.RESULTS_BUCKET}/${result.keys[0]}`);
       expect(html).toBeDefined();
       expect(Buffer.byteLength(html ?? '')).toBe(result.bytes);
