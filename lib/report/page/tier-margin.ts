@@ -8,6 +8,13 @@ type TierWithRevenue = ReportTier & { readonly margin: number };
 const hasRevenue = (row: ReportTier): row is TierWithRevenue => row.margin !== null;
 const tierLabel = (row: ReportTier) => `${row.tier} · ${row.planStatus}`;
 
+/** Each bar's margin, written at its end. */
+const PERCENT_LABEL = {
+  show: true,
+  position: 'right',
+  formatter: (p: FormatterParams) => `${p.value.toFixed(1)}%`,
+} as const;
+
 /**
  * Section 2: infrastructure gross margin per tier and plan status, attributed and fully loaded, as bars
  * for the rows with revenue (free and trial have no margin) and as a table of every row. The fully loaded
@@ -62,11 +69,7 @@ export function renderTierMargin(data: ReportData): void {
           value: row.margin * 100,
           itemStyle: { color: row.margin < 0 ? '#c9543f' : '#3d6a99' },
         })),
-        label: {
-          show: true,
-          position: 'right',
-          formatter: (p: FormatterParams) => `${p.value.toFixed(1)}%`,
-        },
+        label: PERCENT_LABEL,
       },
       {
         name: 'Fully loaded',
@@ -74,11 +77,7 @@ export function renderTierMargin(data: ReportData): void {
         barMaxWidth: 26,
         itemStyle: { color: '#8fa9c6' },
         data: withRevenue.map((row) => (row.fullyLoadedMargin === null ? null : row.fullyLoadedMargin * 100)),
-        label: {
-          show: true,
-          position: 'right',
-          formatter: (p: FormatterParams) => `${p.value.toFixed(1)}%`,
-        },
+        label: PERCENT_LABEL,
       },
     ],
   });
