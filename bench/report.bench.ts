@@ -137,8 +137,8 @@ async function buildReport(
   const started = performance.now();
   const periods = await reportPeriodsOf(engine);
   const data = await buildReportData(engine, {
-    billingPeriod: defaultReportPeriod(periods),
-    runBillingPeriods: periods.map((period) => period.billingPeriod),
+    billingPeriods: periods.map((period) => period.billingPeriod),
+    defaultPeriod: defaultReportPeriod(periods),
     runId: run.runId,
     rulesVersion: run.rulesVersion,
     costBasis: run.costBasis,

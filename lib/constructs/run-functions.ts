@@ -334,7 +334,13 @@ export function createStepFunctions(
 
   // write-report: the run's HTML report, and the period's when the pointer names the run.
   const writeReport = queries(
-    readRuns(fn('write-report', 1024, { ...queryEnv, TABLE_NAME: tableName })),
+    readRuns(
+      fn('write-report', 1024, {
+        ...queryEnv,
+        TABLE_NAME: tableName,
+        ALERT_CONFIG: JSON.stringify(config.alerts),
+      }),
+    ),
     ['glue:GetDatabase', 'glue:GetTable'],
     [runTablesArn],
   )

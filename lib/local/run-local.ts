@@ -305,13 +305,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       await timed('report', async () => {
         const periods = await reportPeriodsOf(engine);
         const data = await buildReportData(engine, {
-          billingPeriod: defaultReportPeriod(periods),
-          runBillingPeriods: periods.map((period) => period.billingPeriod),
+          billingPeriods: periods.map((period) => period.billingPeriod),
+          defaultPeriod: defaultReportPeriod(periods),
           runId,
           rulesVersion: rules.version,
           costBasis: rules.costBasis,
           alerts,
           alertsAsOf: asOf,
+          unitCostTargets: alertConfig.unitCostTargets,
+          warnings,
         });
         writeFileSync(join(staging, REPORT_FILE), renderReportHtml(data));
       });

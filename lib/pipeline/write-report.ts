@@ -1,5 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
+import type { UnitCostTarget } from '../alerts/types/unit_cost_target.ts';
 import { COST_BASES } from '../attribution/rules.ts';
 import { billingPeriodSchema, PREFIXES, runIdSchema, runPrefix } from '../common/names.ts';
 import type { QueryReader } from '../engine/query-engine.ts';
@@ -46,6 +47,8 @@ export interface WriteRunReportOptions {
   readonly render?: (input: WriteReportInput, options: WriteRunReportOptions) => Promise<string>;
   readonly s3: S3Client;
   readonly resultsBucket: string;
+  /** The alert configuration's unit-cost targets, which the report measures the month against. @default none */
+  readonly unitCostTargets?: readonly UnitCostTarget[];
   readonly logger?: RunLogger;
 }
 
@@ -103,12 +106,13 @@ export async function renderRunReport(
   const { runId, billingPeriod, rulesVersion, costBasis, alertsAsOf } = input;
   const alerts = await readRunAlerts(options.s3, options.resultsBucket, runId);
   const data = await buildReportData(options.runResults, {
-    billingPeriod,
+    billingPeriods: [billingPeriod],
     runId,
     rulesVersion,
     costBasis,
     alerts,
     alertsAsOf,
+    unitCostTargets: options.unitCostTargets ?? [],
   });
   return renderReportHtml(data);
 }

@@ -156,10 +156,15 @@ const BODY = `
   <header>
     <h1 id="title">Cost per customer</h1>
     <div class="meta" id="meta"></div>
+    <label class="month-picker" id="month-picker">Billing month <select id="month-select"></select></label>
+    <div class="meta" id="month-meta"></div>
     <div class="tiles" id="headline"></div>
     <ul class="alerts" id="account-alerts"></ul>
+    <ul class="warnings" id="warnings" hidden></ul>
   </header>
-  <div class="empty" id="empty" hidden>No cost in this run: the billing data has no line items, so there is nothing to chart.</div>
+  <div id="month"></div>
+  <template id="month-template">
+  <div class="empty" id="empty" hidden>No cost in this month: the billing data has no line items, so there is nothing to chart.</div>
   <div id="content">
     <section id="section-waterfall">
       <h2>From the bill to paying customers</h2>
@@ -167,11 +172,32 @@ const BODY = `
       <div class="chart" id="chart-waterfall"></div>
       <table id="waterfall-table"><thead><tr><th>Step</th><th class="num">Cost</th><th class="num">Share of the bill</th><th>What it is</th></tr></thead><tbody></tbody></table>
     </section>
+    <section id="section-mom">
+      <h2>Month over month</h2>
+      <p class="hint" id="mom-note"></p>
+      <table id="mom-table"><thead></thead><tbody></tbody></table>
+    </section>
     <section id="section-treemap">
       <h2>Customer cost</h2>
-      <p class="hint">Each block is one customer's cost over the billing month, grouped by tier; the colour is the month's cost as a share of the customer's MRR.</p>
+      <p class="hint">Each block is one customer's cost over the billing month, grouped by tier; the colour is the month's cost as a share of the customer's MRR. Click a customer (here or in any table below) to open its drill-down.</p>
       <div class="legend" id="treemap-legend"></div>
       <div class="chart" id="chart-treemap" style="height: 480px"></div>
+    </section>
+    <section id="section-drilldown" hidden>
+      <div class="drilldown-head"><h2 id="drilldown-title"></h2><button type="button" id="drilldown-close">Close</button></div>
+      <div class="meta" id="drilldown-meta"></div>
+      <div class="tiles" id="drilldown-tiles"></div>
+      <p class="hint">Cost per usage day; the dashed line is MRR / 30, the day's share of what the customer pays.</p>
+      <div class="chart" id="chart-drilldown"></div>
+      <div class="columns">
+        <div><h3>By service</h3><table id="drilldown-services"></table></div>
+        <div><h3>By rule</h3><table id="drilldown-rules"></table></div>
+      </div>
+      <h3>Alerts</h3>
+      <ul class="alerts" id="drilldown-alerts"></ul>
+      <h3>Unit costs</h3>
+      <p class="hint" id="drilldown-unit-costs-empty">No usage of a metric and no cost from a metric-driven rule this month.</p>
+      <table id="drilldown-unit-costs"><thead><tr><th>Metric</th><th class="num">Usage</th><th class="num">Cost from its rules</th><th class="num">Per unit</th><th class="num">Average per unit</th><th class="num">All-in per unit</th></tr></thead><tbody></tbody></table>
     </section>
     <section id="section-tiers">
       <h2>Infrastructure gross margin by tier</h2>
@@ -194,6 +220,20 @@ const BODY = `
       <p class="hint">Paying customers ranked by the month's cost as a share of their MRR, not by cost: the accounts that cost the most for what they pay.</p>
       <table id="worst-margins"><thead><tr><th class="num">#</th><th>Customer</th><th>Tier</th><th class="num">Cost</th><th class="num">MRR</th><th class="num">Cost / MRR</th><th class="num">Margin</th><th>Alerts</th></tr></thead><tbody></tbody></table>
     </section>
+    <section id="section-movers">
+      <h2>Top movers</h2>
+      <p class="hint" id="movers-note"></p>
+      <table id="top-movers"><thead><tr><th class="num">#</th><th>Customer</th><th>Tier</th><th class="num">Previous month</th><th class="num">This month</th><th class="num">Change</th><th class="num">Growth</th></tr></thead><tbody></tbody></table>
+    </section>
+    <section id="section-unit-costs">
+      <h2>Unit costs</h2>
+      <p class="hint">For each rule that shares its pool by a usage metric: what one unit of the metric cost customers this month (per 1,000 for counts, per GB-month for bytes), and per active customer.</p>
+      <p class="hint" id="unit-costs-empty">No rule shared its cost by a metric this month.</p>
+      <table id="unit-costs"><thead><tr><th>Rule</th><th>Driver</th><th>Services</th><th class="num">Cost</th><th class="num">Usage</th><th class="num">Per unit</th><th class="num">Per active customer</th></tr></thead><tbody></tbody></table>
+      <h3>Targets</h3>
+      <p class="hint" id="unit-targets-empty">No unit-cost targets are configured (unitCostTargets in the alerts configuration).</p>
+      <table id="unit-targets"><thead><tr><th>Target</th><th>Scope</th><th>Unit</th><th class="num">This month</th><th class="num">Target</th><th>Status</th><th>Team</th></tr></thead><tbody></tbody></table>
+    </section>
     <section id="section-free">
       <h2>Free and trial accounts</h2>
       <p class="hint">What accounts without revenue cost, and how much of it a few of them take.</p>
@@ -202,6 +242,7 @@ const BODY = `
       <div class="legend" id="free-legend"></div>
     </section>
   </div>
+  </template>
   <section id="section-alerts">
     <h2 id="alerts-title">Alerts</h2>
     <p class="hint">Every alert of the run, most severe first, as the alert messages state them.</p>
@@ -212,13 +253,13 @@ const BODY = `
 `;
 
 /**
- * The self-contained HTML report of one billing month: the data as JSON, ECharts and the page's script
+ * The self-contained HTML report of a run, every billing month of it: the data as JSON, ECharts and the page's script
  * and style inline, nothing fetched. Pure apart from reading ECharts and the page once
  * ({@link echartsScript}, {@link reportPage}).
  */
 export function renderReportHtml(data: ReportData): string {
   const page = reportPage();
-  const title = `Cost per customer${data.billingPeriod ? ` – ${data.billingPeriod}` : ''} – run ${data.runId}`;
+  const title = `Cost per customer${data.defaultPeriod ? ` – ${data.defaultPeriod}` : ''} – run ${data.runId}`;
   return [
     '<!doctype html>',
     '<html lang="en">',

@@ -1,4 +1,5 @@
 import { type Alert, type AlertType, SEVERITY_RANK, type Severity } from '../alerts/alert.ts';
+import { targetRows, type UnitCostTarget } from '../alerts/types/unit_cost_target.ts';
 import type { CostBasis } from '../attribution/rules.ts';
 import { currencyOfResults } from '../common/money.ts';
 import type { QueryReader, Row } from '../engine/query-engine.ts';
@@ -12,15 +13,24 @@ import {
   trustedSql,
 } from '../sql/sql-template.ts';
 
-/** The report's queries, one SELECT each in `athena/report/`; {@link buildReportData} runs them all. */
+/** The report's queries, one SELECT each in `athena/report/`, run per billing month by {@link buildReportData}. */
 export const REPORT_QUERY_FILES = {
   days: 'report/report_days.sql',
   customers: 'report/report_customers.sql',
   tierMargin: 'report/report_tier_margin.sql',
   freeTier: 'report/report_free_tier.sql',
   reconciliation: 'report/report_reconciliation.sql',
+  customerDays: 'report/report_customer_days.sql',
+  customerServices: 'report/report_customer_services.sql',
+  customerUnitCosts: 'report/report_customer_unit_costs.sql',
+  unitCosts: 'report/report_unit_costs.sql',
+  unitTargets: 'report/report_unit_targets.sql',
+  movers: 'report/report_movers.sql',
 } as const;
 export type ReportQueryName = keyof typeof REPORT_QUERY_FILES;
+
+/** The customers a month's report lists, spliced into its queries as `${listed_customers}`. */
+const LISTED_CUSTOMERS_FILE = 'report/listed_customers.sql';
 
 /** The query that lists a run's billing periods (see {@link billingPeriodsOf}). */
 export const BILLING_PERIODS_FILE = 'report/billing_periods.sql';
@@ -33,6 +43,9 @@ export const DEFAULT_MAX_CUSTOMERS = 1000;
  * so that a small customer that costs more than it pays is named even when it is far from the costliest.
  */
 export const WORST_MARGINS = 10;
+
+/** How many customers the top-movers table lists: the largest changes of cost from the previous month. */
+export const TOP_MOVERS = 10;
 
 const BILLING_PERIOD = /^\d{4}-(0[1-9]|1[0-2])$/;
 
@@ -174,22 +187,85 @@ export interface ReportConservation {
   readonly maxAbsDifference: number;
 }
 
-/** Everything the HTML report shows, unrounded (rounding is presentation, in the page). */
-export interface ReportData {
-  readonly version: 1;
-  readonly runId: string;
-  readonly rulesVersion: string;
-  /** How each line item's cost was read from the bill (docs/attribution.md): amortized, net_amortized or unblended. */
-  readonly costBasis: CostBasis;
+/** A customer whose cost changed from the previous month (report_movers.sql). */
+export interface ReportMover {
+  readonly customerId: string;
+  readonly name: string;
+  readonly tier: string;
+  readonly planStatus: string;
+  /** The month's cost; 0 for a customer with cost only in the previous month. */
+  readonly totalCost: number;
+  /** The previous month's cost; 0 for a customer new this month. */
+  readonly previousCost: number;
+  /** totalCost - previousCost. */
+  readonly costChange: number;
+  /** costChange / previousCost; null when previousCost is 0. */
+  readonly costGrowth: number | null;
+}
+
+/** A rule's cost per unit of its metric in the month (the finance view unit_cost). */
+export interface ReportUnitCost {
+  readonly ruleId: string;
+  readonly service: string;
+  readonly driver: string;
+  readonly metric: string;
+  /** `1,000 requests` for a count, `GB-month` for bytes. */
+  readonly unit: string;
+  readonly cost: number;
+  readonly units: number;
+  /** cost / units; null when units is 0. */
+  readonly costPerUnit: number | null;
+  readonly activeCustomers: number;
+  readonly costPerActiveCustomer: number | null;
+}
+
+/** A configured unit-cost target measured over the month (report_unit_targets.sql). */
+export interface ReportUnitTarget {
+  readonly targetId: string;
+  readonly scopeKind: 'rule' | 'service';
+  readonly scope: string;
+  /** The metric it is per unit of; null for a target per active customer. */
+  readonly metric: string | null;
+  /** How many units of the metric the target is for (1,000 requests); 1 per customer. */
+  readonly perUnit: number;
+  readonly team: string | null;
+  /** The month's unit cost; null when the month has no quantity of the metric. */
+  readonly measured: number | null;
+  readonly target: number;
+}
+
+/** A customer's cost per unit of its own usage of a metric (the finance view customer_unit_cost). */
+export interface ReportCustomerUnitCost {
+  readonly metric: string;
+  readonly unit: string;
+  readonly units: number;
+  readonly metricCost: number;
+  readonly costPerUnit: number | null;
+  readonly averageCostPerUnit: number | null;
+  readonly customerCostPerUnit: number | null;
+}
+
+/** One (provider, service, rule) of a customer's month and its cost, rounded to 1e-6. */
+export type ReportServiceCost = readonly [provider: string, service: string, ruleId: string, cost: number];
+
+/** What a listed customer's drill-down shows beside its row of {@link ReportMonth.customers}. */
+export interface ReportDrillDown {
+  /** Cost on each day of {@link ReportMonth.days} (same order), rounded to 1e-6; null on a day without cost. */
+  readonly dailyCost: readonly (number | null)[];
   /**
-   * The ISO 4217 currency of every amount, read from the results (daily_summary's `currency` over the
-   * month): the run's one currency; `USD` for a run without billing data.
+   * The MRR in force on each of those days (null without cost) when it changed during the month; null
+   * when it is the customer's `mrr` on every day with cost (most customers), to keep the file small.
    */
-  readonly currency: string;
-  /** The billing month shown (YYYY-MM); null when the run has no billing data. */
-  readonly billingPeriod: string | null;
-  /** Every billing month the run holds, oldest first (for the header). */
-  readonly runBillingPeriods: readonly string[];
+  readonly dailyMrr: readonly (number | null)[] | null;
+  /** Highest cost first; they sum to the customer's totalCost (within the rounding). */
+  readonly services: readonly ReportServiceCost[];
+  readonly unitCosts: readonly ReportCustomerUnitCost[];
+}
+
+/** Everything the report shows for one billing month, unrounded but for the drill-downs. */
+export interface ReportMonth {
+  /** YYYY-MM. */
+  readonly billingPeriod: string;
   /** Whether the month is complete (finance view customer_monthly_cost); null without customer cost. */
   readonly isComplete: boolean | null;
   readonly firstDay: string | null;
@@ -203,20 +279,51 @@ export interface ReportData {
    * MRR when they are not among them.
    */
   readonly customers: readonly ReportCustomer[];
+  /** The drill-down of each customer of {@link customers}, by customer id. */
+  readonly drillDowns: Readonly<Record<string, ReportDrillDown>>;
   readonly tiers: readonly ReportTier[];
   readonly days: readonly ReportDay[];
   readonly freeTier: ReportFreeTier | null;
   /** The month's waterfall; null when the month has no billing data. */
   readonly reconciliation: ReportReconciliation | null;
+  /** The calendar month before, when the run holds it (month-over-month and movers); else null. */
+  readonly previousPeriod: string | null;
+  /** The {@link TOP_MOVERS} largest changes of cost from the previous month; empty without it. */
+  readonly movers: readonly ReportMover[];
+  readonly unitCosts: readonly ReportUnitCost[];
+  /** The configured unit-cost targets, measured over the month; empty without targets. */
+  readonly unitTargets: readonly ReportUnitTarget[];
+}
+
+/** Everything the HTML report shows. */
+export interface ReportData {
+  readonly version: 2;
+  readonly runId: string;
+  readonly rulesVersion: string;
+  /** How each line item's cost was read from the bill (docs/attribution.md): amortized, net_amortized or unblended. */
+  readonly costBasis: CostBasis;
+  /**
+   * The ISO 4217 currency of every amount, read from the results (daily_summary's `currency`): the run's
+   * one currency; `USD` for a run without billing data.
+   */
+  readonly currency: string;
+  /** Every billing month of the run, oldest first: the month selector's choices. */
+  readonly months: readonly ReportMonth[];
+  /** The month the report opens on ({@link defaultReportPeriod}); null when the run has no billing data. */
+  readonly defaultPeriod: string | null;
   /** The evaluation day of the alerts; null when none were evaluated. */
   readonly alertsAsOf: string | null;
   /** Every alert of the run, most severe first. */
   readonly alerts: readonly ReportAlert[];
+  /** The run's warnings (docs/attribution.md 6.2): results that are probably not what was meant. */
+  readonly warnings: readonly string[];
 }
 
 export interface BuildReportOptions {
-  /** The billing month to report on (YYYY-MM); null for a run without billing data (nothing is queried). */
-  readonly billingPeriod: string | null;
+  /** Every billing month of the run (YYYY-MM); empty for a run without billing data (nothing is queried). */
+  readonly billingPeriods: readonly string[];
+  /** The month the report opens on. @default the last of billingPeriods */
+  readonly defaultPeriod?: string | null;
   readonly runId: string;
   readonly rulesVersion: string;
   /** The cost basis of the run's rules. */
@@ -225,8 +332,10 @@ export interface BuildReportOptions {
   readonly alerts: readonly Alert[];
   /** The day the alerts were evaluated as of. @default the `asOf` of the first alert, else null */
   readonly alertsAsOf?: string | null;
-  /** Every billing month of the run, for the header. @default [billingPeriod] */
-  readonly runBillingPeriods?: readonly string[];
+  /** The alert configuration's unit-cost targets, measured over each month. @default none */
+  readonly unitCostTargets?: readonly UnitCostTarget[];
+  /** The run's warnings. @default none */
+  readonly warnings?: readonly string[];
   /** @default {@link DEFAULT_MAX_CUSTOMERS} */
   readonly maxCustomers?: number;
 }
@@ -236,34 +345,75 @@ function checkBillingPeriod(period: string): void {
     throw new RangeError(`Not a YYYY-MM billing period: ${JSON.stringify(period)}`);
 }
 
+/** The calendar month before a YYYY-MM billing period. */
+export function monthBefore(period: string): string {
+  checkBillingPeriod(period);
+  const [year, month] = period.split('-').map(Number) as [number, number];
+  return month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, '0')}`;
+}
+
 /**
- * The report's four SELECTs for a billing period, with the results tables named by `tableRef` and the
- * finance views they read inlined as subqueries (as `runFinanceView` does).
+ * A VALUES row no target has (every value NULL, so the query's `target_id IS NOT NULL` drops it): without
+ * targets the query stays valid SQL and returns no rows, on every engine.
+ */
+const NO_TARGET_ROW = trustedSql(
+  `(${['varchar', 'varchar', 'varchar', 'varchar', 'double', 'double', 'varchar'].map((type) => `CAST(NULL AS ${type})`).join(', ')})`,
+);
+
+export interface ReportQueryOptions {
+  /** @default {@link DEFAULT_MAX_CUSTOMERS} */
+  readonly maxCustomers?: number;
+  /** @default none */
+  readonly unitCostTargets?: readonly UnitCostTarget[];
+}
+
+/**
+ * The report's SELECTs for a billing period, with the results tables named by `tableRef`, the finance
+ * views they read inlined as subqueries (as `runFinanceView` does) and the listed customers
+ * (listed_customers.sql) inlined where a query is about them. The movers compare with the calendar month
+ * before.
  */
 export function renderReportQueries(
   tableRef: (table: string) => string,
   billingPeriod: string,
-  maxCustomers = DEFAULT_MAX_CUSTOMERS,
+  options: ReportQueryOptions = {},
 ): Record<ReportQueryName, string> {
   checkBillingPeriod(billingPeriod);
+  const maxCustomers = options.maxCustomers ?? DEFAULT_MAX_CUSTOMERS;
   if (!Number.isInteger(maxCustomers) || maxCustomers < 1) {
     throw new RangeError(`maxCustomers must be a positive integer, not ${maxCustomers}`);
   }
+  const targets = options.unitCostTargets ?? [];
   const values: Record<string, SqlFragment> = {
     billing_period: sqlString(billingPeriod),
+    previous_period: sqlString(monthBefore(billingPeriod)),
     max_customers: sqlNumber(maxCustomers),
     worst_margins: sqlNumber(WORST_MARGINS),
-    daily_summary: trustedSql(tableRef('daily_summary')),
+    top_movers: sqlNumber(TOP_MOVERS),
+    targets: targets.length === 0 ? NO_TARGET_ROW : targetRows(targets),
   };
+  for (const table of [
+    'daily_summary',
+    'customer_daily_cost',
+    'customer_daily_service_cost',
+    'customer_daily_usage',
+  ] as const) {
+    values[table] = trustedSql(tableRef(table));
+  }
   // Newlines around an inlined view: its last line may end in a comment.
   for (const view of [
     'customer_monthly_cost',
     'tier_margin',
     'free_tier_economics',
     'cost_reconciliation',
+    'unit_cost',
+    'customer_unit_cost',
   ] as const) {
     values[view] = trustedSql(`(\n${renderFinanceView(view, tableRef)}\n)`);
   }
+  values.listed_customers = trustedSql(
+    `(\n${renderSql(loadSqlFile(LISTED_CUSTOMERS_FILE), values, LISTED_CUSTOMERS_FILE)}\n)`,
+  );
   const queries = {} as Record<ReportQueryName, string>;
   for (const [name, file] of Object.entries(REPORT_QUERY_FILES) as [ReportQueryName, string][]) {
     queries[name] = renderSql(loadSqlFile(file), values, file);
@@ -353,51 +503,81 @@ function totalsOf(days: readonly ReportDay[]): ReportTotals {
   };
 }
 
+const EMPTY_TOTALS = totalsOf([]);
+
 /**
- * Reads what the HTML report shows for one billing month from a finished run's results tables, through
- * any {@link QueryReader}: DuckDB in a local run, the published results on Athena when deployed. Runs
- * four queries (daily summary, customers, tier margin, free-tier economics), none when `billingPeriod`
- * is null. Totals, unattributed share and the conservation status are sums over the daily rows; the
- * currency is the one the daily rows name (`MixedCurrencyError` of lib/common/money.ts if they name two).
+ * Reads what the HTML report shows for every billing month of a finished run from its results tables,
+ * through any {@link QueryReader}: DuckDB in a local run, the run's results on Athena when deployed.
+ * Runs the report's queries ({@link REPORT_QUERY_FILES}) for each month, one at a time, none for a run
+ * without billing data. Totals, unattributed share and the conservation status are sums over the daily
+ * rows; the currency is the one the daily rows name (`MixedCurrencyError` of lib/common/money.ts if they
+ * name two).
  */
 export async function buildReportData(engine: QueryReader, options: BuildReportOptions): Promise<ReportData> {
   const alerts = options.alerts.map(reportAlert).sort(bySeverity);
-  const period = options.billingPeriod;
-  const base = {
-    version: 1,
+  const periods = [...options.billingPeriods].sort();
+  for (const period of periods) checkBillingPeriod(period);
+  const defaultPeriod =
+    options.defaultPeriod !== undefined ? options.defaultPeriod : (periods.at(-1) ?? null);
+  if (defaultPeriod !== null && !periods.includes(defaultPeriod)) {
+    throw new RangeError(`The default month ${defaultPeriod} is not one of the run's: ${periods.join(', ')}`);
+  }
+  const months: ReportMonth[] = [];
+  const currencies: (string | null)[] = [];
+  for (const period of periods) {
+    const previous = monthBefore(period);
+    const month = await buildReportMonth(engine, period, {
+      previousPeriod: periods.includes(previous) ? previous : null,
+      alerts,
+      maxCustomers: options.maxCustomers,
+      unitCostTargets: options.unitCostTargets,
+    });
+    months.push(month.month);
+    currencies.push(...month.currencies);
+  }
+  return {
+    version: 2,
     runId: options.runId,
     rulesVersion: options.rulesVersion,
     costBasis: options.costBasis,
-    billingPeriod: period,
-    runBillingPeriods: [...(options.runBillingPeriods ?? (period === null ? [] : [period]))],
+    currency: currencyOfResults(
+      currencies,
+      periods.length === 1 ? `the results of billing month ${periods[0]}` : 'the results of the run',
+    ),
+    months,
+    defaultPeriod,
     alertsAsOf: options.alertsAsOf !== undefined ? options.alertsAsOf : (alerts[0]?.asOf ?? null),
     alerts,
-  } as const;
-  if (period === null) {
-    return {
-      ...base,
-      currency: currencyOfResults([], 'no results'),
-      isComplete: null,
-      firstDay: null,
-      lastDay: null,
-      totals: totalsOf([]),
-      conservation: { holds: true, daysChecked: 0, breachDays: [], maxAbsDifference: 0 },
-      customerCount: 0,
-      customers: [],
-      tiers: [],
-      days: [],
-      freeTier: null,
-      reconciliation: null,
-    };
-  }
-  const queries = renderReportQueries((table) => engine.tableRef(table), period, options.maxCustomers);
-  // One at a time: an Athena-backed engine would otherwise start four queries against the account's
+    warnings: [...(options.warnings ?? [])],
+  };
+}
+
+interface MonthOptions extends ReportQueryOptions {
+  readonly previousPeriod: string | null;
+  readonly alerts: readonly ReportAlert[];
+}
+
+/** One month of the report, and the currencies its daily rows name. */
+async function buildReportMonth(
+  engine: QueryReader,
+  period: string,
+  options: MonthOptions,
+): Promise<{ readonly month: ReportMonth; readonly currencies: (string | null)[] }> {
+  const queries = renderReportQueries((table) => engine.tableRef(table), period, options);
+  // One at a time: an Athena-backed engine would otherwise start them all against the account's
   // concurrency quota at once, and DuckDB runs one statement per connection anyway.
-  const dayRows = await engine.query(queries.days);
-  const customerRows = await engine.query(queries.customers);
-  const tierRows = await engine.query(queries.tierMargin);
-  const freeTierRows = await engine.query(queries.freeTier);
-  const reconciliationRows = await engine.query(queries.reconciliation);
+  const run = (name: ReportQueryName) => engine.query(queries[name]);
+  const dayRows = await run('days');
+  const customerRows = await run('customers');
+  const tierRows = await run('tierMargin');
+  const freeTierRows = await run('freeTier');
+  const reconciliationRows = await run('reconciliation');
+  const customerDayRows = await run('customerDays');
+  const customerServiceRows = await run('customerServices');
+  const customerUnitCostRows = await run('customerUnitCosts');
+  const unitCostRows = await run('unitCosts');
+  const unitTargetRows = (options.unitCostTargets ?? []).length > 0 ? await run('unitTargets') : [];
+  const moverRows = options.previousPeriod === null ? [] : await run('movers');
 
   const days: ReportDay[] = dayRows.map((row) => ({
     date: text(row.usage_date),
@@ -413,7 +593,7 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
   }));
 
   const badges = new Map<string, ReportAlertBadge[]>();
-  for (const alert of alerts) {
+  for (const alert of options.alerts) {
     if (alert.customerId === null) continue;
     const list = badges.get(alert.customerId) ?? [];
     list.push({ type: alert.type, severity: alert.severity });
@@ -489,18 +669,12 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
 
   const breaches = days.filter((day) => !day.conserved);
   const firstCustomer = customerRows[0];
-  return {
-    ...base,
-    currency: currencyOfResults(
-      dayRows.map((row) =>
-        row.currency === null || row.currency === undefined ? null : String(row.currency),
-      ),
-      `the results of billing month ${period}`,
-    ),
+  const month: ReportMonth = {
+    billingPeriod: period,
     isComplete: firstCustomer === undefined ? null : bool(firstCustomer.is_complete),
     firstDay: days[0]?.date ?? null,
     lastDay: days.at(-1)?.date ?? null,
-    totals: totalsOf(days),
+    totals: days.length === 0 ? EMPTY_TOTALS : totalsOf(days),
     conservation: {
       holds: breaches.length === 0,
       daysChecked: days.length,
@@ -509,9 +683,112 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
     },
     customerCount: tiers.reduce((total, tier) => total + tier.customers, 0),
     customers,
+    drillDowns: drillDownsOf(customers, days, customerDayRows, customerServiceRows, customerUnitCostRows),
     tiers,
     days,
     freeTier,
     reconciliation,
+    previousPeriod: options.previousPeriod,
+    movers: moverRows.map((row) => ({
+      customerId: text(row.customer_id),
+      name: text(row.customer_name),
+      tier: text(row.tier),
+      planStatus: text(row.plan_status),
+      totalCost: num(row.total_cost),
+      previousCost: num(row.previous_cost),
+      costChange: num(row.cost_change),
+      costGrowth: numOrNull(row.cost_growth),
+    })),
+    unitCosts: unitCostRows.map((row) => ({
+      ruleId: text(row.rule_id),
+      service: text(row.service),
+      driver: text(row.driver),
+      metric: text(row.metric),
+      unit: text(row.unit),
+      cost: num(row.cost),
+      units: num(row.units),
+      costPerUnit: numOrNull(row.cost_per_unit),
+      activeCustomers: num(row.active_customers),
+      costPerActiveCustomer: numOrNull(row.cost_per_active_customer),
+    })),
+    unitTargets: unitTargetRows.map((row) => ({
+      targetId: text(row.target_id),
+      scopeKind: text(row.scope_kind) === 'rule' ? 'rule' : 'service',
+      scope: text(row.scope_value),
+      metric: row.metric === null || row.metric === undefined ? null : text(row.metric),
+      perUnit: num(row.per_unit),
+      team: row.team === null || row.team === undefined ? null : text(row.team),
+      measured: numOrNull(row.measured),
+      target: num(row.target),
+    })),
   };
+  const currencies = dayRows.map((row) =>
+    row.currency === null || row.currency === undefined ? null : String(row.currency),
+  );
+  return { month, currencies };
+}
+
+/** The drill-down of each listed customer, from the rows of its three queries (ordered by customer). */
+function drillDownsOf(
+  customers: readonly ReportCustomer[],
+  days: readonly ReportDay[],
+  dayRows: readonly Row[],
+  serviceRows: readonly Row[],
+  unitCostRows: readonly Row[],
+): Record<string, ReportDrillDown> {
+  const dayIndex = new Map(days.map((day, i) => [day.date, i]));
+  const parts = new Map<
+    string,
+    {
+      dailyCost: (number | null)[];
+      dailyMrr: (number | null)[];
+      services: ReportServiceCost[];
+      unitCosts: ReportCustomerUnitCost[];
+    }
+  >();
+  for (const customer of customers) {
+    parts.set(customer.customerId, {
+      dailyCost: days.map(() => null),
+      dailyMrr: days.map(() => null),
+      services: [],
+      unitCosts: [],
+    });
+  }
+  for (const row of dayRows) {
+    const part = parts.get(text(row.customer_id));
+    const i = dayIndex.get(text(row.usage_date));
+    // A day of customer cost is always a day of the summary; were it not, it would be left out of the line.
+    if (part === undefined || i === undefined) continue;
+    part.dailyCost[i] = num(row.total_cost);
+    part.dailyMrr[i] = num(row.mrr);
+  }
+  for (const row of serviceRows) {
+    parts
+      .get(text(row.customer_id))
+      ?.services.push([text(row.provider), text(row.service), text(row.rule_id), num(row.cost)]);
+  }
+  for (const row of unitCostRows) {
+    parts.get(text(row.customer_id))?.unitCosts.push({
+      metric: text(row.metric),
+      unit: text(row.unit),
+      units: num(row.units),
+      metricCost: num(row.metric_cost),
+      costPerUnit: numOrNull(row.cost_per_unit),
+      averageCostPerUnit: numOrNull(row.average_cost_per_unit),
+      customerCostPerUnit: numOrNull(row.customer_cost_per_unit),
+    });
+  }
+  const drillDowns: Record<string, ReportDrillDown> = {};
+  for (const customer of customers) {
+    const part = parts.get(customer.customerId);
+    if (part === undefined) continue;
+    const mrrConstant = part.dailyMrr.every((mrr) => mrr === null || mrr === customer.mrr);
+    drillDowns[customer.customerId] = {
+      dailyCost: part.dailyCost,
+      dailyMrr: mrrConstant ? null : part.dailyMrr,
+      services: part.services,
+      unitCosts: part.unitCosts,
+    };
+  }
+  return drillDowns;
 }

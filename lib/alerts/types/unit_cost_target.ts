@@ -39,8 +39,11 @@ const thresholds = {
     ),
 };
 
-/** The VALUES rows of the targets, every value a literal of its own type on both engines. */
-function targetRows(targets: readonly UnitCostTarget[]): SqlFragment {
+/**
+ * The VALUES rows of the targets, every value a literal of its own type on both engines (also the report's
+ * unit-cost targets, athena/report/report_unit_targets.sql).
+ */
+export function targetRows(targets: readonly UnitCostTarget[]): SqlFragment {
   const text = (value: string | null) =>
     value === null ? 'CAST(NULL AS varchar)' : `CAST(${sqlString(value).sql} AS varchar)`;
   const double = (value: number) => `CAST(${sqlNumber(value).sql} AS double)`;

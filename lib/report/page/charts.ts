@@ -16,9 +16,11 @@ export interface FormatterParams {
   readonly data?: unknown;
 }
 
-interface EChartsInstance {
+export interface EChartsInstance {
   setOption(option: ChartOption): void;
   resize(): void;
+  dispose(): void;
+  on(event: 'click', handler: (params: FormatterParams) => void): void;
 }
 
 interface ECharts {
@@ -28,13 +30,16 @@ interface ECharts {
 declare const echarts: ECharts;
 
 const charts: EChartsInstance[] = [];
+const instanceElement = new WeakMap<EChartsInstance, HTMLElement>();
 
 /**
  * Draws a chart into the element with this id, as SVG (it prints sharp and tests can read its text),
  * without animation (a printed or screenshotted page shows the final state) and with ARIA labels.
  */
-export function chart(id: string, option: ChartOption): void {
-  const instance = echarts.init(byId(id), null, { renderer: 'svg' });
+export function chart(id: string, option: ChartOption): EChartsInstance {
+  const element = byId(id);
+  const instance = echarts.init(element, null, { renderer: 'svg' });
+  instanceElement.set(instance, element);
   instance.setOption({
     animation: false,
     aria: { enabled: true },
@@ -42,6 +47,19 @@ export function chart(id: string, option: ChartOption): void {
     ...option,
   });
   charts.push(instance);
+  return instance;
+}
+
+/** Disposes of every chart drawn so far (before a month is drawn again, into new elements). */
+export function disposeCharts(): void {
+  for (const instance of charts.splice(0)) instance.dispose();
+}
+
+/** Disposes of the chart drawn into one element, if any (a drill-down drawn again). */
+export function disposeChartIn(id: string): void {
+  const element = document.getElementById(id);
+  const index = charts.findIndex((instance) => element !== null && instanceElement.get(instance) === element);
+  if (index >= 0) charts.splice(index, 1)[0]?.dispose();
 }
 
 /** Keeps the charts as wide as the page, also when it is laid out again for printing. */

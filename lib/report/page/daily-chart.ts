@@ -1,7 +1,7 @@
-import type { ReportData } from '../report-data.ts';
 import { type ChartOption, chart, type FormatterParams } from './charts.ts';
 import { byId, el, tooltip } from './dom.ts';
 import { moneyIn, moneyTick, pct } from './format.ts';
+import type { MonthView } from './month-view.ts';
 
 /**
  * Section 3: cost per usage day, stacked into attributed and unattributed cost, with the unattributed
@@ -9,7 +9,7 @@ import { moneyIn, moneyTick, pct } from './format.ts';
  * is listed apart, below the chart: the month's tax lands on one day, and drawn as a bar it would stretch
  * the axis until every other day is flat.
  */
-export function renderDailyChart(data: ReportData): void {
+export function renderDailyChart(data: MonthView): void {
   const money = moneyIn(data.currency);
   const days = data.days;
   const series: ChartOption[] = [
@@ -76,7 +76,7 @@ export function renderDailyChart(data: ReportData): void {
 }
 
 /** The days with excluded cost, each with its amount, and their total. */
-function renderExcludedDays(data: ReportData): void {
+function renderExcludedDays(data: MonthView): void {
   const money = moneyIn(data.currency);
   const excluded = data.days.filter((d) => d.excludedCost !== 0);
   const list = byId('excluded-days');

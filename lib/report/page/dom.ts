@@ -69,3 +69,17 @@ export function tooltip(lines: readonly string[]): HTMLElement {
 export function swatch(color: string, label: string): HTMLElement {
   return el('span', null, [el('i', { style: `background:${color}` }), document.createTextNode(label)]);
 }
+
+/**
+ * A customer's name as a button that opens its drill-down: main.ts listens for clicks on any element with
+ * `data-customer-id` (the treemap calls the same function), so every table opens it the same way.
+ */
+export function customerButton(name: string, customerId: string): HTMLElement {
+  return el('button', {
+    type: 'button',
+    class: 'customer-link',
+    'data-customer-id': customerId,
+    title: `${customerId}: open the drill-down`,
+    text: name,
+  });
+}

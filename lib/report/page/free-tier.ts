@@ -1,12 +1,12 @@
-import type { ReportData } from '../report-data.ts';
 import { byId, el, swatch, tile } from './dom.ts';
 import { moneyIn, pct } from './format.ts';
+import type { MonthView } from './month-view.ts';
 
 /**
  * Section 5: what accounts without revenue cost, and how concentrated that cost is: a bar split into
  * the costliest 10% of those accounts, the next 10% and the rest.
  */
-export function renderFreeTier(data: ReportData): void {
+export function renderFreeTier(data: MonthView): void {
   const money = moneyIn(data.currency);
   const f = data.freeTier;
   const tiles = byId('free-tiles');

@@ -1,7 +1,8 @@
-import type { ReportData, ReportTier } from '../report-data.ts';
+import type { ReportTier } from '../report-data.ts';
 import { chart, type FormatterParams } from './charts.ts';
 import { byId, el, query, tooltip } from './dom.ts';
 import { moneyIn, pct } from './format.ts';
+import type { MonthView } from './month-view.ts';
 
 type TierWithRevenue = ReportTier & { readonly margin: number };
 
@@ -21,7 +22,7 @@ const PERCENT_LABEL = {
  * margin is the honest one for pricing: it also carries the cost that reaches no customer and what free
  * and trial accounts cost, in proportion to each row's MRR.
  */
-export function renderTierMargin(data: ReportData): void {
+export function renderTierMargin(data: MonthView): void {
   const money = moneyIn(data.currency);
   const withRevenue = data.tiers.filter(hasRevenue);
   // One bar per row: the chart grows with the rows instead of squeezing them.

@@ -1,9 +1,9 @@
-import type { ReportData } from '../report-data.ts';
-import { badge, byId, el, query } from './dom.ts';
+import { badge, byId, customerButton, el, query } from './dom.ts';
 import { moneyIn, pct } from './format.ts';
+import type { MonthView } from './month-view.ts';
 
 /** Section 4: the `count` costliest customers (data.customers is sorted by cost) with their alerts. */
-export function renderTopCustomers(data: ReportData, count: number): void {
+export function renderTopCustomers(data: MonthView, count: number): void {
   const money = moneyIn(data.currency);
   const top = data.customers.slice(0, count);
   byId('top-title').textContent = `Top ${top.length} customers by cost`;
@@ -12,7 +12,9 @@ export function renderTopCustomers(data: ReportData, count: number): void {
     body.appendChild(
       el('tr', null, [
         el('td', { class: 'num', text: String(i + 1) }),
-        el('td', { text: cu.name, 'data-testid': 'customer-name', title: cu.customerId }),
+        el('td', { 'data-testid': 'customer-name', title: cu.customerId }, [
+          customerButton(cu.name, cu.customerId),
+        ]),
         el('td', { text: cu.tier }),
         el('td', { text: cu.planStatus }),
         el('td', { class: 'num', text: money(cu.totalCost), 'data-testid': 'customer-cost' }),

@@ -1,7 +1,8 @@
-import type { ReportCustomer, ReportData } from '../report-data.ts';
+import type { ReportCustomer } from '../report-data.ts';
 import { chart, type FormatterParams } from './charts.ts';
 import { byId, el, swatch, tooltip } from './dom.ts';
 import { moneyIn, pct } from './format.ts';
+import type { MonthView } from './month-view.ts';
 
 interface Band {
   readonly below: number;
@@ -51,7 +52,7 @@ interface TierNode {
 }
 
 /** The tiers with their listed customers, each tier's unlisted ones as one block, largest tier first. */
-function treemapData(data: ReportData): { readonly tiers: TierNode[]; readonly notDrawn: number } {
+function treemapData(data: MonthView): { readonly tiers: TierNode[]; readonly notDrawn: number } {
   // data.customers lists at most DEFAULT_MAX_CUSTOMERS; data.tiers has the totals of every customer.
   const tierTotals: Record<string, { cost: number; customers: number }> = {};
   for (const row of data.tiers) {
@@ -118,8 +119,11 @@ function treemapTooltip(p: FormatterParams, money: (value: number) => string): H
   return tooltip([p.name, `${d.tierCustomers || 0} customers`, `Cost ${money(p.value)}`]);
 }
 
-/** Section 1: customers by tier, sized by cost, coloured by cost / MRR, with the colour legend. */
-export function renderTreemap(data: ReportData): void {
+/**
+ * Section 1: customers by tier, sized by cost, coloured by cost / MRR, with the colour legend. Clicking a
+ * customer's block calls `onCustomer` with its id (the drill-down).
+ */
+export function renderTreemap(data: MonthView, onCustomer: (customerId: string) => void): void {
   const money = moneyIn(data.currency);
   const legend = byId('treemap-legend');
   for (const band of BANDS) legend.appendChild(swatch(band.color, band.label));
@@ -132,7 +136,7 @@ export function renderTreemap(data: ReportData): void {
       el('span', { text: `${notDrawn} customer(s) with zero or negative cost (credits) not drawn` }),
     );
   }
-  chart('chart-treemap', {
+  const treemap = chart('chart-treemap', {
     tooltip: { formatter: (p: FormatterParams) => treemapTooltip(p, money) },
     series: [
       {
@@ -140,17 +144,15 @@ export function renderTreemap(data: ReportData): void {
         name: 'All customers',
         data: tiers,
         roam: false,
-        nodeClick: 'zoomToNode',
+        // A click opens the customer's drill-down rather than zooming into its block.
+        nodeClick: false,
         leafDepth: 2,
         top: 8,
         left: 2,
         right: 2,
-        bottom: 34,
-        breadcrumb: {
-          show: true,
-          bottom: 4,
-          itemStyle: { color: '#eef1f4', borderColor: '#dde2e8', textStyle: { color: '#1f2933' } },
-        },
+        bottom: 4,
+        // Nothing zooms, so there is no path to show.
+        breadcrumb: { show: false },
         // Small blocks cannot hold the label: under 0.5% of the area none, under 2% the name only, as a
         // truncated amount ($10 for $103.04) would mislead. The tooltip always has both.
         label: {
@@ -178,5 +180,9 @@ export function renderTreemap(data: ReportData): void {
         ],
       },
     ],
+  });
+  treemap.on('click', (p) => {
+    const customer = (p.data as Partial<TreemapNode> | undefined)?.customer;
+    if (customer) onCustomer(customer.customerId);
   });
 }

@@ -1,7 +1,7 @@
-import type { ReportData } from '../report-data.ts';
 import { chart, type FormatterParams } from './charts.ts';
 import { byId, el, query, tooltip } from './dom.ts';
 import { moneyIn, moneyTick, pct } from './format.ts';
+import type { MonthView } from './month-view.ts';
 
 interface Step {
   readonly label: string;
@@ -17,7 +17,7 @@ interface Step {
  * and trial accounts take, and what is left for paying customers, each with its share of the bill. The
  * steps add up to the bill (the finance view cost_reconciliation checks it).
  */
-export function renderWaterfall(data: ReportData): void {
+export function renderWaterfall(data: MonthView): void {
   const steps = data.reconciliation;
   byId('section-waterfall').hidden = steps === null;
   if (steps === null) return;

@@ -1,6 +1,6 @@
-import type { ReportData } from '../report-data.ts';
-import { badge, byId, el, query } from './dom.ts';
+import { badge, byId, customerButton, el, query } from './dom.ts';
 import { moneyIn, pct } from './format.ts';
+import type { MonthView } from './month-view.ts';
 
 /** How many rows the worst-margins table shows (data.customers holds WORST_MARGINS of them at least). */
 const ROWS = 10;
@@ -9,7 +9,7 @@ const ROWS = 10;
  * The customers that cost the most for what they pay: ranked by cost / MRR, not by cost, so that a small
  * account losing money is not hidden behind large profitable ones. Customers without MRR have no ratio.
  */
-export function renderWorstMargins(data: ReportData): void {
+export function renderWorstMargins(data: MonthView): void {
   const money = moneyIn(data.currency);
   const ranked = data.customers
     .filter((cu) => cu.costToMrr !== null)
@@ -22,7 +22,9 @@ export function renderWorstMargins(data: ReportData): void {
     body.appendChild(
       el('tr', null, [
         el('td', { class: 'num', text: String(i + 1) }),
-        el('td', { text: cu.name, 'data-testid': 'worst-name', title: cu.customerId }),
+        el('td', { 'data-testid': 'worst-name', title: cu.customerId }, [
+          customerButton(cu.name, cu.customerId),
+        ]),
         el('td', { text: cu.tier }),
         el('td', { class: 'num', text: money(cu.totalCost) }),
         el('td', { class: 'num', text: money(cu.mrr) }),
