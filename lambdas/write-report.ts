@@ -25,8 +25,9 @@ const config = readConfig({
   RESULTS_BUCKET: env.bucket(),
   TABLE_NAME: env.table(),
   ATHENA_MAX_WAIT_SECONDS: env.positiveInt(120),
-  // The report measures each month against the configuration's unit-cost targets.
-  ALERT_CONFIG: env.alertConfig(),
+  // The alert configuration's unit-cost targets alone (`{"unitCostTargets":[...]}`), validated as the
+  // whole configuration is: the report measures each month against them.
+  UNIT_COST_TARGETS: env.alertConfig(),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
 });
 
@@ -44,7 +45,7 @@ export const lambdaHandler = async (event: unknown): Promise<WriteRunReportResul
     s3,
     pointers: { dynamodb, tableName: config.TABLE_NAME },
     resultsBucket: config.RESULTS_BUCKET,
-    unitCostTargets: config.ALERT_CONFIG.unitCostTargets,
+    unitCostTargets: config.UNIT_COST_TARGETS.unitCostTargets,
     logger: log,
   });
   metrics.addMetric('ReportsWritten', MetricUnit.Count, result.keys.length);

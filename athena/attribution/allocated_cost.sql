@@ -3,7 +3,7 @@
 -- and the conservation check compares it with the line items it came from.
 -- Customer rows are unique per (day, customer, provider, service, rule) by construction (usage and direct
 -- cost are summed per customer before they meet a pool), so the per-service output needs no second
--- aggregation of millions of rows. A day whose line items span two billing periods takes the later one.
+-- aggregation of millions of rows. Every row of a day carries the day's one billing month (classified_cost.sql); max() carries it.
 -- currency is the run's one currency (max() only carries it through the sums).
 WITH classified AS (
   SELECT usage_date, billing_period, provider, service, currency, tenant, exclude_rule_id, driver_rule_id, driver,

@@ -4,9 +4,19 @@
 -- driver_rule_id: the first rule with a driver that matches; both NULL when no rule matches.
 -- provider and currency are carried from the line items: pools are per (day, rule, service, provider), and
 -- every result row names the run's currency (one per run, docs/attribution.md 1.1).
+-- billing_period: the billing month a usage day counts in, the same for all of the day's rows: the day's
+-- calendar month when any of its lines is billed in it, else the period its lines carry (the later one
+-- of two: every output takes max). So a line billed late for an earlier day (the FOCUS sample's Oracle
+-- line, billed in October for 30 September) does not move the day, and its month's bill out of it. A
+-- deployed run reads one billing period, so there every row keeps its own.
 SELECT
   usage_date,
-  substr(CAST(billing_period_start AS varchar), 1, 7) AS billing_period,
+  CASE
+    WHEN max(CASE WHEN substr(CAST(billing_period_start AS varchar), 1, 7) = substr(CAST(usage_date AS varchar), 1, 7) THEN 1 ELSE 0 END)
+      OVER (PARTITION BY usage_date) = 1
+      THEN substr(CAST(usage_date AS varchar), 1, 7)
+    ELSE substr(CAST(billing_period_start AS varchar), 1, 7)
+  END AS billing_period,
   provider,
   service,
   currency,

@@ -1,7 +1,7 @@
 -- Cost per customer per day (docs/attribution.md section 5), with the customer's dimension fields of the
 -- version in force on the day (1.3: the greatest effective_from <= usage_date; NULL is the beginning).
--- Outputs are per usage day; a day whose line items span two billing periods (seen in real FOCUS data)
--- is labelled with the later one, so a day never appears twice.
+-- Outputs are per usage day, each day labelled with its one billing month (classified_cost.sql), so a day
+-- never appears twice.
 WITH customer_totals AS (
   SELECT
     usage_date,

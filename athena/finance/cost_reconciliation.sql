@@ -12,8 +12,8 @@
 -- so bill_total = excluded + unattributed + free/trial + paid, and the shares add up to 1.
 --
 -- Definitions:
--- - Months: every usage day belongs to the billing month daily_summary labels it with (the later one on a
---   day that spans two billing periods); all steps use that label, so a month's steps cover the same days
+-- - Months: every usage day belongs to the billing month daily_summary labels it with (the later label if a day's
+--   rows name two); all steps use that label, so a month's steps cover the same days
 --   as its bill. (customer_monthly_cost labels a customer's day by that customer's own line items; the two
 --   differ only for a customer whose line items of a two-period day are all in the earlier period.)
 -- - bill_total and excluded_cost: daily_summary's total_cost (all line items, under the run's cost basis)

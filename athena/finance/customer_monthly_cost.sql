@@ -3,7 +3,7 @@
 --
 -- Definitions:
 -- - billing_period: the YYYY-MM label of customer_daily_cost. A usage day that spans two billing periods
---   is already labelled there with the later one, so a day counts in exactly one month.
+--   is already labelled there with one of them (classified_cost.sql), so a day counts in exactly one month.
 -- - total_cost, direct_cost, shared_cost: sums of the daily values over the month, unrounded
 --   (total_cost = direct_cost + shared_cost).
 -- - customer_name, tier, plan_status, mrr: as on the customer's latest usage day in the month (the

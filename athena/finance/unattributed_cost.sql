@@ -9,7 +9,7 @@
 -- - reason: why no customer got the cost (docs/attribution.md sections 3 and 4: unknown_tenant, no_rule,
 --   no_usage_signal, no_active_customers). cost: the results table's cost, unrounded, summed over the
 --   grain (the table is already unique at it, the sum only guards the grain).
--- - billing_period: the day's label in daily_summary (the later one on a day that spans two periods).
+-- - billing_period: the day's label in daily_summary (its one month; the later one on a day whose rows name two).
 -- - attributable_cost: the day's total_cost - excluded_cost, the denominator of unattributed_pct
 --   (docs/attribution.md section 5). share_of_attributable_cost = cost / attributable_cost, NULL when that is
 --   0, so the shares of one day sum to that day's unattributed_pct.

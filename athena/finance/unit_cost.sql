@@ -4,8 +4,8 @@
 -- month in which the rules changed a rule's metric).
 --
 -- Definitions:
--- - Months: every usage day belongs to the billing month daily_summary labels it with (the later one on a
---   day that spans two billing periods), for cost and usage alike, so both sides cover the same days.
+-- - Months: every usage day belongs to the billing month daily_summary labels it with (the later label if a day's
+--   rows name two), for cost and usage alike, so both sides cover the same days.
 -- - Metric driver: a rule whose driver column names a plain metric (`requests`) or a windowed one
 --   (`requests/7d`, metric `requests`). Direct cost (`tag`), `even`, `mrr`, `fixed` and weighted blends
 --   (`weights(...)`) are not per unit of one metric and have no row: a blend's cost is caused by several

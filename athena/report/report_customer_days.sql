@@ -1,12 +1,11 @@
 -- The drill-down's daily line: each listed customer's cost and MRR (the version in force that day) per
 -- usage day of the billing period, from customer_daily_cost, whose billing_period already labels a day
--- that spans two billing periods with the later one, as the month's other figures do. Cost is rounded to
--- 1e-6 (far below any currency's minor unit) so that the offline file stays small; a customer has no row
--- on a day without cost.
+-- that spans two billing periods with the later one, as the month's other figures do. A customer has no
+-- row on a day without cost.
 SELECT
   c.customer_id,
   CAST(c.usage_date AS varchar) AS usage_date,
-  round(c.total_cost, 6) AS total_cost,
+  c.total_cost,
   c.mrr
 FROM ${customer_daily_cost} AS c
 WHERE c.billing_period = ${billing_period}

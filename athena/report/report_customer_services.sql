@@ -1,13 +1,12 @@
 -- The drill-down's cost by service and by rule: each listed customer's cost in the billing period per
 -- (provider, service, rule), from customer_daily_service_cost. Its days are the month's as
--- customer_daily_cost labels them (the join), so the rows of a customer sum to its month's cost. Rounded to
--- 1e-6, as the daily line is.
+-- customer_daily_cost labels them (the join), so the rows of a customer sum to its month's cost.
 SELECT
   s.customer_id,
   s.provider,
   s.service,
   s.rule_id,
-  round(sum(s.cost), 6) AS cost
+  sum(s.cost) AS cost
 FROM ${customer_daily_service_cost} AS s
 JOIN ${customer_daily_cost} AS c ON c.usage_date = s.usage_date AND c.customer_id = s.customer_id
 WHERE c.billing_period = ${billing_period}

@@ -338,7 +338,8 @@ export function createStepFunctions(
       fn('write-report', 1024, {
         ...queryEnv,
         TABLE_NAME: tableName,
-        ALERT_CONFIG: JSON.stringify(config.alerts),
+        // Only the targets the report measures each month against: it reads the run's saved alerts.
+        UNIT_COST_TARGETS: JSON.stringify({ unitCostTargets: config.alerts.unitCostTargets }),
       }),
     ),
     ['glue:GetDatabase', 'glue:GetTable'],

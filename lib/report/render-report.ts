@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as esbuild from 'esbuild';
-import type { ReportData } from './report-data.ts';
+import type { ReportData, ReportDrillDown } from './report-data.ts';
 
 /** How many customers the top-customers table lists. */
 export const TOP_CUSTOMERS = 15;
@@ -124,13 +124,41 @@ export function reportPage(): ReportPage {
   return reportPageCache;
 }
 
+/** The precision the drill-downs' amounts are embedded with: a millionth, far below any minor unit. */
+const DRILL_DOWN_PRECISION = 1e6;
+
+const roundAmount = (value: number | null) =>
+  value === null ? null : Math.round(value * DRILL_DOWN_PRECISION) / DRILL_DOWN_PRECISION;
+
+/**
+ * A JSON.stringify replacer that writes the drill-downs' daily costs, MRR and service costs to a
+ * millionth: they are most of the data (a line and a breakdown per listed customer and month), and
+ * seventeen digits of each would double the file for nothing a reader can see. Rounded here, when the
+ * page is written, so that the report data stays exact (and equal on every engine).
+ */
+function compactDrillDowns(key: string, value: unknown): unknown {
+  if (key !== 'drillDowns' || value === null || typeof value !== 'object') return value;
+  const compact: Record<string, ReportDrillDown> = {};
+  for (const [customerId, drill] of Object.entries(value as Record<string, ReportDrillDown>)) {
+    compact[customerId] = {
+      ...drill,
+      dailyCost: drill.dailyCost.map(roundAmount),
+      dailyMrr: drill.dailyMrr === null ? null : drill.dailyMrr.map(roundAmount),
+      services: drill.services.map(
+        ([provider, service, rule, cost]) => [provider, service, rule, roundAmount(cost) ?? 0] as const,
+      ),
+    };
+  }
+  return compact;
+}
+
 /**
  * The report data as the text of a <script type="application/json"> element. JSON escapes for `<`,
  * `>` and `&` keep any customer name from closing the element or opening a comment, and U+2028/2029 are
  * escaped for older JavaScript parsers; JSON.parse reads the same data back.
  */
 export function reportJson(data: ReportData): string {
-  return JSON.stringify(data)
+  return JSON.stringify(data, compactDrillDowns)
     .replaceAll('<', '\\u003c')
     .replaceAll('>', '\\u003e')
     .replaceAll('&', '\\u0026')
@@ -164,7 +192,7 @@ const BODY = `
   </header>
   <div id="month"></div>
   <template id="month-template">
-  <div class="empty" id="empty" hidden>No cost in this month: the billing data has no line items, so there is nothing to chart.</div>
+  <div class="empty" id="empty" hidden>No cost in this run: the billing data has no line items, so there is nothing to chart.</div>
   <div id="content">
     <section id="section-waterfall">
       <h2>From the bill to paying customers</h2>

@@ -245,24 +245,27 @@ export interface ReportCustomerUnitCost {
   readonly customerCostPerUnit: number | null;
 }
 
-/** One (provider, service, rule) of a customer's month and its cost, rounded to 1e-6. */
+/** One (provider, service, rule) of a customer's month and its cost. */
 export type ReportServiceCost = readonly [provider: string, service: string, ruleId: string, cost: number];
 
 /** What a listed customer's drill-down shows beside its row of {@link ReportMonth.customers}. */
 export interface ReportDrillDown {
-  /** Cost on each day of {@link ReportMonth.days} (same order), rounded to 1e-6; null on a day without cost. */
+  /** Cost on each day of {@link ReportMonth.days} (same order); null on a day without cost. */
   readonly dailyCost: readonly (number | null)[];
   /**
    * The MRR in force on each of those days (null without cost) when it changed during the month; null
    * when it is the customer's `mrr` on every day with cost (most customers), to keep the file small.
    */
   readonly dailyMrr: readonly (number | null)[] | null;
-  /** Highest cost first; they sum to the customer's totalCost (within the rounding). */
+  /** Highest cost first; they sum to the customer's totalCost. */
   readonly services: readonly ReportServiceCost[];
   readonly unitCosts: readonly ReportCustomerUnitCost[];
 }
 
-/** Everything the report shows for one billing month, unrounded but for the drill-downs. */
+/**
+ * Everything the report shows for one billing month, unrounded (the page rounds; the file embeds the
+ * drill-downs' amounts to a millionth, lib/report/render-report.ts).
+ */
 export interface ReportMonth {
   /** YYYY-MM. */
   readonly billingPeriod: string;

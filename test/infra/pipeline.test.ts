@@ -531,11 +531,15 @@ describe('IAM', () => {
       );
     expect(s3Resources('EvaluateAlerts', 's3:PutObject')).toContain('/runs/*');
     expect(s3Resources('WriteReport', 's3:GetObject')).toContain('/runs/*');
-    // The report reads the saved alerts, so it needs no alert configuration of its own.
+    // The report reads the saved alerts, so it needs no alert configuration of its own: only the
+    // unit-cost targets it measures each month against.
     const writeReport = resourcesOf('AWS::Lambda::Function').find(
       ([, fn]) => fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'write-report',
     );
     expect(writeReport?.[1].Properties.Environment.Variables.ALERT_CONFIG).toBeUndefined();
+    expect(JSON.parse(writeReport?.[1].Properties.Environment.Variables.UNIT_COST_TARGETS)).toEqual({
+      unitCostTargets: [],
+    });
   });
 
   it('scopes Athena to the workgroup', () => {

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
+import { sqlString } from '../../lib/sql/sql-template.ts';
 import type { TestCustomer, TestLineItem, TestUsage } from '../support/fixtures.ts';
 import {
   type BillingFixture,
@@ -178,6 +181,41 @@ describe('attribution of a hand-worked month', () => {
     expect(unattributedByReason(out.unattributed, D1)).toEqual({ no_active_customers: 6 });
     expect(costByCustomer(out.customerDaily, D1)).toEqual({});
     expect(costByCustomer(out.customerDaily, D2)).toEqual({ late: 6 });
+  });
+
+  it('counts a usage day in the billing month of its calendar month when any of its lines is billed there', async () => {
+    // 30 September: 1 billed in September and 2 billed in October (a charge for that day billed late, as
+    // the FOCUS sample's Oracle line is). 1 October: 3 billed in October. 31 August: 4 billed in
+    // September only, so it keeps the period of its lines.
+    const out = await runScenario({
+      items: [
+        { date: '2026-08-31', service: 'AmazonEC2', cost: 4, tenant: 'a', billingPeriod: '2026-09-01' },
+        { date: '2026-09-30', service: 'AmazonEC2', cost: 1, tenant: 'a' },
+        { date: '2026-09-30', service: 'AmazonS3', cost: 2, tenant: 'a', billingPeriod: '2026-10-01' },
+        { date: '2026-10-01', service: 'AmazonEC2', cost: 3, tenant: 'a' },
+      ],
+      customers: [{ id: 'a', start: '2026-08-01' }],
+    });
+    const engine = await DuckDbEngine.create({ threads: 1 });
+    try {
+      const labels = async (file: string, cost: string) =>
+        (
+          await engine.query(
+            `SELECT CAST(usage_date AS varchar) AS day, billing_period, sum(${cost}) AS cost FROM read_parquet(${sqlString(join(out.outDir, file)).sql}) GROUP BY ALL ORDER BY day`,
+          )
+        ).map((row) => [row.day, row.billing_period, Number(row.cost)]);
+      const expected = [
+        ['2026-08-31', '2026-09', 4],
+        // All of 30 September's 3 counts in September, which bills part of it.
+        ['2026-09-30', '2026-09', 3],
+        ['2026-10-01', '2026-10', 3],
+      ];
+      expect(await labels('daily_summary.parquet', 'total_cost')).toEqual(expected);
+      expect(await labels('customer_daily_cost.parquet', 'total_cost')).toEqual(expected);
+      expect(await labels('customer_daily_service_cost.parquet', 'cost')).toEqual(expected);
+    } finally {
+      engine.close();
+    }
   });
 
   it('keeps money exact for shares that do not divide evenly', async () => {

@@ -8,6 +8,7 @@ import { DEMO_ALERTS_CONFIG } from '../../lib/generator/alert-showcase.ts';
 import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
 import { runDemo } from '../../lib/local/demo.ts';
 import { runLocal } from '../../lib/local/run-local.ts';
+import type { ReportData } from '../../lib/report/report-data.ts';
 import { sqlString } from '../../lib/sql/sql-template.ts';
 import { tempDir, writeCustomersCsv, writeTelemetryCsv } from '../support/fixtures.ts';
 import { type CsvRow, readCsv } from '../support/run-scenario.ts';
@@ -103,17 +104,24 @@ describe('the real FOCUS 1.0 sample, with business_unit as the tenant tag', () =
     expect(peoriaDirect).toBeGreaterThan(0);
     expectConservation(join(dir, 'out'));
 
-    // The report shows September, the month with the data: October holds one Oracle line on one day
-    // (fewer than 7 days of data), which the report names but does not open on.
+    // The report shows September, the month with the data: the only line billed in October is an
+    // Oracle line for 30 September, a day September's bill covers, so it counts in September and no
+    // nearly empty October appears.
     const period = (r: CsvRow) => (r.BillingPeriodStart as string).slice(0, 7);
     expect([...new Set(raw.map(period))].sort()).toEqual(['2024-09', '2024-10']);
-    const octoberDays = new Set(raw.filter((r) => period(r) === '2024-10').map(day));
-    expect(octoberDays.size).toBeLessThan(7);
+    expect([...new Set(raw.filter((r) => period(r) === '2024-10').map(day))]).toEqual(['2024-09-30']);
     const html = readFileSync(join(dir, 'out', 'report.html'), 'utf8');
     const data = JSON.parse(
       /<script type="application\/json" id="report-data"[^>]*>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '{}',
-    ) as { billingPeriod: string };
-    expect(data.billingPeriod).toBe('2024-09');
+    ) as ReportData;
+    expect(data.defaultPeriod).toBe('2024-09');
+    expect(data.months.map((month) => month.billingPeriod)).toEqual(['2024-09']);
+    // September's total is its days' in daily_summary.csv: the sample's $14.98, all of its bill.
+    const september = readCsv(join(dir, 'out', 'daily_summary.csv'))
+      .filter((row) => row.usage_date?.startsWith('2024-09'))
+      .reduce((sum, row) => sum + Number(row.total_cost), 0);
+    expect(september).toBeCloseTo(14.98, 2);
+    expect(data.months[0]?.totals.totalCost).toBeCloseTo(september, 9);
   });
 });
 

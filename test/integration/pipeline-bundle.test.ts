@@ -200,8 +200,11 @@ describe('the bundled handlers', () => {
         'runs/run=2026-10_exec_abc/report.html',
         'reports/billing_period=2026-10/report.html',
       ]);
-      // The report's five queries: days, customers, tier margin, free tier, reconciliation.
-      expect(aws.queries).toHaveLength(5);
+      // The month's nine queries: days, customers, tier margin, free tier, reconciliation, the drill-downs'
+      // days, services and unit costs, and unit costs. No targets are configured and the run has no
+      // month before, so neither the targets' query nor the movers' runs.
+      expect(aws.queries).toHaveLength(9);
+      expect(aws.queries.some((sql) => sql.includes('FULL OUTER JOIN'))).toBe(false);
       const html = aws.puts.get(`${ENV.RESULTS_BUCKET}/${result.keys[0]}`);
       expect(html).toBeDefined();
       expect(Buffer.byteLength(html ?? '')).toBe(result.bytes);

@@ -113,15 +113,17 @@ describe('writeRunReport', () => {
       rulesVersion: 'rules-7',
       // The cost basis is the run's, as prepare-run passed it.
       costBasis: 'net_amortized',
-      billingPeriod: '2026-10',
+      // A deployed run reports its own billing month.
+      defaultPeriod: '2026-10',
       alertsAsOf: localAsOf,
     });
+    expect(data.months.map((month) => month.billingPeriod)).toEqual(['2026-10']);
 
     // The month's total, summed independently from the run's daily_summary.csv.
     const days = readCsv(join(out, 'daily_summary.csv'));
     const total = days.reduce((sum, row) => sum + Number(row.total_cost), 0);
     expect(total).toBeGreaterThan(0);
-    expect(data.totals.totalCost).toBeCloseTo(total, 6);
+    expect(data.months[0]?.totals.totalCost).toBeCloseTo(total, 6);
     // The alerts are the ones saved for the run.
     const localAlerts = JSON.parse(localAlertsJson) as { type: string; subject: string }[];
     expect(localAlerts.length).toBeGreaterThan(0);
@@ -155,7 +157,7 @@ describe('writeRunReport', () => {
       await writeRunReport({ ...RUN, alertsAsOf: null }, { ...options(), runResults: euroEngine });
       const data = reportOf(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body));
       expect(data.currency).toBe('EUR');
-      expect(data.totals.totalCost).toBeCloseTo(1600, 9);
+      expect(data.months[0]?.totals.totalCost).toBeCloseTo(1600, 9);
     } finally {
       euroEngine.close();
     }
@@ -168,7 +170,71 @@ describe('writeRunReport', () => {
     const data = reportOf(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body));
     expect(data.alerts).toEqual([]);
     expect(data.alertsAsOf).toBeNull();
-    expect(data.totals.totalCost).toBeGreaterThan(0);
+    expect(data.months[0]?.totals.totalCost).toBeGreaterThan(0);
+  });
+
+  it('embeds the same report data as the local run wrote for the same results', async () => {
+    s3.on(GetObjectCommand, { Bucket: BUCKET, Key: runAlertsKey(RUN.runId) }).resolves({
+      Body: body(localAlertsJson),
+    });
+    s3.on(PutObjectCommand).resolves({});
+    await writeRunReport({ ...RUN, alertsAsOf: localAsOf }, options());
+    const deployed = reportOf(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body));
+    const local = reportOf(readFileSync(join(out, 'report.html'), 'utf8'));
+    // The run's own facts differ (its id, rules version and cost basis come from the step, and the local
+    // run's warnings are printed by `cpc run`); what the results give is the same, number for number.
+    // The local run summed its tables in memory, the deployed one reads their Parquet, so sums may differ
+    // in the last bits: numbers agree within a millionth (the precision the drill-downs are written in).
+    const same = (a: unknown, b: unknown, at: string): void => {
+      if (typeof a === 'number' && typeof b === 'number') {
+        expect({ at, off: Math.abs(a - b) <= 1.5e-6 * Math.max(1, Math.abs(a)) }).toEqual({ at, off: true });
+      } else if (Array.isArray(a) && Array.isArray(b)) {
+        expect({ at, length: b.length }).toEqual({ at, length: a.length });
+        for (const [i, item] of a.entries()) same(item, b[i], `${at}[${i}]`);
+      } else if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+        expect({ at, keys: Object.keys(b).sort() }).toEqual({ at, keys: Object.keys(a).sort() });
+        for (const key of Object.keys(a)) {
+          same((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${at}.${key}`);
+        }
+      } else {
+        expect({ at, value: b }).toEqual({ at, value: a });
+      }
+    };
+    expect(local.months.length).toBe(1);
+    expect(Object.keys(local.months[0]?.drillDowns ?? {}).length).toBeGreaterThan(10);
+    same(local.months, deployed.months, 'months');
+    expect(deployed.currency).toBe(local.currency);
+    expect(deployed.defaultPeriod).toBe(local.defaultPeriod);
+    expect(deployed.alerts).toEqual(local.alerts);
+  });
+
+  it("measures the month against the configuration's unit-cost targets", async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no', $metadata: {} }));
+    s3.on(PutObjectCommand).resolves({});
+    await writeRunReport(
+      { ...RUN, alertsAsOf: null },
+      {
+        ...options(),
+        unitCostTargets: [
+          { id: 'per-customer', scope: { service: 'AmazonEC2' }, per: 'customer', target: 1 },
+        ],
+      },
+    );
+    const month = reportOf(String(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body)).months[0];
+    // The month's EC2 cost of customers over its customers with cost, from the run's own CSVs.
+    const ec2 = readCsv(join(out, 'customer_daily_service_cost.csv'))
+      .filter((row) => row.service === 'AmazonEC2')
+      .reduce((sum, row) => sum + Number(row.cost), 0);
+    const customers = new Set(readCsv(join(out, 'customer_daily_cost.csv')).map((row) => row.customer_id))
+      .size;
+    expect(ec2).toBeGreaterThan(0);
+    expect(month?.unitTargets).toEqual([
+      expect.objectContaining({
+        targetId: 'per-customer',
+        measured: expect.closeTo(ec2 / customers, 6),
+        target: 1,
+      }),
+    ]);
   });
 
   it('writes only the run’s own report when the pointer names another run', async () => {

@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { formatUnitCost } from '../../lib/common/money.ts';
+import { runDemo } from '../../lib/local/demo.ts';
 import { REPORT_FILE, runLocal } from '../../lib/local/run-local.ts';
 import { tempDir, writeCur2, writeCustomersCsv, writeTelemetryCsv } from '../support/fixtures.ts';
 import { generatedRun } from '../support/generated-run.ts';
@@ -276,6 +278,177 @@ describe('the HTML report in a browser', () => {
       // No billing data names a currency: USD.
       expect(await page.locator('#meta').textContent()).toContain('Currency USD');
       expect(await page.getByTestId('unattributed-share').textContent()).toBe('–');
+    } finally {
+      await page.close();
+    }
+  });
+  it('switches months with the selector, compares with the month before and opens a customer from the treemap', async () => {
+    await launched();
+    const outDir = join(tempDir(), 'out');
+    // A quarter, as `npm start` makes it, smaller: August, September and October 2026.
+    const demo = await runDemo({
+      outDir,
+      seed: 3,
+      customers: 40,
+      lineItems: 6_000,
+      month: '2026-10',
+      months: 3,
+    });
+    const alertsConfig = JSON.parse(readFileSync(demo.demo.inputs.alertsConfig, 'utf8')) as {
+      unitCostTargets: {
+        id: string;
+        scope: { rule: string };
+        per: { metric: string; unit: number } | 'customer';
+      }[];
+    };
+
+    // The answers, from the CSV files, month by month (the generated months have no day spanning two).
+    const days = readCsv(join(outDir, 'daily_summary.csv'));
+    const customerDays = readCsv(join(outDir, 'customer_daily_cost.csv'));
+    const serviceDays = readCsv(join(outDir, 'customer_daily_service_cost.csv'));
+    const usageDays = readCsv(join(outDir, 'customer_daily_usage.csv'));
+    const inMonth = (period: string) => (row: Record<string, string | undefined>) =>
+      row.usage_date?.startsWith(period) === true;
+    const monthTotal = (period: string) =>
+      days.filter(inMonth(period)).reduce((sum, d) => sum + Number(d.total_cost), 0);
+    const costs = (period: string) => {
+      const byCustomer = new Map<string, { id: string; name: string; cost: number }>();
+      for (const row of customerDays.filter(inMonth(period))) {
+        const id = row.customer_id as string;
+        const entry = byCustomer.get(id) ?? { id, name: row.customer_name as string, cost: 0 };
+        entry.cost += Number(row.total_cost);
+        byCustomer.set(id, entry);
+      }
+      return byCustomer;
+    };
+    const alerts = JSON.parse(readFileSync(join(outDir, 'alerts.json'), 'utf8')) as {
+      customerId: string | null;
+      explanation: string;
+    }[];
+
+    const { page, problems, requests } = await open(join(outDir, REPORT_FILE));
+    try {
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      // Every month of the run, the latest (with 31 days of data) shown first.
+      expect(
+        await page
+          .locator('#month-select option')
+          .evaluateAll((os) => os.map((o) => o.getAttribute('value'))),
+      ).toEqual(['2026-08', '2026-09', '2026-10']);
+      expect(await page.locator('#month-select').inputValue()).toBe('2026-10');
+
+      // The numbers follow the month chosen: its total and its costliest customer.
+      for (const period of ['2026-08', '2026-09', '2026-10']) {
+        await page.selectOption('#month-select', period);
+        expect(await page.locator('#title').textContent()).toBe(`Cost per customer, ${period}`);
+        expect(await page.getByTestId('total-cost').textContent()).toBe(money(monthTotal(period)));
+        const [top] = [...costs(period).values()].sort((a, b) => b.cost - a.cost);
+        const first = page.locator('#top-customers tbody tr').first();
+        expect(await first.getByTestId('customer-name').textContent()).toBe(top?.name);
+        expect(await first.getByTestId('customer-cost').textContent()).toBe(money(top?.cost ?? Number.NaN));
+        // August is the first month of the run: nothing to compare it with.
+        expect(await page.locator('#mom-table').isVisible()).toBe(period !== '2026-08');
+      }
+      expect(problems).toEqual([]);
+
+      // October against September: month over month and the top mover.
+      const october = costs('2026-10');
+      const september = costs('2026-09');
+      const moves = [...new Set([...october.keys(), ...september.keys()])]
+        .map((id) => ({
+          id,
+          name: (october.get(id) ?? september.get(id))?.name,
+          change: (october.get(id)?.cost ?? 0) - (september.get(id)?.cost ?? 0),
+        }))
+        .sort((a, b) => Math.abs(b.change) - Math.abs(a.change) || a.id.localeCompare(b.id));
+      const mom = page.getByTestId('mom-row').first();
+      expect(await mom.locator('td').allTextContents()).toEqual([
+        money(monthTotal('2026-09')),
+        money(monthTotal('2026-10')),
+        expect.stringContaining(money(Math.abs(monthTotal('2026-10') - monthTotal('2026-09')))),
+      ]);
+      expect(await page.getByTestId('mover-name').first().textContent()).toBe(moves[0]?.name);
+      expect(await page.getByTestId('mover-change').first().textContent()).toBe(
+        `${(moves[0]?.change ?? 0) > 0 ? '+' : '−'}${money(Math.abs(moves[0]?.change ?? 0))}`,
+      );
+
+      // Unit costs: the target per 1,000 requests of the rule compute-network, measured over October:
+      // the rule's customer cost over the customers' requests / 1,000.
+      const perRequests = alertsConfig.unitCostTargets.find((t) => t.per !== 'customer');
+      expect(perRequests).toBeDefined();
+      const ruleCost = serviceDays
+        .filter(inMonth('2026-10'))
+        .filter((row) => row.rule_id === perRequests?.scope.rule)
+        .reduce((sum, row) => sum + Number(row.cost), 0);
+      const requestCount = usageDays
+        .filter(inMonth('2026-10'))
+        .filter((row) => perRequests?.per !== 'customer' && row.metric === perRequests?.per.metric)
+        .reduce((sum, row) => sum + Number(row.quantity), 0);
+      expect(ruleCost).toBeGreaterThan(0);
+      const target = page.getByTestId('unit-target').filter({ hasText: perRequests?.id ?? '' });
+      expect(await target.getByTestId('unit-target-measured').textContent()).toBe(
+        formatUnitCost((ruleCost * 1000) / requestCount, 'USD'),
+      );
+      const ruleRow = page
+        .getByTestId('unit-cost')
+        .filter({ hasText: perRequests?.scope.rule ?? '' })
+        .first();
+      expect(await ruleRow.getByTestId('unit-cost-cost').textContent()).toBe(money(ruleCost));
+
+      // A click on the costliest customer's block in the treemap opens its drill-down.
+      const [top] = [...october.values()].sort((a, b) => b.cost - a.cost);
+      expect(await page.locator('#section-drilldown').isVisible()).toBe(false);
+      const label = page
+        .locator('#chart-treemap svg text')
+        .filter({ hasText: top?.name ?? '' })
+        .first();
+      // The mouse clicks where the page is scrolled to: bring the block into view first.
+      await label.scrollIntoViewIfNeeded();
+      const box = await label.boundingBox();
+      expect(box).not.toBeNull();
+      await page.mouse.click((box?.x ?? 0) + (box?.width ?? 0) / 2, (box?.y ?? 0) + (box?.height ?? 0) / 2);
+      await expect(page.locator('#section-drilldown').isVisible()).resolves.toBe(true);
+      expect(await page.locator('#drilldown-title').textContent()).toBe(`${top?.name}, 2026-10`);
+      expect(await page.getByTestId('drilldown-cost').textContent()).toBe(money(top?.cost ?? Number.NaN));
+      await expect(page.locator('#chart-drilldown svg').textContent()).resolves.toContain('MRR / 30');
+      // Its services, as in customer_daily_service_cost.csv, and they sum to its cost.
+      const byService = new Map<string, number>();
+      for (const row of serviceDays.filter(inMonth('2026-10')).filter((r) => r.customer_id === top?.id)) {
+        const key = `${row.provider} ${row.service}`;
+        byService.set(key, (byService.get(key) ?? 0) + Number(row.cost));
+      }
+      const shown = await page
+        .locator('#drilldown-services tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent ?? '')),
+        );
+      expect(new Map(shown.map(([provider, service, cost]) => [`${provider} ${service}`, cost]))).toEqual(
+        new Map([...byService].map(([key, cost]) => [key, money(cost)])),
+      );
+      expect(Math.abs([...byService.values()].reduce((a, b) => a + b, 0) - (top?.cost ?? 0))).toBeLessThan(
+        1e-6,
+      );
+      // Its alerts, and only its.
+      expect((await page.getByTestId('drilldown-alert').allTextContents()).length).toBe(
+        alerts.filter((alert) => alert.customerId === top?.id).length,
+      );
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.locator('#section-drilldown').screenshot({ path: join(ARTIFACTS, 'report-drilldown.png') });
+
+      // A name in a table opens its drill-down too: the worst margin's.
+      const worst = page.locator('#worst-margins tbody tr').first().locator('button');
+      const worstName = await worst.textContent();
+      await worst.click();
+      expect(await page.locator('#drilldown-title').textContent()).toBe(`${worstName}, 2026-10`);
+      await page.screenshot({ path: join(ARTIFACTS, 'report-quarter.png'), fullPage: true });
+
+      // Choosing another month closes the drill-down: it belongs to the month it was opened in.
+      await page.selectOption('#month-select', '2026-09');
+      expect(await page.locator('#section-drilldown').isVisible()).toBe(false);
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
     } finally {
       await page.close();
     }

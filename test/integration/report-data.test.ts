@@ -1,13 +1,16 @@
 import { TrinoSQL } from 'dt-sql-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert, AlertType, Severity } from '../../lib/alerts/alert.ts';
+import type { UnitCostTarget } from '../../lib/alerts/types/unit_cost_target.ts';
 import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import type { QueryEngine } from '../../lib/engine/query-engine.ts';
 import { PublishedResultsReader } from '../../lib/pipeline/published-results.ts';
 import {
   billingPeriodsOf,
   buildReportData,
+  monthBefore,
   type ReportData,
+  type ReportMonth,
   renderBillingPeriodsQuery,
   renderReportQueries,
 } from '../../lib/report/report-data.ts';
@@ -75,6 +78,44 @@ async function load(
       'v1',
       'run-1',
       d.currency ?? null,
+    ]),
+  );
+  // Each customer-day's direct cost is EC2 tagged to it; its shared cost is S3 shared by the rule
+  // `storage`, whose driver is the metric storage_bytes. So they add up to customer_daily_cost.
+  await writeTable(
+    engine,
+    'customer_daily_service_cost',
+    customerDays.flatMap((d) => [
+      [d.date, d.date.slice(0, 7), d.id, 'AmazonEC2', 'direct', 'tag', d.direct, 'v1', 'run-1', 'AWS'],
+      ...(d.shared
+        ? [
+            [
+              d.date,
+              d.date.slice(0, 7),
+              d.id,
+              'AmazonS3',
+              'storage',
+              'storage_bytes',
+              d.shared,
+              'v1',
+              'run-1',
+              'AWS',
+            ],
+          ]
+        : []),
+    ]),
+  );
+  await writeTable(
+    engine,
+    'customer_daily_usage',
+    USAGE.map(([date, id, metric, quantity]) => [
+      date,
+      date.slice(0, 7),
+      id,
+      metric,
+      quantity,
+      'v1',
+      'run-1',
     ]),
   );
   // The unattributed cost by reason: September 30's 500, and October's 13 + 17 of SUMMARY_DAYS.
@@ -160,6 +201,31 @@ const SUMMARY_DAYS: SummaryDay[] = [
   { date: D2, direct: 73, shared: 10, unattributed: 17, excluded: 0, total: 100 },
 ];
 
+const GIB = 2 ** 30;
+// Usage in October. storage_bytes: a stores 31 GiB on both days (62 GiB-days), b 31 GiB on D2 (31), so
+// over October's 31 calendar days a holds 62 / 31 = 2 GB-months and b 31 / 31 = 1. c makes 5,000
+// requests, a metric no rule shares by.
+const USAGE: [date: string, id: string, metric: string, quantity: number][] = [
+  [D1, 'a', 'storage_bytes', 31 * GIB],
+  [D2, 'a', 'storage_bytes', 31 * GIB],
+  [D2, 'b', 'storage_bytes', 31 * GIB],
+  [D1, 'c', 'requests', 5000],
+];
+
+const TARGETS: UnitCostTarget[] = [
+  // The storage rule's October cost 10 + 10 = 20 over 93 GiB-days of storage_bytes, per GiB-day:
+  // 20 x 2^30 / (93 x 2^30) = 20 / 93 = 0.215..., above 0.1.
+  {
+    id: 'storage-per-gib',
+    scope: { rule: 'storage' },
+    per: { metric: 'storage_bytes', unit: GIB },
+    target: 0.1,
+    team: 'team-data',
+  },
+  // EC2 is every customer's direct cost, 190 in October, over the 9 customers with cost: 21.11, within 25.
+  { id: 'ec2-per-customer', scope: { service: 'AmazonEC2' }, per: 'customer', target: 25 },
+];
+
 const ALERTS = [
   alert('cost_trend_7d', 'P2', 'b'),
   alert('freemium_cliff', 'WARNING', null),
@@ -189,18 +255,32 @@ afterAll(() => {
   engine.close();
 });
 
-async function october(maxCustomers?: number): Promise<ReportData> {
+/** The run's report of September and October, with the unit-cost targets. */
+async function run(maxCustomers?: number): Promise<ReportData> {
   await load(engine, CUSTOMER_DAYS, SUMMARY_DAYS);
   queriesRun = [];
   return buildReportData(narrowEngine, {
-    billingPeriod: '2026-10',
-    runBillingPeriods: ['2026-09', '2026-10'],
+    billingPeriods: ['2026-10', '2026-09'],
+    defaultPeriod: '2026-10',
     runId: 'run-1',
     rulesVersion: 'v1',
     costBasis: 'amortized',
     alerts: ALERTS,
+    unitCostTargets: TARGETS,
+    warnings: ['a warning of the run'],
     ...(maxCustomers !== undefined ? { maxCustomers } : {}),
   });
+}
+
+function monthOf(data: ReportData, period: string): ReportMonth {
+  const month = data.months.find((m) => m.billingPeriod === period);
+  if (month === undefined) throw new Error(`no month ${period} in the report`);
+  return month;
+}
+
+/** October of {@link run}. */
+async function october(maxCustomers?: number): Promise<ReportMonth> {
+  return monthOf(await run(maxCustomers), '2026-10');
 }
 
 describe('buildReportData', () => {
@@ -209,9 +289,122 @@ describe('buildReportData', () => {
     expect(await billingPeriodsOf(engine)).toEqual(['2026-09', '2026-10']);
   });
 
-  it('runs five queries through nothing but tableRef and query', async () => {
-    await october();
-    expect(queriesRun).toHaveLength(5);
+  it('runs the queries of each month through nothing but tableRef and query', async () => {
+    const data = await run();
+    // Nine a month, the targets' in both, the movers' only in October (the run has no August).
+    expect(queriesRun).toHaveLength(9 + 1 + (9 + 1 + 1));
+    expect(data.months.map((m) => [m.billingPeriod, m.previousPeriod])).toEqual([
+      ['2026-09', null],
+      ['2026-10', '2026-09'],
+    ]);
+    expect(data).toMatchObject({ version: 2, defaultPeriod: '2026-10', warnings: ['a warning of the run'] });
+  });
+
+  it("gives each listed customer's drill-down: its daily line, its services summing to its cost, its unit costs", async () => {
+    const data = await october();
+    const b = data.drillDowns.b;
+    // b: D1 50, D2 30 + 10 = 40; its MRR changed from 150 to 200, so the days carry it.
+    expect(b).toEqual({
+      dailyCost: [50, 40],
+      dailyMrr: [150, 200],
+      services: [
+        ['AWS', 'AmazonEC2', 'direct', 80],
+        ['AWS', 'AmazonS3', 'storage', 10],
+      ],
+      unitCosts: [
+        // 1 GB-month; its storage cost 10, so 10 per GB-month; the average 20 / 3 (a 2 and b 1 GB-month
+        // for 20); all-in 90 / 1.
+        {
+          metric: 'storage_bytes',
+          unit: 'GB-month',
+          units: near(1),
+          metricCost: near(10),
+          costPerUnit: near(10),
+          averageCostPerUnit: near(20 / 3),
+          customerCostPerUnit: near(90),
+        },
+      ],
+    });
+    // a: MRR 1000 on both days (left out); c: cost on D1 only, 5 x 1,000 requests that no rule charges.
+    expect(data.drillDowns.a).toMatchObject({ dailyCost: [40, 20], dailyMrr: null });
+    expect(data.drillDowns.c).toMatchObject({
+      dailyCost: [10, null],
+      unitCosts: [
+        {
+          metric: 'requests',
+          unit: '1,000 requests',
+          units: near(5),
+          metricCost: 0,
+          costPerUnit: 0,
+          customerCostPerUnit: near(2),
+        },
+      ],
+    });
+    // Every listed customer has one, and its services add up to its month's cost.
+    expect(Object.keys(data.drillDowns).sort()).toEqual(data.customers.map((c) => c.customerId).sort());
+    for (const customer of data.customers) {
+      const services = data.drillDowns[customer.customerId]?.services ?? [];
+      expect(services.reduce((sum, [, , , cost]) => sum + cost, 0)).toEqual(near(customer.totalCost));
+    }
+  });
+
+  it('gives the top movers from the previous month, new customers and falls included', async () => {
+    const data = await october();
+    // September: a 1000. October: a 60 (-940, -94%), b 90, f1 20, t1 15, c 10, f2 5, f3 4, f4 3, t2 3 (new).
+    expect(
+      data.movers.map((m) => [m.customerId, m.previousCost, m.totalCost, m.costChange, m.costGrowth]),
+    ).toEqual([
+      ['a', near(1000), near(60), near(-940), near(-0.94)],
+      ['b', 0, near(90), near(90), null],
+      ['f1', 0, near(20), near(20), null],
+      ['t1', 0, near(15), near(15), null],
+      ['c', 0, near(10), near(10), null],
+      ['f2', 0, near(5), near(5), null],
+      ['f3', 0, near(4), near(4), null],
+      ['f4', 0, near(3), near(3), null],
+      ['t2', 0, near(3), near(3), null],
+    ]);
+  });
+
+  it('gives the unit costs of metric-driven rules and measures the targets over the month', async () => {
+    const data = await october();
+    // storage (AmazonS3): 20 over 2 + 1 = 3 GB-months; 9 customers with cost in October.
+    expect(data.unitCosts).toEqual([
+      {
+        ruleId: 'storage',
+        service: 'AmazonS3',
+        driver: 'storage_bytes',
+        metric: 'storage_bytes',
+        unit: 'GB-month',
+        cost: near(20),
+        units: near(3),
+        costPerUnit: near(20 / 3),
+        activeCustomers: 9,
+        costPerActiveCustomer: near(20 / 9),
+      },
+    ]);
+    expect(data.unitTargets).toEqual([
+      {
+        targetId: 'ec2-per-customer',
+        scopeKind: 'service',
+        scope: 'AmazonEC2',
+        metric: null,
+        perUnit: 1,
+        team: null,
+        measured: near(190 / 9),
+        target: 25,
+      },
+      {
+        targetId: 'storage-per-gib',
+        scopeKind: 'rule',
+        scope: 'storage',
+        metric: 'storage_bytes',
+        perUnit: GIB,
+        team: 'team-data',
+        measured: near(20 / 93),
+        target: 0.1,
+      },
+    ]);
   });
 
   it('gives the waterfall from the bill to paying customers, its steps adding up to the bill', async () => {
@@ -240,19 +433,31 @@ describe('buildReportData', () => {
   });
 
   it('sums the header totals over the days of the billing period only', async () => {
-    const data = await october();
-    expect(data).toMatchObject({
-      billingPeriod: '2026-10',
-      runBillingPeriods: ['2026-09', '2026-10'],
+    const report = await run();
+    expect(report).toMatchObject({
       runId: 'run-1',
       rulesVersion: 'v1',
+      // Not given: the evaluation day of the alerts.
+      alertsAsOf: '2026-10-01',
+    });
+    expect(report.months.map((m) => m.billingPeriod)).toEqual(['2026-09', '2026-10']);
+    // September: its one day, 1500, and a.
+    expect(monthOf(report, '2026-09')).toMatchObject({
+      firstDay: '2026-09-30',
+      lastDay: '2026-09-30',
+      // A later month exists.
+      isComplete: true,
+      customerCount: 1,
+      totals: { totalCost: 1500, unattributedCost: 500 },
+    });
+    const data = monthOf(report, '2026-10');
+    expect(data).toMatchObject({
+      billingPeriod: '2026-10',
       firstDay: D1,
       lastDay: D2,
       // Two days of October and no later month: the month is still open.
       isComplete: false,
       customerCount: 9,
-      // Not given: the evaluation day of the alerts.
-      alertsAsOf: '2026-10-01',
     });
     // total 150 + 100 = 250, excluded 10, unattributed 13 + 17 = 30, share 30 / (250 - 10) = 0.125.
     expect(data.totals).toEqual({
@@ -316,7 +521,7 @@ describe('buildReportData', () => {
     ]);
     expect(data.customers.find((c) => c.customerId === 'a')?.alerts).toEqual([]);
     // Every alert is listed once, the account-level one too.
-    expect(data.alerts.map((a) => [a.severity, a.type, a.customerId])).toEqual([
+    expect((await run()).alerts.map((a) => [a.severity, a.type, a.customerId])).toEqual([
       ['P1', 'cost_to_mrr', 'b'],
       ['P2', 'cost_to_mrr', 'c'],
       ['P2', 'cost_trend_7d', 'b'],
@@ -389,25 +594,26 @@ describe('buildReportData', () => {
       { date: D2, direct: 73, shared: 10, unattributed: 17, excluded: 0, total: 101 },
     ]);
     const data = await buildReportData(engine, {
-      billingPeriod: '2026-10',
+      billingPeriods: ['2026-10'],
       runId: 'run-1',
       rulesVersion: 'v1',
       costBasis: 'amortized',
       alerts: [],
     });
-    expect(data.conservation).toEqual({
+    expect(monthOf(data, '2026-10').conservation).toEqual({
       holds: false,
       daysChecked: 2,
       breachDays: [D2],
       maxAbsDifference: near(1),
     });
-    expect(data.runBillingPeriods).toEqual(['2026-10']);
+    // The default month is the last given.
+    expect(data.defaultPeriod).toBe('2026-10');
   });
 
   it('gives an empty report for a month without data and for a run without billing data', async () => {
     await load(engine, CUSTOMER_DAYS, SUMMARY_DAYS);
     const emptyMonth = await buildReportData(engine, {
-      billingPeriod: '2026-12',
+      billingPeriods: ['2026-12'],
       runId: 'run-1',
       rulesVersion: 'v1',
       costBasis: 'amortized',
@@ -415,29 +621,31 @@ describe('buildReportData', () => {
     });
     queriesRun = [];
     const noData = await buildReportData(narrowEngine, {
-      billingPeriod: null,
+      billingPeriods: [],
       runId: 'run-1',
       rulesVersion: 'v1',
       costBasis: 'amortized',
       alerts: [],
     });
     expect(queriesRun).toEqual([]);
-    for (const data of [emptyMonth, noData]) {
-      expect(data).toMatchObject({
-        isComplete: null,
-        firstDay: null,
-        lastDay: null,
-        customerCount: 0,
-        customers: [],
-        tiers: [],
-        days: [],
-        freeTier: null,
-        conservation: { holds: true, daysChecked: 0, breachDays: [] },
-        totals: { totalCost: 0, unattributedCost: 0, unattributedShare: null },
-      });
-    }
-    expect(noData.runBillingPeriods).toEqual([]);
-    expect(noData.alertsAsOf).toBeNull();
+    expect(monthOf(emptyMonth, '2026-12')).toMatchObject({
+      isComplete: null,
+      firstDay: null,
+      lastDay: null,
+      customerCount: 0,
+      customers: [],
+      drillDowns: {},
+      tiers: [],
+      days: [],
+      freeTier: null,
+      reconciliation: null,
+      movers: [],
+      unitCosts: [],
+      unitTargets: [],
+      conservation: { holds: true, daysChecked: 0, breachDays: [] },
+      totals: { totalCost: 0, unattributedCost: 0, unattributedShare: null },
+    });
+    expect(noData).toMatchObject({ months: [], defaultPeriod: null, alertsAsOf: null, warnings: [] });
     // No billing data names a currency: USD.
     expect([emptyMonth.currency, noData.currency]).toEqual(['USD', 'USD']);
   });
@@ -449,7 +657,7 @@ describe('buildReportData', () => {
       SUMMARY_DAYS.map((d) => ({ ...d, currency: 'EUR' })),
     );
     const options = {
-      billingPeriod: '2026-10',
+      billingPeriods: ['2026-10'],
       runId: 'run-1',
       rulesVersion: 'v1',
       costBasis: 'amortized' as const,
@@ -458,7 +666,7 @@ describe('buildReportData', () => {
     const data = await buildReportData(engine, options);
     expect(data.currency).toBe('EUR');
     // The amounts themselves are unchanged by the currency (no conversion): 150 + 100.
-    expect(data.totals.totalCost).toEqual(near(250));
+    expect(monthOf(data, '2026-10').totals.totalCost).toEqual(near(250));
     // Days whose currency is empty read as USD.
     await load(engine, CUSTOMER_DAYS, SUMMARY_DAYS);
     expect((await buildReportData(engine, options)).currency).toBe('USD');
@@ -475,13 +683,27 @@ describe('buildReportData', () => {
   it('refuses a billing period that is not YYYY-MM', async () => {
     await expect(
       buildReportData(engine, {
-        billingPeriod: "2026-10' OR '1",
+        billingPeriods: ["2026-10' OR '1"],
         runId: 'r',
         rulesVersion: 'v',
         costBasis: 'amortized',
         alerts: [],
       }),
     ).rejects.toThrow(/YYYY-MM/);
+    await expect(
+      buildReportData(engine, {
+        billingPeriods: ['2026-10'],
+        defaultPeriod: '2026-11',
+        runId: 'r',
+        rulesVersion: 'v',
+        costBasis: 'amortized',
+        alerts: [],
+      }),
+    ).rejects.toThrow("The default month 2026-11 is not one of the run's: 2026-10");
+  });
+
+  it('compares with the calendar month before, across a year too', () => {
+    expect([monthBefore('2026-10'), monthBefore('2026-01')]).toEqual(['2026-09', '2025-12']);
   });
 });
 
@@ -505,7 +727,8 @@ describe('the report queries are Trino (Athena engine v3) SQL', () => {
   ] as const) {
     it(`parses every rendered report query over ${label}`, () => {
       const queries = {
-        ...renderReportQueries(tableRef, '2026-10', 500),
+        ...renderReportQueries(tableRef, '2026-10', { maxCustomers: 500, unitCostTargets: TARGETS }),
+        noTargets: renderReportQueries(tableRef, '2026-10').unitTargets,
         periods: renderBillingPeriodsQuery(tableRef),
       };
       expect(Object.keys(queries)).toEqual([
@@ -514,6 +737,13 @@ describe('the report queries are Trino (Athena engine v3) SQL', () => {
         'tierMargin',
         'freeTier',
         'reconciliation',
+        'customerDays',
+        'customerServices',
+        'customerUnitCosts',
+        'unitCosts',
+        'unitTargets',
+        'movers',
+        'noTargets',
         'periods',
       ]);
       for (const [name, sql] of Object.entries(queries)) {

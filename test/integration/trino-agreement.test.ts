@@ -11,6 +11,7 @@ import {
   renderAlertSql,
   WINDOW_CURRENCY_FILE,
 } from '../../lib/alerts/evaluate-alerts.ts';
+import type { UnitCostTarget } from '../../lib/alerts/types/unit_cost_target.ts';
 import { BILLING_FORMATS } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import {
@@ -311,10 +312,20 @@ function expectFinanceV2Holds(rows: Record<FinanceViewName, Row[]>): void {
 async function expectReportAgrees(engines: Engines): Promise<string[]> {
   const periods = await billingPeriodsOf(engines.trino);
   expect(periods).toEqual(await billingPeriodsOf(engines.duck));
+  // A target of each kind, so that the targets' query runs with rows on both engines.
+  const unitCostTargets: UnitCostTarget[] = [
+    { id: 'per-customer', scope: { service: 'AmazonEC2' }, per: 'customer', target: 1 },
+    {
+      id: 'per-request',
+      scope: { rule: 'compute-network' },
+      per: { metric: 'requests', unit: 1000 },
+      target: 0,
+    },
+  ];
   for (const period of periods) {
     const queries = {
-      trino: renderReportQueries((table) => engines.trino.tableRef(table), period),
-      duck: renderReportQueries((table) => engines.duck.tableRef(table), period),
+      trino: renderReportQueries((table) => engines.trino.tableRef(table), period, { unitCostTargets }),
+      duck: renderReportQueries((table) => engines.duck.tableRef(table), period, { unitCostTargets }),
     };
     for (const name of Object.keys(queries.trino) as (keyof typeof queries.trino)[]) {
       const [trinoRows, duckRows] = await Promise.all([
@@ -323,19 +334,22 @@ async function expectReportAgrees(engines: Engines): Promise<string[]> {
       ]);
       expectSameRows(trinoRows, duckRows, `report ${name} ${period}`);
     }
-    const options = {
-      billingPeriod: period,
-      runId: engines.run.runId,
-      rulesVersion: 'v',
-      costBasis: 'amortized' as const,
-      alerts: [],
-    };
-    const [trinoData, duckData] = await Promise.all([
-      buildReportData(engines.trino, options),
-      buildReportData(engines.duck, options),
-    ]);
-    expectSameValue(trinoData, duckData, `report data ${period}`);
   }
+  // Every month of the run, as the local report holds them.
+  const options = {
+    billingPeriods: periods,
+    runId: engines.run.runId,
+    rulesVersion: 'v',
+    costBasis: 'amortized' as const,
+    alerts: [],
+    unitCostTargets,
+  };
+  const [trinoData, duckData] = await Promise.all([
+    buildReportData(engines.trino, options),
+    buildReportData(engines.duck, options),
+  ]);
+  expectSameValue(trinoData, duckData, 'report data');
+  expect(trinoData.months.map((month) => month.billingPeriod)).toEqual(periods);
   return periods;
 }
 

@@ -19,4 +19,5 @@ export const SAMPLE_PIPELINE_ENVIRONMENT: Readonly<Record<string, string>> = {
   TABLE_NAME: 'cpc-serving',
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:cpc-alerts',
   ALERT_CONFIG: '{}',
+  UNIT_COST_TARGETS: '{"unitCostTargets":[]}',
 };

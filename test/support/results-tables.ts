@@ -12,7 +12,8 @@ export const RESULT_TABLE_COLUMNS = {
     ' rules_version VARCHAR, run_id VARCHAR',
   customer_daily_service_cost:
     'usage_date DATE, billing_period VARCHAR, customer_id VARCHAR, service VARCHAR, rule_id VARCHAR,' +
-    ' driver VARCHAR, cost DOUBLE, rules_version VARCHAR, run_id VARCHAR',
+    // provider last (a run's files have it before service): a row that leaves it out is NULL.
+    ' driver VARCHAR, cost DOUBLE, rules_version VARCHAR, run_id VARCHAR, provider VARCHAR',
   daily_summary:
     'usage_date DATE, billing_period VARCHAR, total_cost DOUBLE, direct_cost DOUBLE, shared_cost DOUBLE,' +
     ' unattributed_cost DOUBLE, excluded_cost DOUBLE, unattributed_pct DOUBLE, rules_version VARCHAR,' +

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { renderReportHtml, reportJson } from '../../lib/report/render-report.ts';
-import type { ReportCustomer, ReportData } from '../../lib/report/report-data.ts';
+import type { ReportCustomer, ReportData, ReportMonth } from '../../lib/report/report-data.ts';
 
 const SCRIPT_NAME = '</script><script>alert(1)</script>';
 const QUOTED_NAME = 'O\'Brien & "Söhne" zürich <!-- \u2028 \u2029 end';
@@ -25,14 +25,22 @@ function customer(customerId: string, name: string, totalCost: number): ReportCu
 
 function emptyData(): ReportData {
   return {
-    version: 1,
+    version: 2,
     runId: 'run-1',
     rulesVersion: 'v1',
     costBasis: 'unblended',
-    reconciliation: null,
     currency: 'USD',
-    billingPeriod: null,
-    runBillingPeriods: [],
+    months: [],
+    defaultPeriod: null,
+    alertsAsOf: null,
+    alerts: [],
+    warnings: [],
+  };
+}
+
+function trickyMonth(): ReportMonth {
+  return {
+    billingPeriod: '2026-10',
     isComplete: null,
     firstDay: null,
     lastDay: null,
@@ -46,13 +54,19 @@ function emptyData(): ReportData {
       unattributedShare: null,
     },
     conservation: { holds: true, daysChecked: 0, breachDays: [], maxAbsDifference: 0 },
-    customerCount: 0,
-    customers: [],
+    customerCount: 2,
+    customers: [customer('x', SCRIPT_NAME, 30), customer('y', QUOTED_NAME, 20)],
+    drillDowns: {
+      x: { dailyCost: [], dailyMrr: null, services: [['AWS', SCRIPT_NAME, 'direct', 30]], unitCosts: [] },
+    },
     tiers: [],
     days: [],
     freeTier: null,
-    alertsAsOf: null,
-    alerts: [],
+    reconciliation: null,
+    previousPeriod: null,
+    movers: [],
+    unitCosts: [],
+    unitTargets: [],
   };
 }
 
@@ -60,10 +74,9 @@ function trickyData(): ReportData {
   return {
     ...emptyData(),
     runId: 'run-<b>',
-    billingPeriod: '2026-10',
-    runBillingPeriods: ['2026-10'],
-    customerCount: 2,
-    customers: [customer('x', SCRIPT_NAME, 30), customer('y', QUOTED_NAME, 20)],
+    months: [trickyMonth()],
+    defaultPeriod: '2026-10',
+    warnings: [`${SCRIPT_NAME} is probably not what you meant`],
     alerts: [
       {
         type: 'cost_to_mrr',
@@ -110,10 +123,42 @@ describe('renderReportHtml', () => {
     expect(html).toContain('<title>Cost per customer – 2026-10 – run run-&lt;b&gt;</title>');
   });
 
+  it("embeds the drill-downs' amounts to a millionth and leaves the data itself exact", () => {
+    const data = trickyData();
+    const month = data.months[0] as ReportMonth;
+    const exact: ReportData = {
+      ...data,
+      months: [
+        {
+          ...month,
+          drillDowns: {
+            x: {
+              dailyCost: [1.23456789, null, 2 / 3],
+              dailyMrr: [100.0000004, null, 100.0000006],
+              services: [['AWS', 'AmazonEC2', 'direct', 29.9999996]],
+              unitCosts: [],
+            },
+          },
+        },
+      ],
+    };
+    const embedded = JSON.parse(reportJson(exact)) as ReportData;
+    // 1.23456789 -> 1.234568, 2/3 -> 0.666667, 100.0000004 -> 100, 100.0000006 -> 100.000001, 29.9999996 -> 30.
+    expect(embedded.months[0]?.drillDowns.x).toEqual({
+      dailyCost: [1.234568, null, 0.666667],
+      dailyMrr: [100, null, 100.000001],
+      services: [['AWS', 'AmazonEC2', 'direct', 30]],
+      unitCosts: [],
+    });
+    // Nothing else is rounded, and the data passed in is untouched.
+    expect(embedded.months[0]?.customers).toEqual(month.customers);
+    expect(exact.months[0]?.drillDowns.x?.dailyCost).toEqual([1.23456789, null, 2 / 3]);
+  });
+
   it('escapes only what it must: the JSON text is still the same JSON', () => {
     const data = trickyData();
     expect(JSON.parse(reportJson(data))).toEqual(data);
-    expect(reportJson(data)).toMatch(/^\{"version":1,/);
+    expect(reportJson(data)).toMatch(/^\{"version":2,/);
     expect(reportJson(data)).toContain('z\u00fcrich');
     expect(reportJson(data)).toContain('\\u003c/script\\u003e');
   });

@@ -24,6 +24,23 @@ import { renderUnitCosts } from './unit-costs.ts';
 import { renderWaterfall } from './waterfall.ts';
 import { renderWorstMargins } from './worst-margins.ts';
 
+/** The headline of a run without billing data: nothing cost anything, and no day was checked. */
+const NO_TOTALS: ReportMonth['totals'] = {
+  totalCost: 0,
+  directCost: 0,
+  sharedCost: 0,
+  attributedCost: 0,
+  unattributedCost: 0,
+  excludedCost: 0,
+  unattributedShare: null,
+};
+const NO_DAYS_CHECKED: ReportMonth['conservation'] = {
+  holds: true,
+  daysChecked: 0,
+  breachDays: [],
+  maxAbsDifference: 0,
+};
+
 function monthLabel(month: ReportMonth): string {
   return `${month.billingPeriod}${month.isComplete === false ? ' (open)' : ''}`;
 }
@@ -80,8 +97,16 @@ function renderMonthHeader(view: MonthView, runId: string): void {
       .map((text) => el('span', { text })),
   );
 
-  const t = view.totals;
-  const c = view.conservation;
+  renderHeadline(view.totals, view.conservation, view.customerCount, money);
+}
+
+/** The headline tiles: a month's, or zeros for a run without billing data. */
+function renderHeadline(
+  t: ReportMonth['totals'],
+  c: ReportMonth['conservation'],
+  customerCount: number,
+  money: (value: number) => string,
+): void {
   byId('headline').replaceChildren(
     tile(
       'Total cost',
@@ -95,7 +120,7 @@ function renderMonthHeader(view: MonthView, runId: string): void {
       `${money(t.unattributedCost)} reached no customer`,
       'unattributed-share',
     ),
-    tile('Customers with cost', String(view.customerCount), null, 'customer-count'),
+    tile('Customers with cost', String(customerCount), null, 'customer-count'),
     tile(
       'Conservation',
       c.holds ? 'Holds' : 'Broken',
@@ -117,7 +142,10 @@ function showMonth(data: ReportData, period: string | null, topCustomers: number
   if (month === undefined || month.days.length === 0) {
     byId('empty').hidden = false;
     byId('content').hidden = true;
+    if (month === undefined) renderHeadline(NO_TOTALS, NO_DAYS_CHECKED, 0, moneyIn(data.currency));
     if (month !== undefined) {
+      byId('empty').textContent =
+        `No cost in ${month.billingPeriod}: its billing data has no line items, so there is nothing to chart.`;
       renderMonthHeader(
         { ...month, currency: data.currency, alerts: data.alerts, previous: null },
         data.runId,
