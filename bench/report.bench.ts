@@ -27,6 +27,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { NotifiedAlert } from '../lib/alerts/alert.ts';
+import { loadAlertConfig } from '../lib/alerts/alert-config.ts';
+import type { UnitCostTarget } from '../lib/alerts/types/unit_cost_target.ts';
 import type { CostBasis } from '../lib/attribution/rules.ts';
 import { DuckDbEngine } from '../lib/engine/duckdb-engine.ts';
 import { defineCustomers } from '../lib/local/customers-table.ts';
@@ -34,7 +36,12 @@ import { runDemo } from '../lib/local/demo.ts';
 import { RUN_RESULT_FILES } from '../lib/local/query-command.ts';
 import { REPORT_FILE } from '../lib/local/run-local.ts';
 import { echartsScript, renderReportHtml, reportPage } from '../lib/report/render-report.ts';
-import { buildReportData, defaultReportPeriod, reportPeriodsOf } from '../lib/report/report-data.ts';
+import {
+  buildReportData,
+  defaultReportPeriod,
+  type ReportData,
+  reportPeriodsOf,
+} from '../lib/report/report-data.ts';
 import { sqlString } from '../lib/sql/sql-template.ts';
 import type { ResultTable } from '../lib/sql/tables.ts';
 
@@ -71,6 +78,7 @@ interface RunFacts {
   readonly costBasis: CostBasis;
   readonly asOf: string | null;
   readonly alerts: readonly NotifiedAlert[];
+  readonly unitCostTargets: readonly UnitCostTarget[];
 }
 
 const median = (values: readonly number[]) => {
@@ -123,6 +131,8 @@ function runFacts(): RunFacts {
     costBasis: run.costBasis,
     asOf: run.asOf,
     alerts,
+    // The demo's targets, which the local run measured its report against too.
+    unitCostTargets: loadAlertConfig(join(OUT, 'input', 'alerts-config.json')).unitCostTargets,
   };
 }
 
@@ -144,6 +154,7 @@ async function buildReport(
     costBasis: run.costBasis,
     alerts: run.alerts,
     alertsAsOf: run.asOf,
+    unitCostTargets: run.unitCostTargets,
   });
   const built = performance.now();
   const html = renderReportHtml(data);
@@ -251,7 +262,14 @@ async function main(): Promise<void> {
   const page = reportPage();
   const pageBytes = Buffer.byteLength(page.script) + Buffer.byteLength(page.style);
   const runReportBytes = statSync(join(OUT, REPORT_FILE)).size;
-  const data = JSON.parse(embeddedJson(html)) as { customers: unknown[]; customerCount: number };
+  const data = JSON.parse(embeddedJson(html)) as ReportData;
+  const listed = data.months
+    .map(
+      (month) =>
+        `${month.billingPeriod} ${month.customers.length} of ${month.customerCount} listed, ` +
+        `${Object.keys(month.drillDowns).length} drill-downs`,
+    )
+    .join('; ');
 
   console.log('Build (buildReportData + renderReportHtml on the loaded results):');
   console.log(
@@ -264,9 +282,7 @@ async function main(): Promise<void> {
   );
   console.log('Size of the report:');
   console.log(`  total               ${bytesAndMb(totalBytes)}`);
-  console.log(
-    `  embedded JSON       ${bytesAndMb(jsonBytes)}, ${data.customers.length} of ${data.customerCount} customers listed`,
-  );
+  console.log(`  embedded JSON       ${bytesAndMb(jsonBytes)}: ${listed}`);
   console.log(`  inlined ECharts     ${bytesAndMb(echartsBytes)}`);
   console.log(`  page script + style ${bytesAndMb(pageBytes)}`);
   console.log(`  rest (markup)       ${bytesAndMb(totalBytes - jsonBytes - echartsBytes - pageBytes)}`);

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as esbuild from 'esbuild';
-import type { ReportData, ReportDrillDown } from './report-data.ts';
+import { DRILL_DOWN_CUSTOMERS, type ReportData, WORST_MARGINS } from './report-data.ts';
 
 /** How many customers the top-customers table lists. */
 export const TOP_CUSTOMERS = 15;
@@ -124,32 +124,20 @@ export function reportPage(): ReportPage {
   return reportPageCache;
 }
 
-/** The precision the drill-downs' amounts are embedded with: a millionth, far below any minor unit. */
-const DRILL_DOWN_PRECISION = 1e6;
-
-const roundAmount = (value: number | null) =>
-  value === null ? null : Math.round(value * DRILL_DOWN_PRECISION) / DRILL_DOWN_PRECISION;
-
 /**
- * A JSON.stringify replacer that writes the drill-downs' daily costs, MRR and service costs to a
- * millionth: they are most of the data (a line and a breakdown per listed customer and month), and
- * seventeen digits of each would double the file for nothing a reader can see. Rounded here, when the
- * page is written, so that the report data stays exact (and equal on every engine).
+ * A number as the file embeds it: amounts of 1 or more to a millionth (cents stay exact at any size),
+ * smaller values (ratios, unit costs of a fraction of a cent) to 10 significant digits; integers as they
+ * are. Seventeen digits of every amount would make the file half as large again for nothing a reader can
+ * see. Rounded when the page is written, so the report data itself stays exact (and equal on every engine).
  */
-function compactDrillDowns(key: string, value: unknown): unknown {
-  if (key !== 'drillDowns' || value === null || typeof value !== 'object') return value;
-  const compact: Record<string, ReportDrillDown> = {};
-  for (const [customerId, drill] of Object.entries(value as Record<string, ReportDrillDown>)) {
-    compact[customerId] = {
-      ...drill,
-      dailyCost: drill.dailyCost.map(roundAmount),
-      dailyMrr: drill.dailyMrr === null ? null : drill.dailyMrr.map(roundAmount),
-      services: drill.services.map(
-        ([provider, service, rule, cost]) => [provider, service, rule, roundAmount(cost) ?? 0] as const,
-      ),
-    };
-  }
-  return compact;
+function embeddedNumber(value: number): number {
+  if (!Number.isFinite(value) || Number.isInteger(value)) return value;
+  return Math.abs(value) >= 1 ? Math.round(value * 1e6) / 1e6 : Number(value.toPrecision(10));
+}
+
+/** The JSON.stringify replacer that writes every number as {@link embeddedNumber}. */
+function compactNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' ? embeddedNumber(value) : value;
 }
 
 /**
@@ -158,7 +146,7 @@ function compactDrillDowns(key: string, value: unknown): unknown {
  * escaped for older JavaScript parsers; JSON.parse reads the same data back.
  */
 export function reportJson(data: ReportData): string {
-  return JSON.stringify(data, compactDrillDowns)
+  return JSON.stringify(data, compactNumbers)
     .replaceAll('<', '\\u003c')
     .replaceAll('>', '\\u003e')
     .replaceAll('&', '\\u0026')
@@ -215,6 +203,8 @@ const BODY = `
       <div class="drilldown-head"><h2 id="drilldown-title"></h2><button type="button" id="drilldown-close">Close</button></div>
       <div class="meta" id="drilldown-meta"></div>
       <div class="tiles" id="drilldown-tiles"></div>
+      <p class="hint" id="drilldown-not-carried" hidden>The report carries the daily line and the breakdowns of each month's ${DRILL_DOWN_CUSTOMERS} costliest customers and its ${WORST_MARGINS} worst margins; this customer's are in the run's results (customer_daily_service_cost, and the finance views in Athena).</p>
+      <div id="drilldown-details">
       <p class="hint">Cost per usage day; the dashed line is MRR / 30, the day's share of what the customer pays.</p>
       <div class="chart" id="chart-drilldown"></div>
       <div class="columns">
@@ -226,6 +216,7 @@ const BODY = `
       <h3>Unit costs</h3>
       <p class="hint" id="drilldown-unit-costs-empty">No usage of a metric and no cost from a metric-driven rule this month.</p>
       <table id="drilldown-unit-costs"><thead><tr><th>Metric</th><th class="num">Usage</th><th class="num">Cost from its rules</th><th class="num">Per unit</th><th class="num">Average per unit</th><th class="num">All-in per unit</th></tr></thead><tbody></tbody></table>
+      </div>
     </section>
     <section id="section-tiers">
       <h2>Infrastructure gross margin by tier</h2>

@@ -44,6 +44,13 @@ export const DEFAULT_MAX_CUSTOMERS = 1000;
  */
 export const WORST_MARGINS = 10;
 
+/**
+ * How many of the costliest customers of a month get a drill-down (and the worst margins): at 5,000
+ * customers over three months this keeps the report under 3 MB (bench/report.bench.ts). The others are
+ * still in the treemap and the tables, without their daily line and breakdowns.
+ */
+export const DRILL_DOWN_CUSTOMERS = 250;
+
 /** How many customers the top-movers table lists: the largest changes of cost from the previous month. */
 export const TOP_MOVERS = 10;
 
@@ -234,21 +241,40 @@ export interface ReportUnitTarget {
   readonly target: number;
 }
 
-/** A customer's cost per unit of its own usage of a metric (the finance view customer_unit_cost). */
-export interface ReportCustomerUnitCost {
-  readonly metric: string;
-  readonly unit: string;
-  readonly units: number;
-  readonly metricCost: number;
-  readonly costPerUnit: number | null;
-  readonly averageCostPerUnit: number | null;
-  readonly customerCostPerUnit: number | null;
+/**
+ * A customer's cost per unit of its own usage of a metric (the finance view customer_unit_cost): the
+ * metric as an index into {@link ReportDrillDownNames.metrics}, the units used, the cost of the rules
+ * driven by the metric, that cost per unit, and the customer's whole cost per unit.
+ */
+export type ReportCustomerUnitCost = readonly [
+  metric: number,
+  units: number,
+  metricCost: number,
+  costPerUnit: number | null,
+  customerCostPerUnit: number | null,
+];
+
+/** An amount of a customer's month by one name of {@link ReportDrillDownNames} (its index). */
+export type ReportNamedCost = readonly [name: number, cost: number];
+
+/**
+ * The names the month's drill-downs refer to by index: each is written once per month rather than once
+ * per customer, which keeps the file small (a customer's month has some 20 services and 40 service and
+ * rule pairs).
+ */
+export interface ReportDrillDownNames {
+  /** (provider, service) pairs. */
+  readonly services: readonly (readonly [provider: string, service: string])[];
+  readonly rules: readonly string[];
+  /** Each metric with its unit (`1,000 requests`, `GB-month`) and the average cost per unit over all customers. */
+  readonly metrics: readonly {
+    readonly metric: string;
+    readonly unit: string;
+    readonly averageCostPerUnit: number | null;
+  }[];
 }
 
-/** One (provider, service, rule) of a customer's month and its cost. */
-export type ReportServiceCost = readonly [provider: string, service: string, ruleId: string, cost: number];
-
-/** What a listed customer's drill-down shows beside its row of {@link ReportMonth.customers}. */
+/** What a customer's drill-down shows beside its row of {@link ReportMonth.customers}. */
 export interface ReportDrillDown {
   /** Cost on each day of {@link ReportMonth.days} (same order); null on a day without cost. */
   readonly dailyCost: readonly (number | null)[];
@@ -257,8 +283,10 @@ export interface ReportDrillDown {
    * when it is the customer's `mrr` on every day with cost (most customers), to keep the file small.
    */
   readonly dailyMrr: readonly (number | null)[] | null;
-  /** Highest cost first; they sum to the customer's totalCost. */
-  readonly services: readonly ReportServiceCost[];
+  /** Cost by (provider, service), highest first; they sum to the customer's totalCost. */
+  readonly services: readonly ReportNamedCost[];
+  /** Cost by rule (`direct` for tagged cost), highest first; they sum to the customer's totalCost. */
+  readonly rules: readonly ReportNamedCost[];
   readonly unitCosts: readonly ReportCustomerUnitCost[];
 }
 
@@ -282,8 +310,12 @@ export interface ReportMonth {
    * MRR when they are not among them.
    */
   readonly customers: readonly ReportCustomer[];
-  /** The drill-down of each customer of {@link customers}, by customer id. */
+  /**
+   * The drill-downs, by customer id, of the {@link DRILL_DOWN_CUSTOMERS} costliest customers and of the
+   * {@link WORST_MARGINS} worst margins: the data that makes the file grow with customers.
+   */
   readonly drillDowns: Readonly<Record<string, ReportDrillDown>>;
+  readonly drillDownNames: ReportDrillDownNames;
   readonly tiers: readonly ReportTier[];
   readonly days: readonly ReportDay[];
   readonly freeTier: ReportFreeTier | null;
@@ -341,6 +373,8 @@ export interface BuildReportOptions {
   readonly warnings?: readonly string[];
   /** @default {@link DEFAULT_MAX_CUSTOMERS} */
   readonly maxCustomers?: number;
+  /** @default {@link DRILL_DOWN_CUSTOMERS} */
+  readonly drillDownCustomers?: number;
 }
 
 function checkBillingPeriod(period: string): void {
@@ -534,6 +568,7 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
       alerts,
       maxCustomers: options.maxCustomers,
       unitCostTargets: options.unitCostTargets,
+      drillDownCustomers: options.drillDownCustomers ?? DRILL_DOWN_CUSTOMERS,
     });
     months.push(month.month);
     currencies.push(...month.currencies);
@@ -557,6 +592,7 @@ export async function buildReportData(engine: QueryReader, options: BuildReportO
 
 interface MonthOptions extends ReportQueryOptions {
   readonly previousPeriod: string | null;
+  readonly drillDownCustomers: number;
   readonly alerts: readonly ReportAlert[];
 }
 
@@ -686,7 +722,14 @@ async function buildReportMonth(
     },
     customerCount: tiers.reduce((total, tier) => total + tier.customers, 0),
     customers,
-    drillDowns: drillDownsOf(customers, days, customerDayRows, customerServiceRows, customerUnitCostRows),
+    ...drillDownsOf(
+      customers,
+      options.drillDownCustomers,
+      days,
+      customerDayRows,
+      customerServiceRows,
+      customerUnitCostRows,
+    ),
     tiers,
     days,
     freeTier,
@@ -731,29 +774,63 @@ async function buildReportMonth(
   return { month, currencies };
 }
 
-/** The drill-down of each listed customer, from the rows of its three queries (ordered by customer). */
+/** Index of each name in the order first met: the month's dictionary of drill-down names. */
+class Names<T> {
+  readonly list: T[] = [];
+  private readonly index = new Map<string, number>();
+  of(value: T): number {
+    const key = JSON.stringify(value);
+    let at = this.index.get(key);
+    if (at === undefined) {
+      at = this.list.length;
+      this.list.push(value);
+      this.index.set(key, at);
+    }
+    return at;
+  }
+}
+
+/** Sums costs by name index, highest first (ties by index, so the order is stable). */
+function byName(costs: Map<number, number>): ReportNamedCost[] {
+  return [...costs].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+}
+
+/**
+ * The drill-downs of the month's `costliest` customers and its worst margins, from the
+ * rows of their three queries (which cover every listed customer), with the names they share.
+ */
 function drillDownsOf(
   customers: readonly ReportCustomer[],
+  costliest: number,
   days: readonly ReportDay[],
   dayRows: readonly Row[],
   serviceRows: readonly Row[],
   unitCostRows: readonly Row[],
-): Record<string, ReportDrillDown> {
+): { drillDowns: Record<string, ReportDrillDown>; drillDownNames: ReportDrillDownNames } {
+  const worst = customers
+    .filter((customer) => customer.costToMrr !== null)
+    .sort((a, b) => (b.costToMrr ?? 0) - (a.costToMrr ?? 0) || a.customerId.localeCompare(b.customerId))
+    .slice(0, WORST_MARGINS);
+  const drilled = [...new Set([...customers.slice(0, costliest), ...worst])];
   const dayIndex = new Map(days.map((day, i) => [day.date, i]));
-  const parts = new Map<
-    string,
-    {
-      dailyCost: (number | null)[];
-      dailyMrr: (number | null)[];
-      services: ReportServiceCost[];
-      unitCosts: ReportCustomerUnitCost[];
-    }
-  >();
-  for (const customer of customers) {
+  const services = new Names<readonly [string, string]>();
+  const rules = new Names<string>();
+  const metrics = new Names<string>();
+  const metricFacts = new Map<number, { unit: string; averageCostPerUnit: number | null }>();
+  interface Parts {
+    readonly dailyCost: (number | null)[];
+    readonly dailyMrr: (number | null)[];
+    readonly services: Map<number, number>;
+    readonly rules: Map<number, number>;
+    readonly unitCosts: ReportCustomerUnitCost[];
+  }
+  const parts = new Map<string, Parts>();
+  for (const customer of drilled) {
     parts.set(customer.customerId, {
       dailyCost: days.map(() => null),
       dailyMrr: days.map(() => null),
-      services: [],
+      services: new Map(),
+      rules: new Map(),
       unitCosts: [],
     });
   }
@@ -766,32 +843,53 @@ function drillDownsOf(
     part.dailyMrr[i] = num(row.mrr);
   }
   for (const row of serviceRows) {
-    parts
-      .get(text(row.customer_id))
-      ?.services.push([text(row.provider), text(row.service), text(row.rule_id), num(row.cost)]);
+    const part = parts.get(text(row.customer_id));
+    if (part === undefined) continue;
+    const cost = num(row.cost);
+    const service = services.of([text(row.provider), text(row.service)]);
+    const rule = rules.of(text(row.rule_id));
+    part.services.set(service, (part.services.get(service) ?? 0) + cost);
+    part.rules.set(rule, (part.rules.get(rule) ?? 0) + cost);
   }
   for (const row of unitCostRows) {
-    parts.get(text(row.customer_id))?.unitCosts.push({
-      metric: text(row.metric),
+    const part = parts.get(text(row.customer_id));
+    if (part === undefined) continue;
+    const metric = metrics.of(text(row.metric));
+    metricFacts.set(metric, {
       unit: text(row.unit),
-      units: num(row.units),
-      metricCost: num(row.metric_cost),
-      costPerUnit: numOrNull(row.cost_per_unit),
       averageCostPerUnit: numOrNull(row.average_cost_per_unit),
-      customerCostPerUnit: numOrNull(row.customer_cost_per_unit),
     });
+    part.unitCosts.push([
+      metric,
+      num(row.units),
+      num(row.metric_cost),
+      numOrNull(row.cost_per_unit),
+      numOrNull(row.customer_cost_per_unit),
+    ]);
   }
   const drillDowns: Record<string, ReportDrillDown> = {};
-  for (const customer of customers) {
+  for (const customer of drilled) {
     const part = parts.get(customer.customerId);
     if (part === undefined) continue;
     const mrrConstant = part.dailyMrr.every((mrr) => mrr === null || mrr === customer.mrr);
     drillDowns[customer.customerId] = {
       dailyCost: part.dailyCost,
       dailyMrr: mrrConstant ? null : part.dailyMrr,
-      services: part.services,
+      services: byName(part.services),
+      rules: byName(part.rules),
       unitCosts: part.unitCosts,
     };
   }
-  return drillDowns;
+  return {
+    drillDowns,
+    drillDownNames: {
+      services: services.list,
+      rules: rules.list,
+      metrics: metrics.list.map((metric, i) => ({
+        metric,
+        unit: metricFacts.get(i)?.unit ?? '',
+        averageCostPerUnit: metricFacts.get(i)?.averageCostPerUnit ?? null,
+      })),
+    },
+  };
 }

@@ -302,50 +302,94 @@ describe('buildReportData', () => {
 
   it("gives each listed customer's drill-down: its daily line, its services summing to its cost, its unit costs", async () => {
     const data = await october();
-    const b = data.drillDowns.b;
-    // b: D1 50, D2 30 + 10 = 40; its MRR changed from 150 to 200, so the days carry it.
-    expect(b).toEqual({
+    // The names the drill-downs refer to, written once for the month.
+    const names = data.drillDownNames;
+    const named = (id: string) => {
+      const drill = data.drillDowns[id];
+      return {
+        dailyCost: drill?.dailyCost,
+        dailyMrr: drill?.dailyMrr,
+        services: drill?.services.map(([i, cost]) => [...(names.services[i] ?? []), cost]),
+        rules: drill?.rules.map(([i, cost]) => [names.rules[i], cost]),
+        unitCosts: drill?.unitCosts.map(([i, units, metricCost, costPerUnit, allIn]) => ({
+          ...names.metrics[i],
+          units,
+          metricCost,
+          costPerUnit,
+          allIn,
+        })),
+      };
+    };
+    // b: D1 50, D2 30 + 10 = 40; its MRR changed from 150 to 200, so the days carry it. EC2 is all of its
+    // direct cost (50 + 30), S3 its storage share (10).
+    expect(named('b')).toEqual({
       dailyCost: [50, 40],
       dailyMrr: [150, 200],
       services: [
-        ['AWS', 'AmazonEC2', 'direct', 80],
-        ['AWS', 'AmazonS3', 'storage', 10],
+        ['AWS', 'AmazonEC2', 80],
+        ['AWS', 'AmazonS3', 10],
       ],
+      rules: [
+        ['direct', 80],
+        ['storage', 10],
+      ],
+      // 1 GB-month; its storage cost 10, so 10 per GB-month; the average 20 / 3 (a 2 and b 1 GB-month for
+      // 20); all-in 90 / 1.
       unitCosts: [
-        // 1 GB-month; its storage cost 10, so 10 per GB-month; the average 20 / 3 (a 2 and b 1 GB-month
-        // for 20); all-in 90 / 1.
         {
           metric: 'storage_bytes',
           unit: 'GB-month',
+          averageCostPerUnit: near(20 / 3),
           units: near(1),
           metricCost: near(10),
           costPerUnit: near(10),
-          averageCostPerUnit: near(20 / 3),
-          customerCostPerUnit: near(90),
+          allIn: near(90),
         },
       ],
     });
     // a: MRR 1000 on both days (left out); c: cost on D1 only, 5 x 1,000 requests that no rule charges.
-    expect(data.drillDowns.a).toMatchObject({ dailyCost: [40, 20], dailyMrr: null });
-    expect(data.drillDowns.c).toMatchObject({
+    expect(named('a')).toMatchObject({ dailyCost: [40, 20], dailyMrr: null });
+    expect(named('c')).toMatchObject({
       dailyCost: [10, null],
       unitCosts: [
         {
           metric: 'requests',
           unit: '1,000 requests',
+          // No rule charges requests: 0 over all customers' 5 units.
+          averageCostPerUnit: 0,
           units: near(5),
           metricCost: 0,
           costPerUnit: 0,
-          customerCostPerUnit: near(2),
+          allIn: near(2),
         },
       ],
     });
-    // Every listed customer has one, and its services add up to its month's cost.
+    // Every listed customer has one (fewer than DRILL_DOWN_CUSTOMERS), and its services and its rules
+    // each add up to its month's cost.
     expect(Object.keys(data.drillDowns).sort()).toEqual(data.customers.map((c) => c.customerId).sort());
     for (const customer of data.customers) {
-      const services = data.drillDowns[customer.customerId]?.services ?? [];
-      expect(services.reduce((sum, [, , , cost]) => sum + cost, 0)).toEqual(near(customer.totalCost));
+      const drill = data.drillDowns[customer.customerId];
+      for (const part of [drill?.services ?? [], drill?.rules ?? []]) {
+        expect(part.reduce((sum, [, cost]) => sum + cost, 0)).toEqual(near(customer.totalCost));
+      }
     }
+  });
+
+  it('gives drill-downs to the costliest customers and the worst margins only', async () => {
+    await load(engine, CUSTOMER_DAYS, SUMMARY_DAYS);
+    const data = await buildReportData(engine, {
+      billingPeriods: ['2026-10'],
+      runId: 'run-1',
+      rulesVersion: 'v1',
+      costBasis: 'amortized',
+      alerts: [],
+      drillDownCustomers: 2,
+    });
+    // The 2 costliest are b and a; the worst cost / MRR are b 0.45, c 0.1, a 0.06: so b, a and c, and none
+    // of the free and trial accounts that are listed too.
+    const month = monthOf(data, '2026-10');
+    expect(month.customers).toHaveLength(9);
+    expect(Object.keys(month.drillDowns).sort()).toEqual(['a', 'b', 'c']);
   });
 
   it('gives the top movers from the previous month, new customers and falls included', async () => {
@@ -635,6 +679,7 @@ describe('buildReportData', () => {
       customerCount: 0,
       customers: [],
       drillDowns: {},
+      drillDownNames: { services: [], rules: [], metrics: [] },
       tiers: [],
       days: [],
       freeTier: null,

@@ -57,8 +57,9 @@ function trickyMonth(): ReportMonth {
     customerCount: 2,
     customers: [customer('x', SCRIPT_NAME, 30), customer('y', QUOTED_NAME, 20)],
     drillDowns: {
-      x: { dailyCost: [], dailyMrr: null, services: [['AWS', SCRIPT_NAME, 'direct', 30]], unitCosts: [] },
+      x: { dailyCost: [], dailyMrr: null, services: [[0, 30]], rules: [[0, 30]], unitCosts: [] },
     },
+    drillDownNames: { services: [['AWS', SCRIPT_NAME]], rules: ['direct'], metrics: [] },
     tiers: [],
     days: [],
     freeTier: null,
@@ -123,7 +124,7 @@ describe('renderReportHtml', () => {
     expect(html).toContain('<title>Cost per customer – 2026-10 – run run-&lt;b&gt;</title>');
   });
 
-  it("embeds the drill-downs' amounts to a millionth and leaves the data itself exact", () => {
+  it('embeds amounts to a millionth and small values to 10 digits, and leaves the data itself exact', () => {
     const data = trickyData();
     const month = data.months[0] as ReportMonth;
     const exact: ReportData = {
@@ -131,28 +132,36 @@ describe('renderReportHtml', () => {
       months: [
         {
           ...month,
+          customers: [
+            { ...(month.customers[0] as ReportCustomer), totalCost: 12_345_678.123456789, costToMrr: 2 / 3 },
+          ],
           drillDowns: {
             x: {
-              dailyCost: [1.23456789, null, 2 / 3],
-              dailyMrr: [100.0000004, null, 100.0000006],
-              services: [['AWS', 'AmazonEC2', 'direct', 29.9999996]],
-              unitCosts: [],
+              dailyCost: [1.23456789, null, 100.0000004],
+              dailyMrr: [100.0000006, null, 99],
+              services: [[0, 29.9999996]],
+              rules: [[0, -29.9999996]],
+              unitCosts: [[0, 1.5, 0.000123456789012, 0.54, 1.23456789]],
             },
           },
         },
       ],
     };
     const embedded = JSON.parse(reportJson(exact)) as ReportData;
-    // 1.23456789 -> 1.234568, 2/3 -> 0.666667, 100.0000004 -> 100, 100.0000006 -> 100.000001, 29.9999996 -> 30.
-    expect(embedded.months[0]?.drillDowns.x).toEqual({
-      dailyCost: [1.234568, null, 0.666667],
-      dailyMrr: [100, null, 100.000001],
-      services: [['AWS', 'AmazonEC2', 'direct', 30]],
-      unitCosts: [],
+    const embeddedMonth = embedded.months[0];
+    // Amounts of 1 or more to a millionth: cents stay exact even at 12 million.
+    expect(embeddedMonth?.customers[0]?.totalCost).toBe(12_345_678.123457);
+    // Below 1: 10 significant digits, so a unit cost of a hundredth of a cent keeps its figure.
+    expect(embeddedMonth?.customers[0]?.costToMrr).toBe(0.6666666667);
+    expect(embeddedMonth?.drillDowns.x).toEqual({
+      dailyCost: [1.234568, null, 100],
+      dailyMrr: [100.000001, null, 99],
+      services: [[0, 30]],
+      rules: [[0, -30]],
+      unitCosts: [[0, 1.5, 0.000123456789, 0.54, 1.234568]],
     });
-    // Nothing else is rounded, and the data passed in is untouched.
-    expect(embedded.months[0]?.customers).toEqual(month.customers);
-    expect(exact.months[0]?.drillDowns.x?.dailyCost).toEqual([1.23456789, null, 2 / 3]);
+    // The data passed in is untouched.
+    expect(exact.months[0]?.drillDowns.x?.dailyCost).toEqual([1.23456789, null, 100.0000004]);
   });
 
   it('escapes only what it must: the JSON text is still the same JSON', () => {

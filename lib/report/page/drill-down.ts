@@ -1,4 +1,4 @@
-import type { ReportCustomer, ReportDrillDown } from '../report-data.ts';
+import type { DRILL_DOWN_CUSTOMERS, ReportCustomer, ReportDrillDown } from '../report-data.ts';
 import { chart, disposeChartIn, type FormatterParams } from './charts.ts';
 import { badge, byId, el, query, tile, tooltip } from './dom.ts';
 import { moneyIn, moneyTick, pct, unitMoneyIn } from './format.ts';
@@ -11,21 +11,6 @@ interface Share {
   readonly label: readonly string[];
   readonly cost: number;
 }
-
-/** Sums a customer's (provider, service, rule) costs by the key, highest cost first. */
-function sumBy(
-  drill: ReportDrillDown,
-  key: (provider: string, service: string, rule: string) => string[],
-): Share[] {
-  const sums = new Map<string, Share>();
-  for (const [provider, service, rule, cost] of drill.services) {
-    const label = key(provider, service, rule);
-    const id = JSON.stringify(label);
-    sums.set(id, { label, cost: (sums.get(id)?.cost ?? 0) + cost });
-  }
-  return [...sums.values()].sort((a, b) => b.cost - a.cost || a.label.join().localeCompare(b.label.join()));
-}
-
 function shareTable(
   id: string,
   headers: readonly string[],
@@ -111,32 +96,33 @@ function renderUnitCosts(view: MonthView, drill: ReportDrillDown): void {
   const money = moneyIn(view.currency);
   const body = query('#drilldown-unit-costs tbody');
   body.replaceChildren(
-    ...drill.unitCosts.map((u) =>
-      el('tr', { 'data-testid': 'drilldown-unit-cost' }, [
-        el('td', { text: u.metric }),
+    ...drill.unitCosts.map(([metricIndex, units, metricCost, costPerUnit, customerCostPerUnit]) => {
+      const metric = view.drillDownNames.metrics[metricIndex];
+      return el('tr', { 'data-testid': 'drilldown-unit-cost' }, [
+        el('td', { text: metric?.metric ?? '' }),
         el('td', {
           class: 'num',
-          text: `${u.units.toLocaleString('en-US', { maximumFractionDigits: 2 })} × ${u.unit}`,
+          text: `${units.toLocaleString('en-US', { maximumFractionDigits: 2 })} × ${metric?.unit ?? ''}`,
         }),
-        el('td', { class: 'num', text: money(u.metricCost) }),
-        el('td', { class: 'num', text: unitMoney(u.costPerUnit) }),
-        el('td', { class: 'num', text: unitMoney(u.averageCostPerUnit) }),
-        el('td', { class: 'num', text: unitMoney(u.customerCostPerUnit) }),
-      ]),
-    ),
+        el('td', { class: 'num', text: money(metricCost) }),
+        el('td', { class: 'num', text: unitMoney(costPerUnit) }),
+        el('td', { class: 'num', text: unitMoney(metric?.averageCostPerUnit) }),
+        el('td', { class: 'num', text: unitMoney(customerCostPerUnit) }),
+      ]);
+    }),
   );
   byId('drilldown-unit-costs-empty').hidden = drill.unitCosts.length > 0;
 }
 
 /**
  * Opens a listed customer's drill-down below the treemap: its month, its daily cost against MRR / 30,
- * its cost by service and by rule (which sum to its cost), its alerts and its unit costs. A customer
- * the month does not list (beyond the costliest) has no drill-down; nothing opens.
+ * its cost by service and by rule (which sum to its cost), its alerts and its unit costs. A listed
+ * customer beyond the costliest {@link DRILL_DOWN_CUSTOMERS} shows its month's figures and a note.
  */
 export function openDrillDown(view: MonthView, customerId: string): void {
   const customer = view.customers.find((cu) => cu.customerId === customerId);
+  if (customer === undefined) return;
   const drill = view.drillDowns[customerId];
-  if (customer === undefined || drill === undefined) return;
   const money = moneyIn(view.currency);
   const section = byId('section-drilldown');
   section.hidden = false;
@@ -161,18 +147,27 @@ export function openDrillDown(view: MonthView, customerId: string): void {
       'drilldown-ratio',
     ),
   );
+  // The file carries the daily line and breakdowns of the costliest customers and the worst margins only.
+  byId('drilldown-details').hidden = drill === undefined;
+  byId('drilldown-not-carried').hidden = drill !== undefined;
+  if (drill === undefined) {
+    disposeChartIn('chart-drilldown');
+    section.scrollIntoView({ block: 'start' });
+    return;
+  }
   renderDailyLine(view, customer, drill);
+  const names = view.drillDownNames;
   shareTable(
     'drilldown-services',
     ['Provider', 'Service'],
-    sumBy(drill, (provider, service) => [provider, service]),
+    drill.services.map(([i, cost]) => ({ label: names.services[i] ?? ['', ''], cost })),
     customer.totalCost,
     money,
   );
   shareTable(
     'drilldown-rules',
     ['Rule'],
-    sumBy(drill, (_provider, _service, rule) => [rule]),
+    drill.rules.map(([i, cost]) => ({ label: [names.rules[i] ?? ''], cost })),
     customer.totalCost,
     money,
   );
