@@ -14,11 +14,13 @@ import {
   acknowledgeFinanceReaderFindings,
   acknowledgeFinanceViewsFindings,
   acknowledgeRunPipelineFindings,
+  acknowledgeTelemetryStreamFindings,
 } from './constructs/nag-findings.ts';
 import { QueryWorkgroup } from './constructs/query-workgroup.ts';
 import { RunPipeline } from './constructs/run-pipeline.ts';
 import { ServingTable } from './constructs/serving-table.ts';
 import { Storage } from './constructs/storage.ts';
+import { TelemetryStream } from './constructs/telemetry-stream.ts';
 
 /** Props of the CostPerCustomer construct: the user configuration, every field optional. */
 export interface CostPerCustomerProps extends CostPerCustomerConfig {}
@@ -45,6 +47,8 @@ export class CostPerCustomer extends Construct {
   readonly financeReader: FinanceReader;
   /** Present when `createCurExport` is true. */
   readonly curExport?: CurExport;
+  /** Present when `telemetryStream` is true (the default). */
+  readonly telemetryStream?: TelemetryStream;
 
   constructor(scope: Construct, id: string, props: CostPerCustomerProps = {}) {
     super(scope, id);
@@ -144,6 +148,16 @@ export class CostPerCustomer extends Construct {
     });
     acknowledgeFinanceReaderFindings(this.financeReader);
 
+    if (config.telemetryStream) {
+      this.telemetryStream = new TelemetryStream(this, 'TelemetryStream', {
+        dataBucket: this.storage.dataBucket,
+        encryptionKey,
+        operationsTopic: this.alerting.operationsTopic,
+        removalPolicy,
+      });
+      acknowledgeTelemetryStreamFindings(this.telemetryStream, this.storage.dataBucket);
+    }
+
     if (config.createCurExport) {
       const curBucket = this.storage.curBucket;
       this.curExport = new CurExport(this, 'CurExport', {
@@ -223,6 +237,12 @@ export class CostPerCustomerStack extends Stack {
         'Managed policy to attach to a finance role: query the finance views in the workgroup, read reports/',
       ],
     };
+    if (product.telemetryStream) {
+      outputs.TelemetryStreamName = [
+        product.telemetryStream.deliveryStream.ref,
+        'Firehose stream to send usage records to ({usage_date, tenant_id, metric, quantity} JSON)',
+      ];
+    }
     const financeRole = product.financeReader.role;
     if (financeRole) {
       outputs.FinanceReaderRoleArn = [

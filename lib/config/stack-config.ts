@@ -33,6 +33,13 @@ export interface CostPerCustomerConfig {
    */
   readonly createCurExport?: boolean;
   /**
+   * Create the telemetry stream: a Firehose Direct PUT stream that files usage records under
+   * `telemetry/usage_day=YYYY-MM-DD/stream/` (docs/aws-pipeline.md, "Getting telemetry in"). It costs
+   * nothing while nothing is sent.
+   * @default true
+   */
+  readonly telemetryStream?: boolean;
+  /**
    * Name of the CUR 2.0 export; also the second path segment of its files
    * (`<curPrefix>/<curExportName>/data/BILLING_PERIOD=YYYY-MM/`).
    * @default 'cost-per-customer'
@@ -116,6 +123,7 @@ export interface ResolvedConfig extends CostPerCustomerConfig {
   readonly tenantTagKey: string;
   readonly costBasis: CostBasis;
   readonly createCurExport: boolean;
+  readonly telemetryStream: boolean;
   readonly curExportName: string;
   readonly curPrefix: string;
   readonly billingExports: readonly BillingExportConfig[];
@@ -192,6 +200,9 @@ const configSchema = z
     createCurExport: z
       .preprocess(booleanFromText, z.boolean({ error: 'must be true or false' }))
       .default(false),
+    telemetryStream: z
+      .preprocess(booleanFromText, z.boolean({ error: 'must be true or false' }))
+      .default(true),
     curExportName: z
       .string({ error: 'must be a string' })
       .regex(EXPORT_NAME, 'must be 1-128 letters, digits, - or _')

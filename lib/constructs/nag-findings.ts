@@ -1,8 +1,10 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { PREFIXES } from '../common/names.ts';
 import type { FinanceReader } from './finance-reader.ts';
 import type { FinanceViews } from './finance-views.ts';
 import type { RunPipeline } from './run-pipeline.ts';
+import { STREAM_ERROR_PREFIX, type TelemetryStream } from './telemetry-stream.ts';
 
 /**
  * How cdk-nag writes a value (an ARN, usually) inside a finding id: literal text as is, a `Ref` as
@@ -135,5 +137,26 @@ export function acknowledgeFinanceReaderFindings(financeReader: FinanceReader): 
   acknowledge(
     iam5(`Resource::${nagFindingText(financeReader, financeReader.financeTablesArn)}`),
     'The tables of the finance database, which holds only the finance views (create-finance-views creates them); GetTables lists them for the Athena console.',
+  );
+}
+
+/**
+ * The cdk-nag findings of the telemetry stream's role: object keys under its two prefixes are per day
+ * and per buffer flush, and its KMS actions are on the stack CMK only.
+ */
+export function acknowledgeTelemetryStreamFindings(
+  stream: TelemetryStream,
+  dataBucket: { arnForObjects(key: string): string },
+): void {
+  const acknowledge = (id: string, reason: string) => Validations.of(stream).acknowledge({ id, reason });
+  for (const prefix of [PREFIXES.telemetry, STREAM_ERROR_PREFIX]) {
+    acknowledge(
+      iam5(`Resource::${nagFindingText(stream, dataBucket.arnForObjects(`${prefix}*`))}`),
+      `Objects under one prefix (${prefix}) of the data bucket: Firehose names each object after its usage day and its buffer flush, unknown at deploy time.`,
+    );
+  }
+  acknowledge(
+    iam5('Action::kms:GenerateDataKey*'),
+    'Wildcard action on the stack CMK only: Firehose encrypts the objects it writes with it.',
   );
 }

@@ -87,9 +87,9 @@ describe('the IAM table of lambdas/README.md', () => {
     }
   });
 
-  it('covers fourteen roles (eleven functions, the state machine, two CDK handlers) and the finance reader policy', () => {
+  it('covers fifteen roles (eleven functions, the state machine, two CDK handlers, the telemetry stream) and the finance reader policy', () => {
     const names = new Set(rows.map((row) => row.role));
-    expect(names.size).toBe(15);
+    expect(names.size).toBe(16);
     expect(names.has('finance reader policy')).toBe(true);
   });
 });

@@ -84,9 +84,10 @@ describe('pipeline functions', () => {
 
   it('log to their own log groups, kept a month and encrypted with the CMK', () => {
     const groups = resourcesOf('AWS::Logs::LogGroup');
-    // ten run functions, the state machine, create-finance-views and its provider, and CDK's S3
-    // notification handler (which Lambda would otherwise give a log group kept forever)
-    expect(groups).toHaveLength(14);
+    // ten run functions, the state machine, create-finance-views and its provider, CDK's S3
+    // notification handler (which Lambda would otherwise give a log group kept forever), and the
+    // telemetry stream's delivery errors
+    expect(groups).toHaveLength(15);
     for (const [id, group] of groups) {
       expect(group.Properties.RetentionInDays, id).toBe(30);
       expect(group.Properties.KmsKeyId['Fn::GetAtt'], id).toEqual([
@@ -412,9 +413,10 @@ describe('alarms', () => {
       AlarmActions: [operationsTopic],
     });
 
-  it('are six, each notifying the operations topic', () => {
+  it('are six for the run and two for the telemetry stream, each notifying the operations topic', () => {
     const alarms = resourcesOf('AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(8);
+    expect(alarms.filter(([, created]) => created.Properties.Namespace === 'AWS/Firehose')).toHaveLength(2);
     const topic = logicalId('AWS::SNS::Topic', 'OperationsTopic');
     for (const [id, created] of alarms) expect(created.Properties.AlarmActions, id).toEqual([{ Ref: topic }]);
   });

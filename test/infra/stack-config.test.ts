@@ -28,6 +28,7 @@ describe('resolveConfig', () => {
       tenantTagKey: 'tenant_id',
       costBasis: 'amortized',
       createCurExport: false,
+      telemetryStream: true,
       curExportName: 'cost-per-customer',
       curPrefix: 'cur',
       billingExports: [],

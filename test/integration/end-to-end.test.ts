@@ -121,7 +121,8 @@ describe('the real FOCUS 1.0 sample, with business_unit as the tenant tag', () =
       .filter((row) => row.usage_date?.startsWith('2024-09'))
       .reduce((sum, row) => sum + Number(row.total_cost), 0);
     expect(september).toBeCloseTo(14.98, 2);
-    expect(data.months[0]?.totals.totalCost).toBeCloseTo(september, 9);
+    // The file embeds amounts to a millionth.
+    expect(Math.abs((data.months[0]?.totals.totalCost ?? 0) - september)).toBeLessThanOrEqual(5e-7);
   });
 });
 
