@@ -4,11 +4,34 @@
 -- trim removes, lib/engine/athena-id-blanks.ts), the same text on every engine;
 -- source_file is the object a row came from (Athena's "$path", the file's path locally). With
 -- "tenantIdNormalization": "lowercase" (1.5) tenant ids are lower-cased, as tags and customers are.
-SELECT
-  usage_date,
-  CASE WHEN ${tenant_id_normalization} = 'lowercase' THEN lower(trim(BOTH ${id_blanks} FROM tenant_id))
-    ELSE trim(BOTH ${id_blanks} FROM tenant_id) END AS tenant_id,
-  trim(BOTH ${id_blanks} FROM metric) AS metric,
-  quantity,
-  source_file
-FROM ${telemetry}
+-- event_id (optional, a streamed record's id): Firehose delivers at least once, so a record its sender
+-- retried can arrive twice, in two objects; rows with the same event_id count once (the one of the first
+-- file). Rows without an id are each counted.
+WITH rows AS (
+  SELECT
+    usage_date,
+    CASE WHEN ${tenant_id_normalization} = 'lowercase' THEN lower(trim(BOTH ${id_blanks} FROM tenant_id))
+      ELSE trim(BOTH ${id_blanks} FROM tenant_id) END AS tenant_id,
+    trim(BOTH ${id_blanks} FROM metric) AS metric,
+    quantity,
+    event_id,
+    source_file
+  FROM ${telemetry}
+)
+SELECT usage_date, tenant_id, metric, quantity, source_file
+FROM rows
+WHERE event_id IS NULL
+UNION ALL
+SELECT usage_date, tenant_id, metric, quantity, source_file
+FROM (
+  -- Ordered on every column, so both engines keep the same row even for two different rows that
+  -- (wrongly) share an id.
+  SELECT
+    usage_date, tenant_id, metric, quantity, source_file,
+    row_number() OVER (
+      PARTITION BY event_id ORDER BY source_file, usage_date, tenant_id, metric, quantity
+    ) AS copy
+  FROM rows
+  WHERE event_id IS NOT NULL
+) AS numbered
+WHERE copy = 1

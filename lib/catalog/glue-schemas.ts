@@ -46,6 +46,11 @@ export const TELEMETRY_COLUMNS: readonly GlueColumn[] = [
   { name: 'tenant_id', type: 'string' },
   { name: 'metric', type: 'string', comment: 'free-text metric name, such as requests' },
   { name: 'quantity', type: 'double', comment: '>= 0; rows of the same day, tenant and metric are summed' },
+  {
+    name: 'event_id',
+    type: 'string',
+    comment: 'optional: the id of a streamed record; rows with the same id count once',
+  },
 ];
 
 /**

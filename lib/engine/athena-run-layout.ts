@@ -292,7 +292,7 @@ function pathFilter(files: readonly string[]): string {
  * Telemetry with the object each row came from (`"$path"` as `source_file`), so that a bad row fails the
  * run naming its object (athena/attribution/invalid_telemetry.sql), in the billing period's days only
  * when the run has one. The values are as the files hold them: athena/attribution/usage_rows.sql trims
- * them, the same SQL on both engines.
+ * them and counts a streamed record (`event_id`) once, the same SQL on both engines.
  */
 /**
  * Days of telemetry read before the billing period's first day: a metric driver's window reaches back
@@ -306,7 +306,7 @@ function telemetrySource(table: string, period: string | undefined) {
     period === undefined
       ? ''
       : ` WHERE usage_day BETWEEN ${sqlString(daysBefore(`${period}-01`, TELEMETRY_LOOKBACK_DAYS)).sql} AND ${sqlString(lastDayOfPeriod(period)).sql}`;
-  return `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM ${table}${days})`;
+  return `(SELECT usage_date, tenant_id, metric, quantity, event_id, "$path" AS source_file FROM ${table}${days})`;
 }
 
 /**

@@ -420,16 +420,22 @@ export async function defineTelemetry(engine: DuckDbEngine, inputs: readonly str
   // tenant_id and metric are trimmed as usage_rows.sql trims them on every engine (trimmedIdSql), and
   // each row keeps its file (DuckDB's `filename` column of the reader), as Athena's rows keep "$path".
   const problems = columns.map((c) => `${problemSql(c)} IS NOT NULL`).join(' OR ');
+  // event_id, optional: a streamed record's id, so that a record delivered twice counts once
+  // (usage_rows.sql). Empty text is no id.
+  const eventId = actual.get('event_id');
+  const eventIdSql = eventId
+    ? `nullif(CAST(${sqlIdentifier(eventId.name).sql} AS VARCHAR), '')`
+    : 'CAST(NULL AS VARCHAR)';
   await engine.run(
     `CREATE OR REPLACE TABLE telemetry_rows AS SELECT ${typedValueSql(usageDate)} AS usage_date,` +
       ` ${trimmedIdSql(typedValueSql(tenantId))} AS tenant_id, ${trimmedIdSql(typedValueSql(metric))} AS metric,` +
-      ` ${typedValueSql(quantity)} AS quantity, filename AS source_file, ${problems} AS has_problem` +
-      ` FROM ${readerSql(files, kind)}`,
+      ` ${typedValueSql(quantity)} AS quantity, ${eventIdSql} AS event_id, filename AS source_file,` +
+      ` ${problems} AS has_problem FROM ${readerSql(files, kind)}`,
   );
   const [bad] = await engine.query('SELECT count(*) AS n FROM telemetry_rows WHERE has_problem');
   if (Number(bad?.n ?? 0) > 0) await throwFirstBadValue(files, kind, columns);
   await engine.run(
-    'CREATE OR REPLACE VIEW telemetry AS SELECT usage_date, tenant_id, metric, quantity, source_file FROM telemetry_rows',
+    'CREATE OR REPLACE VIEW telemetry AS SELECT usage_date, tenant_id, metric, quantity, event_id, source_file FROM telemetry_rows',
   );
 }
 

@@ -6,6 +6,7 @@ import type { TestCustomer, TestLineItem, TestUsage } from '../support/fixtures.
 import {
   type BillingFixture,
   costByCustomer,
+  readCsv,
   runScenario,
   unattributedByReason,
 } from '../support/run-scenario.ts';
@@ -216,6 +217,31 @@ describe('attribution of a hand-worked month', () => {
     } finally {
       engine.close();
     }
+  });
+
+  it('counts a streamed record once however often it was delivered (event_id)', async () => {
+    // EC2 12 shared by requests. a's record e1 was delivered twice (a retried put): a used 10, not 20.
+    // b: e2 10 and 10 without an id (rows without one are all counted) = 20. So a 12 x 10/30 = 4, b 8.
+    // Counted twice, a would have 20 of 40 and 6.
+    const out = await runScenario({
+      items: [{ date: D1, service: 'AmazonEC2', cost: 12 }],
+      usage: [
+        { date: D1, tenant: 'a', metric: 'requests', quantity: 10, eventId: 'e1' },
+        { date: D1, tenant: 'a', metric: 'requests', quantity: 10, eventId: 'e1' },
+        { date: D1, tenant: 'b', metric: 'requests', quantity: 10, eventId: 'e2' },
+        { date: D1, tenant: 'b', metric: 'requests', quantity: 10 },
+      ],
+      customers: [{ id: 'a' }, { id: 'b' }],
+    });
+    expect(costByCustomer(out.customerDaily, D1)).toEqual({ a: 4, b: 8 });
+    const usage = readCsv(join(out.outDir, 'customer_daily_usage.csv')).map((row) => [
+      row.customer_id,
+      Number(row.quantity),
+    ]);
+    expect(usage).toEqual([
+      ['a', 10],
+      ['b', 20],
+    ]);
   });
 
   it('keeps money exact for shares that do not divide evenly', async () => {

@@ -142,6 +142,12 @@ const usage: TestUsage[] = [
   { date: D2, tenant: 'beta', metric: 'storage_bytes', quantity: 0 },
   { date: D3, tenant: '"zürich"', metric: 'requests', quantity: 1 },
   { date: D3, tenant: 'beta', metric: 'requests', quantity: 3 },
+  // A streamed record delivered twice counts once; two different rows that share an id keep the same one
+  // on both engines.
+  { date: D3, tenant: 'acme-eu', metric: 'requests', quantity: 7, eventId: 'stream-1' },
+  { date: D3, tenant: 'acme-eu', metric: 'requests', quantity: 7, eventId: 'stream-1' },
+  { date: D3, tenant: 'acme-us', metric: 'requests', quantity: 2, eventId: 'stream-2' },
+  { date: D3, tenant: 'beta', metric: 'requests', quantity: 9, eventId: 'stream-2' },
   { date: D4, tenant: 'whale', metric: 'requests', quantity: 5 },
   { date: D4, tenant: "o'brien", metric: 'storage_bytes', quantity: 2 },
 ];

@@ -304,14 +304,24 @@ export interface TestUsage {
   readonly tenant: string;
   readonly metric: string;
   readonly quantity: number;
+  /** A streamed record's id (docs/attribution.md 1.2): the column is written when any row has one. */
+  readonly eventId?: string;
 }
 
 /** Telemetry as CSV. */
 export function writeTelemetryCsv(path: string, usage: readonly TestUsage[]): string {
+  const withIds = usage.some((u) => u.eventId !== undefined);
   const lines = usage.map((u) =>
-    [u.date, csvText(u.tenant), csvText(u.metric), String(u.quantity)].join(','),
+    [
+      u.date,
+      csvText(u.tenant),
+      csvText(u.metric),
+      String(u.quantity),
+      ...(withIds ? [u.eventId === undefined ? '' : csvText(u.eventId)] : []),
+    ].join(','),
   );
-  writeFileSync(path, `${['usage_date,tenant_id,metric,quantity', ...lines].join('\n')}\n`);
+  const header = `usage_date,tenant_id,metric,quantity${withIds ? ',event_id' : ''}`;
+  writeFileSync(path, `${[header, ...lines].join('\n')}\n`);
   return path;
 }
 

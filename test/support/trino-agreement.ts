@@ -104,6 +104,7 @@ const TELEMETRY_COLUMNS = [
   { name: 'tenant_id', type: 'varchar' },
   { name: 'metric', type: 'varchar' },
   { name: 'quantity', type: 'double' },
+  { name: 'event_id', type: 'varchar' },
 ] as const;
 
 /**
@@ -134,7 +135,7 @@ export async function loadInputs(
     'telemetry',
     TELEMETRY_COLUMNS,
     await duck.query(
-      'SELECT CAST(usage_date AS VARCHAR) AS usage_date, tenant_id, metric, quantity, source_file FROM telemetry',
+      'SELECT CAST(usage_date AS VARCHAR) AS usage_date, tenant_id, metric, quantity, event_id, source_file FROM telemetry',
     ),
   );
   const format = BILLING_FORMATS[files.format];

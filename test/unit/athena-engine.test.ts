@@ -87,7 +87,7 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
     expect(layout.tableRef('billing_source')).toBe('"cost_per_customer"."cur2"');
     // Telemetry keeps the object of each row ("$path"), for the telemetry check to name it.
     expect(layout.tableRef('telemetry')).toBe(
-      `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry")`,
+      `(SELECT usage_date, tenant_id, metric, quantity, event_id, "$path" AS source_file FROM "cost_per_customer"."telemetry")`,
     );
     expect(layout.tableRef('daily_summary')).toBe('"cost_per_customer"."run_r20261001a_daily_summary"');
     // Glue lower-cases table names, so the logical name is lower-cased too.
@@ -117,7 +117,7 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
     });
     expect(custom.tableRef('billing_source')).toBe('"cost_per_customer"."focus_export"');
     expect(custom.tableRef('telemetry')).toBe(
-      `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry")`,
+      `(SELECT usage_date, tenant_id, metric, quantity, event_id, "$path" AS source_file FROM "cost_per_customer"."telemetry")`,
     );
     expect(custom.tableRef('customers')).toContain('FROM "cost_per_customer"."crm_customers" CROSS JOIN');
   });
@@ -128,7 +128,7 @@ describe('AthenaRunLayout: where a run reads and writes', () => {
       `(SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10')`,
     );
     expect(scoped('2026-10').tableRef('telemetry')).toBe(
-      `(SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-09-01' AND '2026-10-31')`,
+      `(SELECT usage_date, tenant_id, metric, quantity, event_id, "$path" AS source_file FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-09-01' AND '2026-10-31')`,
     );
     // Telemetry starts 30 days before the 1st (a 31-day driver window on the 1st reaches that far) and
     // ends on the month's last day, worked out by hand: 2024 is a leap year, 2026 is not.

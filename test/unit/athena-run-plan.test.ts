@@ -220,7 +220,7 @@ describe('planAthenaRun', () => {
       `FROM (SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10')`,
     );
     expect(sqlOf('usage_rows')).toContain(
-      `FROM (SELECT usage_date, tenant_id, metric, quantity, "$path" AS source_file FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-09-01' AND '2026-10-31')`,
+      `FROM (SELECT usage_date, tenant_id, metric, quantity, event_id, "$path" AS source_file FROM "cost_per_customer"."telemetry" WHERE usage_day BETWEEN '2026-09-01' AND '2026-10-31')`,
     );
     // The sharing reads the telemetry the run stored and checked, never the input table again.
     expect(sqlOf('allocated_cost')).toContain('FROM "cost_per_customer"."run_r20261001a_usage_rows" AS u');
