@@ -6,11 +6,13 @@ import { type CostPerCustomerConfig, type ResolvedConfig, resolveConfig } from '
 import { Alerting } from './constructs/alerting.ts';
 import { Catalog } from './constructs/catalog.ts';
 import { giveCdkHandlersLogRetention } from './constructs/cdk-handler-logs.ts';
+import { CloudWatchTelemetry } from './constructs/cloudwatch-telemetry.ts';
 import { CurExport } from './constructs/cur-export.ts';
 import { EncryptionKey } from './constructs/encryption-key.ts';
 import { FinanceReader } from './constructs/finance-reader.ts';
 import { FinanceViews } from './constructs/finance-views.ts';
 import {
+  acknowledgeCloudWatchTelemetryFindings,
   acknowledgeFinanceReaderFindings,
   acknowledgeFinanceViewsFindings,
   acknowledgeRunPipelineFindings,
@@ -49,6 +51,8 @@ export class CostPerCustomer extends Construct {
   readonly curExport?: CurExport;
   /** Present when `telemetryStream` is true (the default). */
   readonly telemetryStream?: TelemetryStream;
+  /** Present when `telemetryCloudWatch` names sources. */
+  readonly cloudWatchTelemetry?: CloudWatchTelemetry;
 
   constructor(scope: Construct, id: string, props: CostPerCustomerProps = {}) {
     super(scope, id);
@@ -156,6 +160,20 @@ export class CostPerCustomer extends Construct {
         removalPolicy,
       });
       acknowledgeTelemetryStreamFindings(this.telemetryStream, this.storage.dataBucket);
+    }
+
+    if (config.telemetryCloudWatch.length > 0) {
+      this.cloudWatchTelemetry = new CloudWatchTelemetry(this, 'CloudWatchTelemetry', {
+        sources: config.telemetryCloudWatch,
+        dataBucket: this.storage.dataBucket,
+        encryptionKey,
+        removalPolicy,
+      });
+      acknowledgeCloudWatchTelemetryFindings(
+        this.cloudWatchTelemetry,
+        this.storage.dataBucket,
+        config.telemetryCloudWatch,
+      );
     }
 
     if (config.createCurExport) {

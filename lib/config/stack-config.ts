@@ -8,6 +8,11 @@ import {
 } from '../alerts/alert-config.ts';
 import { COST_BASES, type CostBasis } from '../attribution/rules.ts';
 import { GLUE_NAME, WORKGROUP_NAME } from '../common/names.ts';
+import {
+  type CloudWatchSource,
+  type CloudWatchSourceInput,
+  cloudWatchSourcesSchema,
+} from '../inputs/cloudwatch-sources.ts';
 import { type BillingExportConfig, FURTHER_EXPORT_FORMATS } from './billing-exports.ts';
 
 /**
@@ -39,6 +44,13 @@ export interface CostPerCustomerConfig {
    * @default true
    */
   readonly telemetryStream?: boolean;
+  /**
+   * CloudWatch metrics that carry the tenant in a dimension, read every day into the telemetry layout
+   * (lib/pipeline/cloudwatch-telemetry.ts): `[{source, namespace, metricName, tenantDimension,
+   * statistic, metric}]`. None: no reader is created.
+   * @default []
+   */
+  readonly telemetryCloudWatch?: readonly CloudWatchSourceInput[];
   /**
    * Name of the CUR 2.0 export; also the second path segment of its files
    * (`<curPrefix>/<curExportName>/data/BILLING_PERIOD=YYYY-MM/`).
@@ -124,6 +136,7 @@ export interface ResolvedConfig extends CostPerCustomerConfig {
   readonly costBasis: CostBasis;
   readonly createCurExport: boolean;
   readonly telemetryStream: boolean;
+  readonly telemetryCloudWatch: readonly CloudWatchSource[];
   readonly curExportName: string;
   readonly curPrefix: string;
   readonly billingExports: readonly BillingExportConfig[];
@@ -203,6 +216,7 @@ const configSchema = z
     telemetryStream: z
       .preprocess(booleanFromText, z.boolean({ error: 'must be true or false' }))
       .default(true),
+    telemetryCloudWatch: z.preprocess(jsonFromText, cloudWatchSourcesSchema).default([]),
     curExportName: z
       .string({ error: 'must be a string' })
       .regex(EXPORT_NAME, 'must be 1-128 letters, digits, - or _')

@@ -34,6 +34,7 @@ export const PIPELINE_HANDLERS = [
   'write-report',
   'run-watch',
   'create-finance-views',
+  'cloudwatch-telemetry',
 ] as const;
 export type PipelineHandlerName = (typeof PIPELINE_HANDLERS)[number];
 

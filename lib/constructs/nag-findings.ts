@@ -1,6 +1,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { PREFIXES } from '../common/names.ts';
+import { type CloudWatchTelemetry, cloudWatchObjectPattern } from './cloudwatch-telemetry.ts';
 import type { FinanceReader } from './finance-reader.ts';
 import type { FinanceViews } from './finance-views.ts';
 import type { RunPipeline } from './run-pipeline.ts';
@@ -159,4 +160,34 @@ export function acknowledgeTelemetryStreamFindings(
     iam5('Action::kms:GenerateDataKey*'),
     'Wildcard action on the stack CMK only: Firehose encrypts the objects it writes with it.',
   );
+}
+
+/**
+ * The cdk-nag findings of the CloudWatch telemetry reader: the runtime check, the actions without
+ * resource-level permissions, the stack key's wildcard action, and one object pattern per source.
+ */
+export function acknowledgeCloudWatchTelemetryFindings(
+  reader: CloudWatchTelemetry,
+  dataBucket: { arnForObjects(key: string): string },
+  sources: readonly { readonly source: string }[],
+): void {
+  const acknowledge = (id: string, reason: string) => Validations.of(reader).acknowledge({ id, reason });
+  acknowledge(
+    'AwsSolutions-L1',
+    'The function runs on Node.js 22 (a supported LTS runtime), like every pipeline function: the bundling targets node22.',
+  );
+  acknowledge(
+    iam5('Resource::*'),
+    'cloudwatch:ListMetrics and cloudwatch:GetMetricData, and X-Ray PutTraceSegments/PutTelemetryRecords, have no resource-level permissions.',
+  );
+  acknowledge(
+    iam5('Action::kms:GenerateDataKey*'),
+    'Wildcard action on the stack CMK only: the objects it writes are encrypted with it.',
+  );
+  for (const { source } of sources) {
+    acknowledge(
+      iam5(`Resource::${nagFindingText(reader, dataBucket.arnForObjects(cloudWatchObjectPattern(source)))}`),
+      `The source's one object of each day (${cloudWatchObjectPattern(source)}): the day is in the key.`,
+    );
+  }
 }

@@ -79,8 +79,11 @@ export interface RunFunctionsProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The functions of a run (create-finance-views runs at deploy time, in FinanceViews). */
-export type RunStepName = Exclude<PipelineFunctionName, 'create-finance-views'>;
+/**
+ * The functions of a run (create-finance-views runs at deploy time, in FinanceViews; cloudwatch-telemetry
+ * feeds the telemetry layout, in CloudWatchTelemetry).
+ */
+export type RunStepName = Exclude<PipelineFunctionName, 'create-finance-views' | 'cloudwatch-telemetry'>;
 
 /** The functions the state machine invokes: every run step but on-delivery (starts it) and run-watch (watches). */
 export type StateMachineStepName = Exclude<RunStepName, 'on-delivery' | 'run-watch'>;

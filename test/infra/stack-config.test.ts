@@ -29,6 +29,7 @@ describe('resolveConfig', () => {
       costBasis: 'amortized',
       createCurExport: false,
       telemetryStream: true,
+      telemetryCloudWatch: [],
       curExportName: 'cost-per-customer',
       curPrefix: 'cur',
       billingExports: [],

@@ -401,7 +401,9 @@ describe.each(['cur2', 'legacy', 'focus'] as const)(
       ]);
       expect(finance.cost_reconciliation[0]).toMatchObject({ bill_total: 9, excluded_cost: 0 });
       expect(await expectReportAgrees(engines)).toEqual(['2025-11', '2025-12', '2026-01']);
-    });
+      // Every alert query, finance view and report query of three months on both engines: about 45 s
+      // alone on two cores.
+    }, 180_000);
   },
 );
 

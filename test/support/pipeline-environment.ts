@@ -20,4 +20,6 @@ export const SAMPLE_PIPELINE_ENVIRONMENT: Readonly<Record<string, string>> = {
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:cpc-alerts',
   ALERT_CONFIG: '{}',
   UNIT_COST_TARGETS: '{"unitCostTargets":[]}',
+  TELEMETRY_CLOUDWATCH:
+    '[{"source":"myapp","namespace":"MyApp","metricName":"Requests","tenantDimension":"TenantId","metric":"requests"}]',
 };
