@@ -135,6 +135,7 @@ export async function loadHandInputs(
         ['tenant_id', 'varchar'],
         ['metric', 'varchar'],
         ['quantity', 'double'],
+        ['event_id', 'varchar'],
         ['source_file', 'varchar'],
       ],
       usage.map((u) => [
@@ -142,6 +143,7 @@ export async function loadHandInputs(
         s(u.tenant),
         s(u.metric),
         `CAST(${u.quantity} AS double)`,
+        'CAST(NULL AS varchar)',
         s('telemetry.csv'),
       ]),
     ),
