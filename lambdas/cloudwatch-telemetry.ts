@@ -52,7 +52,11 @@ export const lambdaHandler = async (event: unknown): Promise<CloudWatchTelemetry
     days: days ?? daysBefore(new Date(), config.LOOKBACK_DAYS),
     logger: log,
   });
-  metrics.addMetric('TelemetryObjectsWritten', MetricUnit.Count, written.length);
+  metrics.addMetric(
+    'TelemetryObjectsWritten',
+    MetricUnit.Count,
+    written.filter((object) => object.written).length,
+  );
   return written;
 };
 

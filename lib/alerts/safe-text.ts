@@ -48,3 +48,12 @@ export function slackText(value: string, max: number = MAX_VALUE_LENGTH): string
 
 /** The identity: the raw value, for the text kept outside messages (alerts.json, the terminal). */
 export const rawText: SafeText = (value) => value;
+
+/**
+ * A data value for a plain-text operations message: control characters become a space (a value cannot
+ * forge the message's lines), everything else is kept exactly, since an error must name the column as
+ * it is written; cut to `max`.
+ */
+export function lineText(value: string, max: number = MAX_VALUE_LENGTH): string {
+  return cut(value.replace(CONTROL, ' '), max);
+}

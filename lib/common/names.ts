@@ -74,10 +74,17 @@ export const isoTimestampSchema = z
 export const PREFIXES = {
   /** Data bucket: usage telemetry, `telemetry/usage_day=YYYY-MM-DD/...`. */
   telemetry: 'telemetry/',
-  /** Data bucket: the customer dimension, exactly one CSV object. */
-  customers: 'customers/',
-  /** Data bucket: the optional allocation rules file. */
-  rules: 'rules/',
+  /**
+   * Data bucket: the customer dimension the runs read, exactly one CSV object, written by on-input once
+   * an upload to `customersIncoming` is valid (its earlier versions are the history).
+   */
+  customers: 'customers/current/',
+  /** Data bucket: where users upload a customers CSV; on-input validates each one on arrival. */
+  customersIncoming: 'customers/incoming/',
+  /** Data bucket: the optional allocation rules file the runs read, written by on-input like customers. */
+  rules: 'rules/current/',
+  /** Data bucket: where users upload a rules file; on-input validates each one on arrival. */
+  rulesIncoming: 'rules/incoming/',
   /** Results bucket: everything one run writes, `runs/run=<run id>/<table>/`. */
   runs: 'runs/',
   /** Results bucket: each billing period's latest HTML report. */
@@ -88,6 +95,9 @@ export const PREFIXES = {
 
 /** The optional allocation rules file in the data bucket. */
 export const RULES_KEY = `${PREFIXES.rules}rules.json`;
+
+/** The customers file on-input writes when an upload is valid (any one `.csv` there is read). */
+export const CUSTOMERS_KEY = `${PREFIXES.customers}customers.csv`;
 
 /** The S3 prefix (no bucket) that holds everything one run writes. */
 export function runPrefix(runId: string): string {

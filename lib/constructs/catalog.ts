@@ -10,7 +10,7 @@ import {
   RESULT_COLUMNS,
   TELEMETRY_COLUMNS,
 } from '../catalog/glue-schemas.ts';
-import { GLUE_NAME, isBillingPeriod } from '../common/names.ts';
+import { GLUE_NAME, isBillingPeriod, PREFIXES } from '../common/names.ts';
 import {
   type BillingExport,
   billingExportsOf,
@@ -193,7 +193,8 @@ export class Catalog extends Construct {
       },
     });
 
-    const customersLocation = props.dataBucket.s3UrlForObject('customers');
+    // The current customers file only: uploads wait under customers/incoming/ until on-input validates them.
+    const customersLocation = props.dataBucket.s3UrlForObject(PREFIXES.customers.replace(/\/$/, ''));
     const customers = table('CustomersTable', 'customers', {
       description: 'Customer dimension: CSV with a header row, columns in the documented order',
       parameters: { classification: 'csv', 'skip.header.line.count': '1' },

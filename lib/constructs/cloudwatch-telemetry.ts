@@ -27,7 +27,7 @@ export function cloudWatchObjectPattern(source: string): string {
  * The CloudWatch telemetry reader: the cloudwatch-telemetry function and its daily schedule (01:30 UTC,
  * when yesterday's datapoints are in), reading the configured metrics into the telemetry layout. Its role
  * may list metrics and read their data (CloudWatch has no resource-level permissions for either), and
- * put exactly its sources' objects, nothing else of the bucket.
+ * read (for their content hash) and put exactly its sources' objects, nothing else of the bucket.
  */
 export class CloudWatchTelemetry extends Construct {
   readonly function: PipelineFunction;
@@ -57,7 +57,8 @@ export class CloudWatchTelemetry extends Construct {
       objectStatement(
         'TelemetryObjects',
         props.dataBucket,
-        ['s3:PutObject'],
+        // GetObject for HeadObject: a day whose values did not change is not written again.
+        ['s3:GetObject', 's3:PutObject'],
         props.sources.map((source) => cloudWatchObjectPattern(source.source)),
       ),
       keyStatement('EncryptWithStackKey', props.encryptionKey, 'write'),

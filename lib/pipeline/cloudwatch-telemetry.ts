@@ -5,7 +5,9 @@ import {
   type Metric,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isNotFound } from '../common/aws-errors.ts';
 import { PREFIXES } from '../common/names.ts';
 import type { CloudWatchSource } from '../inputs/cloudwatch-sources.ts';
 import type { RunLogger } from './start-run.ts';
@@ -119,6 +121,23 @@ export interface CloudWatchTelemetryObject {
   readonly key: string;
   /** Tenants with a value that day. */
   readonly tenants: number;
+  /**
+   * Whether the object was written: a day read again with the same values is left as it is, so that it
+   * does not count as late telemetry and re-run its billing period (lib/pipeline/late-telemetry.ts).
+   */
+  readonly written: boolean;
+}
+
+/** The metadata field holding the SHA-256 of the object's body (SSE-KMS ETags are no content hash). */
+const CONTENT_HASH = 'content-sha256';
+
+async function storedHash(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).Metadata?.[CONTENT_HASH];
+  } catch (error: unknown) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -155,16 +174,22 @@ export async function readCloudWatchTelemetry(
         )
         .join('\n');
       const key = cloudWatchObjectKey(source.source, day);
-      await options.s3.send(
-        new PutObjectCommand({
-          Bucket: options.dataBucket,
-          Key: key,
-          Body: rows.length === 0 ? '' : `${body}\n`,
-          ContentType: 'application/x-ndjson',
-        }),
-      );
-      written.push({ source: source.source, day, key, tenants: rows.length });
-      options.logger?.info('CloudWatch telemetry written', {
+      const text = rows.length === 0 ? '' : `${body}\n`;
+      const hash = createHash('sha256').update(text).digest('hex');
+      const changed = (await storedHash(options.s3, options.dataBucket, key)) !== hash;
+      if (changed) {
+        await options.s3.send(
+          new PutObjectCommand({
+            Bucket: options.dataBucket,
+            Key: key,
+            Body: text,
+            ContentType: 'application/x-ndjson',
+            Metadata: { [CONTENT_HASH]: hash },
+          }),
+        );
+      }
+      written.push({ source: source.source, day, key, tenants: rows.length, written: changed });
+      options.logger?.info(changed ? 'CloudWatch telemetry written' : 'CloudWatch telemetry unchanged', {
         source: source.source,
         day,
         key,

@@ -1,4 +1,9 @@
-import { type DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { isAwsError } from '../common/aws-errors.ts';
 import { isBillingPeriod } from '../common/names.ts';
@@ -33,6 +38,8 @@ export interface DeliveryRecord {
   readonly deliveredAt: string;
   /** When on-delivery saw it (ISO 8601). */
   readonly receivedAt: string;
+  /** The delivery's manifest (CUR bucket key): which export a re-run of the period reads. */
+  readonly manifestKey?: string;
 }
 
 /** `2026-10` -> 202610, the index sort key of a period (string order of periods = number order). */
@@ -55,7 +62,7 @@ export async function recordDelivery(store: DeliveryStore, delivery: DeliveryRec
         Key: marshall({ pk: `DELIVERY#${delivery.billingPeriod}`, sk: 'LATEST' }),
         UpdateExpression:
           'SET billing_period = :period, execution_id = :execution, run_id = :run, delivered_at = :delivered,' +
-          ' received_at = :received, gsi1pk = :index, gsi1sk = :periodNumber',
+          ' received_at = :received, manifest_key = :manifest, gsi1pk = :index, gsi1sk = :periodNumber',
         ConditionExpression: 'attribute_not_exists(delivered_at) OR delivered_at <= :delivered',
         ExpressionAttributeValues: marshall({
           ':period': delivery.billingPeriod,
@@ -63,6 +70,7 @@ export async function recordDelivery(store: DeliveryStore, delivery: DeliveryRec
           ':run': delivery.runId,
           ':delivered': delivery.deliveredAt,
           ':received': delivery.receivedAt,
+          ':manifest': delivery.manifestKey ?? null,
           ':index': DELIVERIES_INDEX_KEY,
           ':periodNumber': periodNumber(delivery.billingPeriod),
         }),
@@ -117,17 +125,34 @@ export async function listDeliveries(store: DeliveryStore, fromPeriod: string): 
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
     );
-    for (const item of page.Items ?? []) {
-      const fields = unmarshall(item);
-      deliveries.push({
-        billingPeriod: String(fields.billing_period),
-        executionId: String(fields.execution_id),
-        runId: String(fields.run_id),
-        deliveredAt: String(fields.delivered_at),
-        receivedAt: String(fields.received_at),
-      });
-    }
+    for (const item of page.Items ?? []) deliveries.push(deliveryOf(unmarshall(item)));
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
   return deliveries;
+}
+
+function deliveryOf(fields: Record<string, unknown>): DeliveryRecord {
+  return {
+    billingPeriod: String(fields.billing_period),
+    executionId: String(fields.execution_id),
+    runId: String(fields.run_id),
+    deliveredAt: String(fields.delivered_at),
+    receivedAt: String(fields.received_at),
+    ...(typeof fields.manifest_key === 'string' ? { manifestKey: fields.manifest_key } : {}),
+  };
+}
+
+/** A period's latest recorded delivery, or undefined when none was recorded. */
+export async function readLatestDelivery(
+  store: DeliveryStore,
+  billingPeriod: string,
+): Promise<DeliveryRecord | undefined> {
+  const { Item } = await store.dynamodb.send(
+    new GetItemCommand({
+      TableName: store.tableName,
+      Key: marshall({ pk: `DELIVERY#${billingPeriod}`, sk: 'LATEST' }),
+      ConsistentRead: true,
+    }),
+  );
+  return Item === undefined ? undefined : deliveryOf(unmarshall(Item));
 }

@@ -168,6 +168,7 @@ async function afterStart(
       runId: result.executionName,
       deliveredAt: result.deliveredAt,
       receivedAt: now.toISOString(),
+      manifestKey: manifest.key,
     });
   }
   if (result.status !== 'incomplete') return result;

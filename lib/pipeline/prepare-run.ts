@@ -131,7 +131,7 @@ export interface PrepareRunOptions {
  *    checked to be under the export's data folder, are the only objects the run's billing table reads;
  * 2. validates the customer dimension: exactly one `.csv` object under `customers/`, valid by
  *    {@link parseCustomersCsv} and with its columns in the order the Glue table reads them;
- * 3. loads the rules (`rules/rules.json`, else the defaults with the configured tag key and cost basis);
+ * 3. loads the rules (`rules/current/rules.json`, else the defaults with the configured tag key and cost basis);
  * 4. plans the run's statements for this billing period ({@link planAthenaRun}, {@link planAthenaCleanup}):
  *    over the format's table in the period's partition, or, for a CSV delivery, over a table of the
  *    run's own created first with the manifest's columns in order (lib/pipeline/csv-delivery.ts).
@@ -285,10 +285,10 @@ const CSV_SUFFIX = /\.csv$/i;
 
 /**
  * Validates the customer dimension the run's Athena table will read. The Glue table reads every object
- * under `customers/` and concatenates them, so exactly one object may be there, and its columns must be
+ * under `customers/current/` and concatenates them, so exactly one object may be there, and its columns must be
  * in the table's order (the CSV SerDe reads by position, while {@link parseCustomersCsv} reads by name).
  */
-async function validateCustomers(
+export async function validateCustomers(
   s3: S3Client,
   bucket: string,
 ): Promise<{ readonly file: string; readonly tenants: number; readonly customerIds: ReadonlySet<string> }> {
@@ -321,10 +321,22 @@ async function validateCustomers(
     throw new InputError('is not a .csv file; the customers table reads one CSV file', { file });
   }
   const { text } = await readText(s3, bucket, key);
+  return { file, ...checkCustomersFile(text, file) };
+}
+
+/**
+ * Checks a customers CSV as the runs read it: valid by {@link parseCustomersCsv}, with customer rows,
+ * and its columns in the Glue table's order. On-input checks an upload with it before it becomes current.
+ * @throws InputError naming the file, column and row
+ */
+export function checkCustomersFile(
+  text: string,
+  file: string,
+): { readonly tenants: number; readonly customerIds: ReadonlySet<string> } {
   const tenants = parseCustomersCsv(text, file);
   if (tenants.length === 0) throw new InputError('has a header but no customer rows', { file });
   checkColumnOrder(text, file);
-  return { file, tenants: tenants.length, customerIds: new Set(tenants.map((tenant) => tenant.customerId)) };
+  return { tenants: tenants.length, customerIds: new Set(tenants.map((tenant) => tenant.customerId)) };
 }
 
 function checkColumnOrder(text: string, file: string): void {
@@ -349,7 +361,7 @@ function checkColumnOrder(text: string, file: string): void {
 }
 
 /**
- * The deployment's rules: `rules/rules.json` of the data bucket, else the defaults with the configured
+ * The deployment's rules: `rules/current/rules.json` of the data bucket, else the defaults with the configured
  * tag key and cost basis. The runs (prepare-run) and the alert routing (evaluate-alerts, for the rules'
  * owners) read them the same way.
  */
@@ -365,6 +377,19 @@ export async function loadRules(
     const rules = { ...defaultRules(), tenantTagKey: options.tenantTagKey, costBasis: options.costBasis };
     return { rules, source: 'default-rules.json' };
   }
+  return { rules: parseRulesFile(text, source, options), source };
+}
+
+/**
+ * Parses a rules file's text, with the deployment's tag key and cost basis where the file does not set
+ * its own. On-input checks an upload with it before it becomes current.
+ * @throws InputError naming the file and the field
+ */
+export function parseRulesFile(
+  text: string,
+  source: string,
+  defaults: Pick<PrepareRunOptions, 'tenantTagKey' | 'costBasis'>,
+): AllocationRules {
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -373,9 +398,8 @@ export async function loadRules(
       file: source,
     });
   }
-  // The deployment's tag key and cost basis apply where the file does not set its own.
   if (typeof document === 'object' && document !== null && !Array.isArray(document)) {
-    document = { tenantTagKey: options.tenantTagKey, costBasis: options.costBasis, ...document };
+    document = { tenantTagKey: defaults.tenantTagKey, costBasis: defaults.costBasis, ...document };
   }
-  return { rules: parseRules(document, source), source };
+  return parseRules(document, source);
 }

@@ -1,3 +1,4 @@
+import { billingPeriodMonthsBefore } from '../common/dates.ts';
 import { type DeliveryRecord, type DeliveryStore, listDeliveries } from './deliveries.ts';
 import { readPointer } from './period-pointer.ts';
 import type { RunLogger } from './start-run.ts';
@@ -33,12 +34,6 @@ export interface WatchRunsOptions extends DeliveryStore {
   readonly logger?: RunLogger;
 }
 
-/** The billing period `months - 1` months before `now` (UTC). */
-function firstPeriod(now: Date, months: number): string {
-  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (months - 1), 1));
-  return `${first.getUTCFullYear()}-${String(first.getUTCMonth() + 1).padStart(2, '0')}`;
-}
-
 /**
  * Finds the billing periods whose latest delivery has no successful run `maxHours` after it was
  * delivered: the period pointer (lib/pipeline/period-pointer.ts) names no run, or a run of an earlier
@@ -47,7 +42,7 @@ function firstPeriod(now: Date, months: number): string {
 export async function watchRuns(options: WatchRunsOptions): Promise<RunWatchResult> {
   const now = (options.now ?? (() => new Date()))();
   const maxMs = (options.maxHours ?? 26) * 3600_000;
-  const deliveries = await listDeliveries(options, firstPeriod(now, options.months ?? 3));
+  const deliveries = await listDeliveries(options, billingPeriodMonthsBefore(now, (options.months ?? 3) - 1));
   const overdue: OverduePeriod[] = [];
   for (const delivery of deliveries) {
     const late = overdueOf(delivery, now, maxMs, await readPointer(options, delivery.billingPeriod));

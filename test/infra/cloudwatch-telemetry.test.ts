@@ -97,13 +97,16 @@ describe('the CloudWatch telemetry reader', () => {
       'cloudwatch:GetMetricData',
       'cloudwatch:ListMetrics',
     ]);
-    expect(bySid.TelemetryObjects?.Action).toBe('s3:PutObject');
+    expect(bySid.TelemetryObjects?.Action).toEqual(['s3:GetObject', 's3:PutObject']);
     expect(JSON.stringify(bySid.TelemetryObjects?.Resource)).toMatch(
       /telemetry\/usage_day=\*\/myapp\/cloudwatch\.json.*telemetry\/usage_day=\*\/storage\/cloudwatch\.json/,
     );
-    // No read, list or delete of any object.
+    // No list or delete, and no read outside its own objects (the read is for their content hash).
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    expect(actions.filter((a) => /^s3:(Get|List|Delete)/.test(String(a)))).toEqual([]);
+    expect(actions.filter((a) => /^s3:(List|Delete)/.test(String(a)))).toEqual([]);
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes('s3:Get')).map((s) => s.Sid)).toEqual([
+      'TelemetryObjects',
+    ]);
   });
 
   it('refuses a source name that is not a folder, naming the setting', () => {

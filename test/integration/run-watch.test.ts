@@ -204,6 +204,8 @@ describe('on-delivery: a delivery whose data files stay missing', () => {
         runId: runIdFor('2026-10', 'exec-1'),
         deliveredAt: '2026-10-19T08:00:00.000Z',
         receivedAt: NOW.toISOString(),
+        // Which export a re-run of the period reads (on-input's re-runs).
+        manifestKey: KEY,
       },
     ]);
   });

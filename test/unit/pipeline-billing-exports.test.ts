@@ -195,14 +195,14 @@ function delivery(key: string, text: string): void {
     Body: body(text),
     LastModified: DELIVERED,
   });
-  s3.on(ListObjectsV2Command, { Bucket: DATA_BUCKET, Prefix: 'customers/' }).resolves({
-    Contents: [{ Key: 'customers/customers.csv', Size: CUSTOMERS.length }],
+  s3.on(ListObjectsV2Command, { Bucket: DATA_BUCKET, Prefix: 'customers/current/' }).resolves({
+    Contents: [{ Key: 'customers/current/customers.csv', Size: CUSTOMERS.length }],
     IsTruncated: false,
   });
-  s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'customers/customers.csv' }).resolves({
+  s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'customers/current/customers.csv' }).resolves({
     Body: body(CUSTOMERS),
   });
-  s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'rules/rules.json' }).rejects(
+  s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'rules/current/rules.json' }).rejects(
     new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }),
   );
 }

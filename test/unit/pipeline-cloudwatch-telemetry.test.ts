@@ -1,5 +1,5 @@
 import { CloudWatchClient, GetMetricDataCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, NotFound, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cloudWatchSourceSchema, cloudWatchSourcesSchema } from '../../lib/inputs/cloudwatch-sources.ts';
@@ -16,6 +16,7 @@ beforeEach(() => {
   cloudwatchMock.reset();
   s3Mock.reset();
   s3Mock.on(PutObjectCommand).resolves({});
+  s3Mock.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: {} }));
 });
 
 const REQUESTS = cloudWatchSourceSchema.parse({
@@ -92,6 +93,7 @@ describe('readCloudWatchTelemetry', () => {
         day: '2026-10-14',
         key: 'telemetry/usage_day=2026-10-14/myapp/cloudwatch.json',
         tenants: 3,
+        written: true,
       },
     ]);
     expect(bodies()).toEqual({
@@ -163,6 +165,31 @@ describe('readCloudWatchTelemetry', () => {
       [cloudWatchObjectKey('myapp', '2026-10-13')]: '',
       [cloudWatchObjectKey('myapp', '2026-10-14')]: '',
     });
+  });
+
+  it('leaves a day read again with the same values as it is, and rewrites one whose values changed', async () => {
+    cloudwatchMock.on(ListMetricsCommand).resolves({ Metrics: [tenantMetric('acme')] });
+    cloudwatchMock.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm0', Values: [4] }] });
+    await readCloudWatchTelemetry(options(['2026-10-13']));
+    const put = s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input;
+    const body = '{"usage_date":"2026-10-13","tenant_id":"acme","metric":"requests","quantity":4}\n';
+    expect(put?.Body).toBe(body);
+    // The SHA-256 of that body, worked out with `printf '%s\n' '<row>' | sha256sum`.
+    const hash = put?.Metadata?.['content-sha256'];
+    expect(hash).toBe('c67ed047b4402b60b42c54430b993565cd77cd8dddf4cabc2fb81214504c48bf');
+
+    // Read again the next day: the stored object has that hash, so nothing is written.
+    s3Mock.resetHistory();
+    s3Mock.on(HeadObjectCommand).resolves({ Metadata: { 'content-sha256': hash as string } });
+    const again = await readCloudWatchTelemetry(options(['2026-10-13']));
+    expect(again[0]?.written).toBe(false);
+    expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
+
+    // A late datapoint changes the day: it is written again.
+    cloudwatchMock.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm0', Values: [5] }] });
+    const changed = await readCloudWatchTelemetry(options(['2026-10-13']));
+    expect(changed[0]?.written).toBe(true);
+    expect(s3Mock.commandCalls(PutObjectCommand)[0]?.args[0].input.Body).toBe(body.replace(':4}', ':5}'));
   });
 
   it('refuses a day that is not YYYY-MM-DD before calling anything', async () => {

@@ -7,7 +7,13 @@ import {
 } from '../../lib/attribution/billing-formats.ts';
 import { defaultRules } from '../../lib/attribution/rules.ts';
 import { billingSources } from '../../lib/attribution/stages.ts';
-import { billingPeriodsBetween, PREFIXES, RULES_KEY, runPrefix } from '../../lib/common/names.ts';
+import {
+  billingPeriodsBetween,
+  CUSTOMERS_KEY,
+  PREFIXES,
+  RULES_KEY,
+  runPrefix,
+} from '../../lib/common/names.ts';
 import { SERVING_TABLE_KEYS } from '../../lib/constructs/serving-table.ts';
 import { AthenaRunLayout } from '../../lib/engine/athena-run-layout.ts';
 import { planAthenaCleanup } from '../../lib/pipeline/athena-run-plan.ts';
@@ -20,13 +26,16 @@ describe('names the Lambdas share with the constructs', () => {
   it('come from lib/common/names.ts, which the constructs import too', () => {
     expect(PREFIXES).toEqual({
       telemetry: 'telemetry/',
-      customers: 'customers/',
-      rules: 'rules/',
+      customers: 'customers/current/',
+      customersIncoming: 'customers/incoming/',
+      rules: 'rules/current/',
+      rulesIncoming: 'rules/incoming/',
       runs: 'runs/',
       reports: 'reports/',
       queryResults: 'athena/',
     });
-    expect(RULES_KEY).toBe('rules/rules.json');
+    expect(RULES_KEY).toBe('rules/current/rules.json');
+    expect(CUSTOMERS_KEY).toBe('customers/current/customers.csv');
     expect(runPrefix('2026-10_abc')).toBe('runs/run=2026-10_abc/');
   });
 

@@ -94,7 +94,7 @@ const GOOD_CUSTOMERS = [
 ].join('\n');
 
 function delivery({
-  customers = { 'customers/customers.csv': GOOD_CUSTOMERS } as Record<string, string>,
+  customers = { 'customers/current/customers.csv': GOOD_CUSTOMERS } as Record<string, string>,
   rules = undefined as string | undefined,
   manifestText = manifest(),
 } = {}): void {
@@ -102,7 +102,7 @@ function delivery({
     Body: body(manifestText),
     LastModified: DELIVERED,
   });
-  s3.on(ListObjectsV2Command, { Bucket: DATA_BUCKET, Prefix: 'customers/' }).resolves({
+  s3.on(ListObjectsV2Command, { Bucket: DATA_BUCKET, Prefix: 'customers/current/' }).resolves({
     Contents: Object.keys(customers).map((Key) => ({ Key, Size: customers[Key]?.length })),
     IsTruncated: false,
   });
@@ -110,11 +110,13 @@ function delivery({
     s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key }).resolves({ Body: body(text) });
   }
   if (rules === undefined) {
-    s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'rules/rules.json' }).rejects(
+    s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'rules/current/rules.json' }).rejects(
       new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }),
     );
   } else {
-    s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'rules/rules.json' }).resolves({ Body: body(rules) });
+    s3.on(GetObjectCommand, { Bucket: DATA_BUCKET, Key: 'rules/current/rules.json' }).resolves({
+      Body: body(rules),
+    });
   }
 }
 
@@ -130,7 +132,7 @@ describe('prepareRun: a good delivery', () => {
       costBasis: 'net_amortized',
       rulesSource: 'default-rules.json',
       // Three customers, four tenants: acme has two.
-      customers: { file: `s3://${DATA_BUCKET}/customers/customers.csv`, tenants: 4 },
+      customers: { file: `s3://${DATA_BUCKET}/customers/current/customers.csv`, tenants: 4 },
     });
     expect(prepared.statements.map((s) => `${s.kind}:${s.name}`)).toEqual([
       'ctas:usage_rows',
@@ -181,7 +183,7 @@ describe('prepareRun: a good delivery', () => {
     delivery({ rules });
     const prepared = await prepareRun(input(), options());
     expect(prepared.rulesVersion).toBe('acme-3');
-    expect(prepared.rulesSource).toBe(`s3://${DATA_BUCKET}/rules/rules.json`);
+    expect(prepared.rulesSource).toBe(`s3://${DATA_BUCKET}/rules/current/rules.json`);
     expect(ctasSql(statement(prepared, 'classified_cost'))).toContain(`'user_customer'`);
     // The line items are inlined into classified_cost, which carries the cost basis.
     expect(ctasSql(statement(prepared, 'classified_cost'))).toContain(
@@ -190,7 +192,7 @@ describe('prepareRun: a good delivery', () => {
   });
 
   it('ignores the zero-byte folder object the console creates', async () => {
-    delivery({ customers: { 'customers/': '', 'customers/customers.csv': GOOD_CUSTOMERS } });
+    delivery({ customers: { 'customers/': '', 'customers/current/customers.csv': GOOD_CUSTOMERS } });
     const prepared = await prepareRun(input(), options());
     expect(prepared.customers.tenants).toBe(4);
   });
@@ -206,33 +208,33 @@ describe('prepareRun refuses a bad customer dimension before anything runs', () 
 
   it('names the file, the column and the row of a bad value', async () => {
     const bad = GOOD_CUSTOMERS.replace('Globex,growth,paid,2500', 'Globex,growth,paid,25OO');
-    const error = await refusal({ 'customers/customers.csv': bad });
+    const error = await refusal({ 'customers/current/customers.csv': bad });
     // globex is the third data row (the header is not counted).
     expect(error.location).toEqual({
-      file: `s3://${DATA_BUCKET}/customers/customers.csv`,
+      file: `s3://${DATA_BUCKET}/customers/current/customers.csv`,
       column: 'mrr',
       row: 3,
     });
     expect(error.message).toBe(
-      `s3://${DATA_BUCKET}/customers/customers.csv, column "mrr", row 3: "25OO" is not a number`,
+      `s3://${DATA_BUCKET}/customers/current/customers.csv, column "mrr", row 3: "25OO" is not a number`,
     );
   });
 
   it('refuses two files: Athena would concatenate them', async () => {
     const error = await refusal({
-      'customers/customers.csv': GOOD_CUSTOMERS,
-      'customers/customers-old.csv': GOOD_CUSTOMERS,
+      'customers/current/customers.csv': GOOD_CUSTOMERS,
+      'customers/current/customers-old.csv': GOOD_CUSTOMERS,
     });
-    expect(error.message).toContain(`s3://${DATA_BUCKET}/customers/: 2 objects found`);
+    expect(error.message).toContain(`s3://${DATA_BUCKET}/customers/current/: 2 objects found`);
   });
 
   it('refuses an empty folder, a file that is not .csv, and a header without rows', async () => {
     expect((await refusal({})).message).toContain('no customers file');
-    expect((await refusal({ 'customers/customers.xlsx': GOOD_CUSTOMERS })).message).toContain(
+    expect((await refusal({ 'customers/current/customers.xlsx': GOOD_CUSTOMERS })).message).toContain(
       'is not a .csv file',
     );
     const headerOnly = GOOD_CUSTOMERS.split('\n')[0] as string;
-    expect((await refusal({ 'customers/c.csv': headerOnly })).message).toContain('no customer rows');
+    expect((await refusal({ 'customers/current/c.csv': headerOnly })).message).toContain('no customer rows');
   });
 
   it('refuses columns out of the Glue table order, which the CSV SerDe would read into the wrong fields', async () => {
@@ -240,8 +242,11 @@ describe('prepareRun refuses a bad customer dimension before anything runs', () 
       'customer_id,name,tenant_id,tier,plan_status,mrr',
       'acme,Acme Robotics,acme-eu,enterprise,paid,10000',
     ].join('\n');
-    const error = await refusal({ 'customers/customers.csv': swapped });
-    expect(error.location).toEqual({ file: `s3://${DATA_BUCKET}/customers/customers.csv`, column: 'name' });
+    const error = await refusal({ 'customers/current/customers.csv': swapped });
+    expect(error.location).toEqual({
+      file: `s3://${DATA_BUCKET}/customers/current/customers.csv`,
+      column: 'name',
+    });
     expect(error.message).toContain('where the customers table reads "tenant_id"');
   });
 
@@ -255,9 +260,9 @@ describe('prepareRun refuses a bad customer dimension before anything runs', () 
     ].join('\n');
     for (const text of [versioned, GOOD_CUSTOMERS]) {
       s3.reset();
-      delivery({ customers: { 'customers/customers.csv': text } });
+      delivery({ customers: { 'customers/current/customers.csv': text } });
       const prepared = await prepareRun(input(), options());
-      expect(prepared.customers.file).toBe(`s3://${DATA_BUCKET}/customers/customers.csv`);
+      expect(prepared.customers.file).toBe(`s3://${DATA_BUCKET}/customers/current/customers.csv`);
     }
   });
 
@@ -266,24 +271,26 @@ describe('prepareRun refuses a bad customer dimension before anything runs', () 
       'customer_id,tenant_id,name,tier,plan_status,mrr,effective_from,start_date,end_date,owner_team',
       'acme,acme-eu,Acme Robotics,enterprise,paid,10000,2026-10-15,2026-01-01,,team-data',
     ].join('\n');
-    const error = await refusal({ 'customers/customers.csv': early });
+    const error = await refusal({ 'customers/current/customers.csv': early });
     expect(error.location).toEqual({
-      file: `s3://${DATA_BUCKET}/customers/customers.csv`,
+      file: `s3://${DATA_BUCKET}/customers/current/customers.csv`,
       column: 'effective_from',
     });
     expect(error.message).toContain('where the customers table reads "start_date"');
   });
 
   it('does not read rules or plan anything once the customers file is refused', async () => {
-    await refusal({ 'customers/customers.csv': GOOD_CUSTOMERS.replace('paid,2500', 'gold,2500') });
-    expect(s3).not.toHaveReceivedCommandWith(GetObjectCommand, { Key: 'rules/rules.json' });
+    await refusal({ 'customers/current/customers.csv': GOOD_CUSTOMERS.replace('paid,2500', 'gold,2500') });
+    expect(s3).not.toHaveReceivedCommandWith(GetObjectCommand, { Key: 'rules/current/rules.json' });
   });
 });
 
 describe('prepareRun: other refusals', () => {
   it('refuses a rules file that is not valid, naming it', async () => {
     delivery({ rules: '{"version": "x", "rules": [{"id": "a", "match": {}}]}' });
-    await expect(prepareRun(input(), options())).rejects.toThrow(`s3://${DATA_BUCKET}/rules/rules.json`);
+    await expect(prepareRun(input(), options())).rejects.toThrow(
+      `s3://${DATA_BUCKET}/rules/current/rules.json`,
+    );
   });
 
   it('refuses a fixed split naming a customer the customers file does not have, as the local run does', async () => {
@@ -293,7 +300,7 @@ describe('prepareRun: other refusals', () => {
     };
     delivery({ rules: JSON.stringify(rules) });
     await expect(prepareRun(input(), options())).rejects.toThrow(
-      `s3://${DATA_BUCKET}/rules/rules.json, column "rules.0.driver.fixed.initech": rule "support-desk": ` +
+      `s3://${DATA_BUCKET}/rules/current/rules.json, column "rules.0.driver.fixed.initech": rule "support-desk": ` +
         'the fixed split names customer "initech", which the customer dimension does not have',
     );
     // The same rules with customers the file has are planned.
