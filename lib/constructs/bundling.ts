@@ -35,6 +35,7 @@ export const PIPELINE_HANDLERS = [
   'run-watch',
   'create-finance-views',
   'cloudwatch-telemetry',
+  'on-input',
 ] as const;
 export type PipelineHandlerName = (typeof PIPELINE_HANDLERS)[number];
 

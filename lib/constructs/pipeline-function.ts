@@ -124,6 +124,8 @@ export const PIPELINE_TIMEOUTS: Readonly<Record<PipelineFunctionName, Duration>>
   cleanup: Duration.seconds(120),
   'write-report': Duration.seconds(300),
   'run-watch': Duration.seconds(60),
+  // Reads and checks a customers or rules upload (a 100,000-customer CSV is a few MB).
+  'on-input': Duration.seconds(120),
   // Paged ListMetrics and GetMetricData of every configured source, for two days.
   'cloudwatch-telemetry': Duration.seconds(300),
   // Eight CREATE VIEW statements of a second or two each, with room for Athena queueing.

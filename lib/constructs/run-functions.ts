@@ -2,6 +2,7 @@ import type { RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -11,7 +12,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { AlertConfig } from '../alerts/alert-config.ts';
 import type { CostBasis } from '../attribution/rules.ts';
-import { PREFIXES } from '../common/names.ts';
+import { CUSTOMERS_KEY, PREFIXES, RULES_KEY } from '../common/names.ts';
 import { type BillingExport, billingExportsOf, exportFolder } from '../config/billing-exports.ts';
 import {
   itemStatement,
@@ -85,8 +86,11 @@ export interface RunFunctionsProps {
  */
 export type RunStepName = Exclude<PipelineFunctionName, 'create-finance-views' | 'cloudwatch-telemetry'>;
 
-/** The functions the state machine invokes: every run step but on-delivery (starts it) and run-watch (watches). */
-export type StateMachineStepName = Exclude<RunStepName, 'on-delivery' | 'run-watch'>;
+/**
+ * The functions the state machine invokes: every run step but on-delivery (starts it), on-input (asks
+ * on-delivery for re-runs) and run-watch (watches).
+ */
+export type StateMachineStepName = Exclude<RunStepName, 'on-delivery' | 'run-watch' | 'on-input'>;
 
 /** The leading keys of the serving table's items (lambdas/README.md, "What each step writes"). */
 export const SERVING_ITEM_KEYS = {
@@ -483,4 +487,72 @@ export function createRunWatchFunction(scope: Construct, props: RunFunctionsProp
     )
     .done();
   return runWatch;
+}
+
+/**
+ * on-input: the data bucket's notifications of uploads under `customers/incoming/` and `rules/incoming/`
+ * and of telemetry objects, and the hourly sweep of late-telemetry re-runs (lib/pipeline/on-input.ts).
+ * It reads the uploads and the current files, writes exactly the two current files, tells the
+ * operations topic of a rejected upload, and asks on-delivery for re-runs; nothing else.
+ */
+export function createOnInputFunction(
+  scope: Construct,
+  props: RunFunctionsProps,
+  onDelivery: lambda.IFunction,
+  operationsTopic: sns.ITopic,
+  deadLetterQueue: sqs.IQueue,
+): PipelineFunction {
+  const { config, dataBucket } = props;
+  const onInput = new FunctionGrants(
+    runFunction(
+      scope,
+      props,
+      'on-input',
+      512,
+      {
+        DATA_BUCKET: dataBucket.bucketName,
+        CUR_PREFIX: config.curPrefix,
+        TENANT_TAG_KEY: config.tenantTagKey,
+        COST_BASIS: config.costBasis,
+        TABLE_NAME: props.servingTable.tableName,
+        ON_DELIVERY_FUNCTION: onDelivery.functionArn,
+        OPERATIONS_TOPIC_ARN: operationsTopic.topicArn,
+      },
+      { retryAttempts: 2, onFailure: new destinations.SqsDestination(deadLetterQueue) },
+    ),
+    props,
+  )
+    .objects('InputUploadsAndCurrent', dataBucket, S3_READ, [
+      `${PREFIXES.customersIncoming}*`,
+      `${PREFIXES.rulesIncoming}*`,
+      `${PREFIXES.customers}*`,
+      `${PREFIXES.rules}*`,
+    ])
+    .objects('CurrentInputs', dataBucket, ['s3:PutObject'], [CUSTOMERS_KEY, RULES_KEY])
+    .list('CurrentCustomersList', dataBucket, [`${PREFIXES.customers}*`])
+    .items('Deliveries', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [SERVING_ITEM_KEYS.delivery])
+    .statement(
+      new iam.PolicyStatement({
+        sid: 'DeliveriesIndex',
+        actions: ['dynamodb:Query'],
+        resources: [`${props.servingTable.tableArn}/index/${SERVING_TABLE_KEYS.byPeriodCost.indexName}`],
+      }),
+    )
+    // The function itself, not its versions (grantInvoke would add `<arn>:*`): on-delivery has no aliases.
+    .statement(
+      new iam.PolicyStatement({
+        sid: 'RerunRequests',
+        actions: ['lambda:InvokeFunction'],
+        resources: [onDelivery.functionArn],
+      }),
+    )
+    .done();
+  operationsTopic.grantPublish(onInput);
+  // One notification per folder; the three do not overlap, as S3 requires of filters on one event type.
+  for (const prefix of [PREFIXES.customersIncoming, PREFIXES.rulesIncoming, PREFIXES.telemetry]) {
+    dataBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(onInput), {
+      prefix,
+    });
+  }
+  return onInput;
 }

@@ -14,6 +14,7 @@ import type { PipelineFunction } from './pipeline-function.ts';
 import { createRunAlarms, type RunAlarms } from './run-alarms.ts';
 import {
   createOnDeliveryFunction,
+  createOnInputFunction,
   createRunWatchFunction,
   createStepFunctions,
   type RunFunctionsProps,
@@ -53,6 +54,8 @@ export class RunPipeline extends Construct {
   readonly alarms: RunAlarms;
   /** The hourly schedule of run-watch. */
   readonly runWatchSchedule: events.Rule;
+  /** The hourly sweep of on-input, which starts the debounced late-telemetry re-runs. */
+  readonly lateTelemetrySchedule: events.Rule;
   /** The resource ARNs the Glue statements name, for tests and acknowledgements. */
   readonly glueArns: { readonly catalog: string; readonly database: string; readonly runTables: string };
   readonly workgroupArn: string;
@@ -119,6 +122,8 @@ export class RunPipeline extends Construct {
       ...access.curDataPatterns.map((pattern) => ({ bucket: curBucket, pattern })),
       { bucket: dataBucket, pattern: `${PREFIXES.customers}*` },
       { bucket: dataBucket, pattern: `${PREFIXES.rules}*` },
+      { bucket: dataBucket, pattern: `${PREFIXES.customersIncoming}*` },
+      { bucket: dataBucket, pattern: `${PREFIXES.rulesIncoming}*` },
       { bucket: dataBucket, pattern: `${PREFIXES.telemetry}*` },
       { bucket: resultsBucket, pattern: access.runs },
       { bucket: queryResultsBucket, pattern: access.queryResults },
@@ -134,7 +139,31 @@ export class RunPipeline extends Construct {
       schedule: events.Schedule.rate(Duration.hours(1)),
       targets: [new targets.LambdaFunction(runWatch, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
     });
-    this.functions = { 'on-delivery': onDelivery, ...stepFunctions, 'run-watch': runWatch };
+    const onInput = createOnInputFunction(
+      this,
+      functionProps,
+      onDelivery,
+      props.operationsTopic,
+      this.deadLetterQueue,
+    );
+    // Hourly: the late-telemetry re-runs that were debounced start within the hour after the last one.
+    this.lateTelemetrySchedule = new events.Rule(this, 'LateTelemetrySchedule', {
+      description: 'Cost per customer: starts the late-telemetry re-runs that waited for their hour',
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [
+        new targets.LambdaFunction(onInput, {
+          event: events.RuleTargetInput.fromObject({ sweep: 'late-telemetry' }),
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+    this.functions = {
+      'on-delivery': onDelivery,
+      ...stepFunctions,
+      'run-watch': runWatch,
+      'on-input': onInput,
+    };
 
     this.alarms = createRunAlarms(this, {
       stateMachine: this.stateMachine,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type CloudWatchClient,
   GetMetricDataCommand,
@@ -5,7 +6,6 @@ import {
   type Metric,
   type MetricDataQuery,
 } from '@aws-sdk/client-cloudwatch';
-import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isNotFound } from '../common/aws-errors.ts';
 import { PREFIXES } from '../common/names.ts';

@@ -129,7 +129,10 @@ describe('Glue tables of the further exports', () => {
 
 describe('triggers and configuration of the further exports', () => {
   it('invokes on-delivery for the manifests of each export, on its own prefix', () => {
-    const notifications = Object.values(template.findResources('Custom::S3BucketNotifications'));
+    // The CUR bucket's notifications (the data bucket's go to on-input).
+    const notifications = Object.values(template.findResources('Custom::S3BucketNotifications')).filter(
+      (resource) => JSON.stringify(resource.Properties.BucketName).includes('CurBucket'),
+    );
     expect(notifications).toHaveLength(1);
     const configurations = notifications[0]?.Properties.NotificationConfiguration
       .LambdaFunctionConfigurations as {

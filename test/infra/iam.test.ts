@@ -59,6 +59,7 @@ const PIPELINE_FUNCTIONS = [
   'write-report',
   'cleanup',
   'run-watch',
+  'on-input',
   'create-finance-views',
 ];
 
@@ -87,9 +88,9 @@ describe('the IAM table of lambdas/README.md', () => {
     }
   });
 
-  it('covers fifteen roles (eleven functions, the state machine, two CDK handlers, the telemetry stream) and the finance reader policy', () => {
+  it('covers sixteen roles (twelve functions, the state machine, two CDK handlers, the telemetry stream) and the finance reader policy', () => {
     const names = new Set(rows.map((row) => row.role));
-    expect(names.size).toBe(16);
+    expect(names.size).toBe(17);
     expect(names.has('finance reader policy')).toBe(true);
   });
 });
@@ -130,6 +131,10 @@ describe('least privilege', () => {
       `dynamodb:GetItem ${pointer}`,
       'dynamodb:Query serving-table index gsi1',
     ]);
+    expect(items('on-input')).toEqual([
+      'dynamodb:GetItem,dynamodb:UpdateItem DELIVERY#*',
+      'dynamodb:Query serving-table index gsi1',
+    ]);
     expect(rolesWith((action) => action.startsWith('dynamodb:'))).toEqual(
       [
         'claim-period',
@@ -137,11 +142,34 @@ describe('least privilege', () => {
         'evaluate-alerts',
         'load-serving-table',
         'on-delivery',
+        'on-input',
         'publish-run',
         'run-watch',
         'write-report',
       ].sort(),
     );
+  });
+
+  it('lets on-input read the uploads, write the two current files, publish to operations and invoke on-delivery', () => {
+    const statements = of('on-input').filter((row) => !isCommonStatement(row));
+    expect(
+      statements
+        .filter(
+          (row) => !row.actions.some((action) => action.startsWith('dynamodb:') || action.startsWith('kms:')),
+        )
+        .map((row) => `${row.actions.join()} ${row.resources.join()} ${row.condition}`.trim()),
+    ).toEqual([
+      // Its failed events, after Lambda's retries.
+      'sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage dead-letter-queue',
+      's3:GetObject data:customers/current/*,data:customers/incoming/*,data:rules/current/*,data:rules/incoming/*',
+      's3:PutObject data:customers/current/customers.csv,data:rules/current/rules.json',
+      's3:ListBucket data s3:prefix StringLike customers/current/*',
+      'lambda:InvokeFunction function on-delivery',
+      'sns:Publish operations-topic',
+    ]);
+    // Nothing deleted, nothing of the CUR bucket, no run started directly.
+    const actions = statements.flatMap((row) => row.actions);
+    expect(actions.filter((action) => /Delete|states:|athena:|glue:/.test(action))).toEqual([]);
   });
 
   it('gives publish-run the partitions of the five <result>_runs tables, its image and tagging', () => {

@@ -63,10 +63,10 @@ function definition(): { StartAt: string; States: Record<string, State> } {
 describe('pipeline functions', () => {
   const functions = resourcesOf('AWS::Lambda::Function').filter(([id]) => id.includes('Pipeline'));
 
-  it('are ten Node.js 22 arm64 functions with active tracing and Powertools settings', () => {
+  it('are eleven Node.js 22 arm64 functions with active tracing and Powertools settings', () => {
     // on-delivery, prepare-run, run-check, claim-period, load-serving-table, publish-run,
-    // evaluate-alerts, write-report, cleanup, run-watch
-    expect(functions).toHaveLength(10);
+    // evaluate-alerts, write-report, cleanup, run-watch, on-input
+    expect(functions).toHaveLength(11);
     for (const [id, fn] of functions) {
       expect(fn.Properties.Runtime, id).toBe('nodejs22.x');
       expect(fn.Properties.Architectures, id).toEqual(['arm64']);
@@ -84,10 +84,10 @@ describe('pipeline functions', () => {
 
   it('log to their own log groups, kept a month and encrypted with the CMK', () => {
     const groups = resourcesOf('AWS::Logs::LogGroup');
-    // ten run functions, the state machine, create-finance-views and its provider, CDK's S3
+    // eleven run functions, the state machine, create-finance-views and its provider, CDK's S3
     // notification handler (which Lambda would otherwise give a log group kept forever), and the
     // telemetry stream's delivery errors
-    expect(groups).toHaveLength(15);
+    expect(groups).toHaveLength(16);
     for (const [id, group] of groups) {
       expect(group.Properties.RetentionInDays, id).toBe(30);
       expect(group.Properties.KmsKeyId['Fn::GetAtt'], id).toEqual([
@@ -476,6 +476,66 @@ describe('alarms', () => {
           POWERTOOLS_SERVICE_NAME: 'run-watch',
           TABLE_NAME: { Ref: Match.stringLikeRegexp('ServingTable') },
         }),
+      },
+    });
+  });
+});
+
+describe('on-input: uploads checked on arrival, late telemetry', () => {
+  it('is notified of objects created under customers/incoming/, rules/incoming/ and telemetry/ of the data bucket', () => {
+    const notifications = resourcesOf('Custom::S3BucketNotifications').filter(([, resource]) =>
+      JSON.stringify(resource.Properties.BucketName).includes('DataBucket'),
+    );
+    expect(notifications).toHaveLength(1);
+    const configurations = notifications[0]?.[1].Properties.NotificationConfiguration
+      .LambdaFunctionConfigurations as {
+      Events: string[];
+      LambdaFunctionArn: unknown;
+      Filter: { Key: { FilterRules: { Name: string; Value: string }[] } };
+    }[];
+    expect(configurations.map((c) => c.Filter.Key.FilterRules)).toEqual([
+      [{ Name: 'prefix', Value: 'customers/incoming/' }],
+      [{ Name: 'prefix', Value: 'rules/incoming/' }],
+      [{ Name: 'prefix', Value: 'telemetry/' }],
+    ]);
+    for (const c of configurations) {
+      expect(c.Events).toEqual(['s3:ObjectCreated:*']);
+      expect(JSON.stringify(c.LambdaFunctionArn)).toContain('OnInputFunction');
+    }
+  });
+
+  it('sweeps the debounced late-telemetry re-runs every hour', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('OnInputFunction'), 'Arn'] },
+          Input: '{"sweep":"late-telemetry"}',
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        }),
+      ],
+    });
+  });
+
+  it('asks on-delivery for re-runs and tells the operations topic, with its failures in the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'on-input',
+          ON_DELIVERY_FUNCTION: { 'Fn::GetAtt': [Match.stringLikeRegexp('OnDeliveryFunction'), 'Arn'] },
+          OPERATIONS_TOPIC_ARN: { Ref: Match.stringLikeRegexp('OperationsTopic') },
+          TENANT_TAG_KEY: Match.anyValue(),
+          COST_BASIS: Match.anyValue(),
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('OnInputFunction') },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('OnDeliveryDeadLetterQueue'), 'Arn'] },
+        },
       },
     });
   });
