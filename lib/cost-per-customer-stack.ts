@@ -68,6 +68,7 @@ export class CostPerCustomer extends Construct {
       encryptionKey,
       removalPolicy,
       curPrefix: config.curPrefix,
+      sourceAccountIds: config.sourceAccountIds,
     });
 
     const billingExports = billingExportsOf(config);

@@ -71,6 +71,15 @@ export interface CostPerCustomerConfig {
    */
   readonly curPrefix?: string;
   /**
+   * The account whose CUR 2.0 export delivers into this stack's CUR bucket from outside: the management
+   * (payer) account of your AWS Organization, whose CUR 2.0 covers every member account. It creates the
+   * export with the source-account stack (bin/source-account.ts), under `curPrefix`/`curExportName`.
+   * One account for now: several payers, or member accounts each with its own export, need the combined
+   * runs per period that are not built yet (README, "Deploy for an AWS Organization").
+   * @default [] (deliveries from this account only)
+   */
+  readonly sourceAccountIds?: readonly string[];
+  /**
    * Athena bytes-scanned cutoff per query, in bytes; a query that would scan more is cancelled.
    * Athena's minimum is 10,000,000 bytes (10 MB).
    * @default 10737418240 (10 GiB)
@@ -139,6 +148,7 @@ export interface ResolvedConfig extends CostPerCustomerConfig {
   readonly telemetryCloudWatch: readonly CloudWatchSource[];
   readonly curExportName: string;
   readonly curPrefix: string;
+  readonly sourceAccountIds: readonly string[];
   readonly billingExports: readonly BillingExportConfig[];
   readonly bytesScannedCutoffPerQuery: number;
   readonly servingRetentionDays: number;
@@ -244,6 +254,23 @@ const configSchema = z
       .regex(S3_PREFIX, 'must be S3 path segments of letters, digits, _ . - without leading or trailing /')
       .max(256, 'must be at most 256 characters')
       .default('cur'),
+    sourceAccountIds: z
+      .preprocess(
+        listFromText,
+        z
+          .array(
+            z.string({ error: 'must be a string' }).regex(ACCOUNT_ID, 'must be a 12-digit AWS account id'),
+            {
+              error: 'must be a list of 12-digit AWS account ids',
+            },
+          )
+          .max(
+            1,
+            'takes one account for now: the management account of your Organization, whose CUR 2.0 covers ' +
+              'every member account (several payers or member accounts need combined runs, not built yet)',
+          ),
+      )
+      .default([]),
     bytesScannedCutoffPerQuery: z
       .preprocess(
         numberFromText,

@@ -39,6 +39,17 @@ export interface CurExportProps {
    */
   readonly removalPolicy: RemovalPolicy;
   /**
+   * The account that owns `bucket`, when it is not the stack's: an export delivering into the cost
+   * account's bucket from the Organization's management account (`S3BucketOwner`).
+   * @default - the stack's account owns the bucket
+   */
+  readonly bucketOwner?: string;
+  /**
+   * The bucket's region.
+   * @default - the stack's region
+   */
+  readonly bucketRegion?: string;
+  /**
    * What must exist before the export is created: Data Exports checks the bucket policy then.
    * @default - no extra dependency
    */
@@ -72,8 +83,9 @@ export class CurExport extends Construct {
     const destination = {
       s3Bucket: props.bucket.bucketName,
       s3Prefix: props.prefix,
-      // S3BucketOwner is left out: it is for delivering to another account's bucket.
-      s3Region: stack.region,
+      s3Region: props.bucketRegion ?? stack.region,
+      // Only for delivering to another account's bucket.
+      ...(props.bucketOwner === undefined ? {} : { s3BucketOwner: props.bucketOwner }),
     };
 
     if (!Token.isUnresolved(stack.region) && stack.region === DATA_EXPORTS_REGION) {
@@ -115,6 +127,7 @@ export class CurExport extends Construct {
           S3Bucket: destination.s3Bucket,
           S3Prefix: destination.s3Prefix,
           S3Region: destination.s3Region,
+          ...(props.bucketOwner === undefined ? {} : { S3BucketOwner: props.bucketOwner }),
           S3OutputConfigurations: {
             OutputType: 'CUSTOM',
             Format: 'PARQUET',

@@ -20,6 +20,12 @@ export interface StorageProps {
    */
   readonly curPrefix: string;
   /**
+   * Accounts whose AWS Data Exports exports may deliver under the CUR prefix besides this account's:
+   * the Organization's management account (docs/aws-pipeline.md, "Organizations").
+   * @default []
+   */
+  readonly sourceAccountIds?: readonly string[];
+  /**
    * How long superseded runs' result files stay after they were written (S3 counts from the object's
    * creation), so queries that started before a publish can finish.
    * @default Duration.days(30)
@@ -77,7 +83,7 @@ export class Storage extends Construct {
       noncurrentVersionExpiration: Duration.days(7),
       removalPolicy,
     });
-    this.allowBillingDelivery(this.curBucket, encryptionKey, props.curPrefix);
+    this.allowBillingDelivery(this.curBucket, encryptionKey, props.curPrefix, props.sourceAccountIds ?? []);
 
     this.dataBucket = new SecureBucket(this, 'DataBucket', {
       encryptionKey,
@@ -113,22 +119,34 @@ export class Storage extends Construct {
   }
 
   /**
-   * Lets AWS billing deliver CUR files for this account only: the bucket policy AWS Data Exports
-   * documents (policy check on the bucket, PutObject on the objects under the CUR prefix only), restricted by `aws:SourceAccount`
-   * and `aws:SourceArn` to this account's CUR report definitions and exports, and the key grant the
-   * SSE-KMS writes need, under the same conditions.
+   * Lets AWS billing deliver CUR files for this account and the source accounts only: the bucket policy
+   * AWS Data Exports documents (policy check on the bucket, PutObject on the objects under the CUR prefix
+   * only), restricted by `aws:SourceAccount` and `aws:SourceArn` to this account's CUR report definitions
+   * and exports and to the source accounts' exports (Data Exports delivers across accounts; legacy CUR
+   * does not), and the key grant the SSE-KMS writes need, under the same conditions.
    */
-  private allowBillingDelivery(bucket: s3.Bucket, key: kms.IKey, curPrefix: string): void {
+  private allowBillingDelivery(
+    bucket: s3.Bucket,
+    key: kms.IKey,
+    curPrefix: string,
+    sourceAccountIds: readonly string[],
+  ): void {
     if (!/^[^/].*[^/]$|^[^/]$/.test(curPrefix)) {
       throw new Error(`Storage: curPrefix must not start or end with "/", got ${JSON.stringify(curPrefix)}`);
     }
     const stack = Stack.of(this);
+    const sources = sourceAccountIds.filter((account) => account !== stack.account);
     const conditions = {
-      StringEquals: { 'aws:SourceAccount': stack.account },
+      StringEquals: {
+        'aws:SourceAccount': sources.length === 0 ? stack.account : [stack.account, ...sources],
+      },
       ArnLike: {
         'aws:SourceArn': [
           `arn:${stack.partition}:cur:us-east-1:${stack.account}:definition/*`,
           `arn:${stack.partition}:bcm-data-exports:us-east-1:${stack.account}:export/*`,
+          ...sources.map(
+            (account) => `arn:${stack.partition}:bcm-data-exports:us-east-1:${account}:export/*`,
+          ),
         ],
       },
     };

@@ -5,6 +5,8 @@
  * fields read are typed, as the API returns them (amounts in the currency's minor unit).
  */
 
+import type { CustomerTenant } from '../inputs/customers.ts';
+
 /** A recurring price of a subscription item. */
 export interface StripePrice {
   readonly unit_amount: number | null;
@@ -181,4 +183,88 @@ export function stripeSync(
     }
   }
   return { changes, unmapped: [...unmapped].sort(), unknown: [...unknown].sort() };
+}
+
+/**
+ * The version of each customer in force on `today` (YYYY-MM-DD): its latest version with no
+ * `effective_from` or one on or before `today`. Customers whose versions all start later are left out.
+ */
+export function customersInForce(tenants: readonly CustomerTenant[], today: string): CustomerNow[] {
+  const latest = new Map<string, CustomerTenant>();
+  for (const tenant of tenants) {
+    if (tenant.effectiveFrom !== null && tenant.effectiveFrom > today) continue;
+    const held = latest.get(tenant.customerId);
+    if (held === undefined || (held.effectiveFrom ?? '') < (tenant.effectiveFrom ?? '')) {
+      latest.set(tenant.customerId, tenant);
+    }
+  }
+  return [...latest.values()].map((t) => ({
+    customerId: t.customerId,
+    tier: t.tier,
+    planStatus: t.planStatus,
+    mrr: t.mrr,
+  }));
+}
+
+/** A CSV field: quoted when it holds a comma, a quote or a line break, as the Glue table's SerDe reads it. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+const VERSIONED_HEADER = [
+  'customer_id',
+  'tenant_id',
+  'name',
+  'tier',
+  'plan_status',
+  'mrr',
+  'start_date',
+  'end_date',
+  'owner_team',
+  'effective_from',
+] as const;
+
+function rowOf(t: CustomerTenant, change?: CustomerChange): string {
+  const fields = [
+    t.customerId,
+    t.tenantId,
+    t.name,
+    change?.tier ?? t.tier,
+    change?.planStatus ?? t.planStatus,
+    String(change?.mrr ?? t.mrr),
+    t.startDate ?? '',
+    t.endDate ?? '',
+    t.ownerTeam ?? '',
+    change?.effectiveFrom ?? t.effectiveFrom ?? '',
+  ];
+  return fields.map(csvField).join(',');
+}
+
+/**
+ * The customers file with the changes as new versions: every row it had (a file without
+ * `effective_from` gets the column, empty: in force from the beginning), then for each change one row
+ * per tenant of the customer's version in force on the change's day, with its tier, plan status and MRR,
+ * `effective_from` that day (replacing a version of that same day). Every other field is the version's own.
+ */
+export function customersWithVersions(
+  tenants: readonly CustomerTenant[],
+  changes: readonly CustomerChange[],
+): string {
+  // A second sync on the same day replaces that day's version instead of adding a conflicting one.
+  const replaced = (t: CustomerTenant) =>
+    changes.some((c) => c.customerId === t.customerId && c.effectiveFrom === t.effectiveFrom);
+  const rows = tenants.filter((t) => !replaced(t)).map((t) => rowOf(t));
+  for (const change of changes) {
+    const inForce = tenants.filter(
+      (t) =>
+        t.customerId === change.customerId &&
+        (t.effectiveFrom === null || t.effectiveFrom <= change.effectiveFrom),
+    );
+    const from = inForce.reduce<string | null>(
+      (latest, t) => (latest === null || (t.effectiveFrom ?? '') > latest ? (t.effectiveFrom ?? '') : latest),
+      null,
+    );
+    for (const t of inForce.filter((t) => (t.effectiveFrom ?? '') === from)) rows.push(rowOf(t, change));
+  }
+  return `${[VERSIONED_HEADER.join(','), ...rows].join('\n')}\n`;
 }

@@ -32,6 +32,7 @@ describe('resolveConfig', () => {
       telemetryCloudWatch: [],
       curExportName: 'cost-per-customer',
       curPrefix: 'cur',
+      sourceAccountIds: [],
       billingExports: [],
       bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
       servingRetentionDays: 400,

@@ -20,6 +20,8 @@ export const SAMPLE_PIPELINE_ENVIRONMENT: Readonly<Record<string, string>> = {
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:cpc-alerts',
   ALERT_CONFIG: '{}',
   UNIT_COST_TARGETS: '{"unitCostTargets":[]}',
+  ON_DELIVERY_FUNCTION: 'arn:aws:lambda:eu-west-1:111122223333:function:cpc-on-delivery',
+  OPERATIONS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:cpc-operations',
   TELEMETRY_CLOUDWATCH:
     '[{"source":"myapp","namespace":"MyApp","metricName":"Requests","tenantDimension":"TenantId","metric":"requests"}]',
 };

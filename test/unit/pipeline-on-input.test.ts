@@ -25,8 +25,9 @@ const BUCKET = 'cpc-data-111122223333';
 const ON_DELIVERY = 'arn:aws:lambda:eu-west-1:111122223333:function:cpc-on-delivery';
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:cpc-operations';
 
-let handler: (event: unknown, context: unknown) => Promise<unknown>;
-let rejectionMessage: (rejection: { file: string; error: string; current: string }) => string;
+type OnInputModule = typeof import('../../lambdas/on-input.ts');
+let handler: OnInputModule['handler'];
+let rejectionMessage: OnInputModule['rejectionMessage'];
 beforeAll(async () => {
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
@@ -58,7 +59,7 @@ const event = (key: string): Partial<S3Event> =>
   ({
     Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: { key } } }],
   }) as never;
-const context = { awsRequestId: 'req-1' };
+const context = { awsRequestId: 'req-1' } as never;
 
 describe('on-input handler', () => {
   it('tells the operations topic of a rejected upload, in plain text with the exact error', async () => {
@@ -67,7 +68,7 @@ describe('on-input handler', () => {
       Body: body(bad),
       LastModified: new Date(),
     });
-    await handler(event('customers/incoming/new.csv'), context);
+    await handler(event('customers/incoming/new.csv') as never, context);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
     const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;
     expect(input?.TopicArn).toBe(TOPIC);
@@ -111,7 +112,7 @@ describe('on-input handler', () => {
       }),
     });
     dynamodb.on(QueryCommand).resolves({ Items: [] });
-    const summary = await handler(event('telemetry/usage_day=2026-10-30/app/x.json'), context);
+    const summary = await handler(event('telemetry/usage_day=2026-10-30/app/x.json') as never, context);
     expect(summary).toMatchObject({ lateTelemetry: [{ billingPeriod: '2026-10', rerun: true }] });
     const invoke = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
     expect(invoke?.FunctionName).toBe(ON_DELIVERY);
@@ -122,7 +123,7 @@ describe('on-input handler', () => {
   });
 
   it('refuses a scheduled event that is not the sweep', async () => {
-    await expect(handler({ sweep: 'everything' }, context)).rejects.toThrow();
+    await expect(handler({ sweep: 'everything' } as never, context)).rejects.toThrow();
     expect(lambda).not.toHaveReceivedCommand(InvokeCommand);
   });
 });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { parseCustomersCsv } from '../../lib/inputs/customers.ts';
+import { checkCustomersFile } from '../../lib/pipeline/prepare-run.ts';
 import {
   type CustomerNow,
+  customersInForce,
+  customersWithVersions,
   monthlyRevenue,
   type StripePrice,
   type StripeSubscription,
@@ -123,5 +127,80 @@ describe('customer versions from Stripe', () => {
       '2026-12-02',
     );
     expect(sync.changes).toEqual([]);
+  });
+});
+
+describe('the customers file with Stripe versions', () => {
+  const file = [
+    'customer_id,tenant_id,name,tier,plan_status,mrr,start_date,end_date,owner_team',
+    'acme,acme-eu,"Acme, Inc.",enterprise,paid,1000,2026-01-01,,team-data',
+    'acme,acme-us,"Acme, Inc.",enterprise,paid,1000,2026-01-01,,team-data',
+    'globex,,Globex,growth,trial,0,,,',
+  ].join('\n');
+  const tenants = parseCustomersCsv(file, 'customers.csv');
+
+  it('takes the version in force today', () => {
+    const versioned = parseCustomersCsv(
+      [
+        'customer_id,name,tier,plan_status,mrr,effective_from',
+        'a,A,growth,paid,100,',
+        'a,A,growth,paid,150,2026-10-15',
+        'a,A,growth,paid,200,2026-12-01',
+        'b,B,growth,paid,50,2026-12-01',
+      ].join('\n'),
+      'c.csv',
+    );
+    expect(customersInForce(versioned, '2026-11-20')).toEqual([
+      { customerId: 'a', tier: 'growth', planStatus: 'paid', mrr: 150 },
+    ]);
+    expect(customersInForce(versioned, '2026-12-01').map((c) => c.mrr)).toEqual([200, 50]);
+  });
+
+  it('appends a version from today for each change, one row per tenant, and the file stays valid', () => {
+    const text = customersWithVersions(tenants, [
+      {
+        customerId: 'acme',
+        effectiveFrom: '2026-12-03',
+        tier: 'enterprise',
+        planStatus: 'paid',
+        mrr: 1250.5,
+      },
+      { customerId: 'globex', effectiveFrom: '2026-12-03', tier: 'growth', planStatus: 'paid', mrr: 99 },
+    ]);
+    expect(text).toBe(
+      [
+        'customer_id,tenant_id,name,tier,plan_status,mrr,start_date,end_date,owner_team,effective_from',
+        'acme,acme-eu,"Acme, Inc.",enterprise,paid,1000,2026-01-01,,team-data,',
+        'acme,acme-us,"Acme, Inc.",enterprise,paid,1000,2026-01-01,,team-data,',
+        'globex,globex,Globex,growth,trial,0,,,,',
+        'acme,acme-eu,"Acme, Inc.",enterprise,paid,1250.5,2026-01-01,,team-data,2026-12-03',
+        'acme,acme-us,"Acme, Inc.",enterprise,paid,1250.5,2026-01-01,,team-data,2026-12-03',
+        'globex,globex,Globex,growth,paid,99,,,,2026-12-03',
+        '',
+      ].join('\n'),
+    );
+    // The runs read it: October still at 1000, December at 1250.50.
+    const again = checkCustomersFile(text, 'new.csv');
+    expect(again.tenants).toBe(6);
+    const parsed = parseCustomersCsv(text, 'new.csv');
+    expect(customersInForce(parsed, '2026-10-31').find((c) => c.customerId === 'acme')?.mrr).toBe(1000);
+    expect(customersInForce(parsed, '2026-12-03').find((c) => c.customerId === 'acme')?.mrr).toBe(1250.5);
+  });
+
+  it('replaces a version of the same day rather than adding a second one', () => {
+    const first = parseCustomersCsv(
+      customersWithVersions(tenants, [
+        { customerId: 'globex', effectiveFrom: '2026-12-03', tier: 'growth', planStatus: 'paid', mrr: 99 },
+      ]),
+      'first.csv',
+    );
+    const second = customersWithVersions(first, [
+      { customerId: 'globex', effectiveFrom: '2026-12-03', tier: 'growth', planStatus: 'paid', mrr: 120 },
+    ]);
+    expect(second.split('\n').filter((line) => line.startsWith('globex'))).toEqual([
+      'globex,globex,Globex,growth,trial,0,,,,',
+      'globex,globex,Globex,growth,paid,120,,,,2026-12-03',
+    ]);
+    expect(checkCustomersFile(second, 'second.csv').tenants).toBe(4);
   });
 });
