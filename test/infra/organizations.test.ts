@@ -63,7 +63,8 @@ describe('the cost stack with cpc:sourceAccountIds', () => {
 
   it('lets the same deliveries encrypt with the stack key, under the same conditions', () => {
     const keys = Object.values(template.findResources('AWS::KMS::Key'));
-    const statement = (keys[0]?.Properties.KeyPolicy.Statement as Record<string, unknown>[]).find(
+    expect(keys).toHaveLength(1);
+    const statement = ((keys[0]?.Properties.KeyPolicy.Statement ?? []) as Record<string, unknown>[]).find(
       (s) => s.Sid === 'AllowBillingDeliveryEncryption',
     );
     expect(statement).toMatchObject({
