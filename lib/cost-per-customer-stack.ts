@@ -22,6 +22,7 @@ import { QueryWorkgroup } from './constructs/query-workgroup.ts';
 import { RunPipeline } from './constructs/run-pipeline.ts';
 import { ServingTable } from './constructs/serving-table.ts';
 import { Storage } from './constructs/storage.ts';
+import { StripeMrr } from './constructs/stripe-mrr.ts';
 import { TelemetryStream } from './constructs/telemetry-stream.ts';
 
 /** Props of the CostPerCustomer construct: the user configuration, every field optional. */
@@ -53,6 +54,8 @@ export class CostPerCustomer extends Construct {
   readonly telemetryStream?: TelemetryStream;
   /** Present when `telemetryCloudWatch` names sources. */
   readonly cloudWatchTelemetry?: CloudWatchTelemetry;
+  /** Present when `stripeSecretArn` is set. */
+  readonly stripeMrr?: StripeMrr;
 
   constructor(scope: Construct, id: string, props: CostPerCustomerProps = {}) {
     super(scope, id);
@@ -175,6 +178,15 @@ export class CostPerCustomer extends Construct {
         this.storage.dataBucket,
         config.telemetryCloudWatch,
       );
+    }
+
+    if (config.stripeSecretArn !== undefined) {
+      this.stripeMrr = new StripeMrr(this, 'StripeMrr', {
+        secretArn: config.stripeSecretArn,
+        dataBucket: this.storage.dataBucket,
+        encryptionKey,
+        removalPolicy,
+      });
     }
 
     if (config.createCurExport) {

@@ -80,6 +80,13 @@ export interface CostPerCustomerConfig {
    */
   readonly sourceAccountIds?: readonly string[];
   /**
+   * The Secrets Manager secret (complete ARN) holding a Stripe API key that may read subscriptions:
+   * with it, a daily function syncs MRR, tier and plan status from Stripe into the customer dimension
+   * (docs/aws-pipeline.md, "MRR from Stripe"). None: no sync.
+   * @default none
+   */
+  readonly stripeSecretArn?: string;
+  /**
    * Athena bytes-scanned cutoff per query, in bytes; a query that would scan more is cancelled.
    * Athena's minimum is 10,000,000 bytes (10 MB).
    * @default 10737418240 (10 GiB)
@@ -271,6 +278,13 @@ const configSchema = z
           ),
       )
       .default([]),
+    stripeSecretArn: z
+      .string({ error: 'must be a string' })
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+        'must be the complete ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<suffix>)',
+      )
+      .optional(),
     bytesScannedCutoffPerQuery: z
       .preprocess(
         numberFromText,

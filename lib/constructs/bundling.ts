@@ -36,6 +36,7 @@ export const PIPELINE_HANDLERS = [
   'create-finance-views',
   'cloudwatch-telemetry',
   'on-input',
+  'stripe-mrr',
 ] as const;
 export type PipelineHandlerName = (typeof PIPELINE_HANDLERS)[number];
 

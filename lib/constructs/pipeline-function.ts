@@ -126,6 +126,8 @@ export const PIPELINE_TIMEOUTS: Readonly<Record<PipelineFunctionName, Duration>>
   'run-watch': Duration.seconds(60),
   // Reads and checks a customers or rules upload (a 100,000-customer CSV is a few MB).
   'on-input': Duration.seconds(120),
+  // Pages through every subscription (100 a request) and reads the customers file.
+  'stripe-mrr': Duration.seconds(300),
   // Paged ListMetrics and GetMetricData of every configured source, for two days.
   'cloudwatch-telemetry': Duration.seconds(300),
   // Eight CREATE VIEW statements of a second or two each, with room for Athena queueing.

@@ -84,7 +84,10 @@ export interface RunFunctionsProps {
  * The functions of a run (create-finance-views runs at deploy time, in FinanceViews; cloudwatch-telemetry
  * feeds the telemetry layout, in CloudWatchTelemetry).
  */
-export type RunStepName = Exclude<PipelineFunctionName, 'create-finance-views' | 'cloudwatch-telemetry'>;
+export type RunStepName = Exclude<
+  PipelineFunctionName,
+  'create-finance-views' | 'cloudwatch-telemetry' | 'stripe-mrr'
+>;
 
 /**
  * The functions the state machine invokes: every run step but on-delivery (starts it), on-input (asks

@@ -22,6 +22,7 @@ export const SAMPLE_PIPELINE_ENVIRONMENT: Readonly<Record<string, string>> = {
   UNIT_COST_TARGETS: '{"unitCostTargets":[]}',
   ON_DELIVERY_FUNCTION: 'arn:aws:lambda:eu-west-1:111122223333:function:cpc-on-delivery',
   OPERATIONS_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:cpc-operations',
+  STRIPE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:cpc/stripe-AbCdEf',
   TELEMETRY_CLOUDWATCH:
     '[{"source":"myapp","namespace":"MyApp","metricName":"Requests","tenantDimension":"TenantId","metric":"requests"}]',
 };
