@@ -83,7 +83,7 @@ describe('the Stripe MRR sync', () => {
   it('has no unacknowledged cdk-nag finding', () => {
     const findings = nag.violations.map(
       (violation) =>
-        `${violation.ruleName} at ${violation.violatingResources.map((r) => r.locationInTree).join()}`,
+        `${violation.ruleName} at ${violation.violatingResources.map((r) => r.constructPath).join()}`,
     );
     expect(findings).toEqual([]);
   });
