@@ -35,6 +35,11 @@ const config = readConfig({
     .string()
     .default('{}')
     .pipe(env.json().pipe(z.record(z.string(), z.enum(MANIFEST_KINDS)))),
+  // The CUR 2.0 export's source accounts (`cpc:sourceAccountIds`), for re-runs.
+  SOURCE_ACCOUNTS: z
+    .string()
+    .default('[]')
+    .pipe(env.json().pipe(z.array(z.string().regex(/^\d{12}$/, 'is not a 12-digit account id')))),
   TABLE_NAME: env.table(),
   DELIVERY_ATTEMPTS: env.positiveInt(3),
   POWERTOOLS_METRICS_NAMESPACE: z.string().min(1).default('CostPerCustomer'),
@@ -65,6 +70,7 @@ export const lambdaHandler = async (
       curPrefix: config.CUR_PREFIX,
       exportName: config.CUR_EXPORT_NAME,
       furtherExports: config.FURTHER_EXPORTS,
+      sourceAccounts: config.SOURCE_ACCOUNTS,
       invocationId: context.awsRequestId,
       logger: log,
     });

@@ -1,7 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { cur2Columns } from './catalog/glue-schemas.ts';
-import { billingExportsOf } from './config/billing-exports.ts';
+import { billingExportsOf, exportFolders } from './config/billing-exports.ts';
 import { type CostPerCustomerConfig, type ResolvedConfig, resolveConfig } from './config/stack-config.ts';
 import { Alerting } from './constructs/alerting.ts';
 import { Catalog } from './constructs/catalog.ts';
@@ -234,7 +234,9 @@ export class CostPerCustomerStack extends Stack {
       ],
       BillingExportPaths: [
         billingExportsOf(product.config)
-          .map((e) => `${e.format.name}=${product.config.curPrefix}/${e.exportName}`)
+          .flatMap((e) =>
+            exportFolders(product.config.curPrefix, e).map((folder) => `${e.format.name}=${folder}`),
+          )
           .join(' '),
         'Every export read, as format=prefix/name (cpc:curExportName and cpc:billingExports)',
       ],

@@ -10,7 +10,10 @@ export interface SourceAccountStackProps extends StackProps {
   /** The cost stack's CUR bucket (its `CurBucketName` output) and the bucket's region. */
   readonly curBucketName: string;
   readonly curBucketRegion: string;
-  /** The cost stack's `cpc:curPrefix` and `cpc:curExportName`: the folder its CUR 2.0 table reads. */
+  /**
+   * The cost stack's `cpc:curPrefix` and `cpc:curExportName`: the export writes into
+   * `<curPrefix>/<this account>/<exportName>/`, the folder the cost stack reads for this account.
+   */
   readonly curPrefix: string;
   readonly exportName: string;
   /** The cost stack's `cpc:tenantTagKey`: the export's columns are those its table declares. */
@@ -24,8 +27,8 @@ export interface SourceAccountStackProps extends StackProps {
 
 /**
  * What a source account deploys (docs/aws-pipeline.md, "Organizations"): the CUR 2.0 export of AWS Data
- * Exports, delivering into the cost account's CUR bucket (`S3BucketOwner`) in the folder the cost stack
- * reads, with the settings the cost stack's own export would have (Parquet, overwrite, daily, resource
+ * Exports, delivering into the cost account's CUR bucket (`S3BucketOwner`) in this account's folder
+ * `<curPrefix>/<account>/`, with the settings the cost stack's own export would have (Parquet, overwrite, daily, resource
  * ids and split cost allocation data, exactly the columns its table declares). Deployed in the
  * Organization's management account, the export covers every member account. Nothing else: the cost
  * account's bucket policy and key policy decide what may be written.
@@ -45,7 +48,8 @@ export class SourceAccountStack extends Stack {
       bucket: s3.Bucket.fromBucketName(this, 'CostAccountCurBucket', props.curBucketName),
       bucketOwner: props.costAccountId,
       bucketRegion: props.curBucketRegion,
-      prefix: props.curPrefix,
+      // The account's own folder: the cost account's bucket policy lets it write there only.
+      prefix: `${props.curPrefix}/${this.account}`,
       columns: cur2Columns(props.tenantTagKey).map((column) => column.name),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });

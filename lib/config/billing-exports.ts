@@ -13,6 +13,13 @@ export interface BillingExport {
   readonly format: DeployedBillingFormat;
   /** The export's (or legacy report's) name: its folder under `curPrefix`. */
   readonly exportName: string;
+  /**
+   * The accounts whose exports of this name deliver, each into its own folder
+   * `<curPrefix>/<account>/<exportName>` (an AWS Organization's payers: docs/aws-pipeline.md,
+   * "Organizations"); a run of a period reads every one's latest delivery. Absent: the one folder
+   * `<curPrefix>/<exportName>`.
+   */
+  readonly sourceAccounts?: readonly string[];
 }
 
 /** A further export as the configuration names it (`cpc:billingExports`). */
@@ -24,14 +31,43 @@ export interface BillingExportConfig {
 /** The formats `billingExports` may name: every deployed format but CUR 2.0, which is `curExportName`'s. */
 export const FURTHER_EXPORT_FORMATS = ['focus', 'legacy'] as const satisfies readonly BillingFormatName[];
 
-/** `<curPrefix>/<exportName>`: the export's folder in the CUR bucket. */
-export function exportFolder(curPrefix: string, billingExport: Pick<BillingExport, 'exportName'>): string {
-  return `${curPrefix}/${billingExport.exportName}`;
+/**
+ * The export's folders in the CUR bucket: `<curPrefix>/<exportName>`, or with source accounts
+ * `<curPrefix>/<account>/<exportName>` for each.
+ */
+export function exportFolders(
+  curPrefix: string,
+  billingExport: Pick<BillingExport, 'exportName' | 'sourceAccounts'>,
+): string[] {
+  const { exportName, sourceAccounts } = billingExport;
+  if (sourceAccounts === undefined || sourceAccounts.length === 0) return [`${curPrefix}/${exportName}`];
+  return sourceAccounts.map((account) => `${curPrefix}/${account}/${exportName}`);
 }
 
-/** `<curPrefix>/<exportName>/<dataFolder>`: the folder its Glue table's partitions are in. */
-export function exportDataFolder(curPrefix: string, billingExport: BillingExport): string {
-  return `${exportFolder(curPrefix, billingExport)}/${billingExport.format.glueTable.dataFolder(billingExport.exportName)}`;
+/** The Glue partition key of the source account, in a billing table read from several accounts' folders. */
+export const SOURCE_ACCOUNT_PARTITION = 'source_account';
+
+/**
+ * Where the export's Glue table reads: its folder and the location template of its partitions under
+ * it (`<curPrefix>/<exportName>/<dataFolder>/`, or with source accounts `<curPrefix>/` and a template that
+ * starts with the `source_account` partition).
+ */
+export function exportTableLocation(
+  curPrefix: string,
+  billingExport: BillingExport,
+): { readonly folder: string; readonly template: string } {
+  const { format, exportName, sourceAccounts } = billingExport;
+  const dataFolder = format.glueTable.dataFolder(exportName);
+  if (sourceAccounts === undefined || sourceAccounts.length === 0) {
+    return {
+      folder: `${curPrefix}/${exportName}/${dataFolder}`,
+      template: format.glueTable.locationTemplate,
+    };
+  }
+  return {
+    folder: curPrefix,
+    template: `\${${SOURCE_ACCOUNT_PARTITION}}/${exportName}/${dataFolder}/${format.glueTable.locationTemplate}`,
+  };
 }
 
 /**
@@ -42,6 +78,7 @@ export function exportDataFolder(curPrefix: string, billingExport: BillingExport
 export function billingExportsOf(config: {
   readonly curExportName: string;
   readonly billingExports?: readonly BillingExportConfig[];
+  readonly sourceAccountIds?: readonly string[];
 }): BillingExport[] {
   const deployed = (name: BillingFormatName): DeployedBillingFormat => {
     const format = BILLING_FORMATS[name];
@@ -49,7 +86,11 @@ export function billingExportsOf(config: {
     return format as DeployedBillingFormat;
   };
   return [
-    { format: deployed('cur2'), exportName: config.curExportName },
+    {
+      format: deployed('cur2'),
+      exportName: config.curExportName,
+      ...(config.sourceAccountIds?.length ? { sourceAccounts: config.sourceAccountIds } : {}),
+    },
     ...(config.billingExports ?? []).map((e) => ({ format: deployed(e.format), exportName: e.exportName })),
   ];
 }

@@ -71,12 +71,13 @@ export interface CostPerCustomerConfig {
    */
   readonly curPrefix?: string;
   /**
-   * The account whose CUR 2.0 export delivers into this stack's CUR bucket from outside: the management
-   * (payer) account of your AWS Organization, whose CUR 2.0 covers every member account. It creates the
-   * export with the source-account stack (bin/source-account.ts), under `curPrefix`/`curExportName`.
-   * One account for now: several payers, or member accounts each with its own export, need the combined
-   * runs per period that are not built yet (README, "Deploy for an AWS Organization").
-   * @default [] (deliveries from this account only)
+   * The accounts whose CUR 2.0 exports deliver into this stack's CUR bucket: the management (payer)
+   * account of each AWS Organization, whose CUR 2.0 covers its member accounts, or member accounts.
+   * Each creates its export with the source-account stack (bin/source-account.ts), into
+   * `<curPrefix>/<account>/<curExportName>/`; a run of a billing period reads every account's latest
+   * delivery, so the period's results are the accounts' together. The stack then reads those folders
+   * only, not `<curPrefix>/<curExportName>/` (so not with `createCurExport`).
+   * @default [] (this account's export only)
    */
   readonly sourceAccountIds?: readonly string[];
   /**
@@ -271,11 +272,8 @@ const configSchema = z
               error: 'must be a list of 12-digit AWS account ids',
             },
           )
-          .max(
-            1,
-            'takes one account for now: the management account of your Organization, whose CUR 2.0 covers ' +
-              'every member account (several payers or member accounts need combined runs, not built yet)',
-          ),
+          .max(50, 'takes at most 50 accounts')
+          .refine((ids) => new Set(ids).size === ids.length, 'names an account twice'),
       )
       .default([]),
     stripeSecretArn: z
@@ -368,6 +366,15 @@ const configSchema = z
       names.set(billingExport.exportName, `billingExports.${index}`);
       formats.add(billingExport.format);
     });
+    if (config.createCurExport && config.sourceAccountIds.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['createCurExport'],
+        message:
+          'cannot be true with sourceAccountIds: the stack then reads the source accounts’ folders only; ' +
+          'to include this account, list it in sourceAccountIds and deploy the source-account stack here too',
+      });
+    }
     if ((config.slackWorkspaceId === undefined) !== (config.slackChannelId === undefined)) {
       ctx.addIssue({
         code: 'custom',

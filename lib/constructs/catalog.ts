@@ -15,7 +15,8 @@ import {
   type BillingExport,
   billingExportsOf,
   checkBillingExports,
-  exportDataFolder,
+  exportTableLocation,
+  SOURCE_ACCOUNT_PARTITION,
 } from '../config/billing-exports.ts';
 
 const PARQUET = {
@@ -146,16 +147,37 @@ export class Catalog extends Construct {
       billingExports.map((billingExport) => {
         const { format } = billingExport;
         const { glueTable } = format;
-        const location = props.curBucket.s3UrlForObject(exportDataFolder(props.curPrefix, billingExport));
+        const { folder, template } = exportTableLocation(props.curPrefix, billingExport);
+        const location = props.curBucket.s3UrlForObject(folder);
+        // Read from several accounts' folders, the table has the account as its first partition.
+        const sources = billingExport.sourceAccounts ?? [];
+        const sourcePartition =
+          sources.length === 0
+            ? { keys: [], projection: {} }
+            : {
+                keys: [
+                  { name: SOURCE_ACCOUNT_PARTITION, comment: 'the account whose export delivered the file' },
+                ],
+                projection: {
+                  [`projection.${SOURCE_ACCOUNT_PARTITION}.type`]: 'enum',
+                  [`projection.${SOURCE_ACCOUNT_PARTITION}.values`]: sources.join(','),
+                },
+              };
         const cfn = table(glueTable.constructId, glueTable.name, {
-          description: `${glueTable.description}: export ${billingExport.exportName}`,
+          description: `${glueTable.description}: export ${billingExport.exportName}${
+            sources.length === 0 ? '' : ` of accounts ${sources.join(', ')}`
+          }`,
           parameters: {
             classification: 'parquet',
             'projection.enabled': 'true',
+            ...sourcePartition.projection,
             ...glueTable.projection(firstPeriod),
-            'storage.location.template': `${location}/${glueTable.locationTemplate}`,
+            'storage.location.template': `${location}/${template}`,
           },
-          partitionKeys: glueTable.partitionKeys.map((key) => ({ ...key, type: 'string' })),
+          partitionKeys: [...sourcePartition.keys, ...glueTable.partitionKeys].map((key) => ({
+            ...key,
+            type: 'string',
+          })),
           storageDescriptor: {
             columns: columns(billingTableColumns(format, props.tenantTagKey)),
             location: `${location}/`,

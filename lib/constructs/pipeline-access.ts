@@ -4,7 +4,7 @@ import type { Construct } from 'constructs';
 import type { ManifestKind } from '../attribution/billing-formats.ts';
 import { RESULT_TABLES } from '../attribution/stages.ts';
 import { PREFIXES } from '../common/names.ts';
-import { type BillingExport, exportFolder } from '../config/billing-exports.ts';
+import { type BillingExport, exportFolders } from '../config/billing-exports.ts';
 import { DATA_KEY_PATTERNS, MANIFEST_KEY_PATTERNS } from '../pipeline/manifest.ts';
 import { PUBLISHED_PREFIX, resultRunsTableName } from './catalog.ts';
 
@@ -68,7 +68,7 @@ export class PipelineAccess {
     this.runTablesArn = this.tableArn('run_*');
     this.resultRunsTableArns = RESULT_TABLES.map((name) => this.tableArn(resultRunsTableName(name)));
     const exports = props.billingExports;
-    this.exportPrefixes = exports.map((e) => exportFolder(props.curPrefix, e));
+    this.exportPrefixes = exports.flatMap((e) => exportFolders(props.curPrefix, e));
     this.billingTableNames = exports.map((e) => e.format.glueTable.name);
     // Each export only under its own folder: its data (what its table and a per-run CSV table read) and
     // its manifests.
@@ -77,7 +77,9 @@ export class PipelineAccess {
         exports.flatMap((e) =>
           e.format.manifestKind === undefined
             ? []
-            : [`${exportFolder(props.curPrefix, e)}/${patterns[e.format.manifestKind]}`],
+            : exportFolders(props.curPrefix, e).map(
+                (folder) => `${folder}/${patterns[e.format.manifestKind as ManifestKind]}`,
+              ),
         ),
       );
     this.curDataPatterns = kindPattern(DATA_KEY_PATTERNS);

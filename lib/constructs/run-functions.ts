@@ -13,7 +13,7 @@ import type { Construct } from 'constructs';
 import type { AlertConfig } from '../alerts/alert-config.ts';
 import type { CostBasis } from '../attribution/rules.ts';
 import { CUSTOMERS_KEY, PREFIXES, RULES_KEY } from '../common/names.ts';
-import { type BillingExport, billingExportsOf, exportFolder } from '../config/billing-exports.ts';
+import { type BillingExport, billingExportsOf, exportFolders } from '../config/billing-exports.ts';
 import {
   itemStatement,
   keyStatement,
@@ -248,7 +248,7 @@ export function createStepFunctions(
     ),
     // The export each format's table reads: a delivery of the format from elsewhere is refused.
     BILLING_EXPORTS: JSON.stringify(
-      Object.fromEntries(billingExports.map((e) => [e.format.name, exportFolder(config.curPrefix, e)])),
+      Object.fromEntries(billingExports.map((e) => [e.format.name, exportFolders(config.curPrefix, e)])),
     ),
   })
     .objects('CurManifests', curBucket, S3_READ, access.curManifestPatterns)
@@ -441,6 +441,10 @@ export function createOnDeliveryFunction(
               .filter((e) => e.exportName !== config.curExportName && e.format.manifestKind !== undefined)
               .map((e) => [e.exportName, e.format.manifestKind]),
           ),
+        ),
+        SOURCE_ACCOUNTS: JSON.stringify(
+          (props.billingExports ?? billingExportsOf(config)).find((e) => e.format.name === 'cur2')
+            ?.sourceAccounts ?? [],
         ),
         TABLE_NAME: props.servingTable.tableName,
         DELIVERY_ATTEMPTS: String(retryAttempts + 1),

@@ -20,8 +20,8 @@ export interface StorageProps {
    */
   readonly curPrefix: string;
   /**
-   * Accounts whose AWS Data Exports exports may deliver under the CUR prefix besides this account's:
-   * the Organization's management account (docs/aws-pipeline.md, "Organizations").
+   * Accounts whose AWS Data Exports exports may deliver, each under `<curPrefix>/<account>/` only:
+   * the payer accounts of Organizations, or member accounts (docs/aws-pipeline.md, "Organizations").
    * @default []
    */
   readonly sourceAccountIds?: readonly string[];
@@ -136,20 +136,25 @@ export class Storage extends Construct {
     }
     const stack = Stack.of(this);
     const sources = sourceAccountIds.filter((account) => account !== stack.account);
-    const conditions = {
-      StringEquals: {
-        'aws:SourceAccount': sources.length === 0 ? stack.account : [stack.account, ...sources],
-      },
+    const exportsOf = (account: string) =>
+      `arn:${stack.partition}:bcm-data-exports:us-east-1:${account}:export/*`;
+    const own = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
       ArnLike: {
         'aws:SourceArn': [
           `arn:${stack.partition}:cur:us-east-1:${stack.account}:definition/*`,
-          `arn:${stack.partition}:bcm-data-exports:us-east-1:${stack.account}:export/*`,
-          ...sources.map(
-            (account) => `arn:${stack.partition}:bcm-data-exports:us-east-1:${account}:export/*`,
-          ),
+          exportsOf(stack.account),
         ],
       },
     };
+    // This account's exports and report definitions, or any source account's exports.
+    const conditions =
+      sources.length === 0
+        ? own
+        : {
+            StringEquals: { 'aws:SourceAccount': [stack.account, ...sources] },
+            ArnLike: { 'aws:SourceArn': [...own.ArnLike['aws:SourceArn'], ...sources.map(exportsOf)] },
+          };
     const principals = BILLING_DELIVERY_PRINCIPALS.map((service) => new iam.ServicePrincipal(service));
     bucket.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -166,9 +171,24 @@ export class Storage extends Construct {
         principals,
         actions: ['s3:PutObject'],
         resources: [bucket.arnForObjects(`${curPrefix}/*`)],
-        conditions,
+        conditions: own,
       }),
     );
+    // Each source account only under its own folder: one payer's export cannot overwrite another's.
+    for (const account of sources) {
+      bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: `AllowSourceAccountDelivery${account}`,
+          principals: [new iam.ServicePrincipal('bcm-data-exports.amazonaws.com')],
+          actions: ['s3:PutObject'],
+          resources: [bucket.arnForObjects(`${curPrefix}/${account}/*`)],
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': account },
+            ArnLike: { 'aws:SourceArn': exportsOf(account) },
+          },
+        }),
+      );
+    }
     // Multipart uploads to SSE-KMS need Decrypt besides GenerateDataKey.
     key.addToResourcePolicy(
       new iam.PolicyStatement({

@@ -77,18 +77,23 @@ export const env = {
       .string()
       .default('{}')
       .pipe(
-        env
-          .json()
-          .pipe(
-            z.partialRecord(
-              z.enum(formatNames),
-              z
-                .string()
-                .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'is not an S3 folder (prefix/export)'),
-            ),
+        env.json().pipe(
+          z.partialRecord(
+            z.enum(formatNames),
+            // One folder, or the folders of several source accounts' exports (a list).
+            z
+              .union([z.string().transform((folder) => [folder]), z.array(z.string()).min(1)])
+              .pipe(
+                z.array(
+                  z
+                    .string()
+                    .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, 'is not an S3 folder (prefix/export)'),
+                ),
+              ),
           ),
+        ),
       )
-      .transform((folders) => folders as Partial<Record<Name, string>>),
+      .transform((folders) => folders as Partial<Record<Name, readonly string[]>>),
   /** A positive integer given as text, with a default. */
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
 } as const;

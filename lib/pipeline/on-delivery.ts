@@ -203,6 +203,12 @@ export const rerunRequestSchema = z.object({
         .string()
         .regex(/^[A-Za-z0-9_-]{1,128}$/, 'is not an export name (1-128 letters, digits, - or _)')
         .optional(),
+      // With `cpc:sourceAccountIds`: the account whose latest delivery of the CUR 2.0 export the re-run
+      // starts from (the run reads every account's latest delivery of the period either way).
+      sourceAccount: z
+        .string()
+        .regex(/^\d{12}$/, 'is not a 12-digit account id')
+        .optional(),
     })
     .strict(),
 });
@@ -241,6 +247,12 @@ export interface HandleRerunOptions extends HandleDeliveryOptions {
    * @default {} (only the CUR 2.0 export can be re-run)
    */
   readonly furtherExports?: Readonly<Record<string, ManifestKind>>;
+  /**
+   * The source accounts of the CUR 2.0 export (`cpc:sourceAccountIds`), each delivering into
+   * `<curPrefix>/<account>/<exportName>/`.
+   * @default [] (the export is `<curPrefix>/<exportName>/`)
+   */
+  readonly sourceAccounts?: readonly string[];
   /**
    * The request id of the invocation (the Lambda context's `awsRequestId`), used when the request has no
    * `requestId`: Lambda keeps it across the retries of an asynchronous invocation, so those start one
@@ -301,12 +313,26 @@ export async function handleRerunRequest(
       `rerun request: exportName ${exportName} is none of the stack's exports (${known.join(', ')})`,
     );
   }
+  const sources =
+    kind === 'data-exports' && exportName === options.exportName ? (options.sourceAccounts ?? []) : [];
+  if (rerun.sourceAccount !== undefined && !sources.includes(rerun.sourceAccount)) {
+    throw new PipelineInputError(
+      `rerun request: sourceAccount ${rerun.sourceAccount} is not one of the export's source accounts (${sources.join(', ') || 'none'})`,
+    );
+  }
+  if (sources.length > 0 && rerun.sourceAccount === undefined) {
+    throw new PipelineInputError(
+      `rerun request: name the sourceAccount whose delivery to start from (one of ${sources.join(', ')})`,
+    );
+  }
+  const prefix =
+    rerun.sourceAccount === undefined ? options.curPrefix : `${options.curPrefix}/${rerun.sourceAccount}`;
   return startRunForManifest({
     s3: options.s3,
     sfn: options.sfn,
     stateMachineArn: options.stateMachineArn,
     bucket: options.curBucket,
-    key: periodManifestKey(kind, options.curPrefix, exportName, rerun.billingPeriod),
+    key: periodManifestKey(kind, prefix, exportName, rerun.billingPeriod),
     rerun: {
       requestId: rerun.requestId ?? options.invocationId,
       requestedAt: (options.now ?? (() => new Date()))(),

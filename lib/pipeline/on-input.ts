@@ -30,6 +30,8 @@ export interface RerunRequest {
   readonly requestId: string;
   /** The export of the period's latest delivery; absent: the CUR 2.0 export. */
   readonly exportName?: string;
+  /** The source account of that delivery, when the export has several (`cpc:sourceAccountIds`). */
+  readonly sourceAccount?: string;
 }
 
 /** An upload that was not accepted, as the operations topic is told. */
@@ -199,14 +201,25 @@ async function lateTelemetry(
 }
 
 function rerunOf(delivery: DeliveryRecord, requestId: string, options: OnInputOptions): RerunRequest {
-  const exportName = exportOf(delivery.manifestKey, options.curPrefix);
-  return { billingPeriod: delivery.billingPeriod, requestId, ...(exportName ? { exportName } : {}) };
+  return {
+    billingPeriod: delivery.billingPeriod,
+    requestId,
+    ...exportOf(delivery.manifestKey, options.curPrefix),
+  };
 }
 
-/** `<curPrefix>/<export>/...` -> `<export>`. */
-function exportOf(manifestKey: string | undefined, curPrefix: string): string | undefined {
-  if (manifestKey === undefined || !manifestKey.startsWith(`${curPrefix}/`)) return undefined;
-  return manifestKey.slice(curPrefix.length + 1).split('/')[0] || undefined;
+/**
+ * `<curPrefix>/<export>/...` -> the export; `<curPrefix>/<account>/<export>/...` (a source account's
+ * folder, docs/aws-pipeline.md "Organizations") -> the export and the account.
+ */
+function exportOf(
+  manifestKey: string | undefined,
+  curPrefix: string,
+): { readonly exportName?: string; readonly sourceAccount?: string } {
+  if (manifestKey === undefined || !manifestKey.startsWith(`${curPrefix}/`)) return {};
+  const [first = '', second = ''] = manifestKey.slice(curPrefix.length + 1).split('/');
+  if (/^\d{12}$/.test(first) && second !== '') return { exportName: second, sourceAccount: first };
+  return first === '' ? {} : { exportName: first };
 }
 
 type UploadOutcome = {

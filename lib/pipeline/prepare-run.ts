@@ -31,7 +31,7 @@ import {
   planAthenaRun,
 } from './athena-run-plan.ts';
 import { csvDeliveryTable, readsCsv } from './csv-delivery.ts';
-import { deliveryDataFiles, type ParsedManifest, parseManifest } from './manifest.ts';
+import { deliveryDataFiles, ManifestError, type ParsedManifest, parseManifest } from './manifest.ts';
 import { deliveredAtSchema, parseInput } from './run-contract.ts';
 import { runPlanOptions } from './run-layout.ts';
 import type { RunLogger } from './start-run.ts';
@@ -114,11 +114,13 @@ export interface PrepareRunOptions {
    */
   readonly billingTables?: Partial<Record<BillingFormatName, string>>;
   /**
-   * The export folder (`<curPrefix>/<export>`) each format's table reads: a delivery of a format whose
-   * manifest is elsewhere is refused, since its table would read none of its files.
+   * The export folders (`<curPrefix>/<export>`, or one `<curPrefix>/<account>/<export>` per source
+   * account) each format's table reads: a delivery of a format whose manifest is elsewhere is refused,
+   * since its table would read none of its files. With several folders, a run of a period reads the
+   * latest delivery of each (docs/aws-pipeline.md, "Organizations").
    * @default undefined: not checked
    */
-  readonly billingExports?: Partial<Record<BillingFormatName, string>>;
+  readonly billingExports?: Partial<Record<BillingFormatName, readonly string[]>>;
   readonly logger?: RunLogger;
 }
 
@@ -153,16 +155,28 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
         'in cpc:billingExports',
     );
   }
-  const folder = options.billingExports?.[run.format];
-  if (folder !== undefined && !run.manifest.key.startsWith(`${folder}/`)) {
+  const folders = options.billingExports?.[run.format];
+  const ownFolder = folders?.find((folder) => run.manifest.key.startsWith(`${folder}/`));
+  if (folders !== undefined && ownFolder === undefined) {
     throw new UnsupportedBillingFormatError(
       `run ${run.runId}: a ${run.format} delivery in s3://${run.manifest.bucket}/${run.manifest.key}, but the ` +
-        `${run.format} table reads the export ${folder}/: configure this export as the ${run.format} one`,
+        `${run.format} table reads the export ${folders.map((f) => `${f}/`).join(', ')}: configure this export as the ${run.format} one`,
     );
   }
 
   const format = BILLING_FORMATS[run.format];
-  const { deliveredAt, billingFiles, manifest } = await readDelivery(options.s3, run);
+  const own = await readDelivery(options.s3, run);
+  // The other source accounts' latest deliveries of the period: the run's results are the period's.
+  const others = await readOtherSources(
+    options.s3,
+    run,
+    (folders ?? []).filter((folder) => folder !== ownFolder),
+  );
+  const { manifest } = own;
+  const billingFiles = [...own.billingFiles, ...others.flatMap((other) => other.billingFiles)];
+  const deliveredAt = [own.deliveredAt, ...others.map((other) => other.deliveredAt)].reduce((a, b) =>
+    a > b ? a : b,
+  );
   const { customerIds, ...customers } = await validateCustomers(options.s3, options.dataBucket);
   const { rules, source: rulesSource } = await loadRules(options);
   // A fixed split naming a customer the dimension does not have is refused, as locally.
@@ -279,6 +293,77 @@ async function readDelivery(
   const deliveredAt =
     run.rerunRequestedAt !== undefined && run.rerunRequestedAt > delivered ? run.rerunRequestedAt : delivered;
   return { deliveredAt, billingFiles, manifest };
+}
+
+/** The other sources' deliveries of a period are being rewritten: their own run follows. */
+export class SourceDeliveryIncompleteError extends Error {
+  override readonly name = 'SourceDeliveryIncompleteError';
+}
+
+/**
+ * The latest delivery of the run's billing period in each of the other source accounts' folders (a
+ * Data Exports manifest at `<folder>/metadata/BILLING_PERIOD=<period>/<export>-Manifest.json`): its
+ * LastModified and its data files, each of which must exist. A folder without a delivery of the period
+ * adds nothing.
+ * @throws SourceDeliveryIncompleteError when a listed data file is missing (that source is being
+ *   refreshed; the run of its new delivery reads it whole)
+ */
+async function readOtherSources(
+  s3: S3Client,
+  run: PrepareRunInput,
+  folders: readonly string[],
+): Promise<{ readonly deliveredAt: string; readonly billingFiles: readonly string[] }[]> {
+  const deliveries = [];
+  for (const folder of folders) {
+    const exportName = folder.slice(folder.lastIndexOf('/') + 1);
+    const key = `${folder}/metadata/BILLING_PERIOD=${run.billingPeriod}/${exportName}-Manifest.json`;
+    const location = { bucket: run.manifest.bucket, key };
+    let read: Awaited<ReturnType<typeof readText>>;
+    try {
+      read = await readText(s3, location.bucket, key);
+    } catch (error: unknown) {
+      if (isAwsError(error, 'NoSuchKey')) continue;
+      throw error;
+    }
+    const manifest = parseManifest(read.text, key, location.bucket);
+    if (manifest.billingPeriod !== run.billingPeriod) {
+      throw new ManifestError(`describes ${manifest.billingPeriod}, not ${run.billingPeriod}`, key);
+    }
+    const billingFiles = deliveryDataFiles(manifest, location);
+    const missing = await missingFiles(s3, billingFiles);
+    if (missing.length > 0) {
+      throw new SourceDeliveryIncompleteError(
+        `run ${run.runId}: ${missing.length} data file(s) of s3://${location.bucket}/${key} are missing ` +
+          `(first: ${missing[0]}): that account's delivery is being refreshed, and its own run follows`,
+      );
+    }
+    if (read.lastModified === undefined)
+      throw new Error(`manifest s3://${location.bucket}/${key} has no LastModified`);
+    deliveries.push({ deliveredAt: read.lastModified.toISOString(), billingFiles });
+  }
+  return deliveries;
+}
+
+/** The `s3://` files that do not exist, listing each folder once. */
+async function missingFiles(s3: S3Client, files: readonly string[]): Promise<string[]> {
+  const byFolder = new Map<string, string[]>();
+  for (const file of files) {
+    const folder = file.slice(0, file.lastIndexOf('/') + 1);
+    byFolder.set(folder, [...(byFolder.get(folder) ?? []), file]);
+  }
+  const missing: string[] = [];
+  for (const [folder, wanted] of byFolder) {
+    const [, , bucket = '', ...rest] = folder.split('/');
+    const existing = new Set<string>();
+    for await (const page of paginateListObjectsV2(
+      { client: s3 },
+      { Bucket: bucket, Prefix: rest.join('/') },
+    )) {
+      for (const object of page.Contents ?? []) existing.add(`s3://${bucket}/${object.Key}`);
+    }
+    missing.push(...wanted.filter((file) => !existing.has(file)));
+  }
+  return missing;
 }
 
 const CSV_SUFFIX = /\.csv$/i;

@@ -153,7 +153,7 @@ describe('triggers and configuration of the further exports', () => {
         Variables: Match.objectLike({
           BILLING_TABLES: '{"cur2":"cur2","focus":"focus","legacy":"legacy"}',
           BILLING_EXPORTS:
-            '{"cur2":"cur/cost-per-customer","focus":"cur/cpc-focus","legacy":"cur/cpc-report"}',
+            '{"cur2":["cur/cost-per-customer"],"focus":["cur/cpc-focus"],"legacy":["cur/cpc-report"]}',
         }),
       },
     });

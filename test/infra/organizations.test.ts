@@ -16,17 +16,25 @@ const CDK_CONTEXT: Record<string, unknown> = JSON.parse(
   readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8'),
 ).context;
 
-function costStack(context: Record<string, unknown>) {
+function costStack(context: Record<string, unknown>, findings?: string[]) {
   const app = new App({ context: { ...CDK_CONTEXT, ...context, 'aws:cdk:bundling-stacks': [] } });
   const stack = new CostPerCustomerStack(app, 'Cost', {
     config: settingsFromContext(app.node).config,
     env: { account: COST_ACCOUNT, region: 'eu-west-1' },
   });
-  return Template.fromStack(stack);
+  const template = Template.fromStack(stack);
+  findings?.push(...new AwsSolutionsChecks(app).validateScope(app).violations.map((v) => v.ruleName));
+  return template;
 }
 
 describe('the cost stack with cpc:sourceAccountIds', () => {
-  const template = costStack({ 'cpc:sourceAccountIds': MANAGEMENT_ACCOUNT });
+  const OTHER_PAYER = '333344445555';
+  const findings: string[] = [];
+  const template = costStack({ 'cpc:sourceAccountIds': `${MANAGEMENT_ACCOUNT},${OTHER_PAYER}` }, findings);
+
+  it('has no unacknowledged cdk-nag finding', () => {
+    expect(findings).toEqual([]);
+  });
   const curPolicy = () => {
     const policies = Object.values(template.findResources('AWS::S3::BucketPolicy')).filter((policy) =>
       JSON.stringify(policy.Properties.Bucket).includes('CurBucket'),
@@ -34,31 +42,52 @@ describe('the cost stack with cpc:sourceAccountIds', () => {
     expect(policies).toHaveLength(1);
     return policies[0]?.Properties.PolicyDocument.Statement as Record<string, unknown>[];
   };
-  // The cross-account delivery policy Data Exports documents: the source account, and its exports only.
-  const conditions = {
-    StringEquals: { 'aws:SourceAccount': [COST_ACCOUNT, MANAGEMENT_ACCOUNT] },
+  const bySid = () => Object.fromEntries(curPolicy().map((statement) => [statement.Sid, statement]));
+  const objects = (prefix: string) => ({
+    'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/CurBucket/), 'Arn'] }, prefix]],
+  });
+  const exportsOf = (account: string) => `arn:aws:bcm-data-exports:us-east-1:${account}:export/*`;
+  // Any of the accounts: for the bucket-policy check Data Exports makes, and the key.
+  const anyAccount = {
+    StringEquals: { 'aws:SourceAccount': [COST_ACCOUNT, MANAGEMENT_ACCOUNT, OTHER_PAYER] },
     ArnLike: {
       'aws:SourceArn': [
         `arn:aws:cur:us-east-1:${COST_ACCOUNT}:definition/*`,
-        `arn:aws:bcm-data-exports:us-east-1:${COST_ACCOUNT}:export/*`,
-        `arn:aws:bcm-data-exports:us-east-1:${MANAGEMENT_ACCOUNT}:export/*`,
+        exportsOf(COST_ACCOUNT),
+        exportsOf(MANAGEMENT_ACCOUNT),
+        exportsOf(OTHER_PAYER),
       ],
     },
   };
 
-  it('lets the management account’s Data Exports deliver under the CUR prefix, and nothing else', () => {
-    const statements = curPolicy();
-    const write = statements.find((statement) => statement.Sid === 'AllowBillingDeliveryWrite');
-    expect(write).toMatchObject({ Action: 's3:PutObject', Condition: conditions });
-    expect(write?.Resource).toEqual({
-      'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/CurBucket/), 'Arn'] }, '/cur/*']],
+  it('lets each source account’s Data Exports write under its own folder only (the cross-account policy)', () => {
+    const statements = bySid();
+    for (const account of [MANAGEMENT_ACCOUNT, OTHER_PAYER]) {
+      expect(statements[`AllowSourceAccountDelivery${account}`]).toEqual({
+        Sid: `AllowSourceAccountDelivery${account}`,
+        Effect: 'Allow',
+        Principal: { Service: 'bcm-data-exports.amazonaws.com' },
+        Action: 's3:PutObject',
+        Resource: objects(`/cur/${account}/*`),
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': account },
+          ArnLike: { 'aws:SourceArn': exportsOf(account) },
+        },
+      });
+    }
+    // This account's billing keeps the whole CUR prefix, for its own exports only.
+    expect(statements.AllowBillingDeliveryWrite).toMatchObject({
+      Resource: objects('/cur/*'),
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': COST_ACCOUNT },
+        ArnLike: {
+          'aws:SourceArn': [`arn:aws:cur:us-east-1:${COST_ACCOUNT}:definition/*`, exportsOf(COST_ACCOUNT)],
+        },
+      },
     });
-    expect(
-      statements.find((statement) => statement.Sid === 'AllowBillingDeliveryPolicyCheck')?.Condition,
-    ).toEqual(conditions);
-    // No other account appears anywhere in the bucket policy.
-    const accounts = JSON.stringify(statements).match(/\d{12}/g) ?? [];
-    expect([...new Set(accounts)].sort()).toEqual([COST_ACCOUNT, MANAGEMENT_ACCOUNT].sort());
+    expect(statements.AllowBillingDeliveryPolicyCheck?.Condition).toEqual(anyAccount);
+    const accounts = JSON.stringify(curPolicy()).match(/\d{12}/g) ?? [];
+    expect([...new Set(accounts)].sort()).toEqual([COST_ACCOUNT, MANAGEMENT_ACCOUNT, OTHER_PAYER].sort());
   });
 
   it('lets the same deliveries encrypt with the stack key, under the same conditions', () => {
@@ -69,27 +98,75 @@ describe('the cost stack with cpc:sourceAccountIds', () => {
     );
     expect(statement).toMatchObject({
       Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      Condition: conditions,
+      Condition: anyAccount,
     });
   });
 
-  it('without source accounts, accepts this account’s deliveries only', () => {
-    const alone = JSON.stringify(costStack({}).findResources('AWS::S3::BucketPolicy'));
-    expect(alone).not.toContain(MANAGEMENT_ACCOUNT);
-    expect(alone).toContain(`"aws:SourceAccount":"${COST_ACCOUNT}"`);
+  it('reads every account’s folder through one cur2 table, partitioned by account then billing period', () => {
+    const tables = Object.values(template.findResources('AWS::Glue::Table')).filter(
+      (table) => table.Properties.TableInput.Name === 'cur2',
+    );
+    expect(tables).toHaveLength(1);
+    const input = tables[0]?.Properties.TableInput;
+    expect(input.PartitionKeys.map((key: { Name: string }) => key.Name)).toEqual([
+      'source_account',
+      'billing_period',
+    ]);
+    expect(input.Parameters).toMatchObject({
+      'projection.source_account.type': 'enum',
+      'projection.source_account.values': `${MANAGEMENT_ACCOUNT},${OTHER_PAYER}`,
+      'projection.billing_period.type': 'date',
+    });
+    expect(JSON.stringify(input.Parameters['storage.location.template'])).toContain(
+      '/cur/${source_account}/cost-per-customer/data/BILLING_PERIOD=${billing_period}/',
+    );
   });
 
-  it('refuses an id that is not an account, and several accounts, naming the setting', () => {
+  it('starts runs from each account’s manifests, and tells prepare-run and on-delivery the folders', () => {
+    const notifications = Object.values(template.findResources('Custom::S3BucketNotifications')).filter(
+      (resource) => JSON.stringify(resource.Properties.BucketName).includes('CurBucket'),
+    );
+    const prefixes = (
+      notifications[0]?.Properties.NotificationConfiguration.LambdaFunctionConfigurations as {
+        Filter: { Key: { FilterRules: { Name: string; Value: string }[] } };
+      }[]
+    ).map((c) => c.Filter.Key.FilterRules.find((r) => r.Name === 'prefix')?.Value);
+    expect(prefixes).toEqual([
+      `cur/${MANAGEMENT_ACCOUNT}/cost-per-customer/`,
+      `cur/${OTHER_PAYER}/cost-per-customer/`,
+    ]);
+    const env = (service: string) =>
+      Object.values(template.findResources('AWS::Lambda::Function')).find(
+        (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service,
+      )?.Properties.Environment.Variables;
+    expect(JSON.parse(env('prepare-run').BILLING_EXPORTS)).toEqual({
+      cur2: [`cur/${MANAGEMENT_ACCOUNT}/cost-per-customer`, `cur/${OTHER_PAYER}/cost-per-customer`],
+    });
+    expect(JSON.parse(env('on-delivery').SOURCE_ACCOUNTS)).toEqual([MANAGEMENT_ACCOUNT, OTHER_PAYER]);
+  });
+
+  it('without source accounts, accepts this account’s deliveries only', () => {
+    const alone = costStack({});
+    const policies = JSON.stringify(alone.findResources('AWS::S3::BucketPolicy'));
+    expect(policies).not.toContain(MANAGEMENT_ACCOUNT);
+    expect(policies).not.toContain('AllowSourceAccountDelivery');
+    expect(policies).toContain(`"aws:SourceAccount":"${COST_ACCOUNT}"`);
+  });
+
+  it('refuses an id that is not an account, an account twice, and the stack’s own export beside them', () => {
     expect(() => resolveConfig({ sourceAccountIds: ['12345'] }, 'cdk.json', 'cpc:')).toThrow(
       /cpc:sourceAccountIds\.0.*12-digit AWS account id/,
     );
     expect(() =>
-      resolveConfig({ sourceAccountIds: [MANAGEMENT_ACCOUNT, '333344445555'] }, 'cdk.json', 'cpc:'),
-    ).toThrow(/cpc:sourceAccountIds.*one account for now/);
-    // `-c cpc:sourceAccountIds=<id>` gives text.
-    expect(resolveConfig({ sourceAccountIds: MANAGEMENT_ACCOUNT }).sourceAccountIds).toEqual([
-      MANAGEMENT_ACCOUNT,
-    ]);
+      resolveConfig({ sourceAccountIds: [MANAGEMENT_ACCOUNT, MANAGEMENT_ACCOUNT] }, 'cdk.json', 'cpc:'),
+    ).toThrow(/cpc:sourceAccountIds.*names an account twice/);
+    expect(() =>
+      resolveConfig({ sourceAccountIds: [MANAGEMENT_ACCOUNT], createCurExport: true }, 'cdk.json', 'cpc:'),
+    ).toThrow(/cpc:createCurExport.*cannot be true with sourceAccountIds/);
+    // `-c cpc:sourceAccountIds=<id>,<id>` gives text.
+    expect(
+      resolveConfig({ sourceAccountIds: `${MANAGEMENT_ACCOUNT},${OTHER_PAYER}` }).sourceAccountIds,
+    ).toEqual([MANAGEMENT_ACCOUNT, OTHER_PAYER]);
   });
 });
 
@@ -106,7 +183,7 @@ describe('the source-account stack', () => {
   });
   const template = Template.fromStack(stack);
 
-  it('creates the CUR 2.0 export into the cost account’s bucket, in the folder the cost stack reads', () => {
+  it('creates the CUR 2.0 export into the cost account’s bucket, in its own folder there', () => {
     const exports = Object.values(template.findResources('AWS::BCMDataExports::Export'));
     expect(exports).toHaveLength(1);
     const definition = exports[0]?.Properties.Export;
@@ -114,7 +191,8 @@ describe('the source-account stack', () => {
     expect(definition.DestinationConfigurations.S3Destination).toEqual({
       S3Bucket: 'cost-curbucket-abc123',
       S3BucketOwner: COST_ACCOUNT,
-      S3Prefix: 'cur',
+      // Its own folder in the cost account's bucket.
+      S3Prefix: `cur/${MANAGEMENT_ACCOUNT}`,
       S3Region: 'eu-west-1',
       S3OutputConfigurations: {
         OutputType: 'CUSTOM',

@@ -216,7 +216,7 @@ const options = (): PrepareRunOptions => ({
   tenantTagKey: 'customer',
   costBasis: 'amortized',
   billingTables: { cur2: 'cur2', focus: 'focus', legacy: 'legacy' },
-  billingExports: { cur2: 'cur/cpc-export', focus: 'cur/cpc-focus', legacy: 'cur/cpc-report' },
+  billingExports: { cur2: ['cur/cpc-export'], focus: ['cur/cpc-focus'], legacy: ['cur/cpc-report'] },
 });
 
 /** The execution input start-run gives a delivery: the format parseManifest told. */
