@@ -126,8 +126,9 @@ describe('the cost stack with cpc:sourceAccountIds', () => {
     const notifications = Object.values(template.findResources('Custom::S3BucketNotifications')).filter(
       (resource) => JSON.stringify(resource.Properties.BucketName).includes('CurBucket'),
     );
+    expect(notifications).toHaveLength(1);
     const prefixes = (
-      notifications[0]?.Properties.NotificationConfiguration.LambdaFunctionConfigurations as {
+      (notifications[0]?.Properties.NotificationConfiguration.LambdaFunctionConfigurations ?? []) as {
         Filter: { Key: { FilterRules: { Name: string; Value: string }[] } };
       }[]
     ).map((c) => c.Filter.Key.FilterRules.find((r) => r.Name === 'prefix')?.Value);
