@@ -175,6 +175,75 @@ describe('the deployed run reads only the files its manifest lists', () => {
   });
 });
 
+describe('two source accounts of an Organization: one combined result per period', () => {
+  let trino: TrinoEngine;
+  // Each payer's export in its own folder (docs/aws-pipeline.md, "Organizations"); prepare-run lists the
+  // latest delivery's files of both (test/unit/pipeline-organizations.test.ts).
+  const folderOf = (account: string) =>
+    `s3://cpc-cur-111122223333/cur/${account}/cost-per-customer/data/BILLING_PERIOD=2026-10`;
+  const A_FILE = `${folderOf('210987654321')}/cost-per-customer-00001.snappy.parquet`;
+  const B_FILE = `${folderOf('333344445555')}/cost-per-customer-00001.snappy.parquet`;
+  const B_OLD = `${folderOf('333344445555')}/cost-per-customer-00009.snappy.parquet`;
+
+  beforeAll(async () => {
+    const items: TestLineItem[] = [
+      { date: DAY, service: 'AmazonRDS', cost: 10, tenant: 'acme-eu' }, // account A
+      { date: DAY, service: 'AmazonEC2', cost: 12 }, // account A, shared by requests
+      { date: DAY, service: 'AmazonRDS', cost: 4, tenant: 'acme-eu' }, // account B
+      { date: DAY, service: 'AmazonRDS', cost: 5, tenant: 'globex' }, // account B
+      { date: DAY, service: 'AmazonEC2', cost: 6 }, // account B, shared by requests
+      { date: DAY, service: 'AmazonRDS', cost: 1000, tenant: 'acme-eu' }, // account B, not in its manifest
+    ];
+    // Streamed telemetry: globex's record was delivered twice by Firehose (same event_id).
+    const usage = [
+      { date: DAY, tenant: 'acme-eu', metric: 'requests', quantity: 1, eventId: 'e1' },
+      { date: DAY, tenant: 'globex', metric: 'requests', quantity: 2, eventId: 'e2' },
+      { date: DAY, tenant: 'globex', metric: 'requests', quantity: 2, eventId: 'e2' },
+    ];
+    const files = await writeInputs({ format: 'cur2', items, usage, customers, tenantTagKey: 'tenant_id' });
+    trino = await TrinoEngine.create({ url: server.url, schema: 'organization' });
+    const duck = await DuckDbEngine.create({ threads: 1 });
+    try {
+      await loadInputs(duck, trino, files);
+    } finally {
+      duck.close();
+    }
+    const schema = `"memory"."${trino.schema}"`;
+    const path =
+      `CASE WHEN line_item_unblended_cost = 1000 THEN '${B_OLD}'` +
+      ` WHEN line_item_unblended_cost IN (10, 12) THEN '${A_FILE}' ELSE '${B_FILE}' END`;
+    // The Glue table of several accounts: its source_account partition before billing_period.
+    await trino.run(
+      `CREATE TABLE ${schema}."cur2_glue" AS SELECT b.*,` +
+        ` CASE WHEN line_item_unblended_cost IN (10, 12) THEN '210987654321' ELSE '333344445555' END AS source_account,` +
+        ` '2026-10' AS billing_period, ${path} AS "$path" FROM ${schema}."billing_source" AS b`,
+    );
+    await trino.run(
+      `CREATE TABLE ${schema}."telemetry_glue" AS SELECT t.*, CAST(t.usage_date AS varchar) AS usage_day` +
+        ` FROM ${schema}."telemetry" AS t`,
+    );
+    await runSteps(deployedReads(trino, layoutOf('organization', [A_FILE, B_FILE])), SHARING_STEPS);
+  }, 120_000);
+
+  it("gives each customer one row a day, with its cost from both accounts' bills", async () => {
+    // EC2 12 + 6 = 18 by requests, globex's duplicate counted once: acme 1/3 = 6, globex 2/3 = 12.
+    // acme: 10 (A) + 4 (B) + 6 = 20; globex: 5 (B) + 12 = 17. Account B's stale 1000 is not read.
+    const rows = await trino.query(
+      `SELECT customer_id, CAST(usage_date AS varchar) AS day, total_cost FROM ${trino.tableRef('customer_daily_cost')}` +
+        ' ORDER BY customer_id',
+    );
+    expect(rows).toEqual([
+      { customer_id: 'acme', day: DAY, total_cost: 20 },
+      { customer_id: 'globex', day: DAY, total_cost: 17 },
+    ]);
+    // Conservation: the two accounts' listed bills, 22 + 15, all reached a customer.
+    const unattributed = await trino.query(
+      `SELECT count(*) AS n FROM ${trino.tableRef('unattributed_cost')}`,
+    );
+    expect(unattributed).toEqual([{ n: 0 }]);
+  });
+});
+
 describe('bad telemetry fails the deployed run, naming the object key and the row', () => {
   let trino: TrinoEngine;
 
