@@ -111,6 +111,15 @@ export function createRunStateMachine(
   const onFailure = { errors: [sfn.Errors.ALL], resultPath: '$.error' };
 
   const prepare = invoke('PrepareRun', functions['prepare-run'], {});
+  // Another source account's delivery of the period is being refreshed (a file its manifest lists is not
+  // written yet): Data Exports finishes within minutes, so wait for it, 1 + 2 + 4 + 8 + 16 minutes.
+  prepare.addRetry({
+    errors: ['SourceDeliveryIncompleteError'],
+    interval: Duration.minutes(1),
+    maxAttempts: 5,
+    backoffRate: 2,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
   prepare.addCatch(new sfn.Succeed(scope, 'Superseded', { comment: 'A later delivery has its own run' }), {
     errors: ['DeliverySupersededError'],
   });

@@ -329,6 +329,16 @@ describe('state machine', () => {
     expect(states.Superseded?.Type).toBe('Succeed');
   });
 
+  it("waits for another source account's refresh before PrepareRun fails: 1, 2, 4, 8 and 16 minutes", () => {
+    expect(states.PrepareRun?.Retry).toContainEqual({
+      ErrorEquals: ['SourceDeliveryIncompleteError'],
+      IntervalSeconds: 60,
+      MaxAttempts: 5,
+      BackoffRate: 2,
+      JitterStrategy: 'FULL',
+    });
+  });
+
   /** Every Task state, those inside the Map included. */
   const taskStates = (): [string, State][] => {
     const all: [string, State][] = [];
