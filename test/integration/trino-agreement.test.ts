@@ -439,7 +439,8 @@ describe('Trino and DuckDB agree on a generated month (2026-12, 25 customers)', 
     // Every customer with usage has a row per metric it used.
     expect(finance.customer_unit_cost.length).toBeGreaterThanOrEqual(finance.customer_monthly_cost.length);
     expect(await expectReportAgrees(engines)).toEqual(['2026-12']);
-  });
+    // Some 150 queries on each engine: on 2 cores beside the other Trino tests, well over a minute.
+  }, 240_000);
 });
 
 describe('Trino and DuckDB agree on the hand-worked unit-cost results of test/integration/finance-views', () => {
