@@ -5,6 +5,7 @@
  * fields read are typed, as the API returns them (amounts in the currency's minor unit).
  */
 
+import { CUSTOMER_COLUMNS } from '../catalog/glue-schemas.ts';
 import type { CustomerTenant } from '../inputs/customers.ts';
 
 /** A recurring price of a subscription item. */
@@ -211,19 +212,6 @@ function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-const VERSIONED_HEADER = [
-  'customer_id',
-  'tenant_id',
-  'name',
-  'tier',
-  'plan_status',
-  'mrr',
-  'start_date',
-  'end_date',
-  'owner_team',
-  'effective_from',
-] as const;
-
 function rowOf(t: CustomerTenant, change?: CustomerChange): string {
   const fields = [
     t.customerId,
@@ -266,5 +254,5 @@ export function customersWithVersions(
     );
     for (const t of inForce.filter((t) => (t.effectiveFrom ?? '') === from)) rows.push(rowOf(t, change));
   }
-  return `${[VERSIONED_HEADER.join(','), ...rows].join('\n')}\n`;
+  return `${[CUSTOMER_COLUMNS.map((column) => column.name).join(','), ...rows].join('\n')}\n`;
 }
