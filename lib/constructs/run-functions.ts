@@ -237,7 +237,7 @@ export function createStepFunctions(
   const changePointer = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
   // prepare-run: reads the manifest, the customers and the rules; runs nothing in Athena.
-  const prepareRun = fn('prepare-run', 512, {
+  const prepareRunGrants = fn('prepare-run', 512, {
     DATA_BUCKET: dataBucket.bucketName,
     RESULTS_BUCKET: resultsBucket.bucketName,
     DATABASE: database,
@@ -253,8 +253,20 @@ export function createStepFunctions(
   })
     .objects('CurManifests', curBucket, S3_READ, access.curManifestPatterns)
     .objects('CustomersAndRules', dataBucket, S3_READ, [`${PREFIXES.customers}*`, `${PREFIXES.rules}*`])
-    .list('CustomersAndRulesList', dataBucket, [`${PREFIXES.customers}*`, `${PREFIXES.rules}*`])
-    .done();
+    .list('CustomersAndRulesList', dataBucket, [`${PREFIXES.customers}*`, `${PREFIXES.rules}*`]);
+  // With source accounts, prepare-run checks that the other accounts' listed files exist: it lists
+  // their export folders, as on-delivery lists its own delivery's.
+  const sourceFolders = billingExports.flatMap((e) =>
+    e.sourceAccounts?.length ? exportFolders(config.curPrefix, e) : [],
+  );
+  if (sourceFolders.length > 0) {
+    prepareRunGrants.list(
+      'SourceExportsList',
+      curBucket,
+      sourceFolders.map((folder) => `${folder}/*`),
+    );
+  }
+  const prepareRun = prepareRunGrants.done();
 
   // run-check: runs a check query on the run's tables.
   const runCheck = queries(

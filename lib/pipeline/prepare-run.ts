@@ -34,7 +34,7 @@ import { csvDeliveryTable, readsCsv } from './csv-delivery.ts';
 import { deliveryDataFiles, ManifestError, type ParsedManifest, parseManifest } from './manifest.ts';
 import { deliveredAtSchema, parseInput } from './run-contract.ts';
 import { runPlanOptions } from './run-layout.ts';
-import type { RunLogger } from './start-run.ts';
+import { findMissing, type RunLogger } from './start-run.ts';
 
 /** Step Functions refuses a state input or output above 256 KiB. */
 export const STEP_FUNCTIONS_PAYLOAD_LIMIT = 256 * 1024;
@@ -295,6 +295,9 @@ async function readDelivery(
   return { deliveredAt, billingFiles, manifest };
 }
 
+/** How many folders of another source's delivery are listed at once (as on-delivery lists). */
+const LIST_CONCURRENCY = 8;
+
 /** The other sources' deliveries of a period are being rewritten: their own run follows. */
 export class SourceDeliveryIncompleteError extends Error {
   override readonly name = 'SourceDeliveryIncompleteError';
@@ -330,11 +333,12 @@ async function readOtherSources(
       throw new ManifestError(`describes ${manifest.billingPeriod}, not ${run.billingPeriod}`, key);
     }
     const billingFiles = deliveryDataFiles(manifest, location);
-    const missing = await missingFiles(s3, billingFiles);
-    if (missing.length > 0) {
+    const missing = await findMissing(s3, manifest.dataFiles, LIST_CONCURRENCY);
+    if (missing[0] !== undefined) {
       throw new SourceDeliveryIncompleteError(
         `run ${run.runId}: ${missing.length} data file(s) of s3://${location.bucket}/${key} are missing ` +
-          `(first: ${missing[0]}): that account's delivery is being refreshed, and its own run follows`,
+          `(first: s3://${missing[0].bucket}/${missing[0].key}): that account's delivery is being refreshed, ` +
+          'and its own run follows',
       );
     }
     if (read.lastModified === undefined)
@@ -342,28 +346,6 @@ async function readOtherSources(
     deliveries.push({ deliveredAt: read.lastModified.toISOString(), billingFiles });
   }
   return deliveries;
-}
-
-/** The `s3://` files that do not exist, listing each folder once. */
-async function missingFiles(s3: S3Client, files: readonly string[]): Promise<string[]> {
-  const byFolder = new Map<string, string[]>();
-  for (const file of files) {
-    const folder = file.slice(0, file.lastIndexOf('/') + 1);
-    byFolder.set(folder, [...(byFolder.get(folder) ?? []), file]);
-  }
-  const missing: string[] = [];
-  for (const [folder, wanted] of byFolder) {
-    const [, , bucket = '', ...rest] = folder.split('/');
-    const existing = new Set<string>();
-    for await (const page of paginateListObjectsV2(
-      { client: s3 },
-      { Bucket: bucket, Prefix: rest.join('/') },
-    )) {
-      for (const object of page.Contents ?? []) existing.add(`s3://${bucket}/${object.Key}`);
-    }
-    missing.push(...wanted.filter((file) => !existing.has(file)));
-  }
-  return missing;
 }
 
 const CSV_SUFFIX = /\.csv$/i;

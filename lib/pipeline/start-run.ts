@@ -252,7 +252,7 @@ function folderOf(key: string): string {
  * `s3:ListBucket` permission allows, scoped by an `s3:prefix` condition to the export; an error (403
  * included) is thrown, so a permissions problem is never reported as missing files.
  */
-async function findMissing(
+export async function findMissing(
   s3: S3Client,
   files: readonly S3Location[],
   concurrency: number,

@@ -146,6 +146,33 @@ describe('the cost stack with cpc:sourceAccountIds', () => {
     expect(JSON.parse(env('on-delivery').SOURCE_ACCOUNTS)).toEqual([MANAGEMENT_ACCOUNT, OTHER_PAYER]);
   });
 
+  it('lets prepare-run read and list the accounts’ export folders, nothing wider', () => {
+    const prepareRole = Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'prepare-run',
+    )?.[1].Properties.Role['Fn::GetAtt'][0] as string;
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(prepareRole))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement) as Record<string, unknown>[];
+    const list = statements.find((statement) => statement.Sid === 'SourceExportsList');
+    expect(list).toMatchObject({
+      Action: 's3:ListBucket',
+      Condition: {
+        StringLike: {
+          's3:prefix': [
+            `cur/${MANAGEMENT_ACCOUNT}/cost-per-customer/*`,
+            `cur/${OTHER_PAYER}/cost-per-customer/*`,
+          ],
+        },
+      },
+    });
+    const manifests = statements.find((statement) => statement.Sid === 'CurManifests');
+    expect(JSON.stringify(manifests?.Resource)).toContain(`/cur/${OTHER_PAYER}/cost-per-customer/metadata/*`);
+    // Without source accounts prepare-run lists nothing of the CUR bucket.
+    expect(JSON.stringify(costStack({}).findResources('AWS::IAM::Policy'))).not.toContain(
+      'SourceExportsList',
+    );
+  });
+
   it('without source accounts, accepts this account’s deliveries only', () => {
     const alone = costStack({});
     const policies = JSON.stringify(alone.findResources('AWS::S3::BucketPolicy'));
