@@ -70,7 +70,7 @@ export async function claimLateRerun(
   return false;
 }
 
-/** The period's debounce state, for the sweep's log and the tests. */
+/** The period's debounce state as stored: what an operator (or a test) looks at. */
 export async function readLateRerun(
   store: DeliveryStore,
   billingPeriod: string,

@@ -72,6 +72,14 @@ export class ManifestError extends Error {
 const MANIFEST_SUFFIX = '-Manifest.json';
 
 /**
+ * Where AWS Data Exports writes the manifest of a billing period (docs/aws-pipeline.md, step 1):
+ * `<prefix>/<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`.
+ */
+export function cur2ManifestKey(prefix: string, exportName: string, billingPeriod: string): string {
+  return `${prefix}/${exportName}/metadata/BILLING_PERIOD=${billingPeriod}/${exportName}${MANIFEST_SUFFIX}`;
+}
+
+/**
  * Where each manifest kind is written under the export's folder (`<curPrefix>/<export>/`), as an
  * object-key pattern: what prepare-run must read to date a delivery of that kind.
  */

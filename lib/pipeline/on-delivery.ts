@@ -5,7 +5,7 @@ import * as z from 'zod';
 import type { ManifestKind } from '../attribution/billing-formats.ts';
 import { billingPeriodSchema } from '../common/names.ts';
 import { countIncompleteAttempt, type DeliveryStore, recordDelivery } from './deliveries.ts';
-import { isManifestKey } from './manifest.ts';
+import { cur2ManifestKey, isManifestKey } from './manifest.ts';
 import { PipelineInputError, parseInput } from './run-contract.ts';
 import {
   DataFilesMissingError,
@@ -261,10 +261,9 @@ export interface HandleRerunOptions extends HandleDeliveryOptions {
   readonly invocationId: string;
 }
 
-/** Where AWS Data Exports writes the CUR 2.0 manifest of a billing period (docs/aws-pipeline.md, step 1). */
-export function cur2ManifestKey(curPrefix: string, exportName: string, billingPeriod: string): string {
-  return `${curPrefix}/${exportName}/metadata/BILLING_PERIOD=${billingPeriod}/${exportName}-Manifest.json`;
-}
+// Where each kind of export writes a period's manifest: Data Exports' in lib/pipeline/manifest.ts, which
+// prepare-run shares; a legacy report's below (only re-runs look for one).
+export { cur2ManifestKey } from './manifest.ts';
 
 /**
  * Where a legacy report writes the manifest of a billing period: the folder of the period's range,

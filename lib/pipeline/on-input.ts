@@ -124,7 +124,7 @@ export async function handleInputEvent(
     const object =
       rawKey !== undefined &&
       record.eventName?.startsWith('ObjectCreated:') &&
-      record.s3.bucket.name === options.dataBucket
+      record.s3.bucket?.name === options.dataBucket
         ? inputObjectOf(eventObjectKey(rawKey))
         : undefined;
     if (object === undefined) {

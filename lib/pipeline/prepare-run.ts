@@ -31,7 +31,13 @@ import {
   planAthenaRun,
 } from './athena-run-plan.ts';
 import { csvDeliveryTable, readsCsv } from './csv-delivery.ts';
-import { deliveryDataFiles, ManifestError, type ParsedManifest, parseManifest } from './manifest.ts';
+import {
+  cur2ManifestKey,
+  deliveryDataFiles,
+  ManifestError,
+  type ParsedManifest,
+  parseManifest,
+} from './manifest.ts';
 import { deliveredAtSchema, parseInput } from './run-contract.ts';
 import { runPlanOptions } from './run-layout.ts';
 import { findMissing, type RunLogger } from './start-run.ts';
@@ -318,8 +324,8 @@ async function readOtherSources(
 ): Promise<{ readonly deliveredAt: string; readonly billingFiles: readonly string[] }[]> {
   const deliveries = [];
   for (const folder of folders) {
-    const exportName = folder.slice(folder.lastIndexOf('/') + 1);
-    const key = `${folder}/metadata/BILLING_PERIOD=${run.billingPeriod}/${exportName}-Manifest.json`;
+    const split = folder.lastIndexOf('/');
+    const key = cur2ManifestKey(folder.slice(0, split), folder.slice(split + 1), run.billingPeriod);
     const location = { bucket: run.manifest.bucket, key };
     let read: Awaited<ReturnType<typeof readText>>;
     try {
