@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { BILLING_FORMAT_NAMES, type BillingFormatName } from '../lib/attribution/billing-formats.ts';
 import { FINANCE_VIEW_NAMES, FINANCE_VIEWS, sourceTablesOf } from '../lib/finance/finance-registry.ts';
-import { aliasOption, checkOptions, integerIn, isoDate, requiredOption } from '../lib/local/cli-options.ts';
+import {
+  aliasOption,
+  checkOptions,
+  integerIn,
+  isoDate,
+  memorySize,
+  requiredOption,
+  rowLimit,
+} from '../lib/local/cli-options.ts';
 import {
   endQuietlyOnClosedPipe,
   printResult,
@@ -73,6 +81,17 @@ program
   .option('--state <json>', 'sent-alert state file: do not repeat an alert sent within the renotify period')
   .addOption(requiredOption('--out <dir>', 'output directory (replaced only when the run succeeds)'))
   .option('--json', 'print the run summary as one JSON document instead of text')
+  .option(
+    '--csv-row-limit <rows>',
+    'write a CSV output only up to this many rows, else only its Parquet twin; none: every CSV (default: 1048575, a spreadsheet sheet)',
+    rowLimit,
+  )
+  .option(
+    '--memory-limit <size>',
+    'memory the SQL engine may use before it spills to --temp-dir, e.g. 2GB (default: 3GB)',
+    memorySize,
+  )
+  .option('--temp-dir <dir>', "where the SQL engine spills beyond --memory-limit (default: DuckDB's)")
   .addHelpText('after', '\nSee docs/local-run.md and docs/attribution.md')
   .action(async (options) => {
     // Loaded when used, as for demo and query: --help, --version and usage errors stay quick.
@@ -89,6 +108,13 @@ program
       alertsConfigFile: options.alertsConfig,
       stateFile: options.state,
       outDir: options.out,
+      ...(options.csvRowLimit === undefined
+        ? {}
+        : { csvRowLimit: options.csvRowLimit === 'none' ? null : options.csvRowLimit }),
+      engine: {
+        ...(options.memoryLimit === undefined ? {} : { memoryLimit: options.memoryLimit }),
+        ...(options.tempDir === undefined ? {} : { tempDirectory: options.tempDir }),
+      },
       ...progress,
     });
     progress.onProgress?.('done');

@@ -72,15 +72,29 @@ weight_totals AS (
   FROM driver_weights
   GROUP BY usage_date, driver
 ),
--- Summed over a blend's parts, so a customer still has one row per (day, service, rule).
+-- Each customer's fraction of a pool, per (day, driver), computed once for all of the day's pools of the
+-- driver: pools then take their shares by a join, without an aggregation of their own (at 50,000 customers
+-- that aggregation was of 31M share rows). A driver of one part keeps its weight and the day's total, so a
+-- share is pool x w / W as section 4 writes it; a blend sums part weight x w / W over its parts that have a
+-- signal (denominator 1). customer_id NULL (tenants no customer has) is one fraction per (day, driver).
+driver_fractions AS (
+  SELECT w.usage_date, dp.driver, w.customer_id,
+    CASE WHEN count(*) = 1 AND max(dp.part_weight) = 1 THEN max(w.weight)
+      ELSE sum(dp.part_weight * w.weight / NULLIF(t.total_weight, 0)) END AS numerator,
+    CASE WHEN count(*) = 1 AND max(dp.part_weight) = 1 THEN max(t.total_weight) ELSE 1 END AS denominator
+  FROM ${driver_parts} AS dp
+  JOIN weight_totals AS t ON t.driver = dp.part AND t.total_weight > 0
+  JOIN driver_weights AS w ON w.usage_date = t.usage_date AND w.driver = dp.part
+  GROUP BY w.usage_date, dp.driver, w.customer_id
+),
+-- One row per (pool, customer) by construction: a pool is unique per (day, provider, service, rule, driver)
+-- and a fraction per (day, driver, customer).
 shares AS (
   SELECT
-    pp.usage_date, pp.billing_period, pp.provider, pp.service, pp.currency, pp.rule_id, pp.driver, w.customer_id,
-    sum(pp.cost * w.weight / NULLIF(t.total_weight, 0)) AS cost
-  FROM pool_parts AS pp
-  JOIN weight_totals AS t ON t.usage_date = pp.usage_date AND t.driver = pp.part AND t.total_weight > 0
-  JOIN driver_weights AS w ON w.usage_date = pp.usage_date AND w.driver = pp.part
-  GROUP BY pp.usage_date, pp.billing_period, pp.provider, pp.service, pp.currency, pp.rule_id, pp.driver, w.customer_id
+    p.usage_date, p.billing_period, p.provider, p.service, p.currency, p.rule_id, p.driver, f.customer_id,
+    p.pool_cost * f.numerator / NULLIF(f.denominator, 0) AS cost
+  FROM pools AS p
+  JOIN driver_fractions AS f ON f.usage_date = p.usage_date AND f.driver = p.driver
 ),
 -- A part whose driver cannot share it that day stays whole, with its kind's reason (no_usage_signal for a
 -- metric, no_active_customers for even and mrr, no_revenue for mrr when the active customers' MRR is 0);

@@ -1,4 +1,4 @@
-import { ID_BLANKS } from '../engine/athena-id-blanks.ts';
+import { trimmedIdSql } from '../engine/athena-id-blanks.ts';
 import type { QueryEngine, Row } from '../engine/query-engine.ts';
 import { loadSqlFile, renderSql, type SqlFragment, sqlString, trustedSql } from '../sql/sql-template.ts';
 import { INPUT_TABLES, RESULT_TABLES, type ResultTable, type TableRef } from '../sql/tables.ts';
@@ -172,7 +172,8 @@ export function placeholderValues(tableRef: TableRef, run: AttributionRun): Reco
     run_id: sqlString(run.runId),
     rules_version: sqlString(run.rules.version),
     cost_basis: sqlString(run.rules.costBasis),
-    id_blanks: ID_BLANKS,
+    trimmed_tenant_id: trustedSql(trimmedIdSql('tenant_id')),
+    trimmed_metric: trustedSql(trimmedIdSql('metric')),
     tenant_id_normalization: sqlString(run.rules.tenantIdNormalization),
     ...ruleExpressions(run.rules),
     ...driverSql(drivers, tableRef, run.driverKinds ?? DRIVER_KINDS),

@@ -28,7 +28,17 @@ export const ID_BLANKS: SqlFragment = trustedSql(
   ID_BLANK_CODE_POINTS.map((code) => `chr(${code})`).join(' || '),
 );
 
-/** An id or metric name trimmed the same way on every engine ({@link ID_BLANKS}). */
+/**
+ * An id or metric name trimmed the same way on every engine ({@link ID_BLANKS}). A value whose first and
+ * last characters are printable ASCII has nothing to trim and is taken as it is: trimming with the blank
+ * set costs DuckDB several times a plain read (6M telemetry rows: 4.6 s against 1.0 s), on every row.
+ * Any other value, '' and multi-byte edges included, is trimmed (single characters compare by their
+ * UTF-8 bytes on both engines, and no byte of a multi-byte character lies between '!' and '~').
+ */
 export function trimmedIdSql(expression: string): string {
-  return `trim(BOTH ${ID_BLANKS.sql} FROM ${expression})`;
+  const printable = (position: string) => `substr(${expression}, ${position}, 1) BETWEEN '!' AND '~'`;
+  return (
+    `CASE WHEN ${printable('1')} AND ${printable(`length(${expression})`)} THEN ${expression}` +
+    ` ELSE trim(BOTH ${ID_BLANKS.sql} FROM ${expression}) END`
+  );
 }

@@ -96,3 +96,24 @@ export function isoDate(value: string): string {
   if (!isIsoDate(value)) throw new InvalidArgumentError('expected a date, YYYY-MM-DD');
   return value;
 }
+
+/**
+ * A commander option parser for `--csv-row-limit`: a number of rows, or `none` for no limit (kept as
+ * the word: commander takes a parser's null for a missing value).
+ */
+export function rowLimit(value: string): number | 'none' {
+  if (value === 'none') return value;
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(parsed) || parsed < 0) {
+    throw new InvalidArgumentError('expected a number of rows, or none');
+  }
+  return parsed;
+}
+
+/** A commander option parser for a DuckDB memory size: a number and a unit (`2GB`, `512MiB`). */
+export function memorySize(value: string): string {
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value.trim())) {
+    throw new InvalidArgumentError('expected a size such as 2GB or 512MiB');
+  }
+  return value.trim();
+}

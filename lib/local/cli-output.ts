@@ -8,7 +8,7 @@ import type { BillingFormatName } from '../attribution/billing-formats.ts';
 import { ConservationError, InvalidLineItemsError, InvalidTelemetryError } from '../attribution/stages.ts';
 import { InputError } from '../inputs/input-error.ts';
 import { EXIT_CODES } from './cli-options.ts';
-import type { LocalMessage, LocalRunResult } from './run-local.ts';
+import type { CsvTwins, LocalMessage, LocalRunResult } from './run-local.ts';
 import type { RunSummary } from './run-summary.ts';
 
 /** The stream surface the CLI writes to: process.stdout / process.stderr, or a fake in tests. */
@@ -89,8 +89,10 @@ export interface RunDocument {
   readonly asOf: string | null;
   /** Headline figures over all days, unrounded. */
   readonly summary: RunSummary;
-  /** Rows written per output file. */
+  /** Rows of each output, by its CSV file name. */
   readonly rowCounts: Readonly<Record<string, number>>;
+  /** The CSV row limit and the outputs written only as Parquet. */
+  readonly csvTwins: CsvTwins;
   /** Absolute output directory. */
   readonly outDir: string;
   readonly alerts: readonly NotifiedAlert[];
@@ -112,6 +114,7 @@ export function runDocument(result: LocalRunResult): RunDocument {
     asOf: result.asOf,
     summary: result.summary,
     rowCounts: result.rowCounts,
+    csvTwins: result.csvTwins,
     outDir: result.outDir,
     alerts: result.alerts,
     messages: result.messages,

@@ -116,6 +116,12 @@ export function csvCell(column: string, type: string | undefined): string {
   return ref;
 }
 
+/** The rows of a table or view. */
+export async function countRows(engine: DuckDbEngine, table: string): Promise<number> {
+  const [row] = await engine.query(`SELECT count(*) AS n FROM ${sqlIdentifier(table).sql}`);
+  return Number(row?.n ?? 0);
+}
+
 /** Writes one table as CSV with the exact columns of the spec, each cell as {@link csvCell} says. */
 export async function writeCsv(engine: DuckDbEngine, output: CsvOutput, path: string): Promise<number> {
   for (const macro of CSV_MACROS) await engine.run(macro);

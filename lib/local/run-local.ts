@@ -28,6 +28,7 @@ import {
 import {
   CSV_OUTPUTS,
   checkOutDir,
+  countRows,
   discardStaged,
   publishStaged,
   stagingDirectory,
@@ -69,6 +70,12 @@ export interface LocalRunOptions {
   readonly runId?: string;
   readonly engine?: DuckDbEngineOptions;
   /**
+   * The most rows a CSV output may have; a bigger one is written only as its Parquet twin (which every
+   * output always has, and which `cpc query` reads), and run.json and the summary say so. null: every
+   * CSV, however large. @default {@link DEFAULT_CSV_ROW_LIMIT}
+   */
+  readonly csvRowLimit?: number | null;
+  /**
    * Called as each long phase starts: `reading inputs`, `attributing`, `evaluating alerts`, `writing
    * outputs`, `writing report`, in that order (the CLI shows them on a terminal). @default none
    */
@@ -91,8 +98,10 @@ export interface LocalRunResult {
   /** The messages the run would publish (written to messages.json), in publishing order. */
   readonly messages: readonly LocalMessage[];
   readonly asOf: string | null;
-  /** Rows written per output file. */
+  /** Rows of each output, by its CSV file name (its Parquet twin has the same rows). */
   readonly rowCounts: Readonly<Record<string, number>>;
+  /** The run's CSV row limit (null: none) and the CSV outputs it left to their Parquet twins. */
+  readonly csvTwins: CsvTwins;
   /** Milliseconds spent in each phase. */
   readonly timings: Readonly<Record<string, number>>;
   /**
@@ -113,6 +122,20 @@ export interface LocalMessage {
   readonly alerts: readonly string[];
   /** The email text subscribers would get. */
   readonly email: string;
+}
+
+/**
+ * The default CSV row limit: the rows a spreadsheet sheet holds (Excel's 1,048,576, the header
+ * included). A bigger CSV opens in no spreadsheet, which is what the CSV twins are for, and writing it
+ * is most of a large run's time (50,000 customers: a 34M-row service breakdown); its Parquet twin holds
+ * every row.
+ */
+export const DEFAULT_CSV_ROW_LIMIT = 1_048_575;
+
+/** What run.json says of the CSV twins: the limit, and every output written only as Parquet. */
+export interface CsvTwins {
+  readonly rowLimit: number | null;
+  readonly notWritten: ReadonlyArray<{ readonly file: string; readonly rows: number }>;
 }
 
 /** The file of the messages a local run would send. */
@@ -261,12 +284,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     });
     const staging = stagingDirectory(options.outDir, runId);
     const rowCounts: Record<string, number> = {};
+    const csvRowLimit = options.csvRowLimit === undefined ? DEFAULT_CSV_ROW_LIMIT : options.csvRowLimit;
+    const notWritten: { file: string; rows: number }[] = [];
     let preparedState: PreparedState | undefined;
     try {
       options.onProgress?.('writing outputs');
       await timed('outputs', async () => {
         for (const output of CSV_OUTPUTS) {
-          rowCounts[output.file] = await writeCsv(engine, output, join(staging, output.file));
+          const rows = await countRows(engine, output.table);
+          rowCounts[output.file] = rows;
+          if (csvRowLimit === null || rows <= csvRowLimit) {
+            await writeCsv(engine, output, join(staging, output.file));
+          } else {
+            notWritten.push({ file: output.file, rows });
+          }
           await writeParquet(engine, output.table, join(staging, output.file.replace(/\.csv$/, '.parquet')));
         }
         writeJson(join(staging, 'alerts.json'), alerts);
@@ -298,6 +329,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           conservation: 'holds',
           summary,
           rowCounts,
+          csvTwins: { rowLimit: csvRowLimit, notWritten },
           warnings,
         });
       });
@@ -339,6 +371,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       messages,
       asOf,
       rowCounts,
+      csvTwins: { rowLimit: csvRowLimit, notWritten },
       timings: { ...timings, ...prefixed('attribution.', stageTimings) },
       warnings,
     };

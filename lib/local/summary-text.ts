@@ -62,6 +62,14 @@ export function summaryText(result: SummaryInput, currency?: string): string {
   }
   lines.push('', ...alertLines(result));
   lines.push(`Results written to ${result.outDir}`, `Report: open ${join(result.outDir, REPORT_FILE)}`);
+  const { rowLimit, notWritten } = result.csvTwins;
+  if (notWritten.length > 0) {
+    const files = notWritten.map((o) => `${o.file} (${o.rows.toLocaleString('en-US')} rows)`).join(', ');
+    lines.push(
+      `Only as Parquet, over the CSV limit of ${rowLimit?.toLocaleString('en-US')} rows: ${files};` +
+        ' --csv-row-limit none writes every CSV',
+    );
+  }
   return lines.join('\n');
 }
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatMoney, formatPercent } from '../../lib/common/money.ts';
+import { DuckDbEngine } from '../../lib/engine/duckdb-engine.ts';
 import { FINANCE_VIEW_NAMES } from '../../lib/finance/finance-registry.ts';
 import { generateSyntheticMonth } from '../../lib/generator/synthetic-month.ts';
 import { progressReporter, type RunDocument } from '../../lib/local/cli-output.ts';
@@ -287,6 +288,7 @@ describe('cpc run --json', () => {
         'alerts',
         'asOf',
         'costBasis',
+        'csvTwins',
         'currency',
         'format',
         'formats',
@@ -339,6 +341,74 @@ describe('cpc run --json', () => {
       `  unattributed  ${formatMoney(runDoc.summary.unattributedCost)}  (${formatPercent(runDoc.summary.unattributedPct)} of attributable cost)`,
     );
     expect(lines).toContain('Conservation    holds on every day');
+  });
+
+  it('--csv-row-limit leaves bigger outputs to their Parquet twins, says so in run.json and the summary', async () => {
+    // The default run wrote every CSV (its outputs are far below the default limit): the row counts to
+    // expect. A limit of the daily summary's rows (one per day) keeps it, as a limit is the most rows
+    // written, and drops the bigger outputs.
+    expect(runDoc.csvTwins).toEqual({ rowLimit: 1_048_575, notWritten: [] });
+    const limit = runDoc.rowCounts['daily_summary.csv'] ?? 0;
+    expect(limit).toBe(31);
+    const over = CSV_FILES.filter((file) => (runDoc.rowCounts[file] ?? 0) > limit);
+    const under = CSV_FILES.filter((file) => !over.includes(file));
+    expect(over).toContain('customer_daily_service_cost.csv');
+    expect(under).toContain('daily_summary.csv');
+    const out = join(tempDir(), 'limited');
+    const cli = cpc(runArgs(out, ['--csv-row-limit', String(limit)]));
+    expect(cli.stderr).toBe('');
+    expect(cli.status).toBe(0);
+    for (const file of over) expect(existsSync(join(out, file))).toBe(false);
+    for (const file of under) expect(readCsv(join(out, file))).toHaveLength(runDoc.rowCounts[file] ?? -1);
+    const engine = await DuckDbEngine.create();
+    try {
+      for (const file of CSV_FILES) {
+        const parquet = join(out, file.replace(/\.csv$/, '.parquet')).replaceAll("'", "''");
+        const [row] = await engine.query(`SELECT count(*) AS n FROM read_parquet('${parquet}')`);
+        expect({ file, rows: Number(row?.n) }).toEqual({ file, rows: runDoc.rowCounts[file] });
+      }
+    } finally {
+      engine.close();
+    }
+    const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { csvTwins: unknown };
+    expect(runJson.csvTwins).toEqual({
+      rowLimit: limit,
+      notWritten: over.map((file) => ({ file, rows: runDoc.rowCounts[file] })),
+    });
+    const service = runDoc.rowCounts['customer_daily_service_cost.csv'] ?? 0;
+    expect(cli.stdout).toContain(
+      `Only as Parquet, over the CSV limit of 31 rows: ${over
+        .map((file) => `${file} (${(runDoc.rowCounts[file] ?? 0).toLocaleString('en-US')} rows)`)
+        .join(', ')}; --csv-row-limit none writes every CSV`,
+    );
+    expect(cli.stdout).toContain(`customer_daily_service_cost.csv (${service.toLocaleString('en-US')} rows)`);
+
+    const unlimited = join(tempDir(), 'unlimited');
+    const all = cpc(runArgs(unlimited, ['--csv-row-limit', 'none', '--json']));
+    expect(all.status).toBe(0);
+    expect((JSON.parse(all.stdout) as RunDocument).csvTwins).toEqual({ rowLimit: null, notWritten: [] });
+    for (const file of CSV_FILES)
+      expect(readCsv(join(unlimited, file))).toHaveLength(runDoc.rowCounts[file] ?? -1);
+  });
+
+  it('--memory-limit and --temp-dir reach the engine; a bad size or row limit is a usage error', () => {
+    const spill = join(tempDir(), 'spill');
+    const cli = cpc(
+      runArgs(join(tempDir(), 'out'), ['--memory-limit', '256MB', '--temp-dir', spill, '--json']),
+    );
+    expect(cli.stderr).toBe('');
+    expect(cli.status).toBe(0);
+    const doc = JSON.parse(cli.stdout) as RunDocument;
+    expect(doc.rowCounts).toEqual(runDoc.rowCounts);
+    expect(doc.summary.totalCost).toBeCloseTo(runDoc.summary.totalCost, 9);
+    for (const [flag, value, message] of [
+      ['--memory-limit', 'lots', 'expected a size such as 2GB or 512MiB'],
+      ['--csv-row-limit', '-1', 'expected a number of rows, or none'],
+    ] as const) {
+      const bad = cpc(runArgs(join(tempDir(), 'out'), [flag, value]));
+      expect(bad.status).toBe(2);
+      expect(bad.stderr.split('\n')[0]).toContain(message);
+    }
   });
 
   it('cpc demo --json prints the same kind of document', () => {

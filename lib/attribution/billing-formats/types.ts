@@ -1,4 +1,4 @@
-import { ID_BLANKS } from '../../engine/athena-id-blanks.ts';
+import { trimmedIdSql } from '../../engine/athena-id-blanks.ts';
 import { type SqlFragment, trustedSql } from '../../sql/sql-template.ts';
 
 /** The type of a billing column, as the normalization SQL reads it (each engine maps it to its own). */
@@ -206,19 +206,11 @@ export function isAwsTag(key: string): boolean {
 }
 
 /**
- * The trimmed value of a tag expression, NULL when absent or empty (ids are trimmed as JavaScript
- * trims, lib/engine/athena-id-blanks.ts). A value whose first and last characters are printable ASCII
- * has nothing to trim and is taken as it is: trimming with the blank set costs DuckDB about twice a
- * plain read of the tag, on every line item. Any other value, '' and multi-byte edges included, is
- * trimmed (single characters compare by their UTF-8 bytes on both engines, and no byte of a multi-byte
- * character lies between '!' and '~').
+ * The trimmed value of a tag expression, NULL when absent or empty: trimmed as ids are
+ * ({@link trimmedIdSql}, which skips the trim for values with printable ASCII edges).
  */
 export function trimmedTag(expression: string): string {
-  const printable = (position: string) => `substr(${expression}, ${position}, 1) BETWEEN '!' AND '~'`;
-  return (
-    `CASE WHEN ${printable('1')} AND ${printable(`length(${expression})`)} THEN ${expression}` +
-    ` ELSE nullif(trim(BOTH ${ID_BLANKS.sql} FROM ${expression}), '') END`
-  );
+  return `nullif(${trimmedIdSql(expression)}, '')`;
 }
 
 /**
