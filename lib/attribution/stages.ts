@@ -255,6 +255,45 @@ export function renderCheck(name: RunCheckName, tableRef: TableRef): string {
   return renderSql(loadSqlFile(file), values, file);
 }
 
+/** A table reference no SQL file can contain by chance: what {@link attributionLevels} looks for. */
+const levelMarker = (name: string) => `__cpc_table_${name}__`;
+
+/**
+ * The steps of a run in levels, for an engine that can run statements side by side (the deployed run):
+ * every step of a level depends only on steps of earlier levels, so a level's steps may run together.
+ * A step depends on each earlier step whose table its rendered SQL reads (found by rendering every step
+ * with marked table names, so a driver's weights reading `usage_rows` count too), and on each earlier
+ * check of a table it reads: a check still stops the run before anything is built on what it refused.
+ * Within a level, steps keep the order of {@link ATTRIBUTION_STEPS}.
+ */
+export function attributionLevels(run: AttributionRun): AttributionStep[][] {
+  const values = placeholderValues(levelMarker, run);
+  const steps = ATTRIBUTION_STEPS.filter((step) => step.kind !== 'inline');
+  const stored = new Set(STORED_STEPS.map((step) => step.name));
+  const reads = new Map<string, Set<string>>();
+  const level = new Map<string, number>();
+  const levels: AttributionStep[][] = [];
+  for (const [index, step] of steps.entries()) {
+    const sql =
+      step.kind === 'check'
+        ? renderCheck(step.name, levelMarker)
+        : renderSql(loadSqlFile(step.file), values, step.file);
+    const earlier = steps.slice(0, index);
+    const tables = new Set(
+      earlier.filter((e) => stored.has(e.name) && sql.includes(levelMarker(e.name))).map((e) => e.name),
+    );
+    reads.set(step.name, tables);
+    const checks = earlier.filter(
+      (e) => e.kind === 'check' && [...(reads.get(e.name) ?? [])].some((table) => tables.has(table)),
+    );
+    const after = [...tables, ...checks.map((check) => check.name)].map((name) => level.get(name) ?? 0);
+    const own = after.length === 0 ? 0 : Math.max(...after) + 1;
+    level.set(step.name, own);
+    (levels[own] ??= []).push(step);
+  }
+  return levels;
+}
+
 /**
  * Runs the attribution on an engine whose input tables exist, step by step ({@link ATTRIBUTION_STEPS}):
  * stores each stage and fails on the first check that does not hold (so nothing is published). Returns

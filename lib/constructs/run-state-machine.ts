@@ -30,6 +30,13 @@ export interface RunStateMachineProps {
 const ATHENA_QUERY_ERRORS = ['AthenaQueryError', 'AthenaQueryTimeoutError'];
 
 /**
+ * The most statements of one run that run at once: the widest level of the plan (four outputs of the
+ * ledger). Athena's default quota of active DML queries per account (20 to 25 by region) leaves room
+ * for several runs of different billing periods at once.
+ */
+const MAX_CONCURRENT_STATEMENTS = 4;
+
+/**
  * The Athena `.sync` task of a CTAS statement, with two changes to the built-in task:
  * - result reuse is switched off explicitly on each query (a reused result would not notice that AWS
  *   overwrote the CUR since), which the built-in props can only switch on;
@@ -139,13 +146,22 @@ export function createRunStateMachine(
     resultPath: sfn.JsonPath.DISCARD,
     retryErrors: ATHENA_QUERY_ERRORS,
   });
+  // The levels of the plan one after another (lib/pipeline/athena-run-plan.ts), the statements of a level
+  // side by side: a level's statements read only tables of earlier levels.
   const runStatements = new sfn.Map(scope, 'RunStatements', {
-    itemsPath: '$.statements',
+    itemsPath: '$.levels',
     maxConcurrency: 1,
+    itemSelector: { ...runRef, level: sfn.JsonPath.stringAt('$$.Map.Item.Value') },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  const runLevel = new sfn.Map(scope, 'RunLevel', {
+    itemsPath: '$.level',
+    maxConcurrency: MAX_CONCURRENT_STATEMENTS,
     itemSelector: { ...runRef, statement: sfn.JsonPath.stringAt('$$.Map.Item.Value') },
     resultPath: sfn.JsonPath.DISCARD,
   });
-  runStatements.itemProcessor(
+  runStatements.itemProcessor(runLevel);
+  runLevel.itemProcessor(
     new sfn.Choice(scope, 'StatementKind')
       // A DDL statement (the run's table over a CSV delivery) is an Athena query like a CTAS.
       .when(

@@ -1,6 +1,7 @@
 import {
-  ATTRIBUTION_STEPS,
   type AttributionRun,
+  type AttributionStep,
+  attributionLevels,
   placeholderValues,
   type RunCheckName,
   STORED_STEPS,
@@ -34,37 +35,36 @@ export interface CleanupStatement {
 export type AthenaRunPlanOptions = Omit<AthenaRunLayoutOptions, 'runId'>;
 
 /**
- * The statements a Step Functions state machine runs for one attribution run on Athena, built from the
- * run's steps ({@link ATTRIBUTION_STEPS}): each stored stage as a CTAS into the run's prefix, each check
- * by name, in the order the local run executes them. Same files, same parameters, same order as on
- * DuckDB; only table references are Athena's. A CSV delivery (`billingCsv`) first gets its own table.
+ * The statements a Step Functions state machine runs for one attribution run on Athena, in levels: the
+ * run's steps as {@link attributionLevels} orders them, each stored stage as a CTAS into the run's
+ * prefix, each check by name. The statements of a level depend only on earlier levels, so the state
+ * machine runs a level's statements side by side and the levels one after another. Same files, same
+ * parameters as on DuckDB; only table references are Athena's. A CSV delivery (`billingCsv`) first gets
+ * its own table, a level of its own.
  */
-export function planAthenaRun(run: AttributionRun, options: AthenaRunPlanOptions): PlannedStatement[] {
+export function planAthenaRun(run: AttributionRun, options: AthenaRunPlanOptions): PlannedStatement[][] {
   const layout = new AthenaRunLayout({ ...options, runId: run.runId });
   const values = placeholderValues(layout.tableRef, run);
-  const csvTable: PlannedStatement[] =
-    options.billingCsv === undefined
-      ? []
-      : [{ name: BILLING_CSV_TABLE, kind: 'ddl', sql: layout.createBillingCsvTable() }];
-  return [
-    ...csvTable,
-    ...ATTRIBUTION_STEPS.flatMap((step): PlannedStatement[] => {
-      switch (step.kind) {
-        case 'inline':
-          return [];
-        case 'check':
-          return [{ name: step.name, kind: 'check' }];
-        default:
-          return [
-            {
-              name: step.name,
-              kind: 'ctas',
-              sql: layout.ctas(step.name, renderSql(loadSqlFile(step.file), values, step.file)),
-            },
-          ];
-      }
-    }),
-  ];
+  const planned = (step: AttributionStep): PlannedStatement[] => {
+    switch (step.kind) {
+      case 'inline':
+        return [];
+      case 'check':
+        return [{ name: step.name, kind: 'check' }];
+      default:
+        return [
+          {
+            name: step.name,
+            kind: 'ctas',
+            sql: layout.ctas(step.name, renderSql(loadSqlFile(step.file), values, step.file)),
+          },
+        ];
+    }
+  };
+  const levels = attributionLevels(run).map((level) => level.flatMap(planned));
+  return options.billingCsv === undefined
+    ? levels
+    : [[{ name: BILLING_CSV_TABLE, kind: 'ddl', sql: layout.createBillingCsvTable() }], ...levels];
 }
 
 /**

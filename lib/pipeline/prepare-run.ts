@@ -81,8 +81,11 @@ export interface PreparedRun extends PrepareRunInput {
   readonly rulesSource: string;
   /** The customers file that was validated, and how many tenants it lists. */
   readonly customers: { readonly file: string; readonly tenants: number };
-  /** The run's statements in order: `ctas` for the Athena `.sync` task, `check` for run-check. */
-  readonly statements: PlannedStatement[];
+  /**
+   * The run's statements in levels (planAthenaRun): the levels one after another, a level's statements
+   * side by side; `ctas` and `ddl` for the Athena `.sync` task, `check` for run-check.
+   */
+  readonly levels: PlannedStatement[][];
   /** DROP TABLE of the run's tables (the cleanup Lambda drops them through Glue instead). */
   readonly cleanup: CleanupStatement[];
 }
@@ -210,7 +213,7 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
     costBasis: rules.costBasis,
     rulesSource,
     customers,
-    statements: await planAthenaRun(attributionRun, planOptions),
+    levels: planAthenaRun(attributionRun, planOptions),
     cleanup: planAthenaCleanup(attributionRun, planOptions),
   };
 
@@ -230,7 +233,8 @@ export async function prepareRun(run: PrepareRunInput, options: PrepareRunOption
     rulesSource,
     customersFile: customers.file,
     tenants: customers.tenants,
-    statements: prepared.statements.length,
+    statements: prepared.levels.flat().length,
+    levels: prepared.levels.length,
     billingFiles: billingFiles.length,
     fileFormat: manifest.fileFormat,
     bytes,

@@ -98,7 +98,7 @@ describe('a deployed run plan is Trino SQL', () => {
         sources: billingSources(...formats.map((format) => BILLING_FORMATS[format])),
         rules: v2Rules,
       };
-      const plan = planAthenaRun(run, OPTIONS);
+      const plan = planAthenaRun(run, OPTIONS).flat();
       const ctas = plan.flatMap((statement) => (statement.kind === 'ctas' ? [statement] : []));
       // Every result table is created by the plan, customer_daily_usage included.
       expect(ctas.map((statement) => statement.name)).toEqual(expect.arrayContaining([...RESULT_TABLES]));
@@ -119,6 +119,7 @@ describe('a deployed run plan is Trino SQL', () => {
       rules: v2Rules,
     };
     const sql = planAthenaRun(run, OPTIONS)
+      .flat()
       .flatMap((statement) => (statement.kind === 'ctas' ? [statement.sql] : []))
       .join('\n');
     expect(sql).toContain(`"$path" IN ('${OPTIONS.billingFiles[0]}')`);
@@ -149,7 +150,7 @@ describe('the deployed runs of FOCUS and legacy CUR are Trino SQL (and Hive DDL)
     sources: billingSources(BILLING_FORMATS[format]),
     rules: v2Rules,
   });
-  const ctasOf = (plan: ReturnType<typeof planAthenaRun>) =>
+  const ctasOf = (plan: ReturnType<typeof planAthenaRun>[number]) =>
     plan.flatMap((statement) => (statement.kind === 'ctas' ? [statement] : []));
 
   it.each([
@@ -166,7 +167,7 @@ describe('the deployed runs of FOCUS and legacy CUR are Trino SQL (and Hive DDL)
       inputTables: { billing_source: glueTable?.name ?? '' },
       billingFiles: [`s3://cpc-cur/${key}`],
       ...(glueTable ? { billingPartition: glueTable.partitionOf('2026-10') } : {}),
-    });
+    }).flat();
     const sql = ctasOf(plan)
       .map((statement) => statement.sql)
       .join('\n');
@@ -194,7 +195,7 @@ describe('the deployed runs of FOCUS and legacy CUR are Trino SQL (and Hive DDL)
       key,
     );
     const options = { ...OPTIONS, inputTables: { billing_source: 'legacy' }, billingFiles, billingCsv };
-    const plan = planAthenaRun(run('legacy'), options);
+    const plan = planAthenaRun(run('legacy'), options).flat();
     const [ddl] = plan;
     expect(ddl?.kind).toBe('ddl');
     const ddlSql = ddl?.kind === 'ddl' ? ddl.sql : '';

@@ -149,7 +149,7 @@ describe('a billing format descriptor carries the format end to end', () => {
           { database: 'cost_per_customer', resultsBucket: 'cpc-results' },
           { billing_source: tables[format.name] as string },
         ),
-      );
+      ).flat();
     const acme = await plan(THROWAWAY);
     // Nine CTAS (the run's telemetry rows among them) and three checks, as for every format: only the
     // line items differ.

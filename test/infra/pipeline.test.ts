@@ -207,15 +207,33 @@ describe('state machine', () => {
     });
   });
 
-  it('runs the statements one at a time: CTAS through Athena .sync, checks in run-check', () => {
-    const map = states.RunStatements as State;
-    expect(map).toMatchObject({
+  it('runs the levels one after another, the statements of a level side by side: CTAS through Athena .sync, checks in run-check', () => {
+    const levels = states.RunStatements as State;
+    expect(levels).toMatchObject({
       Type: 'Map',
       MaxConcurrency: 1,
-      ItemsPath: '$.statements',
+      ItemsPath: '$.levels',
+      ItemSelector: {
+        'runId.$': '$.runId',
+        'billingPeriod.$': '$.billingPeriod',
+        'level.$': '$$.Map.Item.Value',
+      },
       ResultPath: null,
     });
-    const ctas = map.ItemProcessor?.States.RunCtas as State;
+    const level = levels.ItemProcessor?.States.RunLevel as State;
+    expect(level).toMatchObject({
+      Type: 'Map',
+      // The widest level has four statements (test/unit/pipeline-prepare-run.test.ts).
+      MaxConcurrency: 4,
+      ItemsPath: '$.level',
+      ItemSelector: {
+        'runId.$': '$.runId',
+        'billingPeriod.$': '$.billingPeriod',
+        'statement.$': '$$.Map.Item.Value',
+      },
+      ResultPath: null,
+    });
+    const ctas = level.ItemProcessor?.States.RunCtas as State;
     expect(ctas.Resource).toContain('athena:startQueryExecution.sync');
     expect(ctas.Parameters).toMatchObject({
       'QueryString.$': '$.statement.sql',
@@ -227,7 +245,7 @@ describe('state machine', () => {
     expect(ctas.Retry).toEqual([
       expect.objectContaining({ ErrorEquals: [...RETRYABLE_ATHENA_TASK_ERRORS], JitterStrategy: 'FULL' }),
     ]);
-    expect(map.ItemProcessor?.States.RunCheck?.ResultPath).toBeNull();
+    expect(level.ItemProcessor?.States.RunCheck?.ResultPath).toBeNull();
   });
 
   it('follows the contract: prepare, statements, claim, choice, load, publish, alerts, report, cleanup', () => {

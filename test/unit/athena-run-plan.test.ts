@@ -81,26 +81,41 @@ const trickyRules = parseRules(
 );
 
 describe('planAthenaRun', () => {
-  it('plans the statements in the order runAttribution runs them, checks by name only', async () => {
-    const plan = planAthenaRun(run('cur2'), OPTIONS);
-    expect(plan.map(({ name, kind }) => `${kind}:${name}`)).toEqual([
-      // Telemetry first, read once and checked: bad usage stops the run before billing is read.
-      'ctas:usage_rows',
-      'check:invalid_telemetry',
-      'ctas:classified_cost',
-      // Right after classification: bad billing data stops the run before the expensive stages.
-      'check:invalid_line_items',
-      'ctas:customer_versions',
-      'ctas:allocated_cost',
-      'ctas:customer_daily_cost',
-      'ctas:customer_daily_service_cost',
-      'ctas:unattributed_cost',
-      'ctas:daily_summary',
-      'ctas:customer_daily_usage',
-      'check:conservation_check',
+  it('plans the statements in levels, each reading only tables of earlier levels; checks by name only', async () => {
+    const attributionRun = run('cur2');
+    const levels = planAthenaRun(attributionRun, OPTIONS);
+    expect(levels.map((level) => level.map(({ name, kind }) => `${kind}:${name}`))).toEqual([
+      ['ctas:usage_rows', 'ctas:classified_cost', 'ctas:customer_versions'],
+      // Before anything is built on the telemetry or the classification: bad input stops the run first.
+      ['check:invalid_telemetry', 'check:invalid_line_items'],
+      ['ctas:allocated_cost', 'ctas:customer_daily_usage'],
+      [
+        'ctas:customer_daily_cost',
+        'ctas:customer_daily_service_cost',
+        'ctas:unattributed_cost',
+        'ctas:daily_summary',
+      ],
+      ['check:conservation_check'],
     ]);
+    // Independently of how the levels were made: no statement reads the table of a statement of its own
+    // level or a later one (a run table's reference is unique: database, run prefix and step name).
+    const { tableRef } = athenaEngine(attributionRun);
+    for (const [index, level] of levels.entries()) {
+      const sameOrLater = levels.slice(index).flat();
+      for (const statement of level) {
+        const select = selectOf(statement, tableRef);
+        for (const other of sameOrLater) {
+          const found = select.includes(tableRef(other.name));
+          expect({ statement: statement.name, reads: other.name, found }).toEqual({
+            statement: statement.name,
+            reads: other.name,
+            found: false,
+          });
+        }
+      }
+    }
     // A check carries no SQL: run-check renders it from the run's tables, so no SQL travels in a state.
-    expect(plan.filter((s) => s.kind === 'check')).toEqual([
+    expect(levels.flat().filter((s) => s.kind === 'check')).toEqual([
       { name: 'invalid_telemetry', kind: 'check' },
       { name: 'invalid_line_items', kind: 'check' },
       { name: 'conservation_check', kind: 'check' },
@@ -111,7 +126,7 @@ describe('planAthenaRun', () => {
     it(`selects exactly what the steps render for the Athena engine (${format})`, async () => {
       const attributionRun = run(format);
       const engine = athenaEngine(attributionRun);
-      for (const statement of planAthenaRun(attributionRun, OPTIONS)) {
+      for (const statement of planAthenaRun(attributionRun, OPTIONS).flat()) {
         expect({ name: statement.name, sql: selectOf(statement, engine.tableRef) }).toEqual({
           name: statement.name,
           sql: rendered(statement.name, engine.tableRef, attributionRun),
@@ -138,7 +153,7 @@ describe('planAthenaRun', () => {
       it(`differs from what DuckDB runs only in table references (${format})`, async () => {
         const attributionRun = run(format, 'r20261001a', trickyRules);
         const engine = athenaEngine(attributionRun);
-        for (const statement of planAthenaRun(attributionRun, OPTIONS)) {
+        for (const statement of planAthenaRun(attributionRun, OPTIONS).flat()) {
           const athenaSql = selectOf(statement, engine.tableRef);
           const duckSql = rendered(statement.name, duckdb.tableRef, attributionRun);
           expect(athenaSql, statement.name).not.toBe(duckSql);
@@ -156,10 +171,12 @@ describe('planAthenaRun', () => {
           const attributionRun = run(format, '2026-10_Exec-1', rules);
           const tableRef = athenaEngine(attributionRun).tableRef;
           for (const statement of [
-            ...planAthenaRun(attributionRun, options).map((planned) => ({
-              name: planned.name,
-              sql: planned.kind === 'check' ? renderCheck(planned.name, tableRef) : planned.sql,
-            })),
+            ...planAthenaRun(attributionRun, options)
+              .flat()
+              .map((planned) => ({
+                name: planned.name,
+                sql: planned.kind === 'check' ? renderCheck(planned.name, tableRef) : planned.sql,
+              })),
             ...planAthenaCleanup(attributionRun, options),
           ]) {
             expect({ name: statement.name, errors: parser.validate(statement.sql) }).toEqual({
@@ -179,17 +196,19 @@ describe('planAthenaRun', () => {
   });
 
   it('writes each table as ZSTD Parquet to the run-scoped location', async () => {
-    const ctas = planAthenaRun(run('cur2'), OPTIONS).flatMap((s) => (s.kind === 'ctas' ? [s] : []));
+    const ctas = planAthenaRun(run('cur2'), OPTIONS)
+      .flat()
+      .flatMap((s) => (s.kind === 'ctas' ? [s] : []));
     expect(ctas.map((s) => splitCtas(s.sql).table)).toEqual([
       '"cost_per_customer"."run_r20261001a_usage_rows"',
       '"cost_per_customer"."run_r20261001a_classified_cost"',
       '"cost_per_customer"."run_r20261001a_customer_versions"',
       '"cost_per_customer"."run_r20261001a_allocated_cost"',
+      '"cost_per_customer"."run_r20261001a_customer_daily_usage"',
       '"cost_per_customer"."run_r20261001a_customer_daily_cost"',
       '"cost_per_customer"."run_r20261001a_customer_daily_service_cost"',
       '"cost_per_customer"."run_r20261001a_unattributed_cost"',
       '"cost_per_customer"."run_r20261001a_daily_summary"',
-      '"cost_per_customer"."run_r20261001a_customer_daily_usage"',
     ]);
     expect(splitCtas(ctas[1]?.sql ?? '').properties).toBe(
       "format = 'PARQUET', write_compression = 'ZSTD', " +
@@ -200,17 +219,17 @@ describe('planAthenaRun', () => {
       's3://cpc-results/runs/run=r20261001a/classified_cost/',
       's3://cpc-results/runs/run=r20261001a/customer_versions/',
       's3://cpc-results/runs/run=r20261001a/allocated_cost/',
+      's3://cpc-results/runs/run=r20261001a/customer_daily_usage/',
       's3://cpc-results/runs/run=r20261001a/customer_daily_cost/',
       's3://cpc-results/runs/run=r20261001a/customer_daily_service_cost/',
       's3://cpc-results/runs/run=r20261001a/unattributed_cost/',
       's3://cpc-results/runs/run=r20261001a/daily_summary/',
-      's3://cpc-results/runs/run=r20261001a/customer_daily_usage/',
     ]);
   });
 
   it('reads the run tables it created and the one billing period of the inputs', async () => {
     const attributionRun = run('cur2');
-    const plan = planAthenaRun(attributionRun, OPTIONS);
+    const plan = planAthenaRun(attributionRun, OPTIONS).flat();
     const tableRef = athenaEngine(attributionRun).tableRef;
     const sqlOf = (name: string) => {
       const statement = plan.find((s) => s.name === name);
@@ -235,9 +254,9 @@ describe('planAthenaRun', () => {
     const runIds = ['r1', 'r2', '2026-10_exec-1', '2026_10_exec_1', '2026-10_EXEC-1'];
     const targets = await Promise.all(
       runIds.map(async (runId) =>
-        planAthenaRun(run('cur2', runId), OPTIONS).flatMap((s) =>
-          s.kind === 'ctas' ? [splitCtas(s.sql)] : [],
-        ),
+        planAthenaRun(run('cur2', runId), OPTIONS)
+          .flat()
+          .flatMap((s) => (s.kind === 'ctas' ? [splitCtas(s.sql)] : [])),
       ),
     );
     const tables = targets.flat().map((t) => t.table);
@@ -253,7 +272,7 @@ describe('planAthenaRun', () => {
       ...OPTIONS,
       runPrefix: 'attribution/runs',
       inputTables: { billing_source: 'focus_export' },
-    });
+    }).flat();
     const classified = plan.find((s) => s.name === 'classified_cost');
     expect(sqlOfCtas(classified)).toContain(
       "external_location = 's3://cpc-results/attribution/runs/run=r20261001a/",
@@ -270,7 +289,9 @@ describe("planAthenaRun with the manifest's data files", () => {
   ];
   const classifiedSql = (billingFiles: readonly string[]) =>
     sqlOfCtas(
-      planAthenaRun(run('cur2'), { ...OPTIONS, billingFiles }).find((s) => s.name === 'classified_cost'),
+      planAthenaRun(run('cur2'), { ...OPTIONS, billingFiles })
+        .flat()
+        .find((s) => s.name === 'classified_cost'),
     );
 
   it('reads the billing table in exactly the listed files, each quoted, and nowhere else', () => {
@@ -284,7 +305,7 @@ describe("planAthenaRun with the manifest's data files", () => {
     const filtered =
       `(SELECT * FROM "cost_per_customer"."cur2" WHERE billing_period = '2026-10' AND "$path" IN (` +
       `'${DATA}/cost-per-customer-00001.snappy.parquet', '${DATA}/cost-per-customer-00002.snappy.parquet'))`;
-    const plan = planAthenaRun(run('cur2'), { ...OPTIONS, billingFiles: files });
+    const plan = planAthenaRun(run('cur2'), { ...OPTIONS, billingFiles: files }).flat();
     const reads = plan.flatMap((s) =>
       s.kind === 'ctas' ? [...s.sql.matchAll(/"cost_per_customer"\."cur2"/g)] : [],
     );
@@ -337,12 +358,14 @@ describe('planAthenaCleanup', () => {
 
   it('drops exactly the tables the plan creates', async () => {
     const attributionRun = run('legacy', '2026-10_exec-1');
-    const created = planAthenaRun(attributionRun, OPTIONS).flatMap((s) =>
-      s.kind === 'ctas' ? [splitCtas(s.sql).table.replaceAll('"', '`')] : [],
-    );
+    const created = planAthenaRun(attributionRun, OPTIONS)
+      .flat()
+      .flatMap((s) => (s.kind === 'ctas' ? [splitCtas(s.sql).table.replaceAll('"', '`')] : []));
     const dropped = planAthenaCleanup(attributionRun, OPTIONS).map((s) =>
       s.sql.replace('DROP TABLE IF EXISTS ', ''),
     );
-    expect([...dropped].reverse()).toEqual(created);
+    // Every created table, each once (the drops need no order: nothing reads the run's tables by then).
+    expect([...dropped].sort()).toEqual([...created].sort());
+    expect(new Set(dropped).size).toBe(dropped.length);
   });
 });

@@ -243,14 +243,14 @@ describe('prepareRun plans a FOCUS run', () => {
     const run = input(FOCUS_KEY, FOCUS_MANIFEST);
     expect(run.format).toBe('focus');
     const prepared = await prepareRun(run, options());
-    const classified = sqlOf(prepared.statements, 'classified_cost');
+    const classified = sqlOf(prepared.levels.flat(), 'classified_cost');
     const folder = `s3://${CUR_BUCKET}/cur/cpc-focus/data/BILLING_PERIOD=2026-10`;
     expect(classified).toContain(
       `FROM "cost_per_customer"."focus" WHERE billing_period = '2026-10' AND "$path" IN (` +
         `'${folder}/cpc-focus-00001.snappy.parquet', '${folder}/cpc-focus-00002.snappy.parquet')`,
     );
     expect(classified).not.toContain('"cur2"');
-    expect(prepared.statements.map((s) => s.kind)).not.toContain('ddl');
+    expect(prepared.levels.flat().map((s) => s.kind)).not.toContain('ddl');
   });
 
   it('refuses a FOCUS delivery in another export folder than the one the focus table reads', async () => {
@@ -271,7 +271,7 @@ describe('prepareRun plans a legacy CSV run over a table of its own', () => {
     const prepared = await prepareRun(run, options());
     const table = `run_${runTableId(run.runId)}_billing_csv`;
 
-    const [first] = prepared.statements;
+    const [first] = prepared.levels.flat();
     expect(first).toMatchObject({ name: 'billing_csv', kind: 'ddl' });
     const ddl = first?.kind === 'ddl' ? first.sql : '';
     expect(ddl.split('\n')[0]).toBe(
@@ -286,7 +286,7 @@ describe('prepareRun plans a legacy CSV run over a table of its own', () => {
     expect(ddl).toContain(`LOCATION '${LEGACY_FOLDER}'`);
     expect(ddl).toContain("TBLPROPERTIES ('skip.header.line.count' = '1')");
 
-    const classified = sqlOf(prepared.statements, 'classified_cost');
+    const classified = sqlOf(prepared.levels.flat(), 'classified_cost');
     expect(classified).toContain(
       `FROM "cost_per_customer"."${table}" WHERE "$path" IN ('${LEGACY_FOLDER}cpc-report-1.csv.gz', ` +
         `'${LEGACY_FOLDER}cpc-report-2.csv.gz')`,

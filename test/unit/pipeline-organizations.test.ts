@@ -112,14 +112,17 @@ describe('a run of a billing period delivered by several accounts', () => {
     dataFilesExist(B, [dataFile(B, 1)]);
 
     const prepared = await prepareRun(runOf(A, 'exec-a'), options);
-    expect(pathList(prepared.statements).sort()).toEqual(
+    expect(pathList(prepared.levels.flat()).sort()).toEqual(
       [dataFile(A, 1), dataFile(A, 2), dataFile(B, 1)].sort(),
     );
     // B delivered later than A: the run is as new as the newest delivery it read, so it is the one
     // that stays visible against a run of B's delivery that read A's older files only.
     expect(prepared.deliveredAt).toBe('2026-10-14T09:30:00.000Z');
     // Every account of the period in one partition filter: billing_period, not the account.
-    const sql = prepared.statements.map((s) => (s.kind === 'ctas' ? s.sql : '')).join('\n');
+    const sql = prepared.levels
+      .flat()
+      .map((s) => (s.kind === 'ctas' ? s.sql : ''))
+      .join('\n');
     expect(sql).toContain("billing_period = '2026-10'");
     expect(sql).not.toContain('source_account =');
   });
@@ -131,7 +134,7 @@ describe('a run of a billing period delivered by several accounts', () => {
       new NoSuchKey({ message: 'no', $metadata: {} }),
     );
     const prepared = await prepareRun(runOf(B, 'exec-b'), options);
-    expect(pathList(prepared.statements)).toEqual([dataFile(B, 1)]);
+    expect(pathList(prepared.levels.flat())).toEqual([dataFile(B, 1)]);
     expect(prepared.deliveredAt).toBe('2026-10-14T09:30:00.000Z');
   });
 

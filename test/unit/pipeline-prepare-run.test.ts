@@ -30,8 +30,8 @@ const ctasSql = (statement: PlannedStatement | undefined): string =>
   statement?.kind === 'ctas' ? statement.sql : '';
 
 /** A planned statement by name. */
-const statement = (prepared: { statements: readonly PlannedStatement[] }, name: string) =>
-  prepared.statements.find((s) => s.name === name);
+const statement = (prepared: { levels: readonly (readonly PlannedStatement[])[] }, name: string) =>
+  prepared.levels.flat().find((s) => s.name === name);
 
 /** The `"$path"` list the billing table is read with, as the URIs it names. */
 const pathList = (sql: string): string[] => {
@@ -134,19 +134,22 @@ describe('prepareRun: a good delivery', () => {
       // Three customers, four tenants: acme has two.
       customers: { file: `s3://${DATA_BUCKET}/customers/current/customers.csv`, tenants: 4 },
     });
-    expect(prepared.statements.map((s) => `${s.kind}:${s.name}`)).toEqual([
-      'ctas:usage_rows',
-      'check:invalid_telemetry',
-      'ctas:classified_cost',
-      'check:invalid_line_items',
-      'ctas:customer_versions',
-      'ctas:allocated_cost',
-      'ctas:customer_daily_cost',
-      'ctas:customer_daily_service_cost',
-      'ctas:unattributed_cost',
-      'ctas:daily_summary',
-      'ctas:customer_daily_usage',
-      'check:conservation_check',
+    // Five levels where the steps ran one by one in twelve, worked out from what each statement reads:
+    // the telemetry, the classification and the customer versions read only inputs; each check reads
+    // the one table it checks; the ledger and the usage output read all three first tables (the usage
+    // output its days' months from the classification), so each waits for both checks; the four outputs
+    // read the ledger; conservation reads the classification, the ledger and customer_daily_cost.
+    expect(prepared.levels.map((level) => level.map((s) => `${s.kind}:${s.name}`))).toEqual([
+      ['ctas:usage_rows', 'ctas:classified_cost', 'ctas:customer_versions'],
+      ['check:invalid_telemetry', 'check:invalid_line_items'],
+      ['ctas:allocated_cost', 'ctas:customer_daily_usage'],
+      [
+        'ctas:customer_daily_cost',
+        'ctas:customer_daily_service_cost',
+        'ctas:unattributed_cost',
+        'ctas:daily_summary',
+      ],
+      ['check:conservation_check'],
     ]);
     const classified = ctasSql(statement(prepared, 'classified_cost'));
     // One billing period's partition, only the manifest's file, into the run's own prefix, with the
@@ -381,7 +384,7 @@ describe('prepareRun: the run reads exactly the files its manifest lists', () =>
     );
     expect(pathList(classified)).toEqual(keys.map((key) => `s3://${CUR_BUCKET}/${key}`));
     // Parquet: no table of the run's own.
-    expect(prepared.statements.map((s) => s.kind)).not.toContain('ddl');
+    expect(prepared.levels.flat().map((s) => s.kind)).not.toContain('ddl');
     expect(prepared.cleanup.map((s) => s.name)).not.toContain('billing_csv');
   });
 

@@ -40,7 +40,7 @@ function plannedChecks(format: (typeof BILLING_FORMAT_NAMES)[number] = 'cur2', r
       billingPeriod: '2026-10',
       inputTables: { billing_source: `bill_${format}` },
     },
-  );
+  ).flat();
   return Object.fromEntries(statements.flatMap((s) => (s.kind === 'check' ? [[s.name, s]] : [])));
 }
 
