@@ -289,7 +289,9 @@ export function attributionLevels(run: AttributionRun): AttributionStep[][] {
     const after = [...tables, ...checks.map((check) => check.name)].map((name) => level.get(name) ?? 0);
     const own = after.length === 0 ? 0 : Math.max(...after) + 1;
     level.set(step.name, own);
-    (levels[own] ??= []).push(step);
+    const members = levels[own] ?? [];
+    members.push(step);
+    levels[own] = members;
   }
   return levels;
 }
