@@ -84,19 +84,14 @@ describe('planAthenaRun', () => {
   it('plans the statements in levels, each reading only tables of earlier levels; checks by name only', async () => {
     const attributionRun = run('cur2');
     const levels = planAthenaRun(attributionRun, OPTIONS);
-    expect(levels.map((level) => level.map(({ name, kind }) => `${kind}:${name}`))).toEqual([
-      ['ctas:usage_rows', 'ctas:classified_cost', 'ctas:customer_versions'],
-      // Before anything is built on the telemetry or the classification: bad input stops the run first.
-      ['check:invalid_telemetry', 'check:invalid_line_items'],
-      ['ctas:allocated_cost', 'ctas:customer_daily_usage'],
-      [
-        'ctas:customer_daily_cost',
-        'ctas:customer_daily_service_cost',
-        'ctas:unattributed_cost',
-        'ctas:daily_summary',
-      ],
-      ['check:conservation_check'],
-    ]);
+    // The levels themselves, worked out by hand, are in test/unit/pipeline-prepare-run.test.ts: five,
+    // every statement in one of them, the two input checks before the ledger.
+    expect(levels).toHaveLength(5);
+    const levelOf = (name: string) => levels.findIndex((level) => level.some((s) => s.name === name));
+    expect(levels.flat()).toHaveLength(12);
+    expect(levelOf('allocated_cost')).toBeGreaterThan(
+      Math.max(levelOf('invalid_telemetry'), levelOf('invalid_line_items')),
+    );
     // Independently of how the levels were made: no statement reads the table of a statement of its own
     // level or a later one (a run table's reference is unique: database, run prefix and step name).
     const { tableRef } = athenaEngine(attributionRun);
