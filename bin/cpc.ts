@@ -20,6 +20,7 @@ import {
   reportError,
   runDocument,
 } from '../lib/local/cli-output.ts';
+import { DEFAULT_CSV_ROW_LIMIT } from '../lib/local/output-files.ts';
 import type { LocalRunResult } from '../lib/local/run-local.ts';
 
 endQuietlyOnClosedPipe();
@@ -83,7 +84,7 @@ program
   .option('--json', 'print the run summary as one JSON document instead of text')
   .option(
     '--csv-row-limit <rows>',
-    'write a CSV output only up to this many rows, else only its Parquet twin; none: every CSV (default: 1048575, a spreadsheet sheet)',
+    `write a CSV output only up to this many rows, else only its Parquet twin; none: every CSV (default: ${DEFAULT_CSV_ROW_LIMIT}, a spreadsheet sheet)`,
     rowLimit,
   )
   .option(

@@ -51,6 +51,9 @@ export const ATTRIBUTION_STEPS: readonly AttributionStep[] = [
   { kind: 'check', name: 'conservation_check', file: 'attribution/conservation_check.sql' },
 ];
 
+/** A step an engine runs: everything but the inlined line items. */
+export type RunStep = Exclude<AttributionStep, { kind: 'inline' }>;
+
 /** A step that stores a table (or a projection an engine may store). */
 export type StoredStep = Extract<AttributionStep, { kind: 'table' | 'view' }>;
 
@@ -266,13 +269,13 @@ const levelMarker = (name: string) => `__cpc_table_${name}__`;
  * check of a table it reads: a check still stops the run before anything is built on what it refused.
  * Within a level, steps keep the order of {@link ATTRIBUTION_STEPS}.
  */
-export function attributionLevels(run: AttributionRun): AttributionStep[][] {
+export function attributionLevels(run: AttributionRun): RunStep[][] {
   const values = placeholderValues(levelMarker, run);
-  const steps = ATTRIBUTION_STEPS.filter((step) => step.kind !== 'inline');
+  const steps = ATTRIBUTION_STEPS.filter((step): step is RunStep => step.kind !== 'inline');
   const stored = new Set(STORED_STEPS.map((step) => step.name));
   const reads = new Map<string, Set<string>>();
   const level = new Map<string, number>();
-  const levels: AttributionStep[][] = [];
+  const levels: RunStep[][] = [];
   for (const [index, step] of steps.entries()) {
     const sql =
       step.kind === 'check'

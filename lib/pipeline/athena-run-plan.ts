@@ -1,9 +1,9 @@
 import {
   type AttributionRun,
-  type AttributionStep,
   attributionLevels,
   placeholderValues,
   type RunCheckName,
+  type RunStep,
   STORED_STEPS,
 } from '../attribution/stages.ts';
 import {
@@ -45,23 +45,15 @@ export type AthenaRunPlanOptions = Omit<AthenaRunLayoutOptions, 'runId'>;
 export function planAthenaRun(run: AttributionRun, options: AthenaRunPlanOptions): PlannedStatement[][] {
   const layout = new AthenaRunLayout({ ...options, runId: run.runId });
   const values = placeholderValues(layout.tableRef, run);
-  const planned = (step: AttributionStep): PlannedStatement[] => {
-    switch (step.kind) {
-      case 'inline':
-        return [];
-      case 'check':
-        return [{ name: step.name, kind: 'check' }];
-      default:
-        return [
-          {
-            name: step.name,
-            kind: 'ctas',
-            sql: layout.ctas(step.name, renderSql(loadSqlFile(step.file), values, step.file)),
-          },
-        ];
-    }
-  };
-  const levels = attributionLevels(run).map((level) => level.flatMap(planned));
+  const planned = (step: RunStep): PlannedStatement =>
+    step.kind === 'check'
+      ? { name: step.name, kind: 'check' }
+      : {
+          name: step.name,
+          kind: 'ctas',
+          sql: layout.ctas(step.name, renderSql(loadSqlFile(step.file), values, step.file)),
+        };
+  const levels = attributionLevels(run).map((level) => level.map(planned));
   return options.billingCsv === undefined
     ? levels
     : [[{ name: BILLING_CSV_TABLE, kind: 'ddl', sql: layout.createBillingCsvTable() }], ...levels];
